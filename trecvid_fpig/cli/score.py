@@ -1,0 +1,41 @@
+"""``fpig-trecvid score``: NIST-exact xinfAP for TREC run files."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import click
+
+from ..evaluate.sample_eval_format import format_sample_eval
+from ..evaluate.score import load_qrels, score_rows, score_runs
+from ..report.formats import FORMATS, render
+
+
+@click.command("score")
+@click.option("--qrels", "qrels_spec", required=True, metavar="tv21|tv23|PATH",
+              help="Shipped qrels by year, or a sample_eval qrels file (plain or .gz).")
+@click.option("-q", "per_topic", is_flag=True, help="Per-topic results, as sample_eval.pl -q.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS + ("sample-eval",)), default="table",
+              show_default=True, help="sample-eval prints byte-for-byte what NIST's script prints.")
+@click.option("--strict", is_flag=True,
+              help="Score as a TRECVID submission: missing topics count 0; list violations, exit 1.")
+@click.option("--measure", "measures", multiple=True, metavar="NAME",
+              help="Also a trec_eval measure on the judged shots via ir-measures (AP, P@10, …).")
+@click.argument("runs", nargs=-1, required=True, type=click.Path())
+def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: Tuple[str, ...],
+            runs: Tuple[str, ...]) -> None:
+    """Score RUNS (TREC format: topic Q0 shot rank score tag) with inferred AP."""
+    if fmt == "sample-eval" and measures:
+        raise click.UsageError("--measure cannot be printed in --format sample-eval")
+    qrels = load_qrels(qrels_spec)
+    scored = score_runs(qrels, runs, strict=strict, measures=measures)
+    if fmt == "sample-eval":
+        click.echo("".join(format_sample_eval(s.result, per_topic) for s in scored), nl=False)
+    else:
+        rows, columns = score_rows(scored, per_topic)
+        meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
+        click.echo(render(rows, columns, fmt, meta=meta), nl=False)
+    violations = [(s.run.path, v) for s in scored for v in s.violations]
+    for path, v in violations:
+        click.echo(f"fpig-trecvid: {path}: {v}", err=True)
+    if violations:
+        raise SystemExit(1)

@@ -1,0 +1,24 @@
+"""The one exception type users see: bad input, reported as `file:line: what was expected`.
+
+Library functions raise :class:`InputError`; the CLI prints its message and exits non-zero
+without a traceback. Anything else escaping is a bug in the toolkit, not in the user's data.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+
+class InputError(Exception):
+    """A user-supplied file, id or value that the toolkit cannot accept."""
+
+    def __init__(self, message: str, path: Optional[Union[str, Path]] = None,
+                 line: Optional[int] = None):
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.reason = message
+        where = ""
+        if self.path is not None:
+            where = self.path if line is None else f"{self.path}:{line}"
+            where += ": "
+        super().__init__(where + message)

@@ -1,0 +1,68 @@
+"""Scoring many run files against one qrels parse: what ``fpig-trecvid score`` and the report stage call."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from ..qrels import Qrels, parse_qrels
+from ..runs import Run, parse_run
+from ..topics import resolve_qrels
+from .strict import submission_violations
+from .trec_measures import parse_measures, trec_measures
+from .xinfap import RunResult, evaluate_run
+
+MEASURE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000")
+
+
+@dataclass(frozen=True)
+class ScoredRun:
+    run: Run
+    result: RunResult
+    violations: Tuple[str, ...] = ()
+    trec_means: Dict[str, float] = field(default_factory=dict)
+    trec_per_topic: Dict[str, Dict[str, float]] = field(default_factory=dict)
+
+
+def load_qrels(name_or_path: Union[str, Path]) -> Qrels:
+    """A shipped qrels by topic-set name (``tv21``, ``tv23``) or any qrels file."""
+    return parse_qrels(resolve_qrels(name_or_path))
+
+
+def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path]], strict: bool = False,
+               measures: Sequence[str] = ()) -> List[ScoredRun]:
+    if measures:
+        parse_measures(measures)       # fail on a bad measure name before any work
+    scored = []
+    for path in run_paths:
+        run = parse_run(path)
+        result = evaluate_run(qrels, run, missing_as_zero=strict)
+        violations = tuple(submission_violations(qrels, run)) if strict else ()
+        means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
+        scored.append(ScoredRun(run, result, violations, means, per_topic))
+    return scored
+
+
+def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
+               run_label: Optional[str] = None) -> Tuple[List[dict], List[str]]:
+    """Rows for :func:`trecvid_fpig.report.formats.render`: one per run, or per run and topic."""
+    extra = list(scored[0].trec_means) if scored else []
+    columns = ["run"] + (["topic"] if per_topic else []) + list(MEASURE_COLUMNS) + extra
+    if not per_topic:
+        columns.append("topics")
+    rows = []
+    for s in scored:
+        name = run_label or s.run.path
+        if per_topic:
+            for t in s.result.topics:
+                row = {"run": name, "topic": t.topic}
+                row.update({m: getattr(t, m) for m in MEASURE_COLUMNS})
+                row.update(s.trec_per_topic.get(t.topic, {m: None for m in extra}))
+                rows.append(row)
+        else:
+            row = {"run": name}
+            row.update({m: getattr(s.result, m) for m in MEASURE_COLUMNS})
+            row.update(s.trec_means)
+            row["topics"] = len(s.result.topics)
+            rows.append(row)
+    return rows, columns

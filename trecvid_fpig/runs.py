@@ -1,0 +1,99 @@
+"""TREC run files: ``topic Q0 shot rank score tag`` a line, read and written.
+
+Reading follows sample_eval.pl: the rank field is ignored, a shot repeated within a topic keeps
+the score of its last line, and each topic is ordered by score descending, ties broken by shot
+id descending as a string. Writing rounds scores so that re-reading gives the same order.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
+
+import numpy as np
+
+from .columns import line_of_row, parse_numbers, split_columns
+from .errors import InputError
+from .textio import atomic_write, read_text
+
+SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z")
+
+
+@dataclass(frozen=True)
+class TopicRanking:
+    """One topic of a run, ranked as the evaluator ranks it (not cut at 1000)."""
+    topic: str
+    shots: Tuple[str, ...]
+    scores: np.ndarray
+    num_lines: int                # lines in the file, repeats included (sample_eval's num_ret)
+    repeated: Tuple[str, ...]     # shots that appear on more than one line
+
+
+@dataclass(frozen=True)
+class Run:
+    path: str
+    tag: str
+    topics: Dict[str, TopicRanking]   # numeric topic order, as sample_eval processes them
+
+    @property
+    def name(self) -> str:
+        return self.tag or Path(self.path).name
+
+
+def rank_shots(shots: Sequence[str], scores: Sequence[float]) -> Tuple[Tuple[str, ...], np.ndarray]:
+    """Order by score descending, then shot id descending as a string (NIST's tie rule)."""
+    order = sorted(zip(scores, shots), reverse=True)
+    return tuple(s for _, s in order), np.array([v for v, _ in order], dtype=np.float64)
+
+
+def parse_run(path: Union[str, Path]) -> Run:
+    """Read a six-column TREC run (plain or .gz); a malformed line is an error naming it."""
+    text = read_text(path, "run file")
+    topics, _q0, shots, _rank, score_tokens, tags = split_columns(
+        text, 6, path, "topic Q0 shot rank score tag")
+    scores = parse_numbers(score_tokens, text, path, "score (column 5)").tolist()
+    rows_by_topic: Dict[str, List[int]] = {}
+    for row, topic in enumerate(topics):
+        rows_by_topic.setdefault(topic, []).append(row)
+    for topic, rows in rows_by_topic.items():
+        if not topic.isdigit():
+            raise InputError(f"topic must be a number such as 1661, got {topic!r}", path,
+                             line_of_row(text, rows[0]))
+    result: Dict[str, TopicRanking] = {}
+    for topic in sorted(rows_by_topic, key=int):
+        rows = rows_by_topic[topic]
+        latest: Dict[str, float] = {}
+        for r in rows:
+            latest[shots[r]] = scores[r]
+        repeated: Tuple[str, ...] = ()
+        if len(latest) != len(rows):
+            counts: Dict[str, int] = {}
+            for r in rows:
+                counts[shots[r]] = counts.get(shots[r], 0) + 1
+            repeated = tuple(s for s, c in counts.items() if c > 1)
+        ranked, ranked_scores = rank_shots(list(latest), list(latest.values()))
+        key = topic.lstrip("0") or "0"
+        result[key] = TopicRanking(key, ranked, ranked_scores, len(rows), repeated)
+    return Run(str(path), tags[0], result)
+
+
+def format_score(score: float, decimals: int = 6) -> str:
+    return f"{score:.{decimals}f}"
+
+
+def write_run(path: Union[str, Path], rankings: Iterable[Tuple[str, Sequence[str], Sequence[float]]],
+              tag: str, decimals: int = 6) -> None:
+    """Write `(topic, shots, scores)` triples atomically, ranks from 1, scores rounded to `decimals`.
+
+    Rounding can create ties; shots are re-ranked on the rounded values with NIST's tie rule,
+    so the file's order is exactly the order the evaluator will read back.
+    """
+    if not tag or any(c.isspace() for c in tag):
+        raise InputError(f"run tag must be one word without spaces, got {tag!r}")
+    with atomic_write(path) as fh:
+        for topic, shots, scores in rankings:
+            rounded = [float(format_score(s, decimals)) for s in scores]
+            ranked, ranked_scores = rank_shots(shots, rounded)
+            for rank, (shot, score) in enumerate(zip(ranked, ranked_scores), 1):
+                fh.write(f"{topic} Q0 {shot} {rank} {format_score(score, decimals)} {tag}\n")

@@ -1,0 +1,69 @@
+"""Reading users' text files (plain or gzip) and writing outputs atomically.
+
+Every reader goes through :func:`read_text` so that a missing path, a directory, an empty file
+or bytes that are not UTF-8 give the same clear :class:`InputError` everywhere.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Union
+
+from .errors import InputError
+
+PathLike = Union[str, Path]
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """The file's content, transparently gunzipped when it starts with the gzip magic."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    if p.is_dir():
+        raise InputError("is a directory, expected a file", p)
+    try:
+        raw = p.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read: {exc}", p) from None
+    return raw
+
+
+def read_text(path: PathLike, what: str = "file") -> str:
+    """The file decoded as UTF-8; empty or binary content is refused with the offending line."""
+    raw = read_bytes(path)
+    if not raw.strip():
+        raise InputError(f"empty {what}", path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"bytes that are not UTF-8 text at byte {exc.start}"
+                         f" (is this a {what}?)", path, line) from None
+
+
+@contextmanager
+def atomic_write(path: PathLike, mode: str = "w") -> Iterator:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as fh:
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_text_atomic(path: PathLike, text: str) -> None:
+    with atomic_write(path) as fh:
+        fh.write(text)

@@ -1,0 +1,111 @@
+"""Topics: the NIST AVS query sets shipped with the toolkit, and any user topic file.
+
+A topic file has one topic a line, ``NNN<space(s)>text``. NIST's qrels and run files write
+topic 661 as ``1661``; :attr:`TopicSet.qrels_ids` gives that form.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Dict, Optional, Tuple, Union
+
+from .errors import InputError
+from .textio import read_text
+
+
+@dataclass(frozen=True)
+class TopicSetInfo:
+    name: str
+    collection: str
+    first_id: int
+    last_id: int
+    filename: str
+    narrative: Optional[str] = None
+    qrels: Optional[str] = None
+
+
+REGISTRY: Dict[str, TopicSetInfo] = {info.name: info for info in (
+    TopicSetInfo("tv19", "V3C1", 611, 640, "tv19.avs.txt"),
+    TopicSetInfo("tv20", "V3C1", 641, 660, "tv20.avs.txt"),
+    TopicSetInfo("tv21", "V3C1", 661, 680, "tv21.avs.txt", qrels="avs.qrels.tv21.gz"),
+    TopicSetInfo("progress.v3c1", "V3C1", 591, 610, "progress.v3c1.avs.txt"),
+    TopicSetInfo("tv22", "V3C2", 701, 730, "tv22.avs.txt", narrative="tv22.narrative.txt"),
+    TopicSetInfo("tv23", "V3C2", 731, 750, "tv23.avs.txt", narrative="tv23.narrative.txt",
+                 qrels="avs.qrels.tv23.gz"),
+    TopicSetInfo("progress.v3c2", "V3C2", 681, 700, "progress.v3c2.avs.txt"),
+)}
+
+
+def shipped_path(relative: str) -> Path:
+    """Path of a file shipped in the ``topics/`` folder (installed as ``trecvid_fpig.shipped``)."""
+    return Path(str(resources.files("trecvid_fpig.shipped").joinpath(relative)))
+
+
+def qrels_topic_id(topic_id: int) -> str:
+    """The id NIST's qrels and runs use for a topic: 661 -> '1661'."""
+    return f"1{topic_id:03d}"
+
+
+@dataclass(frozen=True)
+class TopicSet:
+    """Topics of one file, in the file's order."""
+    name: str
+    ids: Tuple[int, ...]
+    texts: Tuple[str, ...]
+    source: str
+    collection: Optional[str] = None
+
+    @property
+    def qrels_ids(self) -> Tuple[str, ...]:
+        return tuple(qrels_topic_id(i) for i in self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def parse_topics(path: Union[str, Path], name: Optional[str] = None,
+                 collection: Optional[str] = None) -> TopicSet:
+    """Read ``NNN text`` lines; blank lines are skipped, anything else is an error with its line."""
+    text = read_text(path, "topic file")
+    ids, texts, seen = [], [], {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise InputError(f"expected 'TOPIC_NUMBER text', got {line.strip()[:60]!r}", path, lineno)
+        tid = int(parts[0])
+        if tid in seen:
+            raise InputError(f"topic {tid} repeats line {seen[tid]}", path, lineno)
+        seen[tid] = lineno
+        ids.append(tid)
+        texts.append(parts[1].strip())
+    return TopicSet(name or Path(path).name, tuple(ids), tuple(texts), str(path), collection)
+
+
+def load_topics(name_or_path: Union[str, Path], narrative: bool = False) -> TopicSet:
+    """A shipped set by name (``tv19`` …), or any topic file by path."""
+    info = REGISTRY.get(str(name_or_path))
+    if info is None:
+        if not Path(name_or_path).exists():
+            raise InputError(f"unknown topic set {str(name_or_path)!r}: expected one of "
+                             f"{', '.join(REGISTRY)} or a path to a topic file")
+        return parse_topics(name_or_path)
+    filename = info.filename
+    if narrative:
+        if info.narrative is None:
+            raise InputError(f"topic set {info.name} has no narrative file")
+        filename = info.narrative
+    return parse_topics(shipped_path(filename), info.name, info.collection)
+
+
+def resolve_qrels(name_or_path: Union[str, Path]) -> Path:
+    """``tv21``/``tv23`` name the shipped qrels; anything else is a path."""
+    info = REGISTRY.get(str(name_or_path))
+    if info is not None:
+        if info.qrels is None:
+            raise InputError(f"no qrels for {info.name} ship with fpig-trecvid: NIST publishes them "
+                             f"(e.g. avs.qrels.{info.name}); pass --qrels PATH")
+        return shipped_path("qrels/" + info.qrels)
+    return Path(name_or_path)
