@@ -6,6 +6,7 @@ are imported inside the command functions, never at module level, so that ``scor
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -13,8 +14,32 @@ import click
 from ..errors import InputError
 
 
+#: Verb -> module in this package that defines ``command``; loaded only when the verb runs.
+COMMANDS = {
+    "score": "score",
+    "topics": "topics",
+    "encode": "encode",
+    "features": "features",
+    "run": "run",
+    "demo": "demo",
+    "recall": "recall",
+    "tables": "tables",
+    "compare": "compare",
+    "plot": "plot",
+}
+
+
 class _Group(click.Group):
-    """Turns :class:`InputError` into one clear line on stderr and exit code 2, no traceback."""
+    """Loads each verb's module on demand, and turns :class:`InputError` into one clear line on
+    stderr and exit code 2, with no traceback."""
+
+    def list_commands(self, ctx: click.Context):
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(f"{__name__}.{COMMANDS[name]}").command
 
     def invoke(self, ctx: click.Context):
         try:
@@ -28,15 +53,6 @@ class _Group(click.Group):
 @click.version_option(package_name="fpig-trecvid")
 def cli() -> None:
     """Evaluate text-to-video retrieval models on TRECVID Ad-hoc Video Search."""
-
-
-def _register() -> None:
-    from . import score, topics
-    for module in (score, topics):
-        cli.add_command(module.command)
-
-
-_register()
 
 
 def main() -> None:

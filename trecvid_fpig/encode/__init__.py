@@ -1,0 +1,1 @@
+"""Encode: trained checkpoints (F-Pig, CLIP4Clip, TeachCLIP, open_clip) -> L2-normalised topic features."""

@@ -1,0 +1,1 @@
+"""Search: precomputed shot-feature stores and streamed top-k scoring of topics against them."""
