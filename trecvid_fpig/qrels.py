@@ -7,11 +7,14 @@ because the estimator sums over them in that order and we reproduce it to the la
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
-from .columns import line_of_row, parse_numbers, split_columns
+import numpy as np
+
+from .columns import contiguous_groups, gather, line_of_row, parse_numbers, split_columns
 from .errors import InputError
 from .textio import read_text
 
@@ -24,7 +27,9 @@ class TopicJudgments:
     """One topic's judged pool, with the sampling estimates the estimator needs."""
     topic: str
     strata: Tuple[str, ...]                     # NIST's order: sorted as strings
-    judgments: Dict[str, Tuple[int, float]]     # shot -> (stratum index, judgment)
+    rows: Dict[str, int]                        # shot -> row of `stratum` and `grade`
+    stratum: np.ndarray                         # per row: index into `strata`
+    grade: np.ndarray                           # per row: -1 unjudged, 0 not relevant, > 0 relevant
     pooled: Tuple[int, ...]                     # N_s: shots in stratum s
     judged: Tuple[int, ...]                     # n_s: judged shots in s
     relevant: Tuple[int, ...]                   # r_s: relevant shots in s
@@ -36,6 +41,13 @@ class TopicJudgments:
         if self.judged[s] == 0:
             return 0.0
         return self.relevant[s] * self.pooled[s] / self.judged[s]
+
+    def lookup(self, shots: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """(stratum index or -1 when not pooled, judgment or 0) of each shot."""
+        rows = np.fromiter(map(self.rows.get, shots, repeat(-1)), dtype=np.int64, count=len(shots))
+        pooled = rows >= 0
+        return (np.where(pooled, self.stratum[rows], -1),
+                np.where(pooled, self.grade[rows], 0.0))
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class Qrels:
 
     def as_binary_dict(self) -> Dict[str, Dict[str, int]]:
         """Judged shots only, relevance as an int: what trec_eval-style measures take."""
-        return {t: {shot: int(grade > 0) for shot, (_, grade) in tj.judgments.items() if grade >= 0}
+        return {t: {shot: int(tj.grade[row] > 0) for shot, row in tj.rows.items() if tj.grade[row] >= 0}
                 for t, tj in self.topics.items()}
 
 
@@ -80,29 +92,23 @@ def _topic_judgments(topic: str, shots: List[str], strata: List[str], grades: Li
                      grade_tokens: List[str]) -> TopicJudgments:
     keys = tuple(sorted(set(strata)))
     index = {k: i for i, k in enumerate(keys)}
-    pooled = [0] * len(keys)
-    judged = [0] * len(keys)
-    relevant = [0] * len(keys)
-    per_stratum_grade: List[Dict[str, int]] = [dict() for _ in keys]
-    judgments = {}
-    for shot, stratum, grade, token in zip(shots, strata, grades, grade_tokens):
-        s = index[stratum]
-        judgments[shot] = (s, grade)
-        pooled[s] += 1
-        if grade >= 0:
-            judged[s] += 1
-        if grade > 0:
-            relevant[s] += 1
-            per_stratum_grade[s][token] = per_stratum_grade[s].get(token, 0) + 1
+    stratum = np.array([index[s] for s in strata], dtype=np.int64)
+    grade = np.array(grades)
+    n = len(keys)
+    pooled = np.bincount(stratum, minlength=n).tolist()
+    judged = np.bincount(stratum[grade >= 0], minlength=n).tolist()
+    relevant = np.bincount(stratum[grade > 0], minlength=n).tolist()
     est = 0.0
-    per_grade: Dict[str, float] = {}
-    for s in range(len(keys)):
+    for s in range(n):
         if judged[s] != 0:
             est += relevant[s] * pooled[s] / judged[s]
-        for token in sorted(per_stratum_grade[s]):
-            per_grade[token] = per_grade.get(token, 0.0) + per_stratum_grade[s][token] * pooled[s] / judged[s]
-    return TopicJudgments(topic, keys, judgments, tuple(pooled), tuple(judged), tuple(relevant),
-                          est, _ideal_dcg(per_grade))
+    per_grade: Dict[str, float] = {}
+    for s in range(n):
+        in_s = [grade_tokens[i] for i in np.flatnonzero((stratum == s) & (grade > 0))]
+        for token in sorted(set(in_s)):
+            per_grade[token] = per_grade.get(token, 0.0) + in_s.count(token) * pooled[s] / judged[s]
+    return TopicJudgments(topic, keys, dict(zip(shots, range(len(shots)))), stratum, grade,
+                          tuple(pooled), tuple(judged), tuple(relevant), est, _ideal_dcg(per_grade))
 
 
 def parse_qrels(path: Union[str, Path]) -> Qrels:
@@ -110,22 +116,20 @@ def parse_qrels(path: Union[str, Path]) -> Qrels:
     text = read_text(path, "qrels file")
     topics, _iters, shots, strata, judgments = split_columns(
         text, 5, path, "topic iteration shot stratum judgment")
-    grades = parse_numbers(judgments, text, path, "judgment (column 5)").tolist()
-    for row, grade in enumerate(grades):
-        if grade < 0 and grade != -1:
-            raise InputError(f"judgment must be -1 (unjudged), 0 or a positive grade, got "
-                             f"{judgments[row]!r}", path, line_of_row(text, row))
-    by_topic: Dict[str, List[int]] = {}
-    for row, topic in enumerate(topics):
-        by_topic.setdefault(topic, []).append(row)
-    for topic, rows in by_topic.items():
-        if len({shots[r] for r in rows}) != len(rows):
-            _raise_duplicate(text, path, topic, [(r, shots[r]) for r in rows])
+    grades = parse_numbers(judgments, text, path, "judgment (column 5)")
+    for row in np.flatnonzero((np.array(grades) < 0) & (np.array(grades) != -1)):
+        raise InputError(f"judgment must be -1 (unjudged), 0 or a positive grade, got "
+                         f"{judgments[row]!r}", path, line_of_row(text, int(row)))
+    groups = contiguous_groups(topics)
     result = {}
-    for topic in sorted(by_topic):
-        rows = by_topic[topic]
-        result[topic] = _topic_judgments(topic, [shots[r] for r in rows], [strata[r] for r in rows],
-                                         [grades[r] for r in rows], [judgments[r] for r in rows])
+    for topic in sorted(groups):
+        ranges = groups[topic]
+        topic_shots = gather(shots, ranges)
+        if len(set(topic_shots)) != len(topic_shots):
+            rows = [r for start, stop in ranges for r in range(start, stop)]
+            _raise_duplicate(text, path, topic, list(zip(rows, topic_shots)))
+        result[topic] = _topic_judgments(topic, topic_shots, gather(strata, ranges),
+                                         gather(grades, ranges), gather(judgments, ranges))
     return Qrels(str(path), result)
 
 

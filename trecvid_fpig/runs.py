@@ -13,7 +13,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from .columns import line_of_row, parse_numbers, split_columns
+from .columns import contiguous_groups, gather, line_of_row, parse_numbers, split_columns
 from .errors import InputError
 from .textio import atomic_write, read_text
 
@@ -52,29 +52,24 @@ def parse_run(path: Union[str, Path]) -> Run:
     text = read_text(path, "run file")
     topics, _q0, shots, _rank, score_tokens, tags = split_columns(
         text, 6, path, "topic Q0 shot rank score tag")
-    scores = parse_numbers(score_tokens, text, path, "score (column 5)").tolist()
-    rows_by_topic: Dict[str, List[int]] = {}
-    for row, topic in enumerate(topics):
-        rows_by_topic.setdefault(topic, []).append(row)
-    for topic, rows in rows_by_topic.items():
+    scores = parse_numbers(score_tokens, text, path, "score (column 5)")
+    groups = contiguous_groups(topics)
+    for topic, ranges in groups.items():
         if not topic.isdigit():
             raise InputError(f"topic must be a number such as 1661, got {topic!r}", path,
-                             line_of_row(text, rows[0]))
+                             line_of_row(text, ranges[0][0]))
     result: Dict[str, TopicRanking] = {}
-    for topic in sorted(rows_by_topic, key=int):
-        rows = rows_by_topic[topic]
-        latest: Dict[str, float] = {}
-        for r in rows:
-            latest[shots[r]] = scores[r]
+    for topic in sorted(groups, key=int):
+        ranges = groups[topic]
+        topic_shots = gather(shots, ranges)
+        latest = dict(zip(topic_shots, gather(scores, ranges)))
         repeated: Tuple[str, ...] = ()
-        if len(latest) != len(rows):
-            counts: Dict[str, int] = {}
-            for r in rows:
-                counts[shots[r]] = counts.get(shots[r], 0) + 1
-            repeated = tuple(s for s, c in counts.items() if c > 1)
+        if len(latest) != len(topic_shots):
+            seen: set = set()
+            repeated = tuple(dict.fromkeys(s for s in topic_shots if s in seen or seen.add(s)))
         ranked, ranked_scores = rank_shots(list(latest), list(latest.values()))
         key = topic.lstrip("0") or "0"
-        result[key] = TopicRanking(key, ranked, ranked_scores, len(rows), repeated)
+        result[key] = TopicRanking(key, ranked, ranked_scores, len(topic_shots), repeated)
     return Run(str(path), tags[0], result)
 
 

@@ -7,7 +7,6 @@ are imported inside the command functions, never at module level, so that ``scor
 from __future__ import annotations
 
 import importlib
-import sys
 
 import click
 
@@ -57,7 +56,3 @@ def cli() -> None:
 
 def main() -> None:
     cli(prog_name="fpig-trecvid")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

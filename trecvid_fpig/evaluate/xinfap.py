@@ -92,13 +92,7 @@ def evaluate_topic(tj: TopicJudgments, ranking: TopicRanking,
     shots = ranking.shots[:depth]
     k = len(shots)
     nstrata = len(tj.strata)
-    stratum = np.full(k, -1, dtype=np.int64)
-    grade = np.zeros(k)
-    lookup = tj.judgments.get
-    for i, shot in enumerate(shots):
-        hit = lookup(shot)
-        if hit is not None:
-            stratum[i], grade[i] = hit
+    stratum, grade = tj.lookup(shots)
     ranks = np.arange(1, k + 1, dtype=np.float64)
     pooled = stratum >= 0
     is_rel = pooled & (grade > 0)

@@ -1,0 +1,119 @@
+"""`fpig-trecvid score` and `topics`: formats, --strict, trec_eval measures, bad input at the CLI."""
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from trecvid_fpig.cli import cli
+from trecvid_fpig.evaluate.score import load_qrels, score_runs
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def runs(data_dir):
+    return [str(data_dir / "tv21.runA.txt.gz"), str(data_dir / "tv21.runB.txt.gz")]
+
+
+def reference_all(data_dir, name):
+    """The `all` values NIST's script printed for this run."""
+    out = {}
+    for line in (data_dir / f"{name}.sample_eval.out").read_text().splitlines():
+        key, _, value = line.split()
+        out[key] = float(value)
+    return out
+
+
+def test_json_and_csv_carry_the_reference_values(runs, data_dir):
+    result = invoke("score", "--qrels", "tv21", "--format", "json", *runs)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    for row, name in zip(rows, ["tv21.runA", "tv21.runB"]):
+        ref = reference_all(data_dir, name)
+        for measure in ("infAP", "infNDCG", "iP10", "iP100", "iP1000"):
+            assert round(row[measure], 4) == ref[measure]
+        assert row["topics"] == 20
+    table = list(csv.DictReader(io.StringIO(invoke("score", "--qrels", "tv21", "--format", "csv", *runs).output)))
+    assert [float(r["infAP"]) for r in table] == [round(r["infAP"], 4) for r in rows]
+
+
+def test_per_topic_rows_match_q_output(runs, data_dir):
+    result = invoke("score", "--qrels", "tv21", "-q", "--format", "json", runs[0])
+    rows = json.loads(result.output)["rows"]
+    assert [r["topic"] for r in rows] == [str(t) for t in range(1661, 1681)]
+    ref = [line.split()[-1] for line in (data_dir / "tv21.runA.sample_eval_q.out").read_text().splitlines()
+           if line.startswith("infAP") and "all" not in line]
+    assert [f"{r['infAP']:.4f}" for r in rows] == ref
+
+
+def test_human_and_markdown_tables(runs):
+    table = invoke("score", "--qrels", "tv21", *runs).output.splitlines()
+    assert table[0].split() == ["run", "infAP", "infNDCG", "iP10", "iP100", "iP1000", "topics"]
+    assert len(table) == 4 and "0.0866" in table[2] and "0.1945" in table[3]
+    md = invoke("score", "--qrels", "tv21", "--format", "markdown", *runs).output.splitlines()
+    assert md[0].startswith("| run | infAP") and md[1].startswith("|---|---:")
+
+
+def test_strict_lists_violations_and_scores_missing_topics_zero(tmp_path, data_dir):
+    lines = [line for line in
+             __import__("gzip").open(data_dir / "tv21.runB.txt.gz", "rt").read().splitlines()
+             if not line.startswith("1680")]
+    lines.append(lines[0])                                  # a repeated shot
+    path = tmp_path / "sub.txt"
+    path.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(cli, ["score", "--qrels", "tv21", "--strict", "--format", "json", str(path)])
+    assert result.exit_code == 1
+    assert "1 qrels topic(s) missing from the run (scored 0): 1680" in result.stderr
+    assert "topic 1661: 1201 lines, at most 1000 allowed" in result.stderr
+    assert "listed more than once" in result.stderr
+    strict = json.loads(result.stdout)["rows"][0]
+    lenient = json.loads(invoke("score", "--qrels", "tv21", "--format", "json", str(path)).stdout)["rows"][0]
+    assert strict["topics"] == 20 and lenient["topics"] == 19
+    assert strict["infAP"] == pytest.approx(lenient["infAP"] * 19 / 20)
+
+
+def test_trec_measures_through_ir_measures(data_dir):
+    import ir_measures
+    qrels = load_qrels("tv21")
+    [scored] = score_runs(qrels, [data_dir / "tv21.runA.txt.gz"], measures=["AP", "P@10"])
+    judged = {t: {s: int(g > 0) for s, g in zip(tj.rows, tj.grade) if g >= 0} for t, tj in qrels.topics.items()}
+    ranking = {t: {s: -i for i, s in enumerate(r.shots[:1000])} for t, r in scored.run.topics.items()}
+    expected = ir_measures.calc_aggregate([ir_measures.AP, ir_measures.P @ 10], judged, ranking)
+    assert scored.trec_means["AP"] == pytest.approx(expected[ir_measures.AP])
+    assert scored.trec_means["P@10"] == pytest.approx(expected[ir_measures.P @ 10])
+    result = invoke("score", "--qrels", "tv21", "--measure", "Bogus@@", str(data_dir / "tv21.runA.txt.gz"))
+    assert result.exit_code == 2 and "unknown trec_eval measure 'Bogus@@'" in result.output
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("1661 Q0 shot00001_1 1 0.5\n", ":1: expected 6 whitespace-separated fields"),
+    ("1661 Q0 shot00001_1 1 x T\n", ":1: score (column 5) must be a finite number, got 'x'"),
+    ("", "empty run file"),
+    ("9999 Q0 shot00001_1 1 1 T\n", "none of the run's topics (9999) is in the qrels"),
+])
+def test_bad_runs_exit_2_without_traceback(tmp_path, content, needle):
+    path = tmp_path / "bad.txt"
+    path.write_text(content)
+    result = subprocess.run([sys.executable, "-m", "trecvid_fpig", "score", "--qrels", "tv21", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert needle in result.stderr and str(path) in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_missing_qrels_and_runs(tmp_path):
+    assert invoke("score", "--qrels", str(tmp_path / "nope"), str(tmp_path)).exit_code == 2
+    result = invoke("score", "--qrels", "tv20", str(tmp_path / "run.txt"))
+    assert result.exit_code == 2 and "NIST publishes them" in result.output
+
+
+def test_topics_list():
+    out = invoke("topics", "list", "tv19").output.splitlines()
+    assert len(out) == 30 and out[0].split("\t")[:2] == ["611", "1611"]
+    assert "tv23" in invoke("topics", "list").output

@@ -1,0 +1,4 @@
+"""``python -m trecvid_fpig`` is ``fpig-trecvid``."""
+from .cli import main
+
+main()
