@@ -117,3 +117,16 @@ def test_topics_list():
     out = invoke("topics", "list", "tv19").output.splitlines()
     assert len(out) == 30 and out[0].split("\t")[:2] == ["611", "1611"]
     assert "tv23" in invoke("topics", "list").output
+
+
+def test_parallel_scoring_equals_serial_and_reports_bad_file(tmp_path, runs):
+    qrels = load_qrels("tv21")
+    serial = score_runs(qrels, runs * 2, workers=1)
+    parallel = score_runs(qrels, runs * 2, workers=2)
+    assert [s.result for s in serial] == [s.result for s in parallel]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1661 Q0 shot00001_1 1 0.5 T\n1661 Q0 shot00001_2 1 zero T\n")
+    from trecvid_fpig.errors import InputError
+    with pytest.raises(InputError) as err:
+        score_runs(qrels, [runs[0], str(bad)], workers=2)
+    assert (err.value.path, err.value.line) == (str(bad), 2)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Union
 
 import numpy as np
 
@@ -47,23 +47,35 @@ def split_columns(text: str, ncols: int, path, layout: str) -> List[List[str]]:
     return [tokens[i::ncols] for i in range(ncols)]
 
 
-def contiguous_groups(keys: Sequence[str]) -> Dict[str, List[Tuple[int, int]]]:
-    """Row ranges [start, stop) of each key, in order of first appearance (files are usually grouped)."""
+def group_rows(keys: Sequence[str]) -> Dict[str, Union[slice, np.ndarray]]:
+    """Rows of each key, in file order: a slice when the key's lines are contiguous (the usual
+    layout of NIST files), else an index array from one stable sort."""
     changes = np.flatnonzero(np.fromiter(map(operator.ne, keys[1:], keys[:-1]), dtype=bool,
                                          count=max(len(keys) - 1, 0))) + 1
     bounds = [0] + changes.tolist() + [len(keys)]
-    groups: Dict[str, List[Tuple[int, int]]] = {}
+    groups: Dict[str, Union[slice, np.ndarray]] = {}
     for start, stop in zip(bounds[:-1], bounds[1:]):
-        groups.setdefault(keys[start], []).append((start, stop))
-    return groups
+        if keys[start] in groups:
+            break
+        groups[keys[start]] = slice(start, stop)
+    else:
+        return groups
+    column = np.array(keys)
+    order = np.argsort(column, kind="stable")
+    ordered = column[order]
+    edges = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    return {str(ordered[a]): order[a:b] for a, b in zip([0, *edges.tolist()], [*edges.tolist(), len(keys)])}
 
 
-def gather(values: Sequence, ranges: List[Tuple[int, int]]) -> list:
-    """The rows of `values` in the given ranges, concatenated."""
-    if len(ranges) == 1:
-        start, stop = ranges[0]
-        return list(values[start:stop])
-    return [v for start, stop in ranges for v in values[start:stop]]
+def gather(values: Sequence, rows: Union[slice, np.ndarray]) -> list:
+    """`values` at the rows :func:`group_rows` gave for one key."""
+    if isinstance(rows, slice):
+        return list(values[rows])
+    return [values[i] for i in rows.tolist()]
+
+
+def first_row(rows: Union[slice, np.ndarray]) -> int:
+    return rows.start if isinstance(rows, slice) else int(rows[0])
 
 
 def line_of_row(text: str, row: int) -> int:

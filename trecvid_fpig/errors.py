@@ -22,3 +22,7 @@ class InputError(Exception):
             where = self.path if line is None else f"{self.path}:{line}"
             where += ": "
         super().__init__(where + message)
+
+    def __reduce__(self):
+        """Keep path and line when the error crosses a process boundary (parallel scoring)."""
+        return (type(self), (self.reason, self.path, self.line))

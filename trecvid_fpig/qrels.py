@@ -14,7 +14,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from .columns import contiguous_groups, gather, line_of_row, parse_numbers, split_columns
+from .columns import gather, group_rows, line_of_row, parse_numbers, split_columns
 from .errors import InputError
 from .textio import read_text
 
@@ -120,16 +120,15 @@ def parse_qrels(path: Union[str, Path]) -> Qrels:
     for row in np.flatnonzero((np.array(grades) < 0) & (np.array(grades) != -1)):
         raise InputError(f"judgment must be -1 (unjudged), 0 or a positive grade, got "
                          f"{judgments[row]!r}", path, line_of_row(text, int(row)))
-    groups = contiguous_groups(topics)
+    groups = group_rows(topics)
     result = {}
     for topic in sorted(groups):
-        ranges = groups[topic]
-        topic_shots = gather(shots, ranges)
+        rows = groups[topic]
+        topic_shots = gather(shots, rows)
         if len(set(topic_shots)) != len(topic_shots):
-            rows = [r for start, stop in ranges for r in range(start, stop)]
-            _raise_duplicate(text, path, topic, list(zip(rows, topic_shots)))
-        result[topic] = _topic_judgments(topic, topic_shots, gather(strata, ranges),
-                                         gather(grades, ranges), gather(judgments, ranges))
+            _raise_duplicate(text, path, topic, list(zip(gather(range(len(shots)), rows), topic_shots)))
+        result[topic] = _topic_judgments(topic, topic_shots, gather(strata, rows),
+                                         gather(grades, rows), gather(judgments, rows))
     return Qrels(str(path), result)
 
 

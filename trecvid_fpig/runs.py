@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple, Union
+from typing import Dict, Iterable, Sequence, Tuple, Union
 
 import numpy as np
 
-from .columns import contiguous_groups, gather, line_of_row, parse_numbers, split_columns
+from .columns import line_of_row, parse_numbers, split_columns
 from .errors import InputError
 from .textio import atomic_write, read_text
 
@@ -48,28 +48,40 @@ def rank_shots(shots: Sequence[str], scores: Sequence[float]) -> Tuple[Tuple[str
 
 
 def parse_run(path: Union[str, Path]) -> Run:
-    """Read a six-column TREC run (plain or .gz); a malformed line is an error naming it."""
+    """Read a six-column TREC run (plain or .gz); a malformed line is an error naming it.
+
+    Vectorised: repeats are resolved and every topic ranked with two lexsorts over the whole file.
+    """
     text = read_text(path, "run file")
     topics, _q0, shots, _rank, score_tokens, tags = split_columns(
         text, 6, path, "topic Q0 shot rank score tag")
-    scores = parse_numbers(score_tokens, text, path, "score (column 5)")
-    groups = contiguous_groups(topics)
-    for topic, ranges in groups.items():
+    numbers = {}
+    for topic in set(topics):
         if not topic.isdigit():
             raise InputError(f"topic must be a number such as 1661, got {topic!r}", path,
-                             line_of_row(text, ranges[0][0]))
+                             line_of_row(text, topics.index(topic)))
+        numbers[topic] = int(topic)
+    n = len(topics)
+    topic_num = np.fromiter(map(numbers.__getitem__, topics), dtype=np.int64, count=n)
+    shot_arr = np.array(shots)
+    scores = np.array(parse_numbers(score_tokens, text, path, "score (column 5)"))
+    # a shot repeated within a topic keeps its last line: sort by (topic, shot, line), keep each group's last
+    order = np.lexsort((np.arange(n), shot_arr, topic_num))
+    same_next = (topic_num[order][1:] == topic_num[order][:-1]) & (shot_arr[order][1:] == shot_arr[order][:-1])
+    keep = order[np.append(~same_next, True)]
+    repeated_rows = order[:-1][same_next]
+    # rank: topic ascending, then score descending, then shot id descending
+    ranked = keep[np.lexsort((shot_arr[keep], scores[keep], -topic_num[keep]))[::-1]]
+    ranked_topics = topic_num[ranked]
+    edges = np.flatnonzero(ranked_topics[1:] != ranked_topics[:-1]) + 1
+    lines_per_topic = dict(zip(*np.unique(topic_num, return_counts=True)))
     result: Dict[str, TopicRanking] = {}
-    for topic in sorted(groups, key=int):
-        ranges = groups[topic]
-        topic_shots = gather(shots, ranges)
-        latest = dict(zip(topic_shots, gather(scores, ranges)))
-        repeated: Tuple[str, ...] = ()
-        if len(latest) != len(topic_shots):
-            seen: set = set()
-            repeated = tuple(dict.fromkeys(s for s in topic_shots if s in seen or seen.add(s)))
-        ranked, ranked_scores = rank_shots(list(latest), list(latest.values()))
-        key = topic.lstrip("0") or "0"
-        result[key] = TopicRanking(key, ranked, ranked_scores, len(topic_shots), repeated)
+    for a, b in zip([0, *edges.tolist()], [*edges.tolist(), len(ranked)]):
+        number = int(ranked_topics[a])
+        rows = ranked[a:b]
+        repeated = tuple(dict.fromkeys(shot_arr[repeated_rows[topic_num[repeated_rows] == number]].tolist()))
+        result[str(number)] = TopicRanking(str(number), tuple(shot_arr[rows].tolist()), scores[rows],
+                                           int(lines_per_topic[number]), repeated)
     return Run(str(path), tags[0], result)
 
 

@@ -1,6 +1,8 @@
 """Scoring many run files against one qrels parse: what ``fpig-trecvid score`` and the report stage call."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -29,18 +31,43 @@ def load_qrels(name_or_path: Union[str, Path]) -> Qrels:
     return parse_qrels(resolve_qrels(name_or_path))
 
 
+def score_run(qrels: Qrels, path: Union[str, Path], strict: bool = False,
+              measures: Sequence[str] = ()) -> ScoredRun:
+    run = parse_run(path)
+    result = evaluate_run(qrels, run, missing_as_zero=strict)
+    violations = tuple(submission_violations(qrels, run)) if strict else ()
+    means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
+    return ScoredRun(run, result, violations, means, per_topic)
+
+
 def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path]], strict: bool = False,
-               measures: Sequence[str] = ()) -> List[ScoredRun]:
+               measures: Sequence[str] = (), workers: Optional[int] = None) -> List[ScoredRun]:
+    """Score each run against one qrels parse, in the order given.
+
+    Several runs are parsed and scored in forked worker processes (one per core by default), which
+    share the parsed qrels without copying them.
+    """
     if measures:
         parse_measures(measures)       # fail on a bad measure name before any work
-    scored = []
-    for path in run_paths:
-        run = parse_run(path)
-        result = evaluate_run(qrels, run, missing_as_zero=strict)
-        violations = tuple(submission_violations(qrels, run)) if strict else ()
-        means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
-        scored.append(ScoredRun(run, result, violations, means, per_topic))
-    return scored
+    workers = min(workers or os.cpu_count() or 1, len(run_paths))
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [score_run(qrels, path, strict, measures) for path in run_paths]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_worker_init, initargs=(qrels, strict, tuple(measures))) as pool:
+        return pool.map(_worker_score, run_paths, chunksize=1)
+
+
+_worker_job: tuple = ()
+
+
+def _worker_init(qrels: Qrels, strict: bool, measures: Tuple[str, ...]) -> None:
+    global _worker_job
+    _worker_job = (qrels, strict, measures)
+
+
+def _worker_score(path: Union[str, Path]) -> ScoredRun:
+    qrels, strict, measures = _worker_job
+    return score_run(qrels, path, strict, measures)
 
 
 def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
