@@ -1,48 +1,91 @@
-"""Rendering rows of results as a terminal table, CSV, JSON or Markdown.
+"""Rendering rows of results as a terminal table, CSV, JSON, Markdown or LaTeX.
 
 Every command that prints results (score, recall, tables, compare) goes through :func:`render`
-so that the four formats look and round the same everywhere.
+so that the formats look and round the same everywhere.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 FORMATS = ("table", "csv", "json", "markdown")
+#: What the paper-facing commands (tables, compare) offer: Markdown first, LaTeX for the paper.
+PAPER_FORMATS = ("markdown", "latex", "csv", "json", "table")
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}", "–": "--", "Δ": r"$\Delta$", "†": r"$^\dagger$"}
 
 
-def _cell(value: Any, decimals: int) -> str:
+def latex_escape(text: str) -> str:
+    """`text` as literal LaTeX (model names such as ``my_model`` must not start math mode)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _cell(value: Any, decimals: int, missing: str = "") -> str:
     if isinstance(value, float):
-        return f"{value:.{decimals}f}"
-    return "" if value is None else str(value)
+        text = f"{value:.{decimals}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.") else text   # no "-0.000"
+    return missing if value is None else str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numeric_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> List[bool]:
+    """Columns whose filled cells are all numbers (right-aligned); empty cells do not count."""
+    return [bool(rows) and all(_is_number(r.get(c)) or r.get(c) is None for r in rows)
+            and any(_is_number(r.get(c)) for r in rows) for c in columns]
 
 
 def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str = "table",
-           decimals: int = 4, meta: Optional[Dict[str, Any]] = None) -> str:
-    """`rows` as text; JSON keeps full precision and carries `meta` beside the rows."""
+           decimals: int = 4, meta: Optional[Dict[str, Any]] = None,
+           bold: AbstractSet[Tuple[int, str]] = frozenset(), missing: str = "",
+           rule_before: AbstractSet[int] = frozenset()) -> str:
+    """`rows` as text; JSON keeps full precision and carries `meta` beside the rows.
+
+    `bold` names cells (row index, column) to emphasise in Markdown and LaTeX; `missing` is
+    what a ``None`` cell shows in the table, Markdown and LaTeX formats (CSV leaves it empty so
+    that numeric columns stay numeric, JSON writes null). LaTeX draws a ``\\midrule`` before
+    each row index in `rule_before` (e.g. between published baselines and reproduced rows).
+    """
     if fmt == "json":
         payload: Dict[str, Any] = {"rows": [{c: row.get(c) for c in columns} for row in rows]}
         if meta is not None:
             payload["meta"] = meta
         return json.dumps(payload, indent=2, sort_keys=False) + "\n"
-    cells: List[List[str]] = [[_cell(row.get(c), decimals) for c in columns] for row in rows]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(cells)
+        writer.writerows([[_cell(row.get(c), decimals) for c in columns] for row in rows])
         return out.getvalue()
+    cells: List[List[str]] = [[_cell(row.get(c), decimals, missing) for c in columns] for row in rows]
+    numeric = _numeric_columns(rows, columns)
     if fmt == "markdown":
-        numeric = [all(isinstance(row.get(c), (int, float)) for row in rows) and rows for c in columns]
         lines = ["| " + " | ".join(columns) + " |",
                  "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in cells]
+        for i, r in enumerate(cells):
+            r = [v.replace("|", "\\|") for v in r]
+            shown = [f"**{v}**" if (i, c) in bold else v for v, c in zip(r, columns)]
+            lines.append("| " + " | ".join(shown) + " |")
+        return "\n".join(lines) + "\n"
+    if fmt == "latex":
+        lines = [r"\begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}", r"\toprule",
+                 " & ".join(latex_escape(c) for c in columns) + r" \\", r"\midrule"]
+        for i, r in enumerate(cells):
+            if i in rule_before:
+                lines.append(r"\midrule")
+            shown = [rf"\textbf{{{latex_escape(v)}}}" if (i, c) in bold else latex_escape(v)
+                     for v, c in zip(r, columns)]
+            lines.append(" & ".join(shown) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
         return "\n".join(lines) + "\n"
     if fmt == "table":
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-        numeric = [all(isinstance(row.get(c), (int, float)) for row in rows) for c in columns]
 
         def line(values: Sequence[str]) -> str:
             return "  ".join(v.rjust(w) if n else v.ljust(w)
@@ -50,4 +93,4 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         out_lines = [line(columns), "  ".join("-" * w for w in widths)]
         out_lines += [line(r) for r in cells]
         return "\n".join(out_lines) + "\n"
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(PAPER_FORMATS)}")

@@ -1,0 +1,68 @@
+"""``fpig-trecvid compare``: per-topic infAP of several runs and paired significance tests."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import click
+
+from ..report.cache import ResultCache
+from ..report.cells import CellEvaluator
+from ..report.compare import pair_tests, render_comparison, scores_from_manifest, scores_from_runs
+from ..report.formats import PAPER_FORMATS
+from ..report.manifest import load_manifest
+from ..textio import write_text_atomic
+from ..topics import REGISTRY
+
+
+@click.command("compare")
+@click.option("--qrels", "qrels_spec", metavar="tv21|tv23|PATH",
+              help="Score RUNS with these qrels (shipped by year, or a file).")
+@click.option("--manifest", type=click.Path(), metavar="MANIFEST",
+              help="Compare the manifest's models instead, pooling the topics of several years.")
+@click.option("--model", "models", multiple=True, metavar="NAME",
+              help="With --manifest: only these models (repeatable; default all).")
+@click.option("--year", "years", multiple=True, type=click.Choice(list(REGISTRY)),
+              help="With --manifest: only these years (repeatable; default every year all models have).")
+@click.option("--permutations", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Random sign flips of the randomization test (exact when 2^topics is fewer).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sign flips.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Significance level after Holm's correction.")
+@click.option("--per-topic/--no-per-topic", default=True, show_default=True,
+              help="Print the per-topic table before the tests.")
+@click.option("--format", "fmt", type=click.Choice(PAPER_FORMATS), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
+@click.option("--no-cache", is_flag=True, help="With --manifest: read and write no cache.")
+@click.argument("runs", nargs=-1, type=click.Path())
+def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[str, ...],
+            years: Tuple[str, ...], permutations: int, seed: int, alpha: float, per_topic: bool,
+            fmt: str, out: Optional[str], no_cache: bool, runs: Tuple[str, ...]) -> None:
+    """Per-topic infAP of RUNS side by side, and for each pair of runs a paired two-sided
+    randomization test and a paired t-test, Holm-corrected over the pairs.
+
+    Either --qrels Q RUN_A RUN_B [RUN_C ...], or --manifest MANIFEST to compare its models on
+    every year they all have (topics of several years pooled).
+    """
+    if (qrels_spec is None) == (manifest is None):
+        raise click.UsageError("give either --qrels with two or more RUNS, or --manifest")
+    if manifest is not None and runs:
+        raise click.UsageError("with --manifest the runs come from the manifest; give no RUNS")
+    if manifest is None and (models or years):
+        raise click.UsageError("--model and --year select from a --manifest")
+    if manifest is not None:
+        spec = load_manifest(manifest)
+        evaluator = CellEvaluator(ResultCache(None if no_cache else spec.cache_dir))
+        scores = scores_from_manifest(spec, models, years, evaluator)
+        source = {"manifest": manifest}
+    else:
+        scores = scores_from_runs(qrels_spec, runs, CellEvaluator(ResultCache(None)))
+        source = {"qrels": qrels_spec, "runs": list(runs)}
+    tests = pair_tests(scores, permutations, seed)
+    text, notes = render_comparison(scores, tests, fmt, alpha, permutations, seed, meta=source,
+                                    per_topic=per_topic)
+    if out:
+        write_text_atomic(out, text)
+    else:
+        click.echo(text, nl=False)
+    for note in notes:
+        click.echo(f"fpig-trecvid: {note}", err=True)

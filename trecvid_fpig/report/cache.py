@@ -1,0 +1,71 @@
+"""A cache of computed cells keyed by content: sha256 of every input file and of the code.
+
+Renaming or touching a run leaves its key unchanged; editing one byte of the run, the qrels or
+the evaluator's source makes a new key. Entries are small JSON files written atomically, so a
+crash or two concurrent calls can never leave a half-written entry that a later call trusts.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, Iterable, Optional, Union
+
+from .. import __version__
+from ..errors import InputError
+from ..textio import atomic_write
+
+
+def file_digest(path: Union[str, Path]) -> str:
+    """sha256 of the file's bytes as stored (a .gz is hashed compressed)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    if p.is_dir():
+        raise InputError("is a directory, expected a file", p)
+    digest = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def code_digest(modules: Iterable[ModuleType]) -> str:
+    """sha256 of the package version and of the source of the modules a result depends on."""
+    digest = hashlib.sha256(__version__.encode())
+    for module in modules:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(kind: str, *parts: str) -> str:
+    return hashlib.sha256("\0".join((kind,) + parts).encode()).hexdigest()
+
+
+class ResultCache:
+    """JSON entries under `directory`; with no directory it stores nothing and never hits."""
+
+    def __init__(self, directory: Optional[Union[str, Path]]):
+        self.directory = None if directory is None else Path(directory)
+
+    def _path(self, kind: str, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{kind}-{key}.json"
+
+    def get(self, kind: str, key: str) -> Optional[Dict[str, Any]]:
+        """The stored entry, or None when absent or unreadable (it is then recomputed)."""
+        if self.directory is None:
+            return None
+        try:
+            value = json.loads(self._path(kind, key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def put(self, kind: str, key: str, value: Dict[str, Any]) -> None:
+        if self.directory is None:
+            return
+        with atomic_write(self._path(kind, key)) as fh:
+            json.dump(value, fh, indent=1, sort_keys=True)
+            fh.write("\n")

@@ -1,0 +1,150 @@
+"""One table cell at a time: a model's xinfAP for one TRECVID year, or its R@K for one setting.
+
+Before computing, :func:`run_needs` / :func:`recall_needs` say what the user still has to supply
+(the footnote of a "–" cell). Computed values go through the content-keyed cache.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from ..errors import InputError
+from ..evaluate.score import load_qrels
+from ..evaluate.xinfap import evaluate_run
+from ..qrels import Qrels
+from ..runs import parse_run
+from ..textio import read_text
+from ..topics import REGISTRY, resolve_qrels
+from .cache import ResultCache, cache_key, code_digest, file_digest
+from .manifest import RecallEntry, RunEntry
+
+RECALL_METRICS = ("R@1", "R@5", "R@10", "MdR", "MnR")
+DIRECTIONS = ("t2v", "v2t")
+
+
+@dataclass(frozen=True)
+class YearScore:
+    """A run's xinfAP on one year: the mean sample_eval prints, and each topic's value."""
+    infAP: float
+    topics: Dict[str, float]
+
+
+def _shown(path: Path, base: Path) -> str:
+    return os.path.relpath(path, base)
+
+
+def run_needs(entry: Optional[RunEntry], year: str, base: Path) -> Tuple[str, ...]:
+    """What must be supplied before `year` can be scored (empty when everything is there).
+
+    Texts name no model, so that one footnote can cover every model with the same gap.
+    """
+    qrels = year if entry is None else entry.qrels
+    info = REGISTRY.get(qrels)
+    nist_qrels = info is not None and info.qrels is None
+    name = year.upper()
+    if entry is None and nist_qrels:
+        return (f"supply a {name} run and NIST's {name} qrels (avs.qrels.{year}, not shipped): "
+                f"{year} = {{ run = \"RUN\", qrels = \"PATH/avs.qrels.{year}\" }} under [model.trecvid]",)
+    if entry is None:
+        return (f"supply a {name} run: {year} = \"RUN\" under [model.trecvid]",)
+    needs = []
+    if not entry.run.is_file():
+        needs.append(f"run file {_shown(entry.run, base)} not found")
+    if nist_qrels:
+        needs.append(f"supply NIST's {info.name.upper()} qrels (avs.qrels.{info.name}, not shipped): "
+                     f"add qrels = \"PATH/avs.qrels.{info.name}\" to {year} under [model.trecvid]")
+    elif info is None and not Path(qrels).is_file():
+        needs.append(f"qrels file {_shown(Path(qrels), base)} not found")
+    return tuple(needs)
+
+
+def recall_needs(entry: Optional[RecallEntry], setting: str, base: Path) -> Tuple[str, ...]:
+    """What must be supplied before `setting`'s R@K can be read or computed."""
+    if entry is None:
+        return (f"supply {setting} R@K: {setting} = \"RESULT.json\" (fpig-trecvid recall --format "
+                f"json) or {setting} = {{ sims = \"MATRIX.npy\", captions_per_video = N }} under "
+                f"[model.recall]",)
+    files = [("R@K result", entry.result), ("similarity matrix", entry.sims),
+             ("ground truth", dict(entry.options).get("gt"))]
+    return tuple(f"{what} {_shown(Path(p), base)} not found" for what, p in files
+                 if p is not None and not Path(p).is_file())
+
+
+def _xinfap_code() -> str:
+    from .. import columns, qrels, runs, textio
+    from ..evaluate import xinfap
+    return code_digest((xinfap, qrels, runs, columns, textio))
+
+
+def _recall_numbers(data: Any, path: Path) -> Dict[str, Dict[str, float]]:
+    """``{"t2v": {"R@1": …}, "v2t": {…}}`` from a recall result, checked."""
+    if not isinstance(data, dict) or not any(d in data for d in DIRECTIONS):
+        raise InputError("not an R@K result: expected a JSON object with \"t2v\" and/or \"v2t\" "
+                         "(as fpig-trecvid recall writes)", path)
+    out: Dict[str, Dict[str, float]] = {}
+    for direction in DIRECTIONS:
+        if direction not in data:
+            continue
+        values = data[direction]
+        if not isinstance(values, dict):
+            raise InputError(f"\"{direction}\" must be an object of metrics", path)
+        out[direction] = {}
+        for metric in RECALL_METRICS:
+            value = values.get(metric)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InputError(f"{direction} {metric} must be a finite number, got {value!r}", path)
+            out[direction][metric] = float(value)
+    return out
+
+
+class CellEvaluator:
+    """Computes cells, each input file parsed at most once per call and every result cached."""
+
+    def __init__(self, cache: ResultCache):
+        self.cache = cache
+        self._qrels: Dict[str, Qrels] = {}
+
+    def year_score(self, entry: RunEntry) -> YearScore:
+        qrels_path = resolve_qrels(entry.qrels)
+        qrels_digest = file_digest(qrels_path)
+        key = cache_key("xinfap", file_digest(entry.run), qrels_digest, _xinfap_code())
+        hit = self.cache.get("xinfap", key)
+        if hit is not None and isinstance(hit.get("infAP"), float) and isinstance(hit.get("topics"), dict):
+            return YearScore(hit["infAP"], dict(sorted(hit["topics"].items(), key=lambda t: int(t[0]))))
+        if qrels_digest not in self._qrels:
+            self._qrels[qrels_digest] = load_qrels(qrels_path)
+        result = evaluate_run(self._qrels[qrels_digest], parse_run(entry.run))
+        topics = {t.topic: t.infAP for t in sorted(result.topics, key=lambda t: int(t.topic))}
+        self.cache.put("xinfap", key, {"infAP": result.infAP, "topics": topics,
+                                       "run": str(entry.run), "qrels": str(qrels_path)})
+        return YearScore(result.infAP, topics)
+
+    def recall(self, entry: RecallEntry) -> Dict[str, Dict[str, float]]:
+        """R@K in percent per direction, from a result JSON or computed from a similarity matrix."""
+        if entry.result is not None:
+            try:
+                data = json.loads(read_text(entry.result, "R@K result JSON"))
+            except ValueError as exc:
+                raise InputError(f"not valid JSON: {exc}", entry.result) from None
+            return _recall_numbers(data, entry.result)
+        assert entry.sims is not None
+        from ..evaluate import recall as recall_module
+        options = dict(entry.options)
+        parts = [file_digest(entry.sims), json.dumps(options, sort_keys=True),
+                 code_digest((recall_module,))]
+        if "gt" in options:
+            parts.append(file_digest(options["gt"]))
+        key = cache_key("recall", *parts)
+        hit = self.cache.get("recall", key)
+        if hit is not None and all(isinstance(hit.get(d), dict) for d in DIRECTIONS):
+            return _recall_numbers(hit, entry.sims)
+        result = recall_module.recall_from_files(sims=entry.sims, **options)
+        numbers = {d: result[d] for d in DIRECTIONS}
+        self.cache.put("recall", key, dict(numbers, sims=str(entry.sims)))
+        return _recall_numbers(numbers, entry.sims)

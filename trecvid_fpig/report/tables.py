@@ -1,0 +1,256 @@
+"""Tables S1 (xinfAP per TRECVID year) and S2 (R@K on MSR-VTT) from a manifest.
+
+Every cell is computed through the same code as ``score`` and ``recall``; a cell that cannot be
+computed shows "–" and a footnote saying what to supply. Published rows (baselines) and the
+published value of each reproduced cell (``against_paper``) come from ``runs/paper.toml``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
+
+from ..errors import InputError
+from .cache import ResultCache
+from .cells import CellEvaluator, recall_needs, run_needs
+from .formats import render
+from .manifest import RECALL_SETTINGS, Manifest, ModelEntry
+from .published import RECALL_KS, S1_YEARS, Published, load_published
+
+TABLES = ("s1", "s2", "s2-t2v")
+TITLES = {"s1": "Table S1: infAP (xinfAP, as NIST's sample_eval.pl) on TRECVID AVS",
+          "s2": "Table S2: video-to-text R@K (%) on MSR-VTT",
+          "s2-t2v": "Table S2, text-to-video: R@K (%) on MSR-VTT"}
+DEFAULT_DECIMALS = {"s1": 3, "s2": 1, "s2-t2v": 1}
+MISSING = "–"
+PAPER, DELTA = " (paper)", " Δ"
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    key: str
+    title: str
+    columns: Tuple[str, ...]
+    rows: Tuple[Dict[str, Any], ...]
+    bold: FrozenSet[Tuple[int, str]]
+    footnotes: Tuple[str, ...]
+    decimals: int
+    rule_before: FrozenSet[int]
+
+
+@dataclass(frozen=True)
+class _Column:
+    label: str          # header: "TV21", "1k R@1"
+    key: str            # published key: "tv21", "msrvtt-1k R@1"
+
+
+def _columns(table: str) -> List[_Column]:
+    if table == "s1":
+        return [_Column(y.upper(), y) for y in S1_YEARS]
+    return [_Column(f"{s.split('-')[1]} {k}", f"{s} {k}") for s in RECALL_SETTINGS for k in RECALL_KS]
+
+
+class _Footnotes:
+    """Footnotes in order of first use; one note lists every cell or row it explains."""
+
+    def __init__(self) -> None:
+        self._cells: Dict[Tuple[str, str], List[str]] = {}
+
+    def add(self, text: str, cell: str, prefix: str = MISSING) -> None:
+        cells = self._cells.setdefault((prefix, text), [])
+        if cell not in cells:
+            cells.append(cell)
+
+    def lines(self) -> Tuple[str, ...]:
+        return tuple(f"{prefix} {', '.join(cells)}: {text}".lstrip()
+                     for (prefix, text), cells in self._cells.items())
+
+
+def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: CellEvaluator,
+                  notes: _Footnotes) -> Dict[str, Optional[float]]:
+    """Published-key -> value for one reproduced row; gaps get a footnote."""
+    base = manifest.path.resolve().parent
+    values: Dict[str, Optional[float]] = {}
+    if table == "s1":
+        for year in S1_YEARS:
+            entry = model.trecvid.get(year)
+            needs = run_needs(entry, year, base)
+            for need in needs:
+                notes.add(need, f"{model.name} {year.upper()}")
+            values[year] = None if needs or entry is None else evaluator.year_score(entry).infAP
+        return values
+    direction = "t2v" if table == "s2-t2v" else "v2t"
+    for setting in RECALL_SETTINGS:
+        entry = model.recall.get(setting)
+        needs = recall_needs(entry, setting, base)
+        label = f"{model.name} {setting.split('-')[1]}"
+        for need in needs:
+            notes.add(need, label)
+        result = {} if needs or entry is None else evaluator.recall(entry).get(direction)
+        if result is None:
+            notes.add(f"the R@K result has no {direction} numbers", label)
+            result = {}
+        for k in RECALL_KS:
+            values[f"{setting} {k}"] = result.get(k)
+    return values
+
+
+def _mean_over_years(values: Dict[str, Optional[float]]) -> Tuple[Optional[float], bool]:
+    """Mean of the years present, and whether every year was."""
+    present = [values[y] for y in S1_YEARS if values.get(y) is not None]
+    if not present:
+        return None, False
+    total = 0.0
+    for v in present:
+        total += v
+    return total / len(present), len(present) == len(S1_YEARS)
+
+
+def _check_published_rows(manifest: Manifest, published: Published) -> None:
+    for table, names in manifest.baselines.items():
+        rows = published.tables[table].rows if table in published.tables else {}
+        for name in names:
+            if name not in rows:
+                raise InputError(f"baseline {name!r} is not a row of {table.upper()} in "
+                                 f"{published.path} (rows: {', '.join(rows)})", manifest.path)
+    for model in manifest.models:
+        named = dict(model.paper)
+        if not named:
+            continue
+        found = [t for t, row in named.items() if t in published.tables and row in published.tables[t].rows]
+        if not found:
+            raise InputError(f"model {model.name!r}: paper = {sorted(set(named.values()))[0]!r} names no "
+                             f"row of the published tables in {published.path}", manifest.path)
+
+
+def _best_cells(rows: Sequence[Dict[str, Any]], columns: Sequence[str], decimals: int,
+                excluded: FrozenSet[Tuple[int, str]]) -> FrozenSet[Tuple[int, str]]:
+    """The highest value of each column (ties at the printed precision are all bold)."""
+    bold = set()
+    for c in columns:
+        shown = {i: round(r[c], decimals) for i, r in enumerate(rows)
+                 if r.get(c) is not None and (i, c) not in excluded}
+        if shown:
+            best = max(shown.values())
+            bold.update((i, c) for i, v in shown.items() if v == best)
+    return frozenset(bold)
+
+
+def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
+                published: Optional[Published] = None, against_paper: bool = False,
+                decimals: Optional[int] = None) -> PaperTable:
+    """One table: published baseline rows first, then one row per manifest model."""
+    if table not in TABLES:
+        raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    digits = DEFAULT_DECIMALS[table] if decimals is None else decimals
+    notes = _Footnotes()
+    value_columns = _columns(table)
+    labels = [c.label for c in value_columns] + (["Mean"] if table == "s1" else [])
+    paper_table = "s1" if table == "s1" else "s2"
+    compare = against_paper and table != "s2-t2v"
+    columns = ["Model"]
+    for label in labels:
+        columns += [label, label + PAPER, label + DELTA] if compare else [label]
+
+    rows: List[Dict[str, Any]] = []
+    not_best = set()
+    baselines = manifest.baselines.get(paper_table, ()) if table != "s2-t2v" else ()
+    if baselines:
+        assert published is not None
+        source = published.tables[paper_table].source
+    for name in baselines:
+        notes.add(f"published numbers, not recomputed ({source})", name, prefix="")
+        assert published is not None
+        row: Dict[str, Any] = {"Model": name}
+        for col in value_columns:
+            row[col.label] = published.value(paper_table, name, col.key)
+        if table == "s1":
+            row["Mean"] = published.value(paper_table, name, "mean")
+        rows.append(row)
+
+    for model in manifest.models:
+        values = _model_values(table, model, manifest, evaluator, notes)
+        row = {"Model": model.name}
+        paper_row = model.paper_row(paper_table)
+        if compare and (paper_row is None or published is None
+                        or paper_row not in published.tables[paper_table].rows):
+            notes.add("no published row to compare with (set paper = \"NAME\" in its [[model]])",
+                      model.name, prefix="")
+            paper_row = None
+        keyed = [(c.label, c.key) for c in value_columns]
+        if table == "s1":
+            mean, complete = _mean_over_years(values)
+            values["mean"] = mean
+            keyed.append(("Mean", "mean"))
+            if mean is not None and not complete:
+                have = [y.upper() for y in S1_YEARS if values.get(y) is not None]
+                notes.add(f"over {', '.join(have)} only", model.name, prefix="Mean of")
+                not_best.add((len(rows), "Mean"))
+        for label, key in keyed:
+            row[label] = values[key]
+            if compare:
+                paper_value = published.value(paper_table, paper_row, key) if published else None
+                partial = (len(rows), label) in not_best
+                row[label + PAPER] = paper_value
+                row[label + DELTA] = (None if paper_value is None or values[key] is None or partial
+                                      else values[key] - paper_value)
+        rows.append(row)
+
+    bold = _best_cells(rows, labels, digits, frozenset(not_best))
+    rule = frozenset({len(baselines)}) if baselines and manifest.models else frozenset()
+    return PaperTable(table, TITLES[table], tuple(columns), tuple(rows), bold, notes.lines(), digits, rule)
+
+
+def tables_to_print(manifest: Manifest) -> Tuple[str, ...]:
+    """The tables a manifest has anything for, in the paper's order."""
+    wanted = []
+    if any(m.trecvid for m in manifest.models) or manifest.baselines.get("s1"):
+        wanted.append("s1")
+    if any(m.recall for m in manifest.models) or manifest.baselines.get("s2"):
+        wanted.append("s2")
+    if any(m.recall for m in manifest.models):
+        wanted.append("s2-t2v")
+    if not wanted:
+        raise InputError("the manifest names no runs, R@K results or baselines", manifest.path)
+    return tuple(wanted)
+
+
+def build_tables(manifest: Manifest, tables: Sequence[str] = (), against_paper: bool = False,
+                 decimals: Optional[int] = None, cache: Optional[ResultCache] = None) -> List[PaperTable]:
+    """The requested tables (default: every table the manifest has data for)."""
+    published = None
+    if against_paper or any(manifest.baselines.values()):
+        published = load_published(manifest.published)
+        _check_published_rows(manifest, published)
+    evaluator = CellEvaluator(cache if cache is not None else ResultCache(None))
+    return [build_table(t, manifest, evaluator, published, against_paper, decimals)
+            for t in (tables or tables_to_print(manifest))]
+
+
+def render_tables(tables: Sequence[PaperTable], fmt: str,
+                  meta: Optional[Dict[str, Any]] = None) -> Tuple[str, Tuple[str, ...]]:
+    """(text for stdout, notes for stderr): CSV keeps footnotes out of the data, on stderr."""
+    if fmt == "json":
+        payload = {"tables": [{"key": t.key, "title": t.title, "columns": list(t.columns),
+                               "rows": [{c: r.get(c) for c in t.columns} for r in t.rows],
+                               "best": sorted([i, c] for i, c in t.bold),
+                               "footnotes": list(t.footnotes)} for t in tables]}
+        if meta is not None:
+            payload["meta"] = meta
+        return json.dumps(payload, indent=2) + "\n", ()
+    blocks, stderr_notes = [], []
+    for t in tables:
+        body = render(t.rows, t.columns, fmt, t.decimals, bold=t.bold, missing=MISSING,
+                      rule_before=t.rule_before)
+        if fmt == "csv":
+            blocks.append(body)
+            stderr_notes += [f"{t.key}: {n}" for n in t.footnotes]
+        elif fmt == "latex":
+            notes = "".join(f"% {n}\n" for n in t.footnotes)
+            blocks.append(f"% {t.title}\n{body}{notes}")
+        elif fmt == "markdown":
+            notes = "".join(f"- {n}\n" for n in t.footnotes)
+            blocks.append(f"**{t.title}**\n\n{body}" + (f"\n{notes}" if notes else ""))
+        else:
+            blocks.append(f"{t.title}\n{body}" + "".join(f"  {n}\n" for n in t.footnotes))
+    return "\n".join(blocks), tuple(stderr_notes)
