@@ -74,10 +74,6 @@ def gather(values: Sequence, rows: Union[slice, np.ndarray]) -> list:
     return [values[i] for i in rows.tolist()]
 
 
-def first_row(rows: Union[slice, np.ndarray]) -> int:
-    return rows.start if isinstance(rows, slice) else int(rows[0])
-
-
 def line_of_row(text: str, row: int) -> int:
     """1-based line number of the `row`-th non-blank line (for error messages only)."""
     seen = -1
