@@ -1,0 +1,60 @@
+"""``fpig-trecvid encode``: a trained checkpoint's text tower -> topic features (q.npy + q.json)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import click
+
+from ..topics import load_topics
+
+_ACTIVATIONS = {"auto": None, "quick-gelu": True, "gelu": False}
+
+
+def _npy_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a wrong output name before spending seconds on loading the model."""
+    if not value.endswith(".npy"):
+        raise click.BadParameter("name the features file *.npy (its sidecar is *.json)")
+    return value
+
+
+@click.command("encode")
+@click.option("--checkpoint", required=True, type=click.Path(), metavar="CKPT",
+              help="F-Pig/PIG (Hugging Face CLIP), CLIP4Clip/TeachCLIP or open_clip checkpoint.")
+@click.option("--topics", "topics_spec", required=True, metavar="tv19|PATH",
+              help="A shipped topic set or a topic file (NNN text per line).")
+@click.option("--max-words", default=50, show_default=True, type=click.IntRange(min=2),
+              help="Tokens kept per topic, start and end tokens included (F-Pig 50, "
+                   "CLIP4Clip/TeachCLIP 32).")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Default: cuda when available, else cpu.")
+@click.option("--activation", type=click.Choice(sorted(_ACTIVATIONS)), default="auto",
+              show_default=True,
+              help="auto: QuickGELU for hf-clip and clip4clip (OpenAI-derived), GELU for "
+                   "open_clip checkpoints.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="q.npy",
+              callback=_npy_path,
+              help="Features file; the sidecar q.json is written beside it.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
+def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
+            device: Optional[str], activation: str, out: str, quiet: bool) -> None:
+    """Encode the topics' texts with CKPT's text tower into L2-normalised features."""
+    from ..encode.query_features import checkpoint_sha256, save_query_features
+    from ..encode.text_encoder import load_text_encoder
+
+    topics = load_topics(topics_spec)
+    encoder = load_text_encoder(checkpoint, device=device, quick_gelu=_ACTIVATIONS[activation])
+    features = encoder.encode(topics.texts, max_words=max_words, batch_size=batch_size,
+                              progress=not quiet)
+    meta = {
+        "topic_set": topics.name,
+        "max_words": max_words,
+        "checkpoint": checkpoint,
+        "checkpoint_sha256": checkpoint_sha256(checkpoint),
+        "checkpoint_layout": encoder.layout,
+        "activation": "quick_gelu" if encoder.spec.quick_gelu else "gelu",
+    }
+    path = save_query_features(out, features, topics.ids, meta)
+    if not quiet:
+        click.echo(f"wrote {path} ({features.shape[0]} topics x {features.shape[1]}, float32, "
+                   f"{encoder.layout} checkpoint) and its sidecar {path.with_suffix('.json')}")

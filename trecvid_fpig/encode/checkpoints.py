@@ -1,0 +1,244 @@
+"""Trained checkpoints -> open_clip text-tower weights, whatever layout the training code saved.
+
+Three layouts are recognised from the keys alone:
+
+* ``hf-clip``: F-Pig / PIG / CLIP-ViP, a Hugging Face ``CLIPModel`` under a prefix such as
+  ``encoder.clipmodel.`` (separate q/k/v projections, ``text_projection`` as a Linear);
+* ``clip4clip``: CLIP4Clip / TeachCLIP, OpenAI's names under ``clip.``, many tensors in fp16;
+* ``open_clip``: open_clip's own names, optionally inside ``{"state_dict": ...}`` and
+  ``module.``-prefixed (DistributedDataParallel).
+
+Everything is converted to the state dict of :class:`open_clip.transformer.TextTransformer`
+in float32, and the tower's size is read from the tensors, so any width/depth loads.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+from ..errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+LAYOUTS = ("hf-clip", "clip4clip", "open_clip")
+
+#: Key that marks a Hugging Face CLIP text tower; whatever precedes it is the prefix.
+HF_ANCHOR = "text_model.embeddings.token_embedding.weight"
+#: Prefix under which CLIP4Clip and TeachCLIP keep OpenAI's CLIP module.
+CLIP4CLIP_PREFIX = "clip."
+
+#: Per-block tensors of open_clip's ``ResidualAttentionBlock`` (OpenAI's names).
+OPENAI_BLOCK_KEYS = (
+    "ln_1.weight", "ln_1.bias", "attn.in_proj_weight", "attn.in_proj_bias",
+    "attn.out_proj.weight", "attn.out_proj.bias", "ln_2.weight", "ln_2.bias",
+    "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias",
+)
+OPENAI_TOP_KEYS = ("token_embedding.weight", "positional_embedding", "ln_final.weight",
+                   "ln_final.bias", "text_projection")
+
+#: Hugging Face per-layer module -> open_clip module with the same tensor shapes.
+HF_TO_OPENAI_BLOCK = {
+    "layer_norm1": "ln_1",
+    "layer_norm2": "ln_2",
+    "self_attn.out_proj": "attn.out_proj",
+    "mlp.fc1": "mlp.c_fc",
+    "mlp.fc2": "mlp.c_proj",
+}
+HF_QKV = ("q_proj", "k_proj", "v_proj")
+HF_TO_OPENAI_TOP = {
+    "text_model.embeddings.token_embedding.weight": "token_embedding.weight",
+    "text_model.embeddings.position_embedding.weight": "positional_embedding",
+    "text_model.final_layer_norm.weight": "ln_final.weight",
+    "text_model.final_layer_norm.bias": "ln_final.bias",
+}
+HF_PROJECTION = "text_projection.weight"
+
+_MISSING_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class TextTowerSpec:
+    """Size of a CLIP text tower, read from its tensors."""
+    width: int
+    layers: int
+    heads: int
+    context_length: int
+    vocab_size: int
+    output_dim: int
+    mlp_width: int
+    quick_gelu: bool
+
+
+@dataclass(frozen=True)
+class TextCheckpoint:
+    """A checkpoint's text tower as open_clip ``TextTransformer`` weights (float32)."""
+    path: str
+    layout: str
+    prefix: str
+    spec: TextTowerSpec
+    state_dict: Dict[str, "torch.Tensor"]
+
+
+def _torch_load_reason(exc: BaseException) -> str:
+    """The informative part of torch.load's message: the refused global, else its first sentence."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    refused = re.search(r"Unsupported global: (.*?) was not an allowed global", text)
+    if refused:
+        return f"it pickles {refused.group(1).replace('GLOBAL ', '')}, not only tensors"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first.split(". ")[0].rstrip(".")[:200]
+
+
+def read_state_dict(path: Union[str, Path]) -> Dict[str, "torch.Tensor"]:
+    """The checkpoint's tensors by name, safely unpickled (``weights_only``), never executed.
+
+    ``{"state_dict": ...}`` wrappers are opened and a ``module.`` prefix on every key is removed.
+    """
+    import pickle
+
+    import torch
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such checkpoint file", p)
+    if p.is_dir():
+        raise InputError("is a directory, expected a checkpoint file (.pt, .bin, .pth)", p)
+    with p.open("rb") as fh:
+        is_zip = fh.read(4) == b"PK\x03\x04"
+    try:
+        # Memory-mapping (zip format only) reads just the text tower's pages of a large file.
+        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=is_zip)
+    except pickle.UnpicklingError as exc:
+        raise InputError("cannot be read with torch.load(weights_only=True) "
+                         f"({_torch_load_reason(exc)}); re-save the weights alone with "
+                         "torch.save(model.state_dict(), PATH)", p) from None
+    except (RuntimeError, ValueError, EOFError, OSError, KeyError, IndexError,
+            AttributeError, TypeError) as exc:
+        raise InputError(f"not a readable PyTorch checkpoint ({_torch_load_reason(exc)})",
+                         p) from None
+    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping):
+        raise InputError(f"expected a state dict (a mapping of names to tensors), found a "
+                         f"{type(obj).__name__}", p)
+    tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise InputError("holds no tensors: not a model checkpoint", p)
+    if all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    return tensors
+
+
+def detect_layout(keys: Iterable[str], path: Optional[Union[str, Path]] = None) -> Tuple[str, str]:
+    """``(layout, prefix)`` of the text tower among `keys`; unknown layouts are an InputError."""
+    keys = list(keys)
+    hf_prefixes = sorted(k[:-len(HF_ANCHOR)] for k in keys if k.endswith(HF_ANCHOR))
+    if len(hf_prefixes) > 1:
+        raise InputError(f"holds {len(hf_prefixes)} Hugging Face CLIP text towers (prefixes "
+                         f"{', '.join(repr(p) for p in hf_prefixes)}); cannot tell which to use",
+                         path)
+    if hf_prefixes:
+        return "hf-clip", hf_prefixes[0]
+    keyset = set(keys)
+    if CLIP4CLIP_PREFIX + "token_embedding.weight" in keyset:
+        return "clip4clip", CLIP4CLIP_PREFIX
+    if "token_embedding.weight" in keyset:
+        return "open_clip", ""
+    shown = ", ".join(sorted(keys)[:_MISSING_SHOWN])
+    raise InputError("unknown checkpoint layout: looked for hf-clip ('<prefix>" + HF_ANCHOR
+                     + "'), clip4clip ('clip.token_embedding.weight') and open_clip "
+                     f"('token_embedding.weight'); its first keys are: {shown}", path)
+
+
+def _layer_count(keys: Iterable[str], pattern: str) -> int:
+    found = [int(m.group(1)) for m in map(re.compile(pattern).match, keys) if m]
+    return max(found) + 1 if found else 0
+
+
+def _require(state: Mapping[str, "torch.Tensor"], names: List[str], layout: str, prefix: str,
+             path: Optional[Union[str, Path]]) -> None:
+    missing = [n for n in names if n not in state]
+    if missing:
+        shown = ", ".join(missing[:_MISSING_SHOWN])
+        more = f" (and {len(missing) - _MISSING_SHOWN} more)" if len(missing) > _MISSING_SHOWN else ""
+        raise InputError(f"layout {layout} (prefix {prefix!r}): missing {len(missing)} text tower "
+                         f"tensor(s): {shown}{more}", path)
+
+
+def openai_text_state(state: Mapping[str, "torch.Tensor"], prefix: str, layout: str,
+                      path: Optional[Union[str, Path]] = None) -> Dict[str, "torch.Tensor"]:
+    """OpenAI/open_clip-named text tensors under `prefix`, as float32 open_clip names."""
+    layers = _layer_count(state, re.escape(prefix) + r"transformer\.resblocks\.(\d+)\.")
+    names = [prefix + k for k in OPENAI_TOP_KEYS]
+    names += [f"{prefix}transformer.resblocks.{i}.{k}" for i in range(max(layers, 1))
+              for k in OPENAI_BLOCK_KEYS]
+    _require(state, names, layout, prefix, path)
+    return {n[len(prefix):]: state[n].float().contiguous() for n in names}
+
+
+def hf_text_state(state: Mapping[str, "torch.Tensor"], prefix: str,
+                  path: Optional[Union[str, Path]] = None) -> Dict[str, "torch.Tensor"]:
+    """Hugging Face ``CLIPModel`` text tensors under `prefix`, renamed and fused for open_clip.
+
+    q/k/v projections are stacked into ``in_proj`` (open_clip's ``nn.MultiheadAttention``) and
+    the Linear ``text_projection.weight`` is transposed into OpenAI's ``width x dim`` matrix.
+    """
+    import torch
+
+    hf_layers = prefix + "text_model.encoder.layers."
+    layers = _layer_count(state, re.escape(hf_layers) + r"(\d+)\.")
+    per_layer = [f"self_attn.{p}.{t}" for p in HF_QKV for t in ("weight", "bias")]
+    per_layer += [f"{m}.{t}" for m in HF_TO_OPENAI_BLOCK for t in ("weight", "bias")]
+    names = [prefix + k for k in HF_TO_OPENAI_TOP] + [prefix + HF_PROJECTION]
+    names += [f"{hf_layers}{i}.{k}" for i in range(max(layers, 1)) for k in per_layer]
+    _require(state, names, "hf-clip", prefix, path)
+
+    out = {oc: state[prefix + hf].float().contiguous() for hf, oc in HF_TO_OPENAI_TOP.items()}
+    out["text_projection"] = state[prefix + HF_PROJECTION].float().t().contiguous()
+    for i in range(layers):
+        src, dst = f"{hf_layers}{i}.", f"transformer.resblocks.{i}."
+        for kind, fused in (("weight", "attn.in_proj_weight"), ("bias", "attn.in_proj_bias")):
+            out[dst + fused] = torch.cat([state[f"{src}self_attn.{p}.{kind}"].float()
+                                          for p in HF_QKV]).contiguous()
+        for hf, oc in HF_TO_OPENAI_BLOCK.items():
+            for kind in ("weight", "bias"):
+                out[f"{dst}{oc}.{kind}"] = state[f"{src}{hf}.{kind}"].float().contiguous()
+    return out
+
+
+def infer_spec(text_state: Mapping[str, "torch.Tensor"], quick_gelu: bool,
+               path: Optional[Union[str, Path]] = None) -> TextTowerSpec:
+    """The tower's size from open_clip-named tensors; heads follow CLIP's 64-wide heads."""
+    vocab_size, width = (int(n) for n in text_state["token_embedding.weight"].shape)
+    context_length = int(text_state["positional_embedding"].shape[0])
+    projection = text_state["text_projection"]
+    if projection.ndim != 2 or projection.shape[0] != width:
+        raise InputError(f"text projection of shape {tuple(projection.shape)} does not start "
+                         f"with the token width {width}", path)
+    layers = _layer_count(text_state, r"transformer\.resblocks\.(\d+)\.")
+    return TextTowerSpec(
+        width=width, layers=layers, heads=max(1, width // 64), context_length=context_length,
+        vocab_size=vocab_size, output_dim=int(projection.shape[1]),
+        mlp_width=int(text_state["transformer.resblocks.0.mlp.c_fc.weight"].shape[0]),
+        quick_gelu=quick_gelu)
+
+
+def load_text_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = None
+                         ) -> TextCheckpoint:
+    """Read `path`, find its text tower and convert it to open_clip's names in float32.
+
+    `quick_gelu` None means: QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip),
+    GELU for open_clip checkpoints (open_clip's default; pass True for ``-quickgelu`` models).
+    """
+    state = read_state_dict(path)
+    layout, prefix = detect_layout(state, path)
+    if layout == "hf-clip":
+        text = hf_text_state(state, prefix, path)
+    else:
+        text = openai_text_state(state, prefix, layout, path)
+    if quick_gelu is None:
+        quick_gelu = layout != "open_clip"
+    return TextCheckpoint(str(path), layout, prefix, infer_spec(text, quick_gelu, path), text)

@@ -1,0 +1,152 @@
+"""Topic features on disk: ``q.npy`` (float32, one row per topic) and its ``q.json`` sidecar.
+
+The sidecar names the topic of each row and records provenance; it also holds the sha256 of the
+``.npy`` bytes, so a matrix replaced after the sidecar was written is caught instead of being
+silently paired with the wrong topic ids. A bare ``.npy`` (no sidecar) is taken to follow the
+topic set's order. Nothing here imports torch: ``run --query-features`` stays light.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Mapping, Sequence, Tuple, Union
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from ..textio import atomic_write, read_bytes
+from ..topics import TopicSet
+
+PathLike = Union[str, Path]
+
+
+def checkpoint_sha256(path: PathLike) -> str:
+    """Hex sha256 of a file's bytes, read in chunks (checkpoints are hundreds of MB)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such checkpoint file", p)
+    if p.is_dir():
+        raise InputError("is a directory, expected a checkpoint file", p)
+    digest = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sidecar_path(path: PathLike) -> Path:
+    """``q.npy`` -> ``q.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def _npy_bytes(features: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, features, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequence[int],
+                        meta: Mapping[str, object]) -> Path:
+    """Write `features` to `path` (``.npy``) and the sidecar beside it, each atomically.
+
+    `meta` (topic set, max words, checkpoint sha256, …) goes into the sidecar with the topic
+    ids, the dimension, the package version and the matrix's sha256; keys are sorted and no
+    clock is recorded, so equal inputs give byte-identical files.
+    """
+    target = Path(path)
+    if target.suffix != ".npy":
+        raise InputError("query features are written as .npy: name the output *.npy", target)
+    matrix = np.ascontiguousarray(features, dtype=np.float32)
+    ids = [int(t) for t in topic_ids]
+    if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+        raise ValueError(f"features of shape {matrix.shape} for {len(ids)} topics")
+    payload = _npy_bytes(matrix)
+    sidecar = dict(meta)
+    sidecar.update({
+        "topic_ids": ids,
+        "rows": len(ids),
+        "dim": int(matrix.shape[1]),
+        "dtype": "float32",
+        "features_sha256": hashlib.sha256(payload).hexdigest(),
+        "fpig_trecvid_version": __version__,
+    })
+    with atomic_write(target, "wb") as fh:
+        fh.write(payload)
+    with atomic_write(sidecar_path(target)) as fh:
+        fh.write(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    return target
+
+
+def _read_matrix(path: Path) -> Tuple[np.ndarray, bytes]:
+    raw = read_bytes(path)
+    try:
+        matrix = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"not a readable .npy matrix ({str(exc).splitlines()[0][:160]})",
+                         path) from None
+    if not isinstance(matrix, np.ndarray):
+        raise InputError("expected one .npy matrix, found an archive of arrays", path)
+    if matrix.ndim != 2:
+        raise InputError(f"expected a 2-D matrix (topics x dim), found {matrix.ndim}-D "
+                         f"shape {matrix.shape}", path)
+    if not np.issubdtype(matrix.dtype, np.floating):
+        raise InputError(f"expected floating-point features, found dtype {matrix.dtype}", path)
+    if 0 in matrix.shape:
+        raise InputError(f"empty matrix of shape {matrix.shape}", path)
+    bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
+    if bad.size:
+        raise InputError(f"row {int(bad[0])} holds NaN or inf ({bad.size} such rows)", path)
+    return matrix.astype(np.float32), raw
+
+
+def _sidecar_ids(path: Path, matrix: np.ndarray, raw: bytes) -> Tuple[int, ...]:
+    side = sidecar_path(path)
+    try:
+        info = json.loads(side.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise InputError(f"unreadable sidecar of {path.name} ({exc})", side) from None
+    ids = info.get("topic_ids") if isinstance(info, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(t, int) for t in ids):
+        raise InputError("sidecar has no 'topic_ids' list of integers", side)
+    if len(ids) != matrix.shape[0]:
+        raise InputError(f"sidecar lists {len(ids)} topics but {path.name} has "
+                         f"{matrix.shape[0]} rows", side)
+    if len(set(ids)) != len(ids):
+        raise InputError("sidecar lists a topic id twice", side)
+    expected = info.get("features_sha256")
+    if expected is not None and expected != hashlib.sha256(raw).hexdigest():
+        raise InputError(f"sidecar describes another {path.name} (sha256 differs): the matrix "
+                         "was replaced after encoding; delete the sidecar if its rows follow "
+                         "the topic file's order", side)
+    return tuple(ids)
+
+
+def load_query_features(path: PathLike, topic_set: TopicSet
+                        ) -> Tuple[Tuple[int, ...], np.ndarray]:
+    """``(topic ids, features)`` for `topic_set`'s topics, in its order, rows L2-normalised.
+
+    With a sidecar, rows are matched to topics by its ids (extra topics are ignored, a missing
+    one is an error); a bare ``.npy`` must have exactly one row per topic of the set.
+    """
+    p = Path(path)
+    matrix, raw = _read_matrix(p)
+    if sidecar_path(p).exists():
+        ids = _sidecar_ids(p, matrix, raw)
+        row_of = {t: r for r, t in enumerate(ids)}
+        missing = [t for t in topic_set.ids if t not in row_of]
+        if missing:
+            raise InputError(f"no features for topic(s) {', '.join(map(str, missing[:5]))} of "
+                             f"{topic_set.name} (the sidecar lists {ids[0]}..{ids[-1]})", p)
+        matrix = matrix[[row_of[t] for t in topic_set.ids]]
+    elif matrix.shape[0] != len(topic_set):
+        raise InputError(f"{matrix.shape[0]} rows but {topic_set.name} has {len(topic_set)} "
+                         f"topics (a .npy without its .json sidecar must follow the topic "
+                         f"file's order)", p)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    zero = np.flatnonzero(norms[:, 0] == 0)
+    if zero.size:
+        raise InputError(f"topic {topic_set.ids[int(zero[0])]} has an all-zero feature", p)
+    return tuple(topic_set.ids), (matrix / norms).astype(np.float32)

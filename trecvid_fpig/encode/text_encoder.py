@@ -1,0 +1,148 @@
+"""Topic texts -> L2-normalised CLIP text features, with open_clip's own text tower and tokenizer.
+
+The feature is the end-of-text token's output through the text projection, as in CLIP, CLIP4Clip,
+TeachCLIP and F-Pig. Truncation follows CLIP4Clip: a text keeps the start token, its first
+``max_words - 2`` BPE tokens and the end token (``max_words`` is capped at the model's context).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence, Union
+
+import numpy as np
+
+from ..errors import InputError
+from .checkpoints import TextCheckpoint, load_text_checkpoint
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from open_clip.tokenizer import SimpleTokenizer
+    from open_clip.transformer import TextTransformer
+
+
+def resolve_device(device: Optional[str]) -> "torch.device":
+    """``None`` picks CUDA when present, else the CPU; an unavailable or unknown device is refused."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise InputError(f"unknown device {device!r}: expected cpu or cuda") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but no CUDA GPU is available")
+    return resolved
+
+
+def build_text_tower(checkpoint: TextCheckpoint, device: "torch.device") -> "TextTransformer":
+    """open_clip's ``TextTransformer`` sized by the checkpoint's spec, holding exactly its weights.
+
+    It is created on the meta device and the tensors are assigned, so no time is spent on a
+    random initialisation that the checkpoint would overwrite.
+    """
+    import torch
+    from open_clip.transformer import QuickGELU, TextTransformer
+
+    spec = checkpoint.spec
+    with torch.device("meta"):
+        tower = TextTransformer(
+            context_length=spec.context_length, vocab_size=spec.vocab_size, width=spec.width,
+            heads=spec.heads, layers=spec.layers, mlp_ratio=spec.mlp_width / spec.width,
+            output_dim=spec.output_dim, act_layer=QuickGELU if spec.quick_gelu else torch.nn.GELU)
+    try:
+        tower.load_state_dict(checkpoint.state_dict, strict=True, assign=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())
+        raise InputError(f"text tower tensors do not fit a CLIP text transformer: {detail[:300]}",
+                         checkpoint.path) from None
+    # The causal mask is a non-persistent buffer, so it was built on the meta device.
+    tower.attn_mask = tower.build_causal_mask()
+    return tower.to(device).eval()
+
+
+def tokenize_truncated(tokenizer: "SimpleTokenizer", texts: Sequence[str], max_words: int,
+                       context_length: int) -> np.ndarray:
+    """Token ids, ``(len(texts), context_length)`` int64, zero-padded, CLIP4Clip truncation."""
+    if max_words < 2:
+        raise InputError(f"max words must be at least 2 (start and end tokens), got {max_words}")
+    keep = min(max_words, context_length) - 2
+    ids = np.zeros((len(texts), context_length), dtype=np.int64)
+    for row, text in enumerate(texts):
+        tokens = [tokenizer.sot_token_id] + tokenizer.encode(text)[:keep] + [tokenizer.eot_token_id]
+        ids[row, :len(tokens)] = tokens
+    return ids
+
+
+class TextEncoder:
+    """A checkpoint's text tower and the CLIP tokenizer, ready to encode topics."""
+
+    def __init__(self, tower: "TextTransformer", tokenizer: "SimpleTokenizer",
+                 checkpoint: TextCheckpoint, device: "torch.device"):
+        self.tower = tower
+        self.tokenizer = tokenizer
+        self.checkpoint_path = checkpoint.path
+        self.layout = checkpoint.layout
+        self.spec = checkpoint.spec
+        self.device = device
+
+    @property
+    def output_dim(self) -> int:
+        return self.spec.output_dim
+
+    @property
+    def context_length(self) -> int:
+        return self.spec.context_length
+
+    def token_ids(self, texts: Sequence[str], max_words: int = 50) -> np.ndarray:
+        return tokenize_truncated(self.tokenizer, texts, max_words, self.context_length)
+
+    def encode(self, texts: Sequence[str], max_words: int = 50, batch_size: int = 64,
+               progress: bool = False) -> np.ndarray:
+        """``(len(texts), output_dim)`` float32 features with unit L2 norm, in `texts`' order.
+
+        Each batch is cut to its longest text instead of the full context: under the causal mask
+        the padding after the end token cannot change the end token's feature.
+        """
+        import torch
+        from tqdm import tqdm
+
+        if batch_size < 1:
+            raise InputError(f"batch size must be at least 1, got {batch_size}")
+        ids = self.token_ids(texts, max_words)
+        lengths = (ids != 0).sum(axis=1)
+        full_mask = self.tower.build_causal_mask().to(self.device)
+        out = np.empty((len(texts), self.output_dim), dtype=np.float32)
+        with torch.inference_mode(), tqdm(total=len(texts), desc="encode topics", unit="topic",
+                                          disable=not progress) as bar:
+            for start in range(0, len(texts), batch_size):
+                stop = min(start + batch_size, len(texts))
+                width = int(lengths[start:stop].max())
+                self.tower.attn_mask = full_mask[:width, :width]
+                batch = torch.from_numpy(ids[start:stop, :width]).to(self.device)
+                feats = torch.nn.functional.normalize(self.tower(batch).float(), dim=-1)
+                out[start:stop] = feats.cpu().numpy()
+                bar.update(stop - start)
+        self.tower.attn_mask = full_mask
+        if not np.isfinite(out).all():
+            raise InputError("the text tower produces NaN/inf features: the checkpoint's "
+                             "weights are not finite", self.checkpoint_path)
+        return out
+
+
+def load_text_encoder(checkpoint_path: Union[str, Path], device: Optional[str] = None,
+                      quick_gelu: Optional[bool] = None) -> TextEncoder:
+    """Load `checkpoint_path` (hf-clip, clip4clip or open_clip layout) onto `device`.
+
+    `quick_gelu` None chooses by layout (see :func:`load_text_checkpoint`).
+    """
+    from open_clip.tokenizer import SimpleTokenizer
+
+    resolved = resolve_device(device)
+    checkpoint = load_text_checkpoint(checkpoint_path, quick_gelu)
+    tokenizer = SimpleTokenizer()
+    if checkpoint.spec.vocab_size < tokenizer.vocab_size:
+        raise InputError(f"the text tower has a vocabulary of {checkpoint.spec.vocab_size} "
+                         f"tokens; the CLIP tokenizer needs {tokenizer.vocab_size}", checkpoint.path)
+    tower = build_text_tower(checkpoint, resolved)
+    return TextEncoder(tower, tokenizer, checkpoint, resolved)
