@@ -1,0 +1,552 @@
+"""Text↔video retrieval recall (R@K, MdR, MnR) from a captions × videos similarity matrix.
+
+The numbers of the MSR-VTT 1k-A / 3k tables, computed with a few passes over row chunks of the
+matrix instead of sorting it, so a 59,800 × 2,990 matrix takes about a second.
+
+Conventions (also written into every result's ``meta["conventions"]``):
+
+- **Matrix.** ``sims[i, j]`` is the similarity of caption ``i`` and video ``j``; higher is better.
+- **Ground truth.** Each caption belongs to exactly one video: ``caption_video[i]`` is the column
+  of caption ``i``'s video, or ``captions_per_video=N`` puts captions ``N·j … N·j+N-1`` on video
+  ``j`` (N = 1 is the square 1k-A case, N = 20 the 3k case). Every video needs at least one
+  caption. With neither, a square matrix is taken as 1:1.
+- **Rank.** rank = 1 + the number of candidates scoring *strictly* higher than the ground truth,
+  so ties are resolved in the query's favour and every query counts exactly once.
+- **Text→video (t2v).** Each caption is ranked against all videos.
+- **Video→text (v2t).** A video scores each caption group (the captions of one video) by the
+  group's best caption, as CLIP4Clip's ``tensor_video_to_text_sim`` does, and its own group is
+  ranked among the groups. With one caption per video this is the transposed matrix.
+- **R@K** = 100 × the share of queries with rank ≤ K (percent); **MdR** = the median rank, the
+  mean of the two middle ranks for an even number of queries (``numpy.median``); **MnR** = the
+  mean rank.
+- **NaN** is an error, unless ``nan_as_lowest``: then NaN ranks below every number (it is
+  replaced by −inf, so NaNs tie with each other). ±inf is always an error.
+- **DSL** (dual-softmax inference, CLIP-ViP / F-Pig): the matrix is replaced by
+  ``sims × softmax(T · sims over the caption axis)``, i.e. each video's column is reweighted by
+  a softmax over all captions, and that one matrix is used for both directions (T = 100 by
+  default). It is computed in float64 from the column maxima and sums of a first pass.
+- **How CLIP4Clip's ``metrics.py`` differs.** On a matrix without ties the ranks are the same
+  as ``compute_metrics`` (1:1) and ``tensor_text_to_video_metrics`` (several captions a video).
+  With ties, ``compute_metrics`` counts a query once at *every* tied position (so a tied query
+  appears several times and the denominator grows), and ``tensor_text_to_video_metrics`` breaks
+  ties by whatever order ``torch.argsort`` returns. ``tensor_text_to_video_metrics`` also takes
+  ``torch.median``, the *lower* of the two middle ranks, whereas ``compute_metrics`` and this
+  module average them (the 3k t2v MdR can differ by 0.5).
+- **Fingerprint.** ``meta["sims_sha256"]`` is the SHA-256 of the line ``"<dtype> <rows>x<cols>\\n"``
+  (e.g. ``float32 59800x2990``) followed by the matrix's raw little-endian bytes in row-major
+  order, taken before DSL or NaN replacement; ``meta["ground_truth"]`` identifies the
+  caption→video assignment the same way.
+
+Files (:func:`recall_from_files`):
+
+- ``sims``: a ``.npy`` array (memory-mapped, read in chunks) or a Parquet file with one numeric
+  column per video (in column order) and one row per caption, or a single list column holding
+  one row of the matrix per caption.
+- ``text_features`` / ``video_features``: ``.npy`` matrices, or anything
+  ``trecvid_fpig.search.store.read_features`` reads (a BigFile folder or the toolkit's store).
+  Rows are L2-normalised here (as TeachCLIP does), and the cosine matrix is computed in row
+  chunks into one float32 matrix.
+- ``gt``: ``caption_id<TAB>video_id`` lines (TeachCLIP's format; blank lines skipped). The
+  ground truth defines the matrix: row ``i`` is the ``i``-th caption line, column ``j`` the
+  ``j``-th distinct video in order of first appearance. A ``.npy`` carries no ids, so its rows
+  must already follow that order; a feature store is looked up by id (ids it has beyond the
+  ground truth's are not used). With ``captions_per_video`` the files' own row order counts.
+
+Memory: besides the input, one float32/float64 chunk of ``chunk_rows`` rows (a few of them with
+DSL) and one videos × videos table of group maxima.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..errors import InputError
+from ..textio import read_text
+
+PathLike = Union[str, Path]
+
+DEFAULT_KS = (1, 5, 10)
+DEFAULT_CHUNK_ROWS = 2048
+CACHE_BYTES = 1 << 19          # a block of float64 rows that stays in a core's L2 cache
+NPY_MAGIC = b"\x93NUMPY"
+PARQUET_MAGIC = b"PAR1"
+
+CONVENTIONS = {
+    "rank": "1 + number of candidates scoring strictly higher than the ground truth "
+            "(ties in the query's favour, each query counted once)",
+    "t2v": "each caption ranked against all videos",
+    "v2t": "each video ranks caption groups scored by the group's best caption "
+           "(CLIP4Clip tensor_video_to_text_sim); 1:1 is the transposed matrix",
+    "R@K": "100 * share of queries with rank <= K",
+    "MdR": "median rank, mean of the two middle ranks when even (numpy.median)",
+    "MnR": "mean rank",
+    "dsl": "sims * softmax(T * sims over the caption axis), float64, used for both directions",
+    "clip4clip": "same ranks as CLIP4Clip compute_metrics / tensor_text_to_video_metrics without "
+                 "ties; with ties compute_metrics counts a query at every tied position and "
+                 "tensor_text_to_video_metrics uses argsort order; tensor_text_to_video_metrics "
+                 "takes torch.median, the lower middle rank",
+    "sims_sha256": "sha256 of '<dtype> <rows>x<cols>\\n' + little-endian row-major bytes, "
+                   "before DSL and NaN replacement",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The metrics on a matrix
+
+
+def recall_metrics(sims: np.ndarray, *, captions_per_video: Optional[int] = None,
+                   caption_video: Union[Sequence[int], np.ndarray, None] = None,
+                   dsl: bool = False, dsl_temperature: float = 100.0,
+                   ks: Sequence[int] = DEFAULT_KS, nan_as_lowest: bool = False,
+                   chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                   source: Optional[PathLike] = None) -> dict:
+    """``{"t2v": {...}, "v2t": {...}, "meta": {...}}`` for a captions × videos matrix.
+
+    `source` names the file the matrix came from in error messages. See the module docstring
+    for the conventions.
+    """
+    matrix = _checked_matrix(sims, source)
+    n_captions, n_videos = matrix.shape
+    groups, gt_meta = _caption_groups(n_captions, n_videos, captions_per_video, caption_video,
+                                      source)
+    ks = _checked_ks(ks)
+    if dsl and not (math.isfinite(dsl_temperature) and dsl_temperature > 0):
+        raise InputError(f"DSL temperature must be a positive number, got {dsl_temperature}")
+    if chunk_rows < 1:
+        raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
+
+    scan = _Scan(matrix, chunk_rows, nan_as_lowest, source)
+    reweight = _DualSoftmax(scan, dsl_temperature) if dsl else None
+    work_dtype = np.float64 if dsl else matrix.dtype
+    t2v_ranks = np.empty(n_captions, dtype=np.int64)
+    best = np.full((n_videos, n_videos), -np.inf, dtype=work_dtype)   # best[group, video]
+    digest = hashlib.sha256(f"{matrix.dtype.name} {n_captions}x{n_videos}\n".encode())
+    for start, block in scan.blocks(digest):
+        if reweight is not None:
+            block = reweight(block)
+        block_groups = groups[start:start + len(block)]
+        own = block[np.arange(len(block)), block_groups]
+        beaten_by = (block > own[:, None]).sum(axis=1, dtype=np.int64)
+        t2v_ranks[start:start + len(block)] = 1 + beaten_by
+        _update_group_max(best, block, block_groups)
+    own_group = np.diagonal(best)
+    v2t_ranks = 1 + np.count_nonzero(best > own_group[None, :], axis=0)
+
+    meta = {
+        "shape": [n_captions, n_videos],
+        "captions": n_captions,
+        "videos": n_videos,
+        "dtype": matrix.dtype.name,
+        "sims_sha256": digest.hexdigest(),
+        "ground_truth": gt_meta,
+        "dsl": bool(dsl),
+        "dsl_temperature": float(dsl_temperature) if dsl else None,
+        "ks": list(ks),
+        "nan_as_lowest": bool(nan_as_lowest),
+        "nan_values": scan.nan_values,
+        "conventions": dict(CONVENTIONS, nan="ranked below every number" if nan_as_lowest
+                            else "error"),
+    }
+    return {"t2v": _summary(t2v_ranks, ks), "v2t": _summary(v2t_ranks, ks), "meta": meta}
+
+
+def _summary(ranks: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
+    out = {f"R@{k}": 100.0 * int(np.count_nonzero(ranks <= k)) / len(ranks) for k in ks}
+    out["MdR"] = float(np.median(ranks))
+    out["MnR"] = float(np.mean(ranks))
+    return out
+
+
+def _checked_matrix(sims: np.ndarray, source: Optional[PathLike]) -> np.ndarray:
+    if not isinstance(sims, np.ndarray):
+        sims = np.asarray(sims)
+    if sims.ndim != 2:
+        raise InputError(f"expected a 2-D captions x videos matrix, got shape {sims.shape}", source)
+    if sims.shape[0] == 0 or sims.shape[1] == 0:
+        raise InputError(f"empty similarity matrix (shape {sims.shape})", source)
+    if not np.issubdtype(sims.dtype, np.floating):
+        raise InputError(f"expected floating-point similarities, got {sims.dtype}", source)
+    return sims
+
+
+def _checked_ks(ks: Sequence[int]) -> Tuple[int, ...]:
+    values = sorted(set(int(k) for k in ks))
+    if not values or values[0] < 1 or any(int(k) != k for k in ks):
+        raise InputError(f"recall cut-offs K must be positive integers, got {list(ks)}")
+    return tuple(values)
+
+
+def _caption_groups(n_captions: int, n_videos: int, captions_per_video: Optional[int],
+                    caption_video: Union[Sequence[int], np.ndarray, None],
+                    source: Optional[PathLike]) -> Tuple[np.ndarray, dict]:
+    """Each caption's video column, checked against the matrix shape, and how to cite it."""
+    if captions_per_video is not None and caption_video is not None:
+        raise InputError("give either captions_per_video or caption_video, not both")
+    if caption_video is None:
+        per_video = 1 if captions_per_video is None else int(captions_per_video)
+        if captions_per_video is None and n_captions != n_videos:
+            raise InputError(f"a {n_captions} x {n_videos} matrix is not square: say which "
+                             "video each caption belongs to (ground truth or captions per video)",
+                             source)
+        if per_video < 1:
+            raise InputError(f"captions per video must be at least 1, got {per_video}")
+        if n_captions != per_video * n_videos:
+            raise InputError(f"{n_captions} captions (rows) are not {per_video} captions for each "
+                             f"of {n_videos} videos (columns) = {per_video * n_videos}", source)
+        return np.arange(n_captions, dtype=np.int64) // per_video, {"captions_per_video": per_video}
+    groups = np.asarray(caption_video)
+    if groups.ndim != 1 or len(groups) != n_captions:
+        raise InputError(f"the ground truth assigns {groups.size} captions but the matrix has "
+                         f"{n_captions} rows", source)
+    if not np.issubdtype(groups.dtype, np.integer):
+        raise InputError(f"caption -> video indices must be integers, got {groups.dtype}")
+    groups = groups.astype(np.int64)
+    if groups.min() < 0 or groups.max() >= n_videos:
+        bad = int(np.flatnonzero((groups < 0) | (groups >= n_videos))[0])
+        raise InputError(f"caption {bad} belongs to video {int(groups[bad])}, but the matrix has "
+                         f"{n_videos} video columns", source)
+    counts = np.bincount(groups, minlength=n_videos)
+    if not counts.all():
+        raise InputError(f"video column {int(np.flatnonzero(counts == 0)[0])} has no caption "
+                         f"({int(np.count_nonzero(counts == 0))} such videos); every video needs "
+                         "at least one for video-to-text", source)
+    digest = hashlib.sha256(f"int64 {n_captions}\n".encode())
+    digest.update(groups.astype("<i8").tobytes())
+    return groups, {"caption_video_sha256": digest.hexdigest(),
+                    "captions_per_video_min": int(counts.min()),
+                    "captions_per_video_max": int(counts.max())}
+
+
+class _Scan:
+    """Row blocks of the matrix, checked for non-finite values (NaN -> -inf when allowed).
+
+    The matrix is read in chunks of `chunk_rows` rows (the unit of hashing), each cut into
+    blocks of about :data:`CACHE_BYTES`, so that every pass over a block runs in cache.
+    """
+
+    def __init__(self, matrix: np.ndarray, chunk_rows: int, nan_as_lowest: bool,
+                 source: Optional[PathLike]):
+        self.matrix = matrix
+        self.chunk_rows = chunk_rows
+        self.block_rows = max(1, min(chunk_rows, CACHE_BYTES // (8 * matrix.shape[1])))
+        self.nan_as_lowest = nan_as_lowest
+        self.source = source
+        self.nan_values = 0
+
+    def blocks(self, digest=None) -> Iterator[Tuple[int, np.ndarray]]:
+        """(first row, block) pairs; `digest` is fed the raw little-endian bytes on the way.
+
+        Hashing runs in a second thread (hashlib releases the GIL), one chunk behind at most.
+        """
+        self.nan_values = 0
+        little = self.matrix.dtype.newbyteorder("<")
+        hasher = ThreadPoolExecutor(max_workers=1) if digest is not None else None
+        pending = None
+        try:
+            for start in range(0, self.matrix.shape[0], self.chunk_rows):
+                chunk = np.ascontiguousarray(self.matrix[start:start + self.chunk_rows],
+                                             dtype=little)
+                if hasher is not None:
+                    if pending is not None:
+                        pending.result()
+                    pending = hasher.submit(digest.update, memoryview(chunk).cast("B"))
+                for offset in range(0, len(chunk), self.block_rows):
+                    yield start + offset, self._finite(chunk[offset:offset + self.block_rows],
+                                                       start + offset)
+            if pending is not None:
+                pending.result()
+        finally:
+            if hasher is not None:
+                hasher.shutdown()
+
+    def _finite(self, block: np.ndarray, start: int) -> np.ndarray:
+        if np.isfinite(block.sum()):     # one fast pass; a huge finite sum just looks closer
+            return block
+        infinite = np.isinf(block)
+        if infinite.any():
+            row, col = np.argwhere(infinite)[0]
+            raise InputError(f"infinite similarity {block[row, col]} at row {start + row}, "
+                             f"column {col} (0-based)", self.source)
+        nan = np.isnan(block)
+        if not nan.any():
+            return block
+        if not self.nan_as_lowest:
+            row, col = np.argwhere(nan)[0]
+            raise InputError(f"NaN similarity at row {start + row}, column {col} (0-based); "
+                             "--nan-as-lowest ranks NaN below every number", self.source)
+        self.nan_values += int(np.count_nonzero(nan))
+        return np.where(nan, block.dtype.type(-np.inf), block)
+
+
+class _DualSoftmax:
+    """sims * softmax(T * sims) over the caption axis, one row chunk at a time (float64).
+
+    Two passes over the matrix give each video column's maximum and softmax denominator.
+    """
+
+    def __init__(self, scan: _Scan, temperature: float):
+        n_videos = scan.matrix.shape[1]
+        self.temperature = temperature
+        self.col_max = np.full(n_videos, -np.inf)
+        for _, block in scan.blocks():
+            np.maximum(self.col_max, block.max(axis=0), out=self.col_max)
+        self.col_sum = np.zeros(n_videos)
+        with np.errstate(invalid="ignore"):      # a column that is all NaN-as-lowest
+            for _, block in scan.blocks():
+                self.col_sum += self._weights(block).sum(axis=0)
+
+    def _weights(self, block: np.ndarray) -> np.ndarray:
+        return np.exp(self.temperature * (block.astype(np.float64) - self.col_max))
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            out = self._weights(block)
+            out /= self.col_sum
+            out *= block
+        out[np.isneginf(block)] = -np.inf       # NaN-as-lowest stays lowest
+        return out
+
+
+def _update_group_max(best: np.ndarray, block: np.ndarray, groups: np.ndarray) -> None:
+    """best[g] = max(best[g], every row of `block` whose caption belongs to group g)."""
+    if len(groups) > 1 and np.any(groups[1:] < groups[:-1]):
+        order = np.argsort(groups, kind="stable")
+        block, groups = block[order], groups[order]
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    if len(starts) == len(groups):
+        best[groups] = np.maximum(best[groups], block)
+        return
+    ends = np.r_[starts[1:], len(groups)]
+    for first, end in zip(starts.tolist(), ends.tolist()):
+        row = best[groups[first]]
+        np.maximum(row, block[first:end].max(axis=0), out=row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """A ``caption_id<TAB>video_id`` file: captions in line order, videos by first appearance."""
+
+    path: str
+    caption_ids: Tuple[str, ...]
+    video_ids: Tuple[str, ...]
+    caption_video: np.ndarray
+
+
+def read_ground_truth(path: PathLike) -> GroundTruth:
+    text = read_text(path, "ground truth file")
+    captions: Dict[str, int] = {}
+    videos: Dict[str, int] = {}
+    caption_video: List[int] = []
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.strip().split("\t")]
+        if len(fields) != 2 or not all(fields):
+            raise InputError(f"expected caption_id<TAB>video_id, got {len(fields)} field(s)",
+                             path, line_no)
+        caption, video = fields
+        if caption in captions:
+            raise InputError(f"caption {caption!r} is listed again (first on line "
+                             f"{captions[caption]}); each caption belongs to one video",
+                             path, line_no)
+        captions[caption] = line_no
+        caption_video.append(videos.setdefault(video, len(videos)))
+    return GroundTruth(str(path), tuple(captions), tuple(videos),
+                       np.asarray(caption_video, dtype=np.int64))
+
+
+def recall_from_files(*, sims: Optional[PathLike] = None,
+                      text_features: Optional[PathLike] = None,
+                      video_features: Optional[PathLike] = None,
+                      gt: Optional[PathLike] = None, captions_per_video: Optional[int] = None,
+                      dsl: bool = False, dsl_temperature: float = 100.0,
+                      ks: Sequence[int] = DEFAULT_KS, nan_as_lowest: bool = False,
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dict:
+    """:func:`recall_metrics` on a similarity file or on two feature files, with `gt` or
+    `captions_per_video` for the ground truth; ``meta["inputs"]`` records the paths."""
+    if (sims is None) == (text_features is None and video_features is None):
+        raise ValueError("give either sims or text_features and video_features")
+    if sims is None and (text_features is None or video_features is None):
+        raise ValueError("text_features and video_features go together")
+    if (gt is None) == (captions_per_video is None):
+        raise ValueError("give either gt or captions_per_video")
+    truth = read_ground_truth(gt) if gt is not None else None
+    if sims is not None:
+        matrix = load_sims(sims)
+        source: PathLike = sims
+        inputs: dict = {"sims": str(sims)}
+        if truth is not None:
+            _check_against_truth(matrix.shape[0], len(truth.caption_ids), "rows", "captions",
+                                 sims, truth)
+            _check_against_truth(matrix.shape[1], len(truth.video_ids), "columns", "videos",
+                                 sims, truth)
+    else:
+        text = _features_for(text_features, truth.caption_ids if truth else None, "caption",
+                             truth)
+        video = _features_for(video_features, truth.video_ids if truth else None, "video",
+                              truth)
+        if text.shape[1] != video.shape[1]:
+            raise InputError(f"{text.shape[1]}-dimensional text features but "
+                             f"{video.shape[1]}-dimensional video features in {video_features}",
+                             text_features)
+        if truth is None and len(text) != captions_per_video * len(video):
+            raise InputError(f"{len(text)} text features are not {captions_per_video} for each "
+                             f"of the {len(video)} videos in {video_features}", text_features)
+        matrix = cosine_matrix(text, video, chunk_rows)
+        source = text_features
+        inputs = {"text_features": str(text_features), "video_features": str(video_features),
+                  "text_shape": list(text.shape), "video_shape": list(video.shape)}
+    if truth is not None:
+        inputs["gt"] = truth.path
+    result = recall_metrics(matrix, captions_per_video=captions_per_video,
+                            caption_video=None if truth is None else truth.caption_video,
+                            dsl=dsl, dsl_temperature=dsl_temperature, ks=ks,
+                            nan_as_lowest=nan_as_lowest, chunk_rows=chunk_rows, source=source)
+    result["meta"]["inputs"] = inputs
+    return result
+
+
+def _check_against_truth(have: int, want: int, axis: str, what: str, path: PathLike,
+                         truth: GroundTruth) -> None:
+    if have != want:
+        raise InputError(f"{have} {axis} but the ground truth {truth.path} has {want} {what}",
+                         path)
+
+
+def _magic(path: PathLike) -> bytes:
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    if p.is_dir():
+        return b""
+    with open(p, "rb") as fh:
+        return fh.read(6)
+
+
+def load_sims(path: PathLike) -> np.ndarray:
+    """A similarity matrix from ``.npy`` (memory-mapped) or Parquet, not yet validated."""
+    magic = _magic(path)
+    if magic.startswith(NPY_MAGIC):
+        return _load_npy(path, mmap=True)
+    if magic.startswith(PARQUET_MAGIC):
+        return _load_parquet(path)
+    if Path(path).is_dir():
+        raise InputError("is a directory, expected a .npy or Parquet file", path)
+    raise InputError("neither a .npy array nor a Parquet file", path)
+
+
+def _load_npy(path: PathLike, mmap: bool) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"cannot read as .npy: {exc}", path) from None
+
+
+def _load_parquet(path: PathLike) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"cannot read as Parquet: {exc}", path) from None
+    if table.num_rows == 0 or table.num_columns == 0:
+        raise InputError(f"empty Parquet table ({table.num_rows} rows, {table.num_columns} "
+                         "columns)", path)
+    if table.num_columns == 1 and (pa.types.is_list(table.schema[0].type)
+                                   or pa.types.is_fixed_size_list(table.schema[0].type)
+                                   or pa.types.is_large_list(table.schema[0].type)):
+        rows = table.column(0).to_pylist()
+        if any(r is None for r in rows) or len({len(r) for r in rows}) != 1:
+            raise InputError("rows of the list column differ in length (or are null)", path)
+        return np.asarray(rows, dtype=np.float64)
+    for field in table.schema:
+        if not (pa.types.is_floating(field.type) or pa.types.is_integer(field.type)):
+            raise InputError(f"column {field.name!r} is {field.type}, expected numbers", path)
+    columns = [table.column(i).to_numpy(zero_copy_only=False) for i in range(table.num_columns)]
+    dtype = np.result_type(np.float32, *[c.dtype for c in columns])
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.float64
+    return np.column_stack([c.astype(dtype) for c in columns])
+
+
+def _features_for(path: PathLike, wanted: Optional[Sequence[str]], what: str,
+                  truth: Optional[GroundTruth]) -> np.ndarray:
+    """The feature rows in the ground truth's order (or the file's order without one)."""
+    ids, matrix = _load_features(path)
+    if wanted is not None:
+        if ids is None:
+            if len(matrix) != len(wanted):
+                raise InputError(f"{len(matrix)} rows but the ground truth {truth.path} has "
+                                 f"{len(wanted)} {what}s (a .npy has no ids, so its rows must "
+                                 "follow the ground truth's order)", path)
+        else:
+            index = {i: n for n, i in enumerate(ids)}
+            missing = [w for w in wanted if w not in index]
+            if missing:
+                raise InputError(f"{len(missing)} {what} id(s) of the ground truth {truth.path} "
+                                 f"are not here, e.g. {missing[0]!r}", path)
+            matrix = matrix[[index[w] for w in wanted]]
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        raise InputError(f"non-finite value in feature row {int(np.flatnonzero(~finite)[0])}"
+                         " (0-based, in ground-truth order)", path)
+    zero = np.linalg.norm(matrix, axis=1) == 0
+    if zero.any():
+        raise InputError(f"feature row {int(np.flatnonzero(zero)[0])} (0-based, in ground-truth"
+                         " order) is all zeros and has no direction", path)
+    return matrix
+
+
+def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
+    if _magic(path).startswith(NPY_MAGIC):
+        ids, matrix = None, _load_npy(path, mmap=False)
+    else:
+        try:
+            from ..search.store import read_features
+        except ImportError:
+            raise InputError("not a .npy file, and this installation has no feature-store "
+                             "reader", path) from None
+        features = read_features(path)
+        ids, matrix = [str(i) for i in features.ids], np.asarray(features.matrix)
+    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        raise InputError(f"expected a non-empty 2-D feature matrix, got shape {matrix.shape}",
+                         path)
+    if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
+        raise InputError(f"expected numeric features, got {matrix.dtype}", path)
+    return ids, matrix
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    rows = rows.astype(np.float64)
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def cosine_matrix(text: np.ndarray, video: np.ndarray,
+                  chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
+    """float32 cosine similarities of every text row with every video row, in row chunks."""
+    video_t = _unit_rows(video).T.copy()
+    out = np.empty((len(text), len(video)), dtype=np.float32)
+    for start in range(0, len(text), chunk_rows):
+        np.matmul(_unit_rows(text[start:start + chunk_rows]), video_t,
+                  out=out[start:start + chunk_rows])
+    return out
+
+
+def recall_rows(result: dict) -> Tuple[List[dict], List[str]]:
+    """Rows for :func:`trecvid_fpig.report.formats.render`: one per direction."""
+    meta = result["meta"]
+    metric_names = [f"R@{k}" for k in meta["ks"]] + ["MdR", "MnR"]
+    queries = {"t2v": meta["captions"], "v2t": meta["videos"]}
+    rows = [dict(direction=d, **result[d], queries=queries[d]) for d in ("t2v", "v2t")]
+    return rows, ["direction"] + metric_names + ["queries"]
