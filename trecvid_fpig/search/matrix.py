@@ -1,0 +1,149 @@
+"""One feature vector per shot, rows in id order, read block by block from wherever it lives.
+
+A :class:`FeatureMatrix` hides the file format: the search and the converter only ask it for
+blocks of rows, for the ids of a few rows, and for the rows of a few ids. Values stay on disk
+(a read-only memory map) wherever the format allows, so a V3C-size collection never has to fit
+in anonymous memory.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import InputError
+
+#: Rows per block when streaming: about 32 MiB of float32 at 512 dimensions.
+DEFAULT_BLOCK_ROWS = 16384
+
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+class FeatureMatrix:
+    """Shot features: ``ids`` in row order and the ``matrix`` (a read-only memmap when possible).
+
+    ``normalized`` is True when every row is known to be L2-normalised (the toolkit's own store);
+    other sources are normalised block by block while they are read, and checked as they go.
+    """
+
+    def __init__(self, path: str, fmt: str, count: int, dim: int, dtype: np.dtype, *,
+                 ids: Optional[Tuple[str, ...]] = None, id_bytes: Optional[np.ndarray] = None,
+                 matrix: Optional[np.ndarray] = None,
+                 batches: Optional[Callable[[int], Iterator[np.ndarray]]] = None,
+                 normalized: bool = False, manifest: Optional[dict] = None,
+                 files: Sequence[Path] = ()):
+        if (matrix is None) == (batches is None):
+            raise ValueError("give exactly one of matrix and batches")
+        self.path = path
+        self.format = fmt
+        self.count = count
+        self.dim = dim
+        self.dtype = np.dtype(dtype)
+        self.normalized = normalized
+        self.manifest = manifest if manifest is not None else {}
+        self.files = tuple(Path(f) for f in files)      # what a source fingerprint hashes
+        self._ids = ids
+        self._id_bytes = id_bytes
+        self._matrix = matrix
+        self._batches = batches
+        self._row_index: Optional[Dict[str, int]] = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __repr__(self) -> str:
+        return f"FeatureMatrix({self.path!r}, {self.format}, {self.count}x{self.dim} {self.dtype})"
+
+    @property
+    def ids(self) -> Tuple[str, ...]:
+        if self._ids is None:
+            self._ids = tuple(b.decode("utf-8") for b in self._id_bytes.tolist())
+        return self._ids
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """All rows; formats that cannot be memory-mapped (Parquet) are read into memory here."""
+        if self._matrix is None:
+            parts = list(self._batches(DEFAULT_BLOCK_ROWS))
+            self._matrix = np.concatenate(parts) if parts else np.empty((0, self.dim), self.dtype)
+            self._matrix.flags.writeable = False
+        return self._matrix
+
+    def blocks(self, rows: int = DEFAULT_BLOCK_ROWS) -> Iterator[Tuple[int, np.ndarray]]:
+        """``(first_row, block)`` pairs covering every row in order; blocks share the stored dtype."""
+        if self._matrix is not None:
+            for start in range(0, self.count, rows):
+                yield start, self._matrix[start:start + rows]
+            return
+        start = 0
+        for block in _rechunk(self._batches(rows), rows):
+            yield start, block
+            start += len(block)
+        if start != self.count:
+            raise InputError(f"holds {start} feature rows but {self.count} ids", self.path)
+
+    def ids_at(self, rows: Sequence[int]) -> List[str]:
+        """Ids of a few rows (the candidates of a top-k), without decoding all of them."""
+        if self._ids is not None:
+            return [self._ids[r] for r in rows]
+        return [b.decode("utf-8") for b in self._id_bytes[np.asarray(rows, dtype=np.int64)].tolist()]
+
+    def rows_of(self, wanted: Iterable[str]) -> np.ndarray:
+        """Sorted rows whose id is in `wanted`; ids absent from the matrix are skipped."""
+        wanted = set(wanted)
+        if not wanted:
+            return np.empty(0, dtype=np.int64)
+        if self._id_bytes is not None:
+            keys = np.array([w.encode("utf-8") for w in wanted])
+            return np.flatnonzero(np.isin(self._id_bytes, keys)).astype(np.int64)
+        if self._row_index is None:
+            self._row_index = {shot: row for row, shot in enumerate(self.ids)}
+        return np.array(sorted(self._row_index[w] for w in wanted if w in self._row_index),
+                        dtype=np.int64)
+
+
+def _rechunk(batches: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
+    """Re-cut a stream of arrays into blocks of exactly `rows` rows (the last may be shorter)."""
+    pending: List[np.ndarray] = []
+    have = 0
+    for batch in batches:
+        pending.append(batch)
+        have += len(batch)
+        while have >= rows:
+            joined = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            yield joined[:rows]
+            rest = joined[rows:]
+            pending, have = ([rest], len(rest)) if len(rest) else ([], 0)
+    if have:
+        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+
+
+def check_ids(ids: Sequence[str], path: str) -> None:
+    """Shot ids must be single non-empty words (run files split on whitespace) and unique."""
+    seen: Dict[str, int] = {}
+    for row, shot in enumerate(ids):
+        if not shot or shot.split() != [shot]:
+            raise InputError(f"row {row}: shot id {shot!r} is empty or contains whitespace", path)
+        first = seen.setdefault(shot, row)
+        if first != row:
+            raise InputError(f"duplicate shot id {shot!r} at rows {first} and {row}", path)
+
+
+def row_norms(block: np.ndarray, first_row: int, features: FeatureMatrix) -> np.ndarray:
+    """L2 norms of a block's rows (float32 sums); a NaN/inf or all-zero row is an InputError."""
+    values = block if block.dtype == np.float32 else block.astype(np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", values, values))
+    bad = np.flatnonzero(~(norms > 0) | ~np.isfinite(norms))
+    if len(bad):
+        r = int(bad[0])
+        row = first_row + r
+        shot = features.ids_at([row])[0]
+        if not np.isfinite(values[r]).all():
+            what = "a NaN or infinite value"
+        elif norms[r] == 0:
+            what = "an all-zero vector (no direction to compare by cosine)"
+        else:
+            what = "values too large to square in float32"
+        raise InputError(f"row {row} (shot {shot}) has {what}", features.path)
+    return norms

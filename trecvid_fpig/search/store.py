@@ -1,0 +1,307 @@
+"""The toolkit's own shot-feature store, and :func:`read_features` for every supported format.
+
+Store layout (a directory, conventionally named ``*.fpig``)::
+
+    manifest.json   what the store holds (below), UTF-8 JSON
+    features.npy    N x D float32 or float16, C order, every row L2-normalised
+    ids.npy         N shot ids in row order, UTF-8 bytes in a fixed-width numpy ``|S<w>`` array
+
+Both arrays are plain ``.npy`` files, so ``numpy.load(..., mmap_mode="r")`` maps them without
+reading: searching 1 M shots touches only the pages it multiplies, and looking up the ids of
+the final top-k decodes a thousand ids, not a million. Rows are stored L2-normalised because
+the score is a cosine: the search is then one matrix product, and float16 keeps its precision
+where it matters. ``manifest.json`` holds:
+
+``format`` ``"fpig-trecvid feature store"``, ``version`` 1;
+``count`` N, ``dim`` D, ``dtype``; ``rows`` ``"l2-normalised"``;
+``norms`` min/mean/max L2 norm of the vectors before normalising (after pooling);
+``pool`` null, or ``{"method": "mean", "frames": F}`` when F frame rows were pooled;
+``source`` the input's format, path, shape, dtype and its files with size and sha256;
+``features_sha256`` / ``ids_sha256`` of the two ``.npy`` files; ``created_by`` the toolkit version.
+
+Nothing in it depends on the time or machine, so converting the same input twice gives
+byte-identical stores. The store is written into a hidden temporary directory beside its
+destination and renamed into place: an interrupted conversion leaves no half store.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from ..textio import read_text
+from .formats import ARROW_SUFFIXES, is_bigfile, read_arrow, read_bigfile, read_npy
+from .matrix import FeatureMatrix, check_ids, row_norms
+
+STORE_FORMAT = "fpig-trecvid feature store"
+STORE_VERSION = 1
+MANIFEST, FEATURES, IDS = "manifest.json", "features.npy", "ids.npy"
+STORE_DTYPES = ("float32", "float16")
+POOLS = ("mean",)
+
+PathLike = Union[str, Path]
+
+
+def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatrix:
+    """Shot features from a store, a BigFile directory, ``.npy`` (+ ids), Parquet or Arrow IPC."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file or directory", p)
+    if p.is_dir():
+        if (p / MANIFEST).exists():
+            return read_store(p)
+        if is_bigfile(p):
+            return read_bigfile(p)
+        raise InputError("is neither a feature store (manifest.json) nor a BigFile directory "
+                         "(feature.bin, id.txt, shape.txt)", p)
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        return read_npy(p, None if ids is None else Path(ids))
+    if suffix in (".parquet", ".pq") + ARROW_SUFFIXES:
+        return read_arrow(p)
+    raise InputError("unknown feature format: expected a store or BigFile directory, .npy, "
+                     ".parquet, or Arrow IPC (.arrow/.feather/.ipc)", p)
+
+
+def read_store(directory: PathLike) -> FeatureMatrix:
+    """Open a store: the manifest is checked against both arrays' headers; nothing else is read."""
+    d = Path(directory)
+    manifest = load_manifest(d / MANIFEST)
+    count, dim, dtype = manifest["count"], manifest["dim"], manifest["dtype"]
+    arrays = []
+    for name in (FEATURES, IDS):
+        try:
+            arrays.append(np.load(d / name, mmap_mode="r", allow_pickle=False))
+        except (ValueError, OSError) as exc:
+            raise InputError(f"unreadable store array: {exc}", d / name) from None
+    features, ids = arrays
+    if features.shape != (count, dim) or str(features.dtype) != dtype:
+        raise InputError(f"holds {features.shape} {features.dtype} but the manifest says "
+                         f"({count}, {dim}) {dtype}", d / FEATURES)
+    if ids.shape != (count,) or ids.dtype.kind != "S":
+        raise InputError(f"holds {ids.shape} {ids.dtype} but the manifest says {count} ids",
+                         d / IDS)
+    return FeatureMatrix(str(d), "store", count, dim, features.dtype, id_bytes=ids,
+                         matrix=features, normalized=True, manifest=manifest,
+                         files=(d / MANIFEST, d / FEATURES, d / IDS))
+
+
+def load_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(read_text(path, "store manifest"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
+        raise InputError(f"not a {STORE_FORMAT} manifest", path)
+    if manifest.get("version") != STORE_VERSION:
+        raise InputError(f"store version {manifest.get('version')} is not the version this "
+                         f"toolkit reads ({STORE_VERSION}); convert the source again", path)
+    missing = [k for k in ("count", "dim", "dtype") if k not in manifest]
+    if missing:
+        raise InputError(f"manifest lacks {', '.join(missing)}", path)
+    return manifest
+
+
+def sha256_file(path: Path, block: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(block), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def frame_shot(frame_id: str, path: str) -> str:
+    """The shot a frame row belongs to: ``shot00001_1_7`` -> ``shot00001_1``."""
+    m = re.fullmatch(r"(.+)_\d+", frame_id)
+    if m is None:
+        raise InputError(f"frame id {frame_id!r} does not end in _FRAME (as in shot00001_1_7), "
+                         f"so it cannot be pooled", path)
+    return m.group(1)
+
+
+def convert_features(src: PathLike, dst: PathLike, ids: Optional[PathLike] = None,
+                     pool: Optional[str] = None, dtype: str = "float32", overwrite: bool = False,
+                     progress: bool = False) -> dict:
+    """Write the store for `src` at `dst`, checking every row; returns the manifest written.
+
+    With ``pool="mean"`` the rows are frames (ids ``SHOT_FRAME``) and each shot gets the mean of
+    its L2-normalised frame vectors, as CLIP4Clip's meanP and zero-shot CLIP baselines pool.
+    """
+    if dtype not in STORE_DTYPES:
+        raise InputError(f"store dtype must be one of {', '.join(STORE_DTYPES)}, got {dtype!r}")
+    if pool is not None and pool not in POOLS:
+        raise InputError(f"pooling must be one of {', '.join(POOLS)}, got {pool!r}")
+    target = Path(dst)
+    _check_destination(target, overwrite)
+    source = read_features(src, ids)
+    if pool is None:
+        out_ids, groups = source.ids, None
+    else:
+        out_ids, groups = _group_frames(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    try:
+        out = np.lib.format.open_memmap(tmp / FEATURES, mode="w+", dtype=np.dtype(dtype),
+                                        shape=(len(out_ids), source.dim))
+        if groups is None:
+            norms = _copy_normalised(source, out, progress)
+        else:
+            norms = _pool_mean(source, groups, out, tmp, progress)
+        out.flush()
+        del out
+        width = max(len(s.encode("utf-8")) for s in out_ids)
+        np.save(tmp / IDS, np.array([s.encode("utf-8") for s in out_ids], dtype=f"S{width}"),
+                allow_pickle=False)
+        manifest = {
+            "format": STORE_FORMAT, "version": STORE_VERSION,
+            "count": len(out_ids), "dim": source.dim, "dtype": dtype, "rows": "l2-normalised",
+            "norms": norms,
+            "pool": None if groups is None else {"method": pool, "frames": source.count},
+            "source": _source_record(source),
+            "features_sha256": sha256_file(tmp / FEATURES),
+            "ids_sha256": sha256_file(tmp / IDS),
+            "created_by": f"fpig-trecvid {__version__}",
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _move_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _check_destination(target: Path, overwrite: bool) -> None:
+    if not target.exists():
+        return
+    if not (target / MANIFEST).is_file():
+        raise InputError("exists and is not a feature store; choose a new path", target)
+    if not overwrite:
+        raise InputError("a store exists here; pass --overwrite to replace it", target)
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """Rename the finished store over `target`; an old store is set aside first, then removed."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        old.rmdir()
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _source_record(source: FeatureMatrix) -> dict:
+    """The input's identity for the manifest: shape, and each file's size and sha256."""
+    return {"format": source.format, "path": source.path, "count": source.count,
+            "dim": source.dim, "dtype": str(source.dtype),
+            "files": [{"name": f.name, "bytes": f.stat().st_size, "sha256": sha256_file(f)}
+                      for f in source.files]}
+
+
+def _progress(total: int, enabled: bool, what: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="shot", unit_scale=True, desc=what, disable=not enabled,
+                leave=False)
+
+
+class _NormStats:
+    """Min, mean and max of the L2 norms seen, for the manifest."""
+
+    def __init__(self) -> None:
+        self.low, self.high, self.total, self.count = np.inf, 0.0, 0.0, 0
+
+    def add(self, norms: np.ndarray) -> None:
+        self.low = min(self.low, float(norms.min()))
+        self.high = max(self.high, float(norms.max()))
+        self.total += float(norms.astype(np.float64).sum())
+        self.count += len(norms)
+
+    def record(self) -> Dict[str, float]:
+        return {"min": round(self.low, 6), "mean": round(self.total / self.count, 6),
+                "max": round(self.high, 6)}
+
+
+def _copy_normalised(source: FeatureMatrix, out: np.ndarray, progress: bool) -> dict:
+    stats = _NormStats()
+    with _progress(source.count, progress, "convert") as bar:
+        for start, block in source.blocks():
+            norms = row_norms(block, start, source)
+            stats.add(norms)
+            out[start:start + len(block)] = block / norms[:, None]
+            bar.update(len(block))
+    return stats.record()
+
+
+def _group_frames(source: FeatureMatrix) -> Tuple[Tuple[str, ...], np.ndarray]:
+    """Shot ids in order of first appearance, and each frame row's shot index."""
+    index: Dict[str, int] = {}
+    groups = np.empty(source.count, dtype=np.int64)
+    for row, frame in enumerate(source.ids):
+        groups[row] = index.setdefault(frame_shot(frame, source.path), len(index))
+    shots = tuple(index)
+    check_ids(shots, source.path)
+    return shots, groups
+
+
+def _pool_mean(source: FeatureMatrix, groups: np.ndarray, out: np.ndarray, tmp: Path,
+               progress: bool) -> dict:
+    """Sum unit frame vectors per shot into a disk-backed accumulator, then average."""
+    sums = np.lib.format.open_memmap(tmp / "pool.npy", mode="w+", dtype=np.float64,
+                                     shape=out.shape)
+    with _progress(source.count, progress, "pool frames") as bar:
+        for start, block in source.blocks():
+            unit = block / row_norms(block, start, source)[:, None]
+            g = groups[start:start + len(block)]
+            run_starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+            np.add.at(sums, g[run_starts], np.add.reduceat(unit.astype(np.float64), run_starts))
+            bar.update(len(block))
+    counts = np.bincount(groups, minlength=len(out)).astype(np.float64)
+    stats = _NormStats()
+    for start in range(0, len(out), 16384):
+        mean = sums[start:start + 16384] / counts[start:start + 16384, None]
+        norms = np.sqrt(np.einsum("ij,ij->i", mean, mean))
+        flat = np.flatnonzero(~(norms > 1e-12))
+        if len(flat):
+            raise InputError(f"the frames of shot row {start + int(flat[0])} cancel out to a zero "
+                             f"mean vector", source.path)
+        stats.add(norms)
+        out[start:start + len(mean)] = mean / norms[:, None]
+    del sums
+    (tmp / "pool.npy").unlink()
+    return stats.record()
+
+
+def manifest_lines(features: FeatureMatrix, first_ids: int = 3) -> List[Tuple[str, str]]:
+    """(label, value) pairs that ``features inspect`` prints."""
+    m = features.manifest
+    lines = [("path", features.path), ("format", features.format),
+             ("shots", str(features.count)), ("dim", str(features.dim)),
+             ("dtype", str(features.dtype)),
+             ("rows", "l2-normalised" if features.normalized else "normalised when searched")]
+    if "norms" in m:
+        n = m["norms"]
+        lines.append(("norms", f"min {n['min']}  mean {n['mean']}  max {n['max']} (before normalising)"))
+    if m.get("pool"):
+        lines.append(("pool", f"{m['pool']['method']} of {m['pool']['frames']} frame rows"))
+    source = m.get("source")
+    if source:
+        lines.append(("source", f"{source['format']} {source['path']} "
+                                f"({source['count']} x {source['dim']} {source['dtype']})"))
+        for f in source["files"]:
+            lines.append(("  file", f"{f['name']}  {f['bytes']} bytes  sha256 {f['sha256']}"))
+    for key in ("features_sha256", "ids_sha256", "created_by"):
+        if key in m:
+            lines.append((key, str(m[key])))
+    shown = features.ids_at(range(min(first_ids, features.count)))
+    lines.append(("first ids", " ".join(shown) + (" ..." if features.count > first_ids else "")))
+    return lines

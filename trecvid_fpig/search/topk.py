@@ -1,0 +1,182 @@
+"""Exact top-k of every topic over a feature matrix, streamed block by block.
+
+Each block of shots is scored against all topics in one matrix product (numpy's BLAS on the
+CPU, torch on a GPU); float16 stores are widened to float32 first. A running floor per topic
+keeps only the shots that can still reach the top k, so after the first block almost nothing
+but the product itself is left to do. The final order is the one the evaluator reads back from
+the written run: score rounded as the run file writes it, descending, ties by shot id
+descending as a string. The floor sits one rounding step below the k-th score, so a shot that
+rounds to a tie with the k-th is never dropped early.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import InputError
+from ..runs import format_score
+from .matrix import DEFAULT_BLOCK_ROWS, FeatureMatrix, row_norms
+
+#: Candidates kept per topic before an exact cut by rounded score and id (a flood of ties).
+_TIE_FLOOD = 4
+
+
+@dataclass(frozen=True)
+class Hits:
+    """One topic's top k: rows of the feature matrix, their shot ids and scores, best first."""
+    rows: np.ndarray
+    ids: Tuple[str, ...]
+    scores: np.ndarray          # float64 values of the float32 cosines
+
+
+def gpu_present() -> bool:
+    """An NVIDIA driver on this machine, checked without importing torch (≈1 s)."""
+    return os.path.exists("/proc/driver/nvidia/version") or bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def pick_device(requested: str = "auto") -> str:
+    """``cpu`` (numpy) or a torch CUDA device; ``auto`` takes the GPU when there is one."""
+    if requested == "cpu" or (requested == "auto" and not gpu_present()):
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda" if requested == "auto" else requested
+    if requested == "auto":
+        return "cpu"
+    raise InputError(f"--device {requested}: torch sees no CUDA GPU on this machine")
+
+
+def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
+           exclude_rows: Optional[np.ndarray] = None, decimals: int = 6,
+           block_rows: int = DEFAULT_BLOCK_ROWS, device: str = "cpu",
+           progress: bool = False) -> List[Hits]:
+    """Top `k` shots of each query row (L2-normalised) by cosine, in the evaluator's order."""
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if queries.ndim != 2 or queries.shape[1] != features.dim:
+        raise ValueError(f"queries of shape {queries.shape} for {features.dim}-d features")
+    if k < 1:
+        raise InputError(f"the number of shots per topic must be at least 1, got {k}")
+    excluded = np.unique(np.asarray([] if exclude_rows is None else exclude_rows, dtype=np.int64))
+    blocks = (_torch_scores if device != "cpu" else _numpy_scores)(
+        features, queries, block_rows, device)
+    best = _RunningTopK(len(queries), k, decimals, features)
+    from tqdm import tqdm
+
+    with tqdm(total=features.count, unit="shot", unit_scale=True, desc="search",
+              disable=not progress, leave=False) as bar:
+        for start, scores in blocks:
+            n = scores.shape[1]
+            lo, hi = np.searchsorted(excluded, (start, start + n))
+            if hi > lo:
+                scores[:, excluded[lo:hi] - start] = -np.inf
+            best.add(start, scores)
+            bar.update(n)
+    return [_ordered(rows, values, k, decimals, features) for rows, values in best.candidates()]
+
+
+def _numpy_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
+                  device: str) -> Iterator[Tuple[int, np.ndarray]]:
+    widen = features.dtype != np.float32
+    buffer = np.empty((block_rows, features.dim), dtype=np.float32) if widen else None
+    threads = os.cpu_count() or 1
+    workers = ThreadPoolExecutor(max_workers=threads) if widen else None
+    try:
+        for start, block in features.blocks(block_rows):
+            values = _widen(block, buffer, workers, threads) if widen else np.asarray(block)
+            scores = queries @ values.T
+            if not features.normalized:
+                scores /= row_norms(values, start, features)
+            yield start, scores
+    finally:
+        if workers is not None:
+            workers.shutdown()
+
+
+def _widen(block: np.ndarray, buffer: np.ndarray, workers: ThreadPoolExecutor,
+           threads: int) -> np.ndarray:
+    """float16/float64 -> float32, the block split across threads (numpy casts without the GIL)."""
+    out = buffer[:len(block)]
+    step = -(-len(block) // threads)
+    parts = [workers.submit(np.copyto, out[i:i + step], block[i:i + step])
+             for i in range(0, len(block), step)]
+    for p in parts:
+        p.result()
+    return out
+
+
+def _torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
+                  device: str) -> Iterator[Tuple[int, np.ndarray]]:
+    """Blocks go through one pinned host buffer to the GPU; the product runs in float32 there."""
+    import torch
+
+    q = torch.from_numpy(queries).to(device)
+    host = torch.empty((block_rows, features.dim), dtype=getattr(torch, features.dtype.name),
+                       pin_memory=True)
+    host_np = host.numpy()
+    for start, block in features.blocks(block_rows):
+        n = len(block)
+        np.copyto(host_np[:n], block)
+        values = host[:n].to(device, non_blocking=True).float()
+        scores = q @ values.T
+        if not features.normalized:
+            norms = values.norm(dim=1)
+            if not bool(torch.isfinite(norms).all() and (norms > 0).all()):
+                row_norms(np.asarray(block), start, features)      # raises, naming the row
+            scores /= norms
+        yield start, scores.cpu().numpy()
+
+
+class _RunningTopK:
+    """Per topic, every shot that can still be in the final top k (a superset of it)."""
+
+    def __init__(self, topics: int, k: int, decimals: int, features: FeatureMatrix):
+        self.k = k
+        self.features = features
+        self.margin = 1.5 * 10.0 ** -decimals
+        self.decimals = decimals
+        self.floor = np.full(topics, -np.finfo(np.float32).max, dtype=np.float32)
+        self.rows = [np.empty(0, dtype=np.int64) for _ in range(topics)]
+        self.scores = [np.empty(0, dtype=np.float32) for _ in range(topics)]
+
+    def add(self, start: int, block_scores: np.ndarray) -> None:
+        k = self.k
+        for t, scores in enumerate(block_scores):
+            hit = np.flatnonzero(scores >= self.floor[t])
+            if not len(hit):
+                continue
+            rows = np.concatenate((self.rows[t], hit + start))
+            values = np.concatenate((self.scores[t], scores[hit]))
+            if len(values) > k:
+                kth = np.partition(values, len(values) - k)[len(values) - k]
+                floor = np.float32(np.nextafter(np.float32(kth - self.margin), np.float32(-np.inf)))
+                keep = values >= floor
+                rows, values = rows[keep], values[keep]
+                self.floor[t] = max(self.floor[t], floor)
+                if len(values) > _TIE_FLOOD * k:
+                    cut = _ordered(rows, values, k, self.decimals, self.features)
+                    rows, values = cut.rows, cut.scores.astype(np.float32)
+            self.rows[t], self.scores[t] = rows, values
+
+    def candidates(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        return zip(self.rows, self.scores)
+
+
+def rounded(scores: Sequence[float], decimals: int) -> List[float]:
+    """Scores as the run file writes them, so that ordering here matches re-reading it."""
+    return [float(format_score(float(s), decimals)) for s in scores]
+
+
+def _ordered(rows: np.ndarray, scores: np.ndarray, k: int, decimals: int,
+             features: FeatureMatrix) -> Hits:
+    finite = np.isfinite(scores)
+    rows, scores = rows[finite], scores[finite]
+    ids = features.ids_at(rows)
+    keys = rounded(scores, decimals)
+    order = sorted(range(len(rows)), key=lambda i: (keys[i], ids[i]), reverse=True)[:k]
+    return Hits(rows[order], tuple(ids[i] for i in order), scores[order].astype(np.float64))
