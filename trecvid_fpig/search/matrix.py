@@ -83,6 +83,20 @@ class FeatureMatrix:
         if start != self.count:
             raise InputError(f"holds {start} feature rows but {self.count} ids", self.path)
 
+    def take(self, rows: Sequence[int]) -> np.ndarray:
+        """The given rows, in that order; a format without random access is streamed once."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._matrix is not None:
+            order = np.argsort(rows, kind="stable")        # ascending rows: sequential reads
+            out = np.empty((len(rows), self.dim), dtype=self.dtype)
+            out[order] = self._matrix[rows[order]]
+            return out
+        out = np.empty((len(rows), self.dim), dtype=self.dtype)
+        for start, block in self.blocks():
+            inside = np.flatnonzero((rows >= start) & (rows < start + len(block)))
+            out[inside] = block[rows[inside] - start]
+        return out
+
     def ids_at(self, rows: Sequence[int]) -> List[str]:
         """Ids of a few rows (the candidates of a top-k), without decoding all of them."""
         if self._ids is not None:

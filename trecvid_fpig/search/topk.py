@@ -1,12 +1,14 @@
 """Exact top-k of every topic over a feature matrix, streamed block by block.
 
-Each block of shots is scored against all topics in one matrix product (numpy's BLAS on the
-CPU, torch on a GPU); float16 stores are widened to float32 first. A running floor per topic
-keeps only the shots that can still reach the top k, so after the first block almost nothing
-but the product itself is left to do. The final order is the one the evaluator reads back from
-the written run: score rounded as the run file writes it, descending, ties by shot id
-descending as a string. The floor sits one rounding step below the k-th score, so a shot that
-rounds to a tie with the k-th is never dropped early.
+Each block of shots is scored against all topics in one float32 matrix product (numpy's BLAS
+on the CPU, torch on a GPU); float16 stores are widened to float32 first. A running floor per
+topic keeps only the shots that can still reach the top k, so after the first block almost
+nothing but the product itself is left to do. The floor sits below the k-th score by one
+rounding step of the written scores plus a bound on float32's error, so the candidates are a
+superset of the true top k. Their cosines are then recomputed in float64: the written scores,
+and so the run files, do not depend on the BLAS kernel, the device, or which topics shared the
+product. The final order is the one the evaluator reads back from the written run: score
+rounded as the run file writes it, descending, ties by shot id descending as a string.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class Hits:
     """One topic's top k: rows of the feature matrix, their shot ids and scores, best first."""
     rows: np.ndarray
     ids: Tuple[str, ...]
-    scores: np.ndarray          # float64 values of the float32 cosines
+    scores: np.ndarray          # float64 cosines
 
 
 def gpu_present() -> bool:
@@ -65,7 +67,7 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
     excluded = np.unique(np.asarray([] if exclude_rows is None else exclude_rows, dtype=np.int64))
     blocks = (_torch_scores if device != "cpu" else _numpy_scores)(
         features, queries, block_rows, device)
-    best = _RunningTopK(len(queries), k, decimals, features)
+    best = _RunningTopK(queries, k, decimals, features)
     from tqdm import tqdm
 
     with tqdm(total=features.count, unit="shot", unit_scale=True, desc="search",
@@ -77,7 +79,7 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
                 scores[:, excluded[lo:hi] - start] = -np.inf
             best.add(start, scores)
             bar.update(n)
-    return [_ordered(rows, values, k, decimals, features) for rows, values in best.candidates()]
+    return best.finish()
 
 
 def _numpy_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
@@ -135,14 +137,17 @@ def _torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
 class _RunningTopK:
     """Per topic, every shot that can still be in the final top k (a superset of it)."""
 
-    def __init__(self, topics: int, k: int, decimals: int, features: FeatureMatrix):
+    def __init__(self, queries: np.ndarray, k: int, decimals: int, features: FeatureMatrix):
+        self.queries = queries
         self.k = k
-        self.features = features
-        self.margin = 1.5 * 10.0 ** -decimals
         self.decimals = decimals
-        self.floor = np.full(topics, -np.finfo(np.float32).max, dtype=np.float32)
-        self.rows = [np.empty(0, dtype=np.int64) for _ in range(topics)]
-        self.scores = [np.empty(0, dtype=np.float32) for _ in range(topics)]
+        self.features = features
+        # Rounding to `decimals` can tie shots 10**-decimals apart; a float32 dot product of
+        # unit vectors in D dimensions is off by at most about D * 2**-24.
+        self.slack = 10.0 ** -decimals + 2 * features.dim * 2.0 ** -24
+        self.floor = np.full(len(queries), -np.finfo(np.float32).max, dtype=np.float32)
+        self.rows = [np.empty(0, dtype=np.int64) for _ in range(len(queries))]
+        self.scores = [np.empty(0, dtype=np.float32) for _ in range(len(queries))]
 
     def add(self, start: int, block_scores: np.ndarray) -> None:
         k = self.k
@@ -154,17 +159,25 @@ class _RunningTopK:
             values = np.concatenate((self.scores[t], scores[hit]))
             if len(values) > k:
                 kth = np.partition(values, len(values) - k)[len(values) - k]
-                floor = np.float32(np.nextafter(np.float32(kth - self.margin), np.float32(-np.inf)))
+                floor = np.float32(np.nextafter(np.float32(kth - self.slack), np.float32(-np.inf)))
                 keep = values >= floor
                 rows, values = rows[keep], values[keep]
                 self.floor[t] = max(self.floor[t], floor)
                 if len(values) > _TIE_FLOOD * k:
-                    cut = _ordered(rows, values, k, self.decimals, self.features)
-                    rows, values = cut.rows, cut.scores.astype(np.float32)
+                    kept = _ordered(rows, self.features.take(rows), self.queries[t], k,
+                                    self.decimals, self.features).rows
+                    position = {r: i for i, r in enumerate(rows.tolist())}
+                    values = values[[position[r] for r in kept.tolist()]]
+                    rows = kept
             self.rows[t], self.scores[t] = rows, values
 
-    def candidates(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-        return zip(self.rows, self.scores)
+    def finish(self) -> List[Hits]:
+        """Each topic's candidates re-scored exactly and cut to k, in the evaluator's order."""
+        union = np.unique(np.concatenate(self.rows))
+        vectors = self.features.take(union)
+        return [_ordered(rows, vectors[np.searchsorted(union, rows)], q, self.k, self.decimals,
+                         self.features)
+                for rows, q in zip(self.rows, self.queries)]
 
 
 def rounded(scores: Sequence[float], decimals: int) -> List[float]:
@@ -172,11 +185,19 @@ def rounded(scores: Sequence[float], decimals: int) -> List[float]:
     return [float(format_score(float(s), decimals)) for s in scores]
 
 
-def _ordered(rows: np.ndarray, scores: np.ndarray, k: int, decimals: int,
+def exact_cosines(vectors: np.ndarray, query: np.ndarray, normalized: bool) -> np.ndarray:
+    """Float64 cosines of stored rows with a unit query: the same whatever computed the floor."""
+    values = vectors.astype(np.float64)
+    scores = values @ query.astype(np.float64)
+    if not normalized:
+        scores /= np.sqrt(np.einsum("ij,ij->i", values, values))
+    return scores
+
+
+def _ordered(rows: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int, decimals: int,
              features: FeatureMatrix) -> Hits:
-    finite = np.isfinite(scores)
-    rows, scores = rows[finite], scores[finite]
+    scores = exact_cosines(vectors, query, features.normalized)
     ids = features.ids_at(rows)
     keys = rounded(scores, decimals)
     order = sorted(range(len(rows)), key=lambda i: (keys[i], ids[i]), reverse=True)[:k]
-    return Hits(rows[order], tuple(ids[i] for i in order), scores[order].astype(np.float64))
+    return Hits(rows[order], tuple(ids[i] for i in order), scores[order])

@@ -1,0 +1,34 @@
+"""``fpig-trecvid demo``: checkpoint -> run -> infAP on a synthetic V3C1, offline, in seconds."""
+from __future__ import annotations
+
+from typing import Optional
+
+import click
+
+from ..report.formats import FORMATS, render
+
+
+@click.command("demo")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="Keep the workspace (checkpoint, store, run, XML, sidecar) here; "
+                   "default: a temporary directory, removed afterwards.")
+@click.option("--distractors", default=100_000, show_default=True, type=click.IntRange(min=0),
+              help="Unjudged shots added to the 113,074 shots of the TV21 pool.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, quiet: bool) -> None:
+    """Build a tiny random F-Pig checkpoint and a synthetic V3C1 store holding the TV21 pool,
+    run TV21 through `run`, and score it with NIST's TV21 qrels."""
+    from ..demo import SYNTHETIC_NOTE, run_demo
+
+    result = run_demo(workdir, distractors=distractors, seed=seed, progress=not quiet)
+    per_topic, columns = result.per_topic
+    summary, summary_columns = result.summary
+    click.echo(f"fpig-trecvid demo: tv21 on {result.shots} synthetic V3C1 shots "
+               f"(the TV21 pool plus {distractors} distractors), random checkpoint")
+    click.echo(render(per_topic, columns, fmt), nl=False)
+    click.echo(render(summary, summary_columns, fmt), nl=False)
+    click.echo(SYNTHETIC_NOTE)
+    if workdir is not None:
+        click.echo(f"workspace kept in {result.workdir}; run file {result.run_file}")

@@ -1,0 +1,67 @@
+"""``fpig-trecvid run``: topic features against shot features -> TREC run files (+ XML, sidecar)."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import click
+
+from ..errors import InputError
+from ..pipeline import EXCLUDE_LISTS, RunRequest, make_run
+from ..topics import REGISTRY
+
+
+def _key_values(pairs: Tuple[str, ...]) -> dict:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--xml-field takes KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values
+
+
+@click.command("run")
+@click.option("--checkpoint", type=click.Path(), default=None, metavar="CKPT",
+              help="F-Pig/PIG, CLIP4Clip/TeachCLIP or open_clip checkpoint: topics are encoded.")
+@click.option("--query-features", type=click.Path(), default=None, metavar="q.npy",
+              help="Topic features from `fpig-trecvid encode` (a bare .npy follows the topic "
+                   "set's order).")
+@click.option("--features", required=True, type=click.Path(), metavar="STORE",
+              help="Shot features: a store from `features convert`, a BigFile directory, "
+                   ".npy (+ ids), Parquet or Arrow.")
+@click.option("--topics", "topics", multiple=True, required=True, metavar="tv19|PATH",
+              help="A shipped topic set or a topic file; repeat for several (one pass).")
+@click.option("--run-id", required=True, metavar="NAME", help="Run tag and output directory name.")
+@click.option("--out-dir", default="runs", show_default=True, type=click.Path(file_okay=False))
+@click.option("--max-words", default=50, show_default=True, type=click.IntRange(min=2),
+              help="Tokens kept per topic (F-Pig 50, CLIP4Clip/TeachCLIP 32).")
+@click.option("--top", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Shots per topic (NIST reads at most 1000).")
+@click.option("--exclude", multiple=True, metavar=f"{'|'.join(EXCLUDE_LISTS)}|FILE",
+              help="Leave these shots out: NIST's dropped V3C1 shots, or a file of shot ids.")
+@click.option("--xml", is_flag=True, help="Also write NIST's AVS submission XML.")
+@click.option("--xml-field", "xml_fields", multiple=True, metavar="KEY=VALUE",
+              help="XML run attribute: pid, priority, trType (A|D|E|F), class (F|M|R), "
+                   "task (M|P), novelty (C|N), desc.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="auto: the GPU when there is one, else numpy on the CPU.")
+@click.option("--quiet", is_flag=True, help="No progress bars and no summary.")
+def command(checkpoint: Optional[str], query_features: Optional[str], features: str,
+            topics: Tuple[str, ...], run_id: str, out_dir: str, max_words: int, top: int,
+            exclude: Tuple[str, ...], xml: bool, xml_fields: Tuple[str, ...], device: str,
+            quiet: bool) -> None:
+    """Rank every shot of FEATURES for each topic and write OUT_DIR/RUN_ID/SET.txt."""
+    request = RunRequest(run_id=run_id, features=features, topics=topics, checkpoint=checkpoint,
+                         query_features=query_features, out_dir=out_dir, max_words=max_words,
+                         top=top, exclude=exclude, xml=xml, xml_attributes=_key_values(xml_fields),
+                         device=device, progress=not quiet)
+    outputs = make_run(request)
+    if quiet:
+        return
+    for out in outputs:
+        extra = f" and {out.xml_file.name}" if out.xml_file else ""
+        click.echo(f"wrote {out.run_file} ({out.topics} topics){extra}, provenance in "
+                   f"{out.sidecar.name}")
+        info = REGISTRY.get(out.topic_set)
+        if info is not None and info.qrels:
+            click.echo(f"  score it: fpig-trecvid score --qrels {info.name} {out.run_file}")

@@ -1,0 +1,247 @@
+"""``run``: topics -> topic features -> streamed top-k over the shot features -> run files.
+
+For each topic set the run goes to ``OUT/RUN_ID/SET.txt`` (TREC format, topic ids as in NIST's
+qrels: 661 is written 1661), optionally ``SET.xml`` (NIST's submission XML), and ``SET.json``,
+the provenance sidecar: checkpoint or query-feature sha256, the store's manifest, topics,
+max words, search settings, package version and timings. The run files are byte-identical
+for the same inputs; timings live only in the sidecar (and, as NIST requires, in the XML's
+whole-second ``elapsedTime``). All topic sets of one call are scored in one pass over the store.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import __version__
+from .errors import InputError
+from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
+from .runs import write_run
+from .search.matrix import FeatureMatrix
+from .search.store import read_features, sha256_file
+from .search.topk import Hits, pick_device, search
+from .textio import atomic_write, read_text
+from .topics import TopicSet, load_topics, shipped_path
+
+#: Named shot lists for ``--exclude``, shipped in ``topics/``.
+EXCLUDE_LISTS = {"v3c1-dropped": "v3c1.dropped.shots.txt"}
+SCORE_DECIMALS = 6
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What ``fpig-trecvid run`` was asked; exactly one of checkpoint and query_features."""
+    run_id: str
+    features: str
+    topics: Tuple[str, ...]
+    checkpoint: Optional[str] = None
+    query_features: Optional[str] = None
+    out_dir: str = "runs"
+    max_words: int = 50
+    top: int = 1000
+    exclude: Tuple[str, ...] = ()
+    xml: bool = False
+    xml_attributes: Mapping[str, str] = field(default_factory=dict)
+    device: str = "auto"
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """Files written for one topic set."""
+    topic_set: str
+    topics: int
+    run_file: Path
+    sidecar: Path
+    xml_file: Optional[Path] = None
+
+
+def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
+    """Shot ids to leave out: a named shipped list (``v3c1-dropped``) or a file of ids."""
+    ids: set = set()
+    records = []
+    for spec in specs:
+        path = shipped_path(EXCLUDE_LISTS[spec]) if spec in EXCLUDE_LISTS else Path(spec)
+        if spec not in EXCLUDE_LISTS and not path.exists():
+            raise InputError(f"--exclude takes {', '.join(EXCLUDE_LISTS)} or a file of shot "
+                             f"ids; no such file", path)
+        listed = read_text(path, "shot id list").split()
+        ids.update(listed)
+        records.append({"list": spec, "ids": len(listed), "sha256": sha256_file(path)})
+    return ids, records
+
+
+def make_run(request: RunRequest) -> List[RunOutput]:
+    """Write the run files of every requested topic set; returns what was written where."""
+    clock = _Clock()
+    if not _RUN_ID.match(request.run_id):
+        raise InputError(f"run id {request.run_id!r} must be one word of letters, digits and "
+                         f"._+- (it names the directory and the run tag)")
+    if (request.checkpoint is None) == (request.query_features is None):
+        raise InputError("give either --checkpoint or --query-features")
+    if request.top < 1:
+        raise InputError(f"--top must be at least 1, got {request.top}")
+    topic_sets = _load_topic_sets(request.topics)
+    features = read_features(request.features)
+    excluded_ids, exclude_record = resolve_exclude(request.exclude)
+    excluded_rows = features.rows_of(excluded_ids)
+    clock.lap("open_features")
+    out_dir = Path(request.out_dir) / request.run_id
+    queries, query_record = _query_features(request, topic_sets, features, out_dir)
+    clock.lap("query_features")
+    device = pick_device(request.device)
+    hits = search(features, np.vstack(queries), k=request.top, exclude_rows=excluded_rows,
+                  decimals=SCORE_DECIMALS, device=device, progress=request.progress)
+    clock.lap("search")
+    search_record = {
+        "top": request.top, "score": "cosine", "decimals": SCORE_DECIMALS,
+        "device": device, "backend": "numpy" if device == "cpu" else "torch",
+        "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
+        "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
+    }
+    per_topic_s = (clock.elapsed("query_features") + clock.elapsed("search")) / len(hits)
+    outputs, first = [], 0
+    for topic_set in topic_sets:
+        set_hits = hits[first:first + len(topic_set)]
+        first += len(topic_set)
+        outputs.append(_write_set(request, topic_set, set_hits, out_dir, per_topic_s))
+    clock.lap("write")
+    for topic_set, out in zip(topic_sets, outputs):
+        _write_sidecar(out, request, topic_set, features, query_record, search_record, clock)
+    return outputs
+
+
+def _load_topic_sets(specs: Sequence[str]) -> List[TopicSet]:
+    if not specs:
+        raise InputError("give at least one --topics set")
+    sets = [load_topics(s) for s in specs]
+    names: Dict[str, str] = {}
+    for spec, topic_set in zip(specs, sets):
+        name = _set_name(topic_set)
+        if name in names:
+            raise InputError(f"--topics {spec} and --topics {names[name]} would both write "
+                             f"{name}.txt")
+        names[name] = spec
+    return sets
+
+
+def _set_name(topic_set: TopicSet) -> str:
+    """``tv19`` for a shipped set, the file name without ``.txt`` for a topic file."""
+    return topic_set.name[:-4] if topic_set.name.endswith(".txt") else topic_set.name
+
+
+def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet],
+                    features: FeatureMatrix, out_dir: Path) -> Tuple[List[np.ndarray], dict]:
+    """One L2-normalised matrix per topic set, encoded from the checkpoint or loaded.
+
+    Encoded features are saved beside the run (``SET.topics.npy`` and its ``.json``) and read
+    back through the loader ``--query-features`` uses, so a checkpoint run and ``encode`` then
+    ``run --query-features`` give byte-identical run files.
+    """
+    from .encode.query_features import (checkpoint_sha256, load_query_features,
+                                        save_query_features, sidecar_path)
+
+    if request.checkpoint is None:
+        path = Path(request.query_features)
+        matrices = [load_query_features(path, t)[1] for t in topic_sets]
+        _check_dim(matrices[0].shape[1], features, f"query features {path} are")
+        record = {"query_features": str(path), "sha256": sha256_file(path), "max_words": None}
+        side = sidecar_path(path)
+        if side.exists():
+            encoded = json.loads(side.read_text(encoding="utf-8"))
+            record["max_words"] = encoded.get("max_words")
+            record["checkpoint_sha256"] = encoded.get("checkpoint_sha256")
+        return matrices, record
+    from .encode.text_encoder import load_text_encoder
+
+    encoder = load_text_encoder(request.checkpoint,
+                                device=None if request.device == "auto" else request.device)
+    _check_dim(encoder.output_dim, features, f"checkpoint {request.checkpoint} encodes")
+    record = {"checkpoint": request.checkpoint,
+              "checkpoint_sha256": checkpoint_sha256(request.checkpoint),
+              "checkpoint_layout": encoder.layout,
+              "activation": "quick_gelu" if encoder.spec.quick_gelu else "gelu",
+              "max_words": request.max_words}
+    matrices, saved = [], []
+    for topic_set in topic_sets:
+        encoded = encoder.encode(topic_set.texts, max_words=request.max_words,
+                                 progress=request.progress)
+        path = out_dir / f"{_set_name(topic_set)}.topics.npy"
+        save_query_features(path, encoded, topic_set.ids, dict(record, topic_set=topic_set.name))
+        matrices.append(load_query_features(path, topic_set)[1])
+        saved.append(path.name)
+    record["saved_as"] = saved
+    return matrices, record
+
+
+def _check_dim(query_dim: int, features: FeatureMatrix, what: str) -> None:
+    if query_dim != features.dim:
+        raise InputError(f"shot features are {features.dim}-d but {what} {query_dim}-d "
+                         f"vectors: they come from different models", features.path)
+
+
+def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], out_dir: Path,
+               per_topic_s: float) -> RunOutput:
+    name = _set_name(topic_set)
+    run_file = out_dir / f"{name}.txt"
+    write_run(run_file, [(qid, h.ids, h.scores) for qid, h in zip(topic_set.qrels_ids, hits)],
+              tag=request.run_id, decimals=SCORE_DECIMALS)
+    xml_file = None
+    if request.xml:
+        xml_file = out_dir / f"{name}.xml"
+        source = request.checkpoint or request.query_features
+        attributes = run_attributes(
+            request.xml_attributes, pid=request.run_id,
+            desc=f"fpig-trecvid {__version__}: cosine of {Path(source).name} topic features "
+                 f"with {Path(request.features).name} shot features",
+            task="P" if name.startswith("progress") else "M")
+        seconds = elapsed_seconds(per_topic_s)
+        # Hits are already in the order write_run writes (rounded score, then id, descending).
+        write_avs_xml(xml_file, attributes,
+                      [(tid, seconds, h.ids) for tid, h in zip(topic_set.ids, hits)])
+    return RunOutput(name, len(topic_set), run_file, out_dir / f"{name}.json", xml_file)
+
+
+def _write_sidecar(out: RunOutput, request: RunRequest, topic_set: TopicSet,
+                   features: FeatureMatrix, query_record: dict, search_record: dict,
+                   clock: "_Clock") -> None:
+    files = {"run": out.run_file.name, "run_sha256": sha256_file(out.run_file)}
+    if out.xml_file is not None:
+        files["xml"] = out.xml_file.name
+    sidecar = {
+        "run_id": request.run_id,
+        "fpig_trecvid_version": __version__,
+        "topic_set": {"name": out.topic_set, "source": topic_set.source,
+                      "collection": topic_set.collection, "topics": len(topic_set),
+                      "ids": list(topic_set.qrels_ids)},
+        "files": files,
+        "query": query_record,
+        "features": features.manifest,
+        "search": search_record,
+        "timings_s": clock.laps,
+    }
+    with atomic_write(out.sidecar) as fh:
+        fh.write(json.dumps(sidecar, indent=2) + "\n")
+
+
+class _Clock:
+    """Wall-clock seconds per stage, for the sidecar only."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: Dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = round(now - self.last, 4)
+        self.laps["total"] = round(now - self.start, 4)
+        self.last = now
+
+    def elapsed(self, stage: str) -> float:
+        return self.laps.get(stage, 0.0)
