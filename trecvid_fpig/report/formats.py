@@ -36,8 +36,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _numeric_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> List[bool]:
-    """Columns whose filled cells are all numbers (right-aligned); empty cells do not count."""
-    return [bool(rows) and all(_is_number(r.get(c)) or r.get(c) is None for r in rows)
+    """Columns whose filled cells are all numbers (right-aligned); None and "" do not count."""
+    return [bool(rows) and all(_is_number(r.get(c)) or r.get(c) in (None, "") for r in rows)
             and any(_is_number(r.get(c)) for r in rows) for c in columns]
 
 

@@ -166,6 +166,8 @@ def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
             row[col.label] = published.value(paper_table, name, col.key)
         if table == "s1":
             row["Mean"] = published.value(paper_table, name, "mean")
+        if compare:       # a published row is its own paper value: nothing to compare, left blank
+            row.update({label + suffix: "" for label in labels for suffix in (PAPER, DELTA)})
         rows.append(row)
 
     for model in manifest.models:
@@ -232,7 +234,8 @@ def render_tables(tables: Sequence[PaperTable], fmt: str,
     """(text for stdout, notes for stderr): CSV keeps footnotes out of the data, on stderr."""
     if fmt == "json":
         payload = {"tables": [{"key": t.key, "title": t.title, "columns": list(t.columns),
-                               "rows": [{c: r.get(c) for c in t.columns} for r in t.rows],
+                               "rows": [{c: None if r.get(c) == "" else r.get(c) for c in t.columns}
+                                        for r in t.rows],
                                "best": sorted([i, c] for i, c in t.bold),
                                "footnotes": list(t.footnotes)} for t in tables]}
         if meta is not None:
