@@ -1,14 +1,18 @@
 """Speed and memory of ``recall_metrics`` against the sort-based formulation CLIP4Clip's code uses.
 
 MSR-VTT 3k shape by default: 59,800 captions x 2,990 videos, float32, 20 captions a video.
-Both are timed in this run on this machine (medians of --repeats); peak memory is what
-tracemalloc sees numpy allocate during one call, beside the input matrix itself.
+All are timed in this run on this machine, called in turn: medians of --repeats, wall-clock
+and CPU seconds. ``recall_metrics`` is timed without and with its SHA-256 fingerprint of the
+matrix (what the CLI always computes; hashing 682 MiB costs about half a second by itself,
+in a second thread). Peak memory is what tracemalloc sees numpy allocate during one call,
+beside the input matrix itself. The machine is shared: quote medians.
 
-    python benchmarks/bench_recall.py [--captions 59800] [--videos 2990] [--repeats 3] [--dsl]
+    python benchmarks/bench_recall.py [--captions 59800] [--videos 2990] [--repeats 5] [--dsl]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import tracemalloc
@@ -38,13 +42,20 @@ def _summary(ranks: np.ndarray) -> dict:
     return out
 
 
-def _timed(fn, repeats: int):
-    times, result = [], None
+def _timed_round_robin(fns: dict, repeats: int):
+    """Median wall-clock and CPU seconds (all threads) of each function, called in turn so a
+    change in the machine's load hits all of them alike; and each one's last result."""
+    wall = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
+    results = {}
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        for name, fn in fns.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            results[name] = fn()
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    return ({n: statistics.median(t) for n, t in wall.items()},
+            {n: statistics.median(t) for n, t in cpu.items()}, results)
 
 
 def _peak_bytes(fn) -> int:
@@ -59,30 +70,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captions", type=int, default=59_800)
     parser.add_argument("--videos", type=int, default=2_990)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dsl", action="store_true", help="time dual-softmax inference too")
     args = parser.parse_args()
     per_video = args.captions // args.videos
     rng = np.random.default_rng(0)
     sims = rng.standard_normal((args.captions, args.videos), dtype=np.float32)
     sims *= np.float32(0.05)
-    sims[np.arange(args.captions), np.arange(args.captions) // per_video] += np.float32(0.1)
-    size_mb = sims.nbytes / 2**20
-    print(f"matrix {args.captions} x {args.videos} float32 ({size_mb:.0f} MiB), "
-          f"{per_video} captions a video, medians of {args.repeats}")
+    sims[np.arange(args.captions), np.arange(args.captions) // per_video] += np.float32(0.12)
+    print(f"matrix {args.captions} x {args.videos} float32 ({sims.nbytes / 2**20:.0f} MiB), "
+          f"{per_video} captions a video; medians of {args.repeats}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for dsl in ([False, True] if args.dsl else [False]):
-        ours = lambda: recall_metrics(sims, captions_per_video=per_video, dsl=dsl)  # noqa: E731
-        ref = lambda: sort_based(sims, per_video, dsl, 100.0)                       # noqa: E731
-        t_ours, r_ours = _timed(ours, args.repeats)
-        t_ref, r_ref = _timed(ref, args.repeats)
-        m_ours, m_ref = _peak_bytes(ours), _peak_bytes(ref)
+        fns = {
+            "recall_metrics": lambda: recall_metrics(sims, captions_per_video=per_video, dsl=dsl,
+                                                     fingerprint=False),
+            "+ sha256": lambda: recall_metrics(sims, captions_per_video=per_video, dsl=dsl),
+            "sort-based": lambda: sort_based(sims, per_video, dsl, 100.0),
+        }
+        wall, cpu, results = _timed_round_robin(fns, args.repeats)
         label = "dsl" if dsl else "plain"
-        print(f"[{label}] recall_metrics: {t_ours:7.2f} s  peak +{m_ours / 2**20:7.0f} MiB")
-        print(f"[{label}] sort-based    : {t_ref:7.2f} s  peak +{m_ref / 2**20:7.0f} MiB")
-        print(f"[{label}] speed-up      : {t_ref / t_ours:7.1f} x")
+        for name, fn in fns.items():
+            peak = _peak_bytes(fn) / 2**20
+            ratio = wall["sort-based"] / wall[name]
+            print(f"[{label}] {name:<15} {wall[name]:6.2f} s wall {cpu[name]:6.2f} s cpu  "
+                  f"peak +{peak:5.0f} MiB  sort-based / this {ratio:4.1f}x")
         for direction in ("t2v", "v2t"):
-            print(f"[{label}] {direction} ours {_fmt(r_ours[direction])}")
-            print(f"[{label}] {direction} ref  {_fmt(r_ref[direction])}")
+            print(f"[{label}] {direction} ours {_fmt(results['+ sha256'][direction])}")
+            print(f"[{label}] {direction} ref  {_fmt(results['sort-based'][direction])}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 def _fmt(metrics: dict) -> str:

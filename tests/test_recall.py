@@ -231,6 +231,9 @@ def test_fingerprint_is_the_documented_sha256_whatever_the_chunking():
     assert recall_metrics(y, captions_per_video=5)["meta"]["sims_sha256"] != expected
     big_endian = recall_metrics(x.astype(">f4"), captions_per_video=5)["meta"]
     assert big_endian["sims_sha256"] == expected
+    fortran = recall_metrics(np.asfortranarray(x), captions_per_video=5, chunk_rows=4)["meta"]
+    assert fortran["sims_sha256"] == expected
+    assert recall_metrics(x, captions_per_video=5, fingerprint=False)["meta"]["sims_sha256"] is None
 
 
 def test_meta_carries_shapes_and_conventions():
