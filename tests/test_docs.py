@@ -158,7 +158,8 @@ def test_worked_example_numbers(tmp_path):
     assert round(ap, 4) == round(evaluated, 4) == stated(text, "xinfAP")
 
     qrels = [ir_measures.Qrel(*l.split()[0:3:2], int(l.split()[4])) for l in qrels_text.split("\n") if l]
-    run = [ir_measures.ScoredDoc(l.split()[0], l.split()[2], float(l.split()[4])) for l in run_text.split("\n") if l]
+    run = [ir_measures.ScoredDoc(l.split()[0], l.split()[2], float(l.split()[4]))
+           for l in run_text.split("\n") if l]
     trec_eval = ir_measures.calc_aggregate([ir_measures.infAP], qrels, run)[ir_measures.infAP]
     assert round(trec_eval, 4) == round(trec_infap, 4) == stated(text, "trec_eval infAP")
     judged_only = [q for q in qrels if q.relevance >= 0]

@@ -66,7 +66,8 @@ def test_per_topic_bars_from_runs(tmp_path, data_dir):
 
 def test_per_topic_bars_from_manifest_and_rerun_is_identical(tmp_path, data_dir):
     manifest = tmp_path / "m.toml"
-    manifest.write_text(f'[[model]]\nname = "A"\ntrecvid.tv23 = "{(data_dir / "tv23.runA.txt.gz").as_posix()}"\n')
+    run = (data_dir / "tv23.runA.txt.gz").as_posix()
+    manifest.write_text(f'[[model]]\nname = "A"\ntrecvid.tv23 = "{run}"\n')
     plot("topics", "--manifest", manifest, "--year", "tv23", "--out", tmp_path / "a", "--dpi", "50")
     check_images(tmp_path / "a", 10, 4, dpi=50)
     plot("topics", "--manifest", manifest, "--year", "tv23", "--out", tmp_path / "b", "--dpi", "50")

@@ -34,6 +34,7 @@ def test_plain_rows_render_as_before():
 
 
 def test_escapes():
-    assert latex_escape("50% of #1_{x}~^\\") == r"50\% of \#1\_\{x\}\textasciitilde{}\textasciicircum{}\textbackslash{}"
+    assert latex_escape("50% of #1_{x}~^\\") == (r"50\% of \#1\_\{x\}\textasciitilde{}"
+                                                   r"\textasciicircum{}\textbackslash{}")
     assert latex_escape("TV21 Δ") == r"TV21 $\Delta$"
     assert "a \\| b" in render([{"m": "a | b"}], ["m"], "markdown")

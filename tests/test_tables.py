@@ -212,7 +212,8 @@ def test_second_call_reads_the_cache_and_edits_invalidate_it(fresh_manifest, tmp
     # the same bytes under another name hit the cache; one changed byte does not
     copy = tmp_path / "copy.txt.gz"
     copy.write_bytes((data_dir / "tv21.runA.txt.gz").read_bytes())
-    manifest.write_text(manifest.read_text().replace((data_dir / "tv21.runA.txt.gz").as_posix(), "copy.txt.gz"))
+    original = (data_dir / "tv21.runA.txt.gz").as_posix()
+    manifest.write_text(manifest.read_text().replace(original, "copy.txt.gz"))
     tables(manifest, "--format", "json")
     assert len(calls) == 4
     import gzip
@@ -281,6 +282,8 @@ def test_example_manifest_runs(tmp_path):
     ("colour = 1\n", "unknown key 'colour'"),
     ("[[model]]\nname = \n", "not valid TOML"),
     ("[baselines]\ns1 = ['Nobody']\n[[model]]\nname = 'A'\ntrecvid.tv21 = 'r'\n", "baseline 'Nobody'"),
+    ("[baselines]\ns1 = ['F-Pig']\n[[model]]\nname = 'A'\npaper = 'Nobody'\ntrecvid.tv21 = 'r'\n",
+     "'Nobody' names no row"),
     ("", "empty manifest"),
     ("[[model]]\nname = 'A'\n", "names no runs"),
 ])
@@ -298,3 +301,17 @@ def test_malformed_run_is_an_error_not_a_dash(tmp_path):
     (tmp_path / "m.toml").write_text("[[model]]\nname = 'A'\ntrecvid.tv21 = 'r.txt'\n")
     result = tables(tmp_path / "m.toml", ok=False)
     assert result.exit_code == 2 and "r.txt:1" in result.stderr
+
+
+def test_paper_row_named_once_is_looked_up_in_each_table(tmp_path, data_dir, sims):
+    (tmp_path / "r.json").write_text(json.dumps(recall_metrics(sims["1k"], captions_per_video=1)))
+    (tmp_path / "m.toml").write_text(f'''
+published = "{PAPER}"
+[[model]]
+name = "A"
+paper = "F-Pig"
+recall.msrvtt-1k = "r.json"
+''')
+    s2 = as_json(tmp_path / "m.toml", "--against-paper")["s2"]
+    assert row(s2, "A")["1k R@1 (paper)"] is None
+    assert any("'F-Pig' is not a row of the published S2" in n for n in s2["footnotes"])

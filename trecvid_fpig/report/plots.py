@@ -108,8 +108,8 @@ def read_sensitivity(path: Union[str, Path]) -> List[SensitivityPoint]:
             raise InputError("empty param name", path, line)
         key = (point.param, point.series, point.value)
         if key in seen:
-            raise InputError(f"{point.param} = {point.value:g}{' for ' + point.series if point.series else ''} "
-                             f"repeats line {seen[key]}", path, line)
+            series = f" for {point.series}" if point.series else ""
+            raise InputError(f"{point.param} = {point.value:g}{series} repeats line {seen[key]}", path, line)
         seen[key] = line
         points.append(point)
     if not points:

@@ -136,6 +136,72 @@ def _best_cells(rows: Sequence[Dict[str, Any]], columns: Sequence[str], decimals
     return frozenset(bold)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What one table shows: its value columns, and whether paper/difference columns follow."""
+    table: str
+    value_columns: Tuple[_Column, ...]
+    compare: bool
+
+    @property
+    def paper_table(self) -> str:
+        return "s1" if self.table == "s1" else "s2"
+
+    @property
+    def keyed(self) -> List[Tuple[str, str]]:
+        """(header, published key) of every value column, Mean included."""
+        extra = [("Mean", "mean")] if self.table == "s1" else []
+        return [(c.label, c.key) for c in self.value_columns] + extra
+
+    @property
+    def columns(self) -> List[str]:
+        out = ["Model"]
+        for label, _ in self.keyed:
+            out += [label, label + PAPER, label + DELTA] if self.compare else [label]
+        return out
+
+
+def _baseline_row(name: str, layout: _Layout, published: Published) -> Dict[str, Any]:
+    row: Dict[str, Any] = {"Model": name}
+    for label, key in layout.keyed:
+        row[label] = published.value(layout.paper_table, name, key)
+        if layout.compare:       # a published row is its own paper value: left blank
+            row[label + PAPER] = row[label + DELTA] = ""
+    return row
+
+
+def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator: CellEvaluator,
+               published: Optional[Published], notes: _Footnotes) -> Tuple[Dict[str, Any], bool]:
+    """A reproduced row, and whether its Mean is partial (fewer years than the table has)."""
+    values = _model_values(layout.table, model, manifest, evaluator, notes)
+    partial = False
+    if layout.table == "s1":
+        values["mean"], complete = _mean_over_years(values)
+        partial = values["mean"] is not None and not complete
+        if partial:
+            have = [y.upper() for y in S1_YEARS if values.get(y) is not None]
+            notes.add(f"over {', '.join(have)} only", model.name, prefix="Mean of")
+    row: Dict[str, Any] = {"Model": model.name}
+    paper_row = model.paper_row(layout.paper_table)
+    published_rows = published.tables.get(layout.paper_table) if published else None
+    if layout.compare and (published_rows is None or paper_row not in published_rows.rows):
+        if paper_row is None:
+            why = "no published row to compare with: set paper = \"NAME\" in its [[model]]"
+        else:
+            why = (f"{paper_row!r} is not a row of the published {layout.paper_table.upper()}; "
+                   f"name one per table with paper = {{ s1 = \"...\", s2 = \"...\" }}")
+        notes.add(why, model.name, prefix="")
+        paper_row = None
+    for label, key in layout.keyed:
+        row[label] = values[key]
+        if layout.compare:
+            paper = published.value(layout.paper_table, paper_row, key) if published else None
+            comparable = paper is not None and values[key] is not None and not (partial and key == "mean")
+            row[label + PAPER] = paper
+            row[label + DELTA] = values[key] - paper if comparable else None
+    return row, partial
+
+
 def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
                 published: Optional[Published] = None, against_paper: bool = False,
                 decimals: Optional[int] = None) -> PaperTable:
@@ -143,64 +209,25 @@ def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
     if table not in TABLES:
         raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
     digits = DEFAULT_DECIMALS[table] if decimals is None else decimals
+    layout = _Layout(table, tuple(_columns(table)), against_paper and table != "s2-t2v")
     notes = _Footnotes()
-    value_columns = _columns(table)
-    labels = [c.label for c in value_columns] + (["Mean"] if table == "s1" else [])
-    paper_table = "s1" if table == "s1" else "s2"
-    compare = against_paper and table != "s2-t2v"
-    columns = ["Model"]
-    for label in labels:
-        columns += [label, label + PAPER, label + DELTA] if compare else [label]
-
+    baselines = () if table == "s2-t2v" else manifest.baselines.get(layout.paper_table, ())
     rows: List[Dict[str, Any]] = []
-    not_best = set()
-    baselines = manifest.baselines.get(paper_table, ()) if table != "s2-t2v" else ()
-    if baselines:
-        assert published is not None
-        source = published.tables[paper_table].source
     for name in baselines:
-        notes.add(f"published numbers, not recomputed ({source})", name, prefix="")
-        assert published is not None
-        row: Dict[str, Any] = {"Model": name}
-        for col in value_columns:
-            row[col.label] = published.value(paper_table, name, col.key)
-        if table == "s1":
-            row["Mean"] = published.value(paper_table, name, "mean")
-        if compare:       # a published row is its own paper value: nothing to compare, left blank
-            row.update({label + suffix: "" for label in labels for suffix in (PAPER, DELTA)})
-        rows.append(row)
-
+        assert published is not None          # build_tables loads it whenever there are baselines
+        notes.add(f"published numbers, not recomputed ({published.tables[layout.paper_table].source})",
+                  name, prefix="")
+        rows.append(_baseline_row(name, layout, published))
+    partial_means = set()
     for model in manifest.models:
-        values = _model_values(table, model, manifest, evaluator, notes)
-        row = {"Model": model.name}
-        paper_row = model.paper_row(paper_table)
-        if compare and (paper_row is None or published is None
-                        or paper_row not in published.tables[paper_table].rows):
-            notes.add("no published row to compare with (set paper = \"NAME\" in its [[model]])",
-                      model.name, prefix="")
-            paper_row = None
-        keyed = [(c.label, c.key) for c in value_columns]
-        if table == "s1":
-            mean, complete = _mean_over_years(values)
-            values["mean"] = mean
-            keyed.append(("Mean", "mean"))
-            if mean is not None and not complete:
-                have = [y.upper() for y in S1_YEARS if values.get(y) is not None]
-                notes.add(f"over {', '.join(have)} only", model.name, prefix="Mean of")
-                not_best.add((len(rows), "Mean"))
-        for label, key in keyed:
-            row[label] = values[key]
-            if compare:
-                paper_value = published.value(paper_table, paper_row, key) if published else None
-                partial = (len(rows), label) in not_best
-                row[label + PAPER] = paper_value
-                row[label + DELTA] = (None if paper_value is None or values[key] is None or partial
-                                      else values[key] - paper_value)
+        row, partial = _model_row(model, layout, manifest, evaluator, published, notes)
+        if partial:
+            partial_means.add((len(rows), "Mean"))      # not comparable with five-year means
         rows.append(row)
-
-    bold = _best_cells(rows, labels, digits, frozenset(not_best))
+    bold = _best_cells(rows, [label for label, _ in layout.keyed], digits, frozenset(partial_means))
     rule = frozenset({len(baselines)}) if baselines and manifest.models else frozenset()
-    return PaperTable(table, TITLES[table], tuple(columns), tuple(rows), bold, notes.lines(), digits, rule)
+    return PaperTable(table, TITLES[table], tuple(layout.columns), tuple(rows), bold, notes.lines(),
+                      digits, rule)
 
 
 def tables_to_print(manifest: Manifest) -> Tuple[str, ...]:
