@@ -130,20 +130,23 @@ def latex_rows(text):
             ([c.strip() for c in l.rstrip(" \\").split("&")] for l in lines if "&" in l)}
 
 
-def test_three_formats_print_the_same_rounded_values(manifest, data_dir):
-    s1 = as_json(manifest, "--table", "s1")["s1"]
-    md = markdown_rows(tables(manifest, "--table", "s1").stdout)
-    tex = latex_rows(tables(manifest, "--table", "s1", "--format", "latex").stdout)
+@pytest.mark.parametrize("key,decimals", [("s1", 3), ("s2", 1), ("s2-t2v", 1)])
+def test_three_formats_print_the_same_rounded_values(manifest, key, decimals):
+    """Markdown, LaTeX and CSV show the JSON values (equal to score / recall, tested above)."""
+    table = as_json(manifest, "--table", key)[key]
+    md = markdown_rows(tables(manifest, "--table", key).stdout)
+    tex = latex_rows(tables(manifest, "--table", key, "--format", "latex").stdout)
     csv_rows = {r["Model"]: r for r in csv.DictReader(io.StringIO(
-        tables(manifest, "--table", "s1", "--format", "csv").stdout))}
-    columns = ["TV19", "TV20", "TV21", "TV22", "TV23", "Mean"]
-    for r in s1["rows"]:
+        tables(manifest, "--table", key, "--format", "csv").stdout))}
+    columns = table["columns"][1:]
+    assert len(columns) == 6 and len(table["rows"]) >= 2
+    for r in table["rows"]:
         for i, c in enumerate(columns):
             value = r[c]
-            shown = "–" if value is None else f"{value:.3f}"
+            shown = "–" if value is None else f"{value:.{decimals}f}"
             assert md[r["Model"]][i].strip("*") == shown
             assert tex[r["Model"]][i].replace(r"\textbf{", "").rstrip("}") == shown.replace("–", "--")
-            assert csv_rows[r["Model"]][c] == ("" if value is None else f"{value:.3f}")
+            assert csv_rows[r["Model"]][c] == ("" if value is None else shown)
 
 
 def test_best_per_column_is_bold(manifest, data_dir):
