@@ -38,7 +38,7 @@ def _parse_ks(ctx: click.Context, param: click.Parameter, value: str) -> Tuple[i
 @click.option("--dsl-temperature", type=click.FloatRange(min=0, min_open=True), default=100.0,
               show_default=True, help="T of --dsl.")
 @click.option("--ks", default="1,5,10", show_default=True, callback=_parse_ks,
-              help="Recall cut-offs, comma-separated.")
+              metavar="K,K,...", help="Recall cut-offs, comma-separated.")
 @click.option("--nan-as-lowest", is_flag=True,
               help="Rank NaN similarities below every number instead of failing.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
