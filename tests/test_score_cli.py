@@ -130,3 +130,10 @@ def test_parallel_scoring_equals_serial_and_reports_bad_file(tmp_path, runs):
     with pytest.raises(InputError) as err:
         score_runs(qrels, [runs[0], str(bad)], workers=2)
     assert (err.value.path, err.value.line) == (str(bad), 2)
+
+
+def test_trec_measure_named_like_ours_gets_its_own_column(data_dir):
+    path = str(data_dir / "tv21.runA.txt.gz")
+    rows = json.loads(invoke("score", "--qrels", "tv21", "--format", "json", "--measure", "infAP", path).output)["rows"]
+    assert round(rows[0]["infAP"], 4) == reference_all(data_dir, "tv21.runA")["infAP"]
+    assert "infAP (trec_eval)" in rows[0] and rows[0]["infAP (trec_eval)"] != rows[0]["infAP"]

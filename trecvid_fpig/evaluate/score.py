@@ -70,11 +70,17 @@ def _worker_score(path: Union[str, Path]) -> ScoredRun:
     return score_run(qrels, path, strict, measures)
 
 
+def trec_label(measure: str) -> str:
+    """Column name of a trec_eval measure; one that shares a name with ours (infAP) says so."""
+    return f"{measure} (trec_eval)" if measure in MEASURE_COLUMNS else measure
+
+
 def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
                run_label: Optional[str] = None) -> Tuple[List[dict], List[str]]:
     """Rows for :func:`trecvid_fpig.report.formats.render`: one per run, or per run and topic."""
     extra = list(scored[0].trec_means) if scored else []
-    columns = ["run"] + (["topic"] if per_topic else []) + list(MEASURE_COLUMNS) + extra
+    columns = (["run"] + (["topic"] if per_topic else []) + list(MEASURE_COLUMNS)
+               + [trec_label(m) for m in extra])
     if not per_topic:
         columns.append("topics")
     rows = []
@@ -84,12 +90,13 @@ def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
             for t in s.result.topics:
                 row = {"run": name, "topic": t.topic}
                 row.update({m: getattr(t, m) for m in MEASURE_COLUMNS})
-                row.update(s.trec_per_topic.get(t.topic, {m: None for m in extra}))
+                values = s.trec_per_topic.get(t.topic, {})
+                row.update({trec_label(m): values.get(m) for m in extra})
                 rows.append(row)
         else:
             row = {"run": name}
             row.update({m: getattr(s.result, m) for m in MEASURE_COLUMNS})
-            row.update(s.trec_means)
+            row.update({trec_label(m): v for m, v in s.trec_means.items()})
             row["topics"] = len(s.result.topics)
             rows.append(row)
     return rows, columns
