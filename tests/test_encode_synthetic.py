@@ -81,3 +81,14 @@ def test_open_clip_checkpoint_is_wrapped_and_module_prefixed(tmp_path):
     assert all(k.startswith("module.") for k in obj["state_dict"])
     encoder = load_text_encoder(path, device="cpu")
     assert (encoder.layout, encoder.output_dim, encoder.spec.width) == ("open_clip", 32, 64)
+
+
+def test_legacy_non_zip_serialization_loads_the_same(tmp_path):
+    """Checkpoints saved by torch < 1.6 (CLIP4Clip's era) are not zip files: no mmap for them."""
+    path = save_random_checkpoint(tmp_path / "zip.bin", "clip4clip", seed=4)
+    legacy = tmp_path / "legacy.bin"
+    torch.save(torch.load(path, weights_only=True), legacy, _use_new_zipfile_serialization=False)
+    assert legacy.read_bytes()[:2] != b"PK"
+    texts = ["a man and a dog", "snow"]
+    np.testing.assert_array_equal(load_text_encoder(legacy, device="cpu").encode(texts),
+                                  load_text_encoder(path, device="cpu").encode(texts))

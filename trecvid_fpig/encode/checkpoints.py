@@ -106,9 +106,9 @@ def read_state_dict(path: Union[str, Path]) -> Dict[str, "torch.Tensor"]:
         raise InputError("no such checkpoint file", p)
     if p.is_dir():
         raise InputError("is a directory, expected a checkpoint file (.pt, .bin, .pth)", p)
-    with p.open("rb") as fh:
-        is_zip = fh.read(4) == b"PK\x03\x04"
     try:
+        with p.open("rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"
         # Memory-mapping (zip format only) reads just the text tower's pages of a large file.
         obj = torch.load(p, map_location="cpu", weights_only=True, mmap=is_zip)
     except pickle.UnpicklingError as exc:

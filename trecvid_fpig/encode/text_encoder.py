@@ -110,20 +110,23 @@ class TextEncoder:
         if batch_size < 1:
             raise InputError(f"batch size must be at least 1, got {batch_size}")
         ids = self.token_ids(texts, max_words)
-        lengths = (ids != 0).sum(axis=1)
+        # Up to and including the end token, the highest id (padding is 0, but so is "!" mid-word).
+        lengths = ids.argmax(axis=1) + 1
         full_mask = self.tower.build_causal_mask().to(self.device)
         out = np.empty((len(texts), self.output_dim), dtype=np.float32)
-        with torch.inference_mode(), tqdm(total=len(texts), desc="encode topics", unit="topic",
-                                          disable=not progress) as bar:
-            for start in range(0, len(texts), batch_size):
-                stop = min(start + batch_size, len(texts))
-                width = int(lengths[start:stop].max())
-                self.tower.attn_mask = full_mask[:width, :width]
-                batch = torch.from_numpy(ids[start:stop, :width]).to(self.device)
-                feats = torch.nn.functional.normalize(self.tower(batch).float(), dim=-1)
-                out[start:stop] = feats.cpu().numpy()
-                bar.update(stop - start)
-        self.tower.attn_mask = full_mask
+        try:
+            with torch.inference_mode(), tqdm(total=len(texts), desc="encode topics",
+                                              unit="topic", disable=not progress) as bar:
+                for start in range(0, len(texts), batch_size):
+                    stop = min(start + batch_size, len(texts))
+                    width = int(lengths[start:stop].max())
+                    self.tower.attn_mask = full_mask[:width, :width]
+                    batch = torch.from_numpy(ids[start:stop, :width]).to(self.device)
+                    feats = torch.nn.functional.normalize(self.tower(batch).float(), dim=-1)
+                    out[start:stop] = feats.cpu().numpy()
+                    bar.update(stop - start)
+        finally:
+            self.tower.attn_mask = full_mask
         if not np.isfinite(out).all():
             raise InputError("the text tower produces NaN/inf features: the checkpoint's "
                              "weights are not finite", self.checkpoint_path)
