@@ -6,6 +6,7 @@ or bytes that are not UTF-8 give the same clear :class:`InputError` everywhere.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import tempfile
 from contextlib import contextmanager
@@ -17,13 +18,28 @@ from .errors import InputError
 PathLike = Union[str, Path]
 
 
-def read_bytes(path: PathLike) -> bytes:
-    """The file's content, transparently gunzipped when it starts with the gzip magic."""
+def require_file(path: PathLike, what: str = "file") -> Path:
+    """`path` as a Path, or the clear error for a missing path or a directory."""
     p = Path(path)
     if not p.exists():
-        raise InputError("no such file", p)
+        raise InputError(f"no such {what}", p)
     if p.is_dir():
-        raise InputError("is a directory, expected a file", p)
+        raise InputError(f"is a directory, expected a {what}", p)
+    return p
+
+
+def file_sha256(path: PathLike, what: str = "file") -> str:
+    """Hex sha256 of the bytes as stored (a .gz is hashed compressed), read in 4 MiB blocks."""
+    digest = hashlib.sha256()
+    with require_file(path, what).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """The file's content, transparently gunzipped when it starts with the gzip magic."""
+    p = require_file(path)
     try:
         raw = p.read_bytes()
         if raw[:2] == b"\x1f\x8b":

@@ -10,8 +10,8 @@ from ..report.cells import CellEvaluator
 from ..report.compare import pair_tests, render_comparison, scores_from_manifest, scores_from_runs
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
-from ..textio import write_text_atomic
 from ..topics import REGISTRY
+from .output import emit
 
 
 @click.command("compare")
@@ -60,9 +60,4 @@ def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[st
     tests = pair_tests(scores, permutations, seed)
     text, notes = render_comparison(scores, tests, fmt, alpha, permutations, seed, meta=source,
                                     per_topic=per_topic)
-    if out:
-        write_text_atomic(out, text)
-    else:
-        click.echo(text, nl=False)
-    for note in notes:
-        click.echo(f"fpig-trecvid: {note}", err=True)
+    emit(text, out, notes)

@@ -8,7 +8,7 @@ import click
 
 from ..evaluate.recall import recall_from_files, recall_rows
 from ..report.formats import FORMATS, render
-from ..textio import atomic_write
+from .output import emit
 
 
 def _parse_ks(ctx: click.Context, param: click.Parameter, value: str) -> Tuple[int, ...]:
@@ -71,8 +71,4 @@ def command(sims: Optional[str], text_features: Optional[str], video_features: O
     else:
         rows, columns = recall_rows(result)
         text = render(rows, columns, fmt, decimals=2)
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        with atomic_write(out) as fh:
-            fh.write(text)
+    emit(text, out)

@@ -9,7 +9,7 @@ from ..report.cache import ResultCache
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
 from ..report.tables import TABLES, build_tables, render_tables
-from ..textio import write_text_atomic
+from .output import emit
 
 
 @click.command("tables")
@@ -35,9 +35,4 @@ def command(manifest: str, which: Tuple[str, ...], fmt: str, out: Optional[str],
     cache = ResultCache(None if no_cache else spec.cache_dir)
     tables = build_tables(spec, which, against_paper, decimals, cache)
     text, notes = render_tables(tables, fmt, meta={"manifest": manifest})
-    if out:
-        write_text_atomic(out, text)
-    else:
-        click.echo(text, nl=False)
-    for note in notes:
-        click.echo(f"fpig-trecvid: {note}", err=True)
+    emit(text, out, notes)

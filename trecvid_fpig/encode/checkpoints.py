@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ..errors import InputError
+from ..textio import require_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -101,11 +102,7 @@ def read_state_dict(path: Union[str, Path]) -> Dict[str, "torch.Tensor"]:
 
     import torch
 
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such checkpoint file", p)
-    if p.is_dir():
-        raise InputError("is a directory, expected a checkpoint file (.pt, .bin, .pth)", p)
+    p = require_file(path, "checkpoint file (.pt, .bin, .pth)")
     try:
         with p.open("rb") as fh:
             is_zip = fh.read(4) == b"PK\x03\x04"

@@ -17,24 +17,15 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
-from ..textio import atomic_write, read_bytes
+from ..textio import atomic_write, file_sha256, read_bytes
 from ..topics import TopicSet
 
 PathLike = Union[str, Path]
 
 
 def checkpoint_sha256(path: PathLike) -> str:
-    """Hex sha256 of a file's bytes, read in chunks (checkpoints are hundreds of MB)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such checkpoint file", p)
-    if p.is_dir():
-        raise InputError("is a directory, expected a checkpoint file", p)
-    digest = hashlib.sha256()
-    with p.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex sha256 of a checkpoint's bytes (recorded in sidecars for provenance)."""
+    return file_sha256(path, "checkpoint file")
 
 
 def sidecar_path(path: PathLike) -> Path:

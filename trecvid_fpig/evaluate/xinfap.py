@@ -24,8 +24,25 @@ RECALL_LEVELS = tuple(i / 10 for i in range(11))
 _DISCOUNT = [0.0] + [math.log(r + 1) / math.log(2) for r in range(1, MAX_RESULT_SIZE + 1)]
 
 
+class _PrecisionAtRanks:
+    """iP10, iP100, iP1000 by name, from the `precision` tuple (at PRECISION_RANKS)."""
+    precision: Tuple[float, ...]
+
+    @property
+    def iP10(self) -> float:
+        return self.precision[0]
+
+    @property
+    def iP100(self) -> float:
+        return self.precision[1]
+
+    @property
+    def iP1000(self) -> float:
+        return self.precision[2]
+
+
 @dataclass(frozen=True)
-class TopicResult:
+class TopicResult(_PrecisionAtRanks):
     topic: str
     infAP: float
     infNDCG: float
@@ -36,21 +53,9 @@ class TopicResult:
     num_walked: int                    # shots ranked after the cut at 1000
     iprec_at_recall: Tuple[float, ...]  # this topic's 11-point interpolated precision
 
-    @property
-    def iP10(self) -> float:
-        return self.precision[0]
-
-    @property
-    def iP100(self) -> float:
-        return self.precision[1]
-
-    @property
-    def iP1000(self) -> float:
-        return self.precision[2]
-
 
 @dataclass(frozen=True)
-class RunResult:
+class RunResult(_PrecisionAtRanks):
     """Per-topic results in processing order, and the means sample_eval prints as `all`."""
     run: str
     topics: Tuple[TopicResult, ...]
@@ -61,18 +66,6 @@ class RunResult:
     inum_rel_ret: float
     inum_rel: float                    # summed over every qrels topic, judged by the run or not
     num_ret: int                       # shots walked (after the cut), over evaluated topics
-
-    @property
-    def iP10(self) -> float:
-        return self.precision[0]
-
-    @property
-    def iP100(self) -> float:
-        return self.precision[1]
-
-    @property
-    def iP1000(self) -> float:
-        return self.precision[2]
 
 
 def _seq_sum(values: np.ndarray) -> float:

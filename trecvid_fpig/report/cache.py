@@ -13,22 +13,7 @@ from types import ModuleType
 from typing import Any, Dict, Iterable, Optional, Union
 
 from .. import __version__
-from ..errors import InputError
 from ..textio import atomic_write
-
-
-def file_digest(path: Union[str, Path]) -> str:
-    """sha256 of the file's bytes as stored (a .gz is hashed compressed)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
-    if p.is_dir():
-        raise InputError("is a directory, expected a file", p)
-    digest = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def code_digest(modules: Iterable[ModuleType]) -> str:

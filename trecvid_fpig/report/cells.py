@@ -19,7 +19,8 @@ from ..qrels import Qrels
 from ..runs import parse_run
 from ..textio import read_text
 from ..topics import REGISTRY, resolve_qrels
-from .cache import ResultCache, cache_key, code_digest, file_digest
+from ..textio import file_sha256
+from .cache import ResultCache, cache_key, code_digest
 from .manifest import RecallEntry, RunEntry
 
 RECALL_METRICS = ("R@1", "R@5", "R@10", "MdR", "MnR")
@@ -112,8 +113,8 @@ class CellEvaluator:
 
     def year_score(self, entry: RunEntry) -> YearScore:
         qrels_path = resolve_qrels(entry.qrels)
-        qrels_digest = file_digest(qrels_path)
-        key = cache_key("xinfap", file_digest(entry.run), qrels_digest, _xinfap_code())
+        qrels_digest = file_sha256(qrels_path)
+        key = cache_key("xinfap", file_sha256(entry.run), qrels_digest, _xinfap_code())
         hit = self.cache.get("xinfap", key)
         if hit is not None and isinstance(hit.get("infAP"), float) and isinstance(hit.get("topics"), dict):
             return YearScore(hit["infAP"], dict(sorted(hit["topics"].items(), key=lambda t: int(t[0]))))
@@ -136,10 +137,10 @@ class CellEvaluator:
         assert entry.sims is not None
         from ..evaluate import recall as recall_module
         options = dict(entry.options)
-        parts = [file_digest(entry.sims), json.dumps(options, sort_keys=True),
+        parts = [file_sha256(entry.sims), json.dumps(options, sort_keys=True),
                  code_digest((recall_module,))]
         if "gt" in options:
-            parts.append(file_digest(options["gt"]))
+            parts.append(file_sha256(options["gt"]))
         key = cache_key("recall", *parts)
         hit = self.cache.get("recall", key)
         if hit is not None and all(isinstance(hit.get(d), dict) for d in DIRECTIONS):
