@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trecvid_fpig.errors import InputError
 from trecvid_fpig.search.matrix import FeatureMatrix
 from trecvid_fpig.search.topk import search
 
@@ -163,3 +164,26 @@ def test_gpu_backend_matches_numpy():
             cpu = search(features_of(matrix, ids, normalized), queries, k=200, block_rows=700)
             for g, c in zip(hits, cpu):
                 assert g.ids == c.ids
+
+
+def test_half_bits_are_every_finite_float16_scaled_by_two_to_the_minus_112():
+    from trecvid_fpig.search.topk import _half_bits_as_float32
+
+    every = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    finite = np.tile(every[np.isfinite(every)], 5)       # several cache-sized chunks
+    out = np.empty(finite.shape, dtype=np.float32)
+    _half_bits_as_float32(out, finite)
+    np.testing.assert_array_equal(out.astype(np.float64) * 2.0 ** 112, finite.astype(np.float64))
+
+
+def test_unnormalised_float16_source_uses_a_checked_cast():
+    rng = np.random.default_rng(8)
+    matrix = (rng.choice([-1.0, 1.0], size=(300, 16)) * rng.choice([1.0, 2.0], size=(300, 1))
+              ).astype(np.float16)
+    ids = shuffled_ids(rng, 300)
+    queries = dyadic(rng, (3, 16))
+    hits = search(features_of(matrix, ids, normalized=False), queries, k=60, block_rows=97)
+    assert_matches(hits, matrix, ids, queries, 60, norms=np.linalg.norm(matrix.astype(np.float64), axis=1))
+    matrix[150, 3] = np.inf
+    with pytest.raises(InputError, match="row 150"):
+        search(features_of(matrix, ids, normalized=False), queries, k=60, block_rows=97)

@@ -8,10 +8,10 @@ parses it as an integer), and the shots as ``item seqNum shotId``, best first.
 from __future__ import annotations
 
 import math
+from html import escape
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Dict, Mapping, Sequence, Tuple, Union
-from xml.sax.saxutils import quoteattr
 
 from .errors import InputError
 from .textio import atomic_write
@@ -71,7 +71,7 @@ def elapsed_seconds(seconds: float) -> int:
 def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
                   topics: Sequence[Tuple[int, int, Sequence[str]]]) -> None:
     """`topics` are ``(tNum, elapsed whole seconds, shots best first)``; written atomically."""
-    attrs = " ".join(f"{name}={quoteattr(value)}" for name, value in attributes.items())
+    attrs = " ".join(f'{name}="{escape(value)}"' for name, value in attributes.items())
     with atomic_write(path) as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         fh.write(DOCTYPE + "\n")
@@ -81,7 +81,7 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
             fh.write(f'<videoAdhocSearchTopicResult tNum="{int(tnum)}" '
                      f'elapsedTime="{int(elapsed)}">\n')
             for seq, shot in enumerate(shots, 1):
-                fh.write(f'<item seqNum="{seq}" shotId={quoteattr(shot)}/>\n')
+                fh.write(f'<item seqNum="{seq}" shotId="{escape(shot)}"/>\n')
             fh.write("</videoAdhocSearchTopicResult>\n")
         fh.write("</videoAdhocSearchRunResult>\n")
         fh.write("</videoAdhocSearchResults>\n")

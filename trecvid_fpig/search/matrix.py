@@ -62,6 +62,11 @@ class FeatureMatrix:
         return self._ids
 
     @property
+    def random_access(self) -> bool:
+        """Rows can be fetched without streaming the source (memory-mapped or in memory)."""
+        return self._matrix is not None
+
+    @property
     def matrix(self) -> np.ndarray:
         """All rows; formats that cannot be memory-mapped (Parquet) are read into memory here."""
         if self._matrix is None:
