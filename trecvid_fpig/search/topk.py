@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -142,24 +143,44 @@ def _half_bits_as_float32(out: np.ndarray, half: np.ndarray) -> None:
 
 def _torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
                   device: str) -> Iterator[Tuple[int, np.ndarray]]:
-    """Blocks go through one pinned host buffer to the GPU; the product runs in float32 there."""
+    """Blocks reach the GPU through two pinned host buffers: while the GPU scores one, threads
+    copy the next one in (a single copying thread, not PCIe, would set the pace). The product
+    runs in float32 on the GPU."""
     import torch
 
     q = torch.from_numpy(queries).to(device)
-    host = torch.empty((block_rows, features.dim), dtype=getattr(torch, features.dtype.name),
-                       pin_memory=True)
-    host_np = host.numpy()
-    for start, block in features.blocks(block_rows):
-        n = len(block)
-        np.copyto(host_np[:n], block)
-        values = host[:n].to(device, non_blocking=True).float()
-        scores = q @ values.T
-        if not features.normalized:
-            norms = values.norm(dim=1)
-            if not bool(torch.isfinite(norms).all() and (norms > 0).all()):
-                row_norms(np.asarray(block), start, features)      # raises, naming the row
-            scores /= norms
-        yield start, scores.cpu().numpy()
+    dtype = getattr(torch, features.dtype.name)
+    hosts = [torch.empty((block_rows, features.dim), dtype=dtype, pin_memory=True)
+             for _ in range(2)]
+    threads = max(1, min(8, (os.cpu_count() or 1) // 2))
+    with ThreadPoolExecutor(max_workers=threads) as copiers:
+
+        def fill(slot: int, block: np.ndarray) -> List:
+            target = hosts[slot].numpy()[:len(block)]
+            step = -(-len(block) // threads)
+            return [copiers.submit(np.copyto, target[i:i + step], block[i:i + step])
+                    for i in range(0, len(block), step)]
+
+        blocks = features.blocks(block_rows)
+        current = next(blocks, None)
+        pending = fill(0, current[1]) if current is not None else []
+        slot = 0
+        while current is not None:
+            start, block = current
+            for copy in pending:
+                copy.result()
+            current = next(blocks, None)
+            # The other buffer's transfer finished when the last block's scores came back.
+            pending = fill(1 - slot, current[1]) if current is not None else []
+            values = hosts[slot][:len(block)].to(device, non_blocking=True).float()
+            scores = q @ values.T
+            if not features.normalized:
+                norms = values.norm(dim=1)
+                if not bool(torch.isfinite(norms).all() and (norms > 0).all()):
+                    row_norms(np.asarray(block), start, features)      # raises, naming the row
+                scores /= norms
+            yield start, scores.cpu().numpy()
+            slot = 1 - slot
 
 
 class _RunningTopK:
