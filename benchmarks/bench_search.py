@@ -23,7 +23,6 @@ Other jobs on the machine add noise: medians of several repetitions are quoted, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -29,9 +29,10 @@ from .topics import load_topics
 V3C1_VIDEOS = 7475
 DEMO_SET = "tv21"
 RUN_ID = "demo"
-SYNTHETIC_NOTE = ("The collection is SYNTHETIC: random shot vectors, with the shots NIST judged "
-                  "relevant planted near their topic's vector. These scores measure the "
-                  "planting, not any model.")
+SYNTHETIC_NOTE = ("The collection is SYNTHETIC: random shot vectors, with the TV21 shots NIST "
+                  "judged relevant (and unjudged pooled shots at their stratum's judged rate) "
+                  "planted near their topic's vector. These scores measure the planting, not "
+                  "any model.")
 
 
 @dataclass(frozen=True)
@@ -43,24 +44,24 @@ class DemoResult:
     summary: Tuple[List[dict], List[str]]
 
 
-def shot_ids(pool: Sequence[str], distractors: int, seed: int) -> List[str]:
+def shot_ids(pool: Iterable[str], distractors: int, seed: int) -> List[str]:
     """The pool's shots plus `distractors` other V3C1-style ids, in (video, shot) order."""
     rng = np.random.default_rng(seed)
-    chosen = set(pool)
-    extra: List[str] = []
-    while len(extra) < distractors:
-        videos = rng.integers(1, V3C1_VIDEOS + 1, size=distractors)
-        shots = rng.integers(1, 400, size=distractors)
-        for v, s in zip(videos.tolist(), shots.tolist()):
-            shot = f"shot{v:05d}_{s}"
-            if shot not in chosen and len(extra) < distractors:
-                chosen.add(shot)
-                extra.append(shot)
-
-    def order(shot: str) -> Tuple[int, int]:
+    entries = []
+    for shot in pool:
         video, number = shot[4:].split("_")
-        return int(video), int(number)
-    return sorted(chosen, key=order)
+        entries.append((int(video), int(number), shot))
+    taken = {(v, n) for v, n, _ in entries}
+    added = 0
+    while added < distractors:
+        for v, n in zip(rng.integers(1, V3C1_VIDEOS + 1, size=distractors).tolist(),
+                        rng.integers(1, 400, size=distractors).tolist()):
+            if (v, n) not in taken and added < distractors:
+                taken.add((v, n))
+                entries.append((v, n, f"shot{v:05d}_{n}"))
+                added += 1
+    entries.sort()
+    return [shot for _, _, shot in entries]
 
 
 def planted_features(ids: Sequence[str], qrels: Qrels, topic_vectors: Dict[str, np.ndarray],
@@ -110,7 +111,7 @@ def run_demo(workdir: Optional[Path] = None, distractors: int = 100_000, seed: i
         encoder = load_text_encoder(checkpoint, device="cpu")
         vectors = encoder.encode(topics.texts)
         qrels = load_qrels(DEMO_SET)
-        pool = sorted({s for tj in qrels.topics.values() for s in tj.rows})
+        pool = {s for tj in qrels.topics.values() for s in tj.rows}
         ids = shot_ids(pool, distractors, seed)
         by_topic = dict(zip(topics.qrels_ids, vectors))
         bigfile = write_bigfile(work / "v3c1-synthetic.bigfile", ids,

@@ -19,9 +19,11 @@ from .textio import atomic_write
 DOCTYPE = ('<!DOCTYPE videoAdhocSearchResults SYSTEM '
            '"https://www-nlpir.nist.gov/projects/tv2019/dtds/videoAdhocSearchResults.dtd">')
 
-#: Values NIST's DTD and guidelines allow for the constrained run attributes.
+#: Values NIST's DTD and guidelines allow for the constrained run attributes. trType, the
+#: training data: A IACC only, D any other, E collected automatically from the query text,
+#: F collected automatically from a query built manually from it.
 ALLOWED: Dict[str, Tuple[str, ...]] = {
-    "trType": ("A", "D", "E", "F"),   # training data: IACC only, any other, automatic from the query text, …from a manual query
+    "trType": ("A", "D", "E", "F"),
     "class": ("F", "M", "R"),         # fully automatic, manually assisted, relevance feedback
     "task": ("M", "P"),               # main task, progress subtask
     "novelty": ("C", "N"),            # common run, novelty run

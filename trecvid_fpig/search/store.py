@@ -290,7 +290,8 @@ def manifest_lines(features: FeatureMatrix, first_ids: int = 3) -> List[Tuple[st
              ("rows", "l2-normalised" if features.normalized else "normalised when searched")]
     if "norms" in m:
         n = m["norms"]
-        lines.append(("norms", f"min {n['min']}  mean {n['mean']}  max {n['max']} (before normalising)"))
+        lines.append(("norms", f"min {n['min']}  mean {n['mean']}  max {n['max']} "
+                               f"(before normalising)"))
     if m.get("pool"):
         lines.append(("pool", f"{m['pool']['method']} of {m['pool']['frames']} frame rows"))
     source = m.get("source")
