@@ -85,7 +85,8 @@ def read_npy(path: Path, ids_path: Optional[Path] = None) -> FeatureMatrix:
         ids_path = npy_ids_path(path)
         if ids_path is None:
             raise InputError(f"no shot ids: expected {path.with_suffix('.ids.txt').name} or "
-                             f"{path.with_suffix('.txt').name} beside it, or pass --ids", path)
+                             f"{path.with_suffix('.txt').name} beside it (features convert and "
+                             f"inspect also take --ids)", path)
     ids = _read_ids(ids_path)
     if len(ids) != matrix.shape[0]:
         raise InputError(f"has {len(ids)} ids but {path.name} has {matrix.shape[0]} rows", ids_path)

@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..runs import format_score
 from .matrix import FeatureMatrix, row_norms
 
+#: Values scored per block: big enough that the product, not per-block bookkeeping, dominates.
 SEARCH_BLOCK_VALUES = 1 << 25
 #: Candidates kept per topic before an exact cut by rounded score and id (a flood of ties).
 _TIE_FLOOD = 4
