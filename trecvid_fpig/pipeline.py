@@ -23,9 +23,9 @@ from .errors import InputError
 from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
 from .runs import write_run
 from .search.matrix import FeatureMatrix
-from .search.store import read_features, sha256_file
+from .search.store import read_features
 from .search.topk import Hits, pick_device, search
-from .textio import atomic_write, read_text
+from .textio import atomic_write, file_sha256, read_text
 from .topics import TopicSet, load_topics, shipped_path
 
 #: Named shot lists for ``--exclude``, shipped in ``topics/``.
@@ -73,7 +73,7 @@ def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
                              f"ids; no such file", path)
         listed = read_text(path, "shot id list").split()
         ids.update(listed)
-        records.append({"list": spec, "ids": len(listed), "sha256": sha256_file(path)})
+        records.append({"list": spec, "ids": len(listed), "sha256": file_sha256(path)})
     return ids, records
 
 
@@ -151,7 +151,7 @@ def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet],
         path = Path(request.query_features)
         matrices = [load_query_features(path, t)[1] for t in topic_sets]
         _check_dim(matrices[0].shape[1], features, f"query features {path} are")
-        record = {"query_features": str(path), "sha256": sha256_file(path), "max_words": None}
+        record = {"query_features": str(path), "sha256": file_sha256(path), "max_words": None}
         side = sidecar_path(path)
         if side.exists():
             encoded = json.loads(side.read_text(encoding="utf-8"))
@@ -211,7 +211,7 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
 def _write_sidecar(out: RunOutput, request: RunRequest, topic_set: TopicSet,
                    features: FeatureMatrix, query_record: dict, search_record: dict,
                    clock: "_Clock") -> None:
-    files = {"run": out.run_file.name, "run_sha256": sha256_file(out.run_file)}
+    files = {"run": out.run_file.name, "run_sha256": file_sha256(out.run_file)}
     if out.xml_file is not None:
         files["xml"] = out.xml_file.name
     sidecar = {

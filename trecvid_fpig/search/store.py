@@ -25,7 +25,6 @@ destination and renamed into place: an interrupted conversion leaves no half sto
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -37,7 +36,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
-from ..textio import read_text
+from ..textio import file_sha256, read_text
 from .formats import ARROW_SUFFIXES, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms
 
@@ -110,14 +109,6 @@ def load_manifest(path: Path) -> dict:
     return manifest
 
 
-def sha256_file(path: Path, block: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(block), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def frame_shot(frame_id: str, path: str) -> str:
     """The shot a frame row belongs to: ``shot00001_1_7`` -> ``shot00001_1``."""
     m = re.fullmatch(r"(.+)_\d+", frame_id)
@@ -166,8 +157,8 @@ def convert_features(src: PathLike, dst: PathLike, ids: Optional[PathLike] = Non
             "norms": norms,
             "pool": None if groups is None else {"method": pool, "frames": source.count},
             "source": _source_record(source),
-            "features_sha256": sha256_file(tmp / FEATURES),
-            "ids_sha256": sha256_file(tmp / IDS),
+            "features_sha256": file_sha256(tmp / FEATURES),
+            "ids_sha256": file_sha256(tmp / IDS),
             "created_by": f"fpig-trecvid {__version__}",
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -203,7 +194,7 @@ def _source_record(source: FeatureMatrix) -> dict:
     """The input's identity for the manifest: shape, and each file's size and sha256."""
     return {"format": source.format, "path": source.path, "count": source.count,
             "dim": source.dim, "dtype": str(source.dtype),
-            "files": [{"name": f.name, "bytes": f.stat().st_size, "sha256": sha256_file(f)}
+            "files": [{"name": f.name, "bytes": f.stat().st_size, "sha256": file_sha256(f)}
                       for f in source.files]}
 
 
