@@ -4,26 +4,17 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from trecvid_fpig.cli import cli
+from cli_helpers import invoke
 from trecvid_fpig.evaluate.score import load_qrels, score_runs
 from trecvid_fpig.report.stats import holm, paired_t_test, randomization_test
 from trecvid_fpig.runs import write_run
 
 
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:
-        return CliRunner()
 
 
 def compare(*args, ok=True):
-    result = runner().invoke(cli, ["compare", *map(str, args)])
-    if ok:
-        assert result.exit_code == 0, result.output + result.stderr
-    return result
+    return invoke("compare", *args, ok=ok)
 
 
 def per_topic(data_dir, year, run):

@@ -4,9 +4,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from trecvid_fpig.cli import cli
+from cli_helpers import invoke
 
 SENSITIVITY = """param,value,metric,series
 α,0,0.150,TV21
@@ -21,18 +20,10 @@ top-k,10,0.170,TV21
 """
 
 
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:
-        return CliRunner()
 
 
 def plot(*args, ok=True):
-    result = runner().invoke(cli, ["plot", *map(str, args)])
-    if ok:
-        assert result.exit_code == 0, result.output + result.stderr
-    return result
+    return invoke("plot", *args, ok=ok)
 
 
 def png_size(path):

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from trecvid_fpig.cli import cli
+from cli_helpers import invoke
 from trecvid_fpig.evaluate.recall import recall_metrics
 from trecvid_fpig.evaluate.score import load_qrels, score_runs
 from trecvid_fpig.report import cells
@@ -70,19 +69,10 @@ def fresh_manifest(tmp_path, data_dir, sims):
     return write_manifest(tmp_path, data_dir, sims)
 
 
-def runner():
-    """stdout and stderr apart, on click before and after 8.2 (which dropped mix_stderr)."""
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:
-        return CliRunner()
 
 
 def tables(*args, ok=True):
-    result = runner().invoke(cli, ["tables", *map(str, args)])
-    if ok:
-        assert result.exit_code == 0, result.output + result.stderr
-    return result
+    return invoke("tables", *args, ok=ok)
 
 
 def as_json(manifest, *args):
