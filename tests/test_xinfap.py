@@ -125,3 +125,20 @@ def test_fully_judged_pool_is_close_to_trec_eval_ap(tmp_path):
                                       {"1661": dict(items)})[ir_measures.AP]
     assert ours == pytest.approx(trec, abs=1e-3)
     assert not math.isclose(ours, 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["1", "2", "3", "4"]),
+                       st.one_of(st.integers(0, 1500).map(float), st.floats(0, 1500)), min_size=1))
+def test_ideal_dcg_matches_the_scripts_loop(per_grade):
+    from trecvid_fpig.qrels import _ideal_dcg
+    best, start = 0.0, 0.0
+    for grade in sorted(per_grade, reverse=True):
+        r = start + 1
+        while r <= start + per_grade[grade]:
+            best += float(grade) / (math.log(r + 1) / math.log(2))
+            if r >= 1000:
+                break
+            r += 1
+        start += per_grade[grade]
+    assert _ideal_dcg(per_grade) == best

@@ -1,7 +1,6 @@
 """Whitespace-separated column files (qrels, runs): vectorised checks, a slow pass only to name a bad line."""
 from __future__ import annotations
 
-import operator
 import re
 from typing import Dict, List, Sequence, Union
 
@@ -50,17 +49,10 @@ def split_columns(text: str, ncols: int, path, layout: str) -> List[List[str]]:
 def group_rows(keys: Sequence[str]) -> Dict[str, Union[slice, np.ndarray]]:
     """Rows of each key, in file order: a slice when the key's lines are contiguous (the usual
     layout of NIST files), else an index array from one stable sort."""
-    changes = np.flatnonzero(np.fromiter(map(operator.ne, keys[1:], keys[:-1]), dtype=bool,
-                                         count=max(len(keys) - 1, 0))) + 1
-    bounds = [0] + changes.tolist() + [len(keys)]
-    groups: Dict[str, Union[slice, np.ndarray]] = {}
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        if keys[start] in groups:
-            break
-        groups[keys[start]] = slice(start, stop)
-    else:
-        return groups
     column = np.array(keys)
+    bounds = [0] + (np.flatnonzero(column[1:] != column[:-1]) + 1).tolist() + [len(keys)]
+    if len({keys[start] for start in bounds[:-1]}) == len(bounds) - 1:
+        return {keys[start]: slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])}
     order = np.argsort(column, kind="stable")
     ordered = column[order]
     edges = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
@@ -85,11 +77,21 @@ def line_of_row(text: str, row: int) -> int:
     return seen + 1
 
 
-def parse_numbers(tokens: Sequence[str], text: str, path, what: str) -> List[float]:
-    """Tokens as floats; a non-number, NaN, infinity or Python-only form ('1_0') names its line."""
+def parse_numbers(tokens: Sequence[str], text: str, path, what: str,
+                  few_values: bool = False) -> np.ndarray:
+    """Tokens as float64; a non-number, NaN, infinity or Python-only form ('1_0') names its line.
+
+    With `few_values` (judgments: -1, 0, 1) each distinct token is converted once.
+    """
     try:
-        values = list(map(float, tokens))
-        if not np.isfinite(np.array(values)).all() or "_" in "".join(tokens):
+        if few_values:
+            value_of = {t: float(t) for t in set(tokens)}
+            values = np.fromiter(map(value_of.__getitem__, tokens), dtype=np.float64, count=len(tokens))
+            checked, seen = np.array(list(value_of.values())), value_of
+        else:
+            values = checked = np.array(list(map(float, tokens)))
+            seen = tokens
+        if not np.isfinite(checked).all() or "_" in "".join(seen):
             raise ValueError
         return values
     except ValueError:

@@ -20,6 +20,8 @@ from .textio import read_text
 
 #: NIST's maximum result size: runs are cut there and it bounds the ideal DCG.
 MAX_RESULT_SIZE = 1000
+#: log2(r + 1) for r = 0..1000, as the script computes it (natural logs, then divided).
+DISCOUNT = np.array([math.log(r + 1) / math.log(2) for r in range(MAX_RESULT_SIZE + 1)])
 
 
 @dataclass(frozen=True)
@@ -73,28 +75,34 @@ def _ideal_dcg(per_grade: Dict[str, float]) -> float:
     """Best DCG at depth 1000 from the estimated count of shots per grade.
 
     As the TRECVID sample_eval.pl does it: fractional counts are not rounded, and each further
-    grade still adds one term after depth 1000 is reached.
+    grade still adds one term after depth 1000 is reached. Terms are added one by one, in order.
     """
     best, start = 0.0, 0.0
     for grade in sorted(per_grade, reverse=True):
         count = per_grade[grade]
-        r = start + 1
-        while r <= start + count:
-            best += float(grade) / (math.log(r + 1) / math.log(2))
-            if r >= MAX_RESULT_SIZE:
-                break
-            r += 1
+        stop = math.floor(start + count)             # last r with r <= start + count
+        if start == int(start) and start < MAX_RESULT_SIZE:   # whole ranks: the table serves
+            first = int(start) + 1
+            last = min(stop, max(first, MAX_RESULT_SIZE))
+            if last >= first:
+                terms = float(grade) / DISCOUNT[first:last + 1]
+                best = float(np.add.accumulate(np.concatenate(([best], terms)))[-1])
+        else:                                        # after a fractional count, r is fractional
+            r = start + 1
+            while r <= start + count:
+                best += float(grade) / (math.log(r + 1) / math.log(2))
+                if r >= MAX_RESULT_SIZE:
+                    break
+                r += 1
         start += count
     return best
 
 
-def _topic_judgments(topic: str, shots: List[str], strata: List[str], grades: List[float],
-                     grade_tokens: List[str]) -> TopicJudgments:
-    keys = tuple(sorted(set(strata)))
-    index = {k: i for i, k in enumerate(keys)}
-    stratum = np.array([index[s] for s in strata], dtype=np.int64)
-    grade = np.array(grades)
-    n = len(keys)
+def _topic_judgments(topic: str, strata: Tuple[str, ...], stratum: np.ndarray, grade: np.ndarray,
+                     shot_rows: Dict[str, int], relevant_tokens: List[str]) -> TopicJudgments:
+    """Counts and estimates of one topic; `stratum` indexes `strata`, `relevant_tokens` are the
+    judgment tokens of the relevant rows, in row order."""
+    n = len(strata)
     pooled = np.bincount(stratum, minlength=n).tolist()
     judged = np.bincount(stratum[grade >= 0], minlength=n).tolist()
     relevant = np.bincount(stratum[grade > 0], minlength=n).tolist()
@@ -102,13 +110,14 @@ def _topic_judgments(topic: str, shots: List[str], strata: List[str], grades: Li
     for s in range(n):
         if judged[s] != 0:
             est += relevant[s] * pooled[s] / judged[s]
+    relevant_strata = stratum[grade > 0].tolist()
     per_grade: Dict[str, float] = {}
     for s in range(n):
-        in_s = [grade_tokens[i] for i in np.flatnonzero((stratum == s) & (grade > 0))]
+        in_s = [tok for tok, st in zip(relevant_tokens, relevant_strata) if st == s]
         for token in sorted(set(in_s)):
             per_grade[token] = per_grade.get(token, 0.0) + in_s.count(token) * pooled[s] / judged[s]
-    return TopicJudgments(topic, keys, dict(zip(shots, range(len(shots)))), stratum, grade,
-                          tuple(pooled), tuple(judged), tuple(relevant), est, _ideal_dcg(per_grade))
+    return TopicJudgments(topic, strata, shot_rows, stratum, grade, tuple(pooled), tuple(judged),
+                          tuple(relevant), est, _ideal_dcg(per_grade))
 
 
 def parse_qrels(path: Union[str, Path]) -> Qrels:
@@ -116,19 +125,27 @@ def parse_qrels(path: Union[str, Path]) -> Qrels:
     text = read_text(path, "qrels file")
     topics, _iters, shots, strata, judgments = split_columns(
         text, 5, path, "topic iteration shot stratum judgment")
-    grades = parse_numbers(judgments, text, path, "judgment (column 5)")
-    for row in np.flatnonzero((np.array(grades) < 0) & (np.array(grades) != -1)):
+    grades = parse_numbers(judgments, text, path, "judgment (column 5)", few_values=True)
+    for row in np.flatnonzero((grades < 0) & (grades != -1)):
         raise InputError(f"judgment must be -1 (unjudged), 0 or a positive grade, got "
                          f"{judgments[row]!r}", path, line_of_row(text, int(row)))
-    groups = group_rows(topics)
+    stratum_keys = sorted(set(strata))
+    stratum_of = {k: i for i, k in enumerate(stratum_keys)}
+    stratum_all = np.fromiter(map(stratum_of.__getitem__, strata), dtype=np.int64, count=len(strata))
+    all_rows = np.arange(len(shots))
     result = {}
+    groups = group_rows(topics)
     for topic in sorted(groups):
         rows = groups[topic]
         topic_shots = gather(shots, rows)
-        if len(set(topic_shots)) != len(topic_shots):
-            _raise_duplicate(text, path, topic, list(zip(gather(range(len(shots)), rows), topic_shots)))
-        result[topic] = _topic_judgments(topic, topic_shots, gather(strata, rows),
-                                         gather(grades, rows), gather(judgments, rows))
+        shot_rows = dict(zip(topic_shots, range(len(topic_shots))))
+        if len(shot_rows) != len(topic_shots):
+            _raise_duplicate(text, path, topic, list(zip(all_rows[rows].tolist(), topic_shots)))
+        present, local = np.unique(stratum_all[rows], return_inverse=True)
+        grade = grades[rows]
+        relevant_tokens = [judgments[r] for r in all_rows[rows][grade > 0].tolist()]
+        result[topic] = _topic_judgments(topic, tuple(stratum_keys[i] for i in present),
+                                         local.astype(np.int64), grade, shot_rows, relevant_tokens)
     return Qrels(str(path), result)
 
 

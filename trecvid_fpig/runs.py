@@ -64,7 +64,7 @@ def parse_run(path: Union[str, Path]) -> Run:
     n = len(topics)
     topic_num = np.fromiter(map(numbers.__getitem__, topics), dtype=np.int64, count=n)
     shot_arr = np.array(shots)
-    scores = np.array(parse_numbers(score_tokens, text, path, "score (column 5)"))
+    scores = parse_numbers(score_tokens, text, path, "score (column 5)")
     # a shot repeated within a topic keeps its last line: sort by (topic, shot, line), keep each group's last
     order = np.lexsort((np.arange(n), shot_arr, topic_num))
     same_next = (topic_num[order][1:] == topic_num[order][:-1]) & (shot_arr[order][1:] == shot_arr[order][:-1])

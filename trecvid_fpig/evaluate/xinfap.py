@@ -8,20 +8,18 @@ each ranking is vectorised with numpy instead of the script's per-shot loop.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import InputError
-from ..qrels import MAX_RESULT_SIZE, Qrels, TopicJudgments
+from ..qrels import DISCOUNT, MAX_RESULT_SIZE, Qrels, TopicJudgments
 from ..runs import Run, TopicRanking
 
 #: Ranks at which sample_eval reports estimated precision; 1000 twice, as the script prints it.
 PRECISION_RANKS = (10, 100, 1000, MAX_RESULT_SIZE)
 RECALL_LEVELS = tuple(i / 10 for i in range(11))
-_DISCOUNT = [0.0] + [math.log(r + 1) / math.log(2) for r in range(1, MAX_RESULT_SIZE + 1)]
 
 
 class _PrecisionAtRanks:
@@ -114,7 +112,7 @@ def evaluate_topic(tj: TopicJudgments, ranking: TopicRanking,
     prec_above = _columns_sum(prec_terms, len(rel_idx))
     prec = 1 / ranks[rel_idx] + (rel_depth / ranks[rel_idx]) * prec_above
     rel_strata = stratum[rel_idx]
-    rel_gain = grade[rel_idx] / np.array([_DISCOUNT[r] for r in (rel_idx + 1)])
+    rel_gain = grade[rel_idx] / DISCOUNT[rel_idx + 1]
     for s in range(nstrata):
         sap.append(_seq_sum(prec[rel_strata == s]))
         gain.append(_seq_sum(rel_gain[rel_strata == s]))
