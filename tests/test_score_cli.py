@@ -137,3 +137,15 @@ def test_trec_measure_named_like_ours_gets_its_own_column(data_dir):
     rows = json.loads(invoke("score", "--qrels", "tv21", "--format", "json", "--measure", "infAP", path).output)["rows"]
     assert round(rows[0]["infAP"], 4) == reference_all(data_dir, "tv21.runA")["infAP"]
     assert "infAP (trec_eval)" in rows[0] and rows[0]["infAP (trec_eval)"] != rows[0]["infAP"]
+
+
+def test_score_and_help_keep_heavy_libraries_unloaded(data_dir):
+    """`score` must start fast: no torch, open_clip, pandas, pyarrow, scipy or matplotlib."""
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom trecvid_fpig.cli import cli\n"
+            f"assert CliRunner().invoke(cli, ['score', '--qrels', 'tv21', {str(data_dir / 'tv21.runA.txt.gz')!r}]).exit_code == 0\n"
+            "assert CliRunner().invoke(cli, ['--help']).exit_code == 0\n"
+            "heavy = {'torch', 'open_clip', 'pandas', 'pyarrow', 'scipy', 'matplotlib', 'transformers'}\n"
+            "print(sorted(heavy & set(sys.modules)))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
