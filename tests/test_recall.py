@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.evaluate.recall import recall_metrics
+from trecvid_fpig.evaluate.recall import recall_from_files, recall_metrics
 
 
 # --- the reference: how CLIP4Clip's metrics.py computes it, re-written here from its description
@@ -272,3 +272,12 @@ def test_bad_input_is_an_input_error_naming_the_source(sims, kwargs, message):
         recall_metrics(sims, source="m.npy", **kwargs)
     if "ks" not in kwargs and "dsl" not in kwargs:
         assert info.value.path == "m.npy"
+
+
+def test_recall_from_files_can_skip_the_fingerprint(tmp_path):
+    sims = tmp_path / "s.npy"
+    np.save(sims, np.eye(4, dtype=np.float32))
+    hashed = recall_from_files(sims=sims, captions_per_video=1)
+    unhashed = recall_from_files(sims=sims, captions_per_video=1, fingerprint=False)
+    assert hashed["meta"]["sims_sha256"] and unhashed["meta"]["sims_sha256"] is None
+    assert hashed["t2v"] == unhashed["t2v"] and hashed["v2t"] == unhashed["v2t"]

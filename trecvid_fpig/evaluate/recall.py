@@ -389,7 +389,7 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
                       gt: Optional[PathLike] = None, captions_per_video: Optional[int] = None,
                       dsl: bool = False, dsl_temperature: float = 100.0,
                       ks: Sequence[int] = DEFAULT_KS, nan_as_lowest: bool = False,
-                      chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dict:
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS, fingerprint: bool = True) -> dict:
     """:func:`recall_metrics` on a similarity file or on two feature files, with `gt` or
     `captions_per_video` for the ground truth; ``meta["inputs"]`` records the paths."""
     if (sims is None) == (text_features is None and video_features is None):
@@ -429,7 +429,8 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
     result = recall_metrics(matrix, captions_per_video=captions_per_video,
                             caption_video=None if truth is None else truth.caption_video,
                             dsl=dsl, dsl_temperature=dsl_temperature, ks=ks,
-                            nan_as_lowest=nan_as_lowest, chunk_rows=chunk_rows, source=source)
+                            nan_as_lowest=nan_as_lowest, chunk_rows=chunk_rows,
+                            fingerprint=fingerprint, source=source)
     result["meta"]["inputs"] = inputs
     return result
 

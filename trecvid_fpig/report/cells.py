@@ -145,7 +145,8 @@ class CellEvaluator:
         hit = self.cache.get("recall", key)
         if hit is not None and all(isinstance(hit.get(d), dict) for d in DIRECTIONS):
             return _recall_numbers(hit, entry.sims)
-        result = recall_module.recall_from_files(sims=entry.sims, **options)
+        # the cache key already holds the file's sha256: no second hash of the matrix
+        result = recall_module.recall_from_files(sims=entry.sims, fingerprint=False, **options)
         numbers = {d: result[d] for d in DIRECTIONS}
         self.cache.put("recall", key, dict(numbers, sims=str(entry.sims)))
         return _recall_numbers(numbers, entry.sims)
