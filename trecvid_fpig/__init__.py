@@ -1,3 +1,35 @@
-"""fpig-trecvid: evaluate text-to-video retrieval models on TRECVID Ad-hoc Video Search."""
+"""fpig-trecvid: evaluate text-to-video retrieval models on TRECVID Ad-hoc Video Search.
+
+The Python API (docs/python.md) is loaded on first use, so ``import trecvid_fpig`` stays light:
+no pandas, torch or open_clip until a function needs them.
+"""
+import importlib
 
 __version__ = "0.1.0"
+
+__all__ = ["Qrels", "Run", "load_qrels", "read_run", "score", "fuse", "recall", "search", "topics",
+           "InputError"]
+
+#: Public name -> module that defines it.
+_HOMES = {"Qrels": ".qrels", "Run": ".runs", "InputError": ".errors", "load_qrels": ".api",
+          "read_run": ".api", "score": ".api", "fuse": ".api", "recall": ".api", "search": ".api"}
+
+# The submodule of the same name is imported first: importing it later would replace the
+# function below with the module on this package (the import system sets that attribute).
+importlib.import_module(".topics", __name__)
+
+
+def topics(name):
+    """A shipped topic set or a topic file as a DataFrame (see :func:`trecvid_fpig.api.topics`)."""
+    from .api import topics as topic_frame
+    return topic_frame(name)
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'trecvid_fpig' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name], __name__), name)
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

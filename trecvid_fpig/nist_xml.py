@@ -7,11 +7,14 @@ parses it as an integer), and the shots as ``item seqNum shotId``, best first.
 """
 from __future__ import annotations
 
+import gzip
 import math
+import tempfile
+from collections import Counter
 from html import escape
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Dict, Mapping, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
 from .errors import InputError
 from .textio import atomic_write
@@ -87,3 +90,128 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
             fh.write("</videoAdhocSearchTopicResult>\n")
         fh.write("</videoAdhocSearchRunResult>\n")
         fh.write("</videoAdhocSearchResults>\n")
+
+
+# --- reading a submission back ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class XmlTopic:
+    tnum: int
+    elapsed: str
+    shots: Tuple[str, ...]           # in seqNum order, best first
+    line: int                        # of the topic's element, for messages
+
+
+@dataclass(frozen=True)
+class AvsSubmission:
+    attributes: Dict[str, str]       # as written, under NIST's names
+    topics: Tuple[XmlTopic, ...]
+    line: int                        # of the run element
+
+
+def looks_like_xml(raw: bytes) -> bool:
+    """NIST submissions start with an XML declaration or the root element; TREC runs with a digit."""
+    head = raw.lstrip()[:200]
+    return head.startswith(b"<?xml") or head.startswith(b"<!DOCTYPE") or head.startswith(b"<video")
+
+
+def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
+    """Parse a ``videoAdhocSearchResults`` document; a malformed one is an error naming its line.
+
+    Items are put in ``seqNum`` order (NIST ranks by it, not by document order).
+    """
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    run: Dict[str, object] = {}
+    topics: List[XmlTopic] = []
+    current: Dict[str, object] = {}
+
+    def start(name: str, attrs: Dict[str, str]) -> None:
+        line = parser.CurrentLineNumber
+        if name == "videoAdhocSearchRunResult":
+            if run:
+                raise InputError("a submission holds one videoAdhocSearchRunResult", path, line)
+            run.update(attributes=dict(attrs), line=line)
+        elif name == "videoAdhocSearchTopicResult":
+            tnum = attrs.get("tNum", "")
+            if not tnum.isdigit():
+                raise InputError(f"tNum must be a topic number such as 661, got {tnum!r}", path, line)
+            current.clear()
+            current.update(tnum=int(tnum), elapsed=attrs.get("elapsedTime", ""), line=line, items=[])
+        elif name == "item":
+            if not current:
+                raise InputError("item outside a videoAdhocSearchTopicResult", path, line)
+            seq, shot = attrs.get("seqNum", ""), attrs.get("shotId", "")
+            if not seq.isdigit() or not shot:
+                raise InputError(f"item needs seqNum (a number) and shotId, got "
+                                 f"seqNum={seq!r} shotId={shot!r}", path, line)
+            current["items"].append((int(seq), shot))
+        elif name != "videoAdhocSearchResults":
+            raise InputError(f"unexpected element <{name}> in an AVS submission", path, line)
+
+    def end(name: str) -> None:
+        if name == "videoAdhocSearchTopicResult":
+            items = sorted(current["items"])
+            topics.append(XmlTopic(current["tnum"], current["elapsed"],
+                                   tuple(shot for _, shot in items), current["line"]))
+            current.clear()
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(raw, True)
+    except expat.ExpatError as exc:
+        raise InputError(f"not well-formed XML: {expat.errors.messages[exc.code]}", path,
+                         exc.lineno) from None
+    if not run:
+        raise InputError("no videoAdhocSearchRunResult element: not an AVS submission", path)
+    return AvsSubmission(run["attributes"], tuple(topics), run["line"])
+
+
+def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
+    """The submission as a :class:`~trecvid_fpig.runs.Run`: topic 661 becomes 1661, and the
+    score of the shot at position i of n is n - i, so the order is exactly the XML's."""
+    import numpy as np
+
+    from .runs import Run, TopicRanking
+    from .topics import qrels_topic_id
+
+    topics = {}
+    for topic in sorted(submission.topics, key=lambda t: t.tnum):
+        qid = qrels_topic_id(topic.tnum)
+        if qid in topics:
+            raise InputError(f"topic {topic.tnum} appears twice", path, topic.line)
+        counts = Counter(topic.shots)
+        last = {shot: i for i, shot in enumerate(topic.shots)}      # a repeat keeps its last place
+        kept = sorted(last, key=last.__getitem__)
+        n = len(kept)
+        topics[qid] = TopicRanking(qid, tuple(kept), np.arange(n, 0, -1, dtype=np.float64),
+                                   len(topic.shots), tuple(s for s, c in counts.items() if c > 1))
+    return Run(str(path), tag, topics)
+
+
+def read_any_run(path: Union[str, Path]):
+    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input."""
+    import sys
+
+    from .runs import parse_run
+    from .textio import read_bytes
+
+    if str(path) == "-":
+        raw = sys.stdin.buffer.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    else:
+        raw = read_bytes(path)
+    if looks_like_xml(raw):
+        tag = "stdin" if str(path) == "-" else Path(path).name.split(".")[0]
+        return submission_run(parse_avs_xml(raw, path), path, tag)
+    if str(path) != "-":
+        return parse_run(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "stdin"
+        copy.write_bytes(raw)
+        try:
+            return replace(parse_run(copy), path="-")
+        except InputError as exc:
+            raise InputError(exc.reason, "-", exc.line) from None

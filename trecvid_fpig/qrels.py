@@ -65,6 +65,35 @@ class Qrels:
             total += tj.est_relevant
         return total
 
+    # The Python API's ways in and out; the estimator reads `topics`.
+    @classmethod
+    def from_file(cls, name_or_path: Union[str, Path]) -> "Qrels":
+        """A shipped qrels by name (``tv21``, ``tv23``) or a sample_eval qrels file."""
+        from .topics import resolve_qrels
+        return parse_qrels(resolve_qrels(name_or_path))
+
+    def to_dataframe(self):
+        """Columns topic, shot, stratum, judgment (-1 pooled but not judged), as in the file."""
+        import pandas as pd
+        rows = [(t, shot, tj.strata[tj.stratum[row]], float(tj.grade[row]))
+                for t, tj in self.topics.items() for shot, row in tj.rows.items()]
+        return pd.DataFrame(rows, columns=["topic", "shot", "stratum", "judgment"])
+
+    def judged_dict(self) -> Dict[str, Dict[str, int]]:
+        """Judged shots only, graded as in the file: what trec_eval-style tools take."""
+        return {t: {shot: int(tj.grade[row]) for shot, row in tj.rows.items() if tj.grade[row] >= 0}
+                for t, tj in self.topics.items()}
+
+    def to_ranx(self):
+        """A ``ranx.Qrels`` of the judged shots (needs ranx); use xinfAP for official numbers."""
+        from ranx import Qrels as RanxQrels
+        return RanxQrels(self.judged_dict(), name=self.path)
+
+    def to_ir_measures(self) -> list:
+        """``ir_measures.Qrel(query_id, doc_id, relevance)`` tuples of the judged shots."""
+        from ir_measures import Qrel
+        return [Qrel(t, shot, rel) for t, rels in self.judged_dict().items() for shot, rel in rels.items()]
+
     def as_binary_dict(self) -> Dict[str, Dict[str, int]]:
         """Judged shots only, relevance as an int: what trec_eval-style measures take."""
         return {t: {shot: int(tj.grade[row] > 0) for shot, row in tj.rows.items() if tj.grade[row] >= 0}

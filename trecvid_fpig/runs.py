@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .columns import line_of_row, parse_numbers, split_columns
 from .errors import InputError
+from .qrels import MAX_RESULT_SIZE
 from .textio import atomic_write, read_text
 
 SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z")
@@ -39,6 +40,56 @@ class Run:
     @property
     def name(self) -> str:
         return self.tag or Path(self.path).name
+
+    # The Python API's ways in and out; the scorer only reads `topics`.
+    @classmethod
+    def from_file(cls, path: Union[str, Path]) -> "Run":
+        """A TREC run file, a NIST AVS XML submission, or ``-`` for standard input."""
+        from .nist_xml import read_any_run
+        return read_any_run(path)
+
+    @classmethod
+    def from_dict(cls, scores: Mapping[str, Mapping[str, float]], tag: str = "run") -> "Run":
+        """``{topic: {shot: score}}``, as ranx and ir_measures hold runs."""
+        return run_from_dict(scores, tag)
+
+    @classmethod
+    def from_dataframe(cls, frame, tag: str = "run", topic: str = "topic", shot: str = "shot",
+                       score: str = "score") -> "Run":
+        """A DataFrame with one row a shot; ``query_id``/``doc_id`` columns are accepted too."""
+        columns = set(frame.columns)
+        topic = topic if topic in columns else "query_id"
+        shot = shot if shot in columns else "doc_id"
+        scores: Dict[str, Dict[str, float]] = {}
+        for t, s, v in zip(frame[topic].astype(str), frame[shot].astype(str), frame[score].astype(float)):
+            scores.setdefault(t, {})[s] = v
+        return run_from_dict(scores, tag, "<DataFrame>")
+
+    def to_dict(self) -> Dict[str, Dict[str, float]]:
+        return run_to_dict(self)
+
+    def to_dataframe(self):
+        """Columns topic, shot, rank (from 1, NIST's order), score."""
+        import pandas as pd
+        rows = [(t, s, rank, v) for t, r in self.topics.items()
+                for rank, (s, v) in enumerate(zip(r.shots, r.scores.tolist()), 1)]
+        return pd.DataFrame(rows, columns=["topic", "shot", "rank", "score"])
+
+    def to_trec(self, path: Union[str, Path], tag: Optional[str] = None,
+                depth: Optional[int] = MAX_RESULT_SIZE) -> None:
+        """Write a TREC run whose re-read ranking is this one (scores written exactly)."""
+        write_exact_run(path, self, tag, depth)
+
+    def to_ranx(self):
+        """A ``ranx.Run`` (needs ranx installed)."""
+        from ranx import Run as RanxRun
+        return RanxRun(self.to_dict(), name=self.name)
+
+    def to_ir_measures(self) -> list:
+        """``ir_measures.ScoredDoc(query_id, doc_id, score)`` tuples, in ranked order."""
+        from ir_measures import ScoredDoc
+        return [ScoredDoc(t, s, v) for t, r in self.topics.items()
+                for s, v in zip(r.shots, r.scores.tolist())]
 
 
 def rank_shots(shots: Sequence[str], scores: Sequence[float]) -> Tuple[Tuple[str, ...], np.ndarray]:
@@ -104,3 +155,54 @@ def write_run(path: Union[str, Path], rankings: Iterable[Tuple[str, Sequence[str
             ranked, ranked_scores = rank_shots(shots, rounded)
             for rank, (shot, score) in enumerate(zip(ranked, ranked_scores), 1):
                 fh.write(f"{topic} Q0 {shot} {rank} {format_score(score, decimals)} {tag}\n")
+
+
+# --- building runs in memory, and handing them to other libraries (the Python API) ---------------
+
+def exact_score(score: float) -> str:
+    """The shortest decimal that reads back as the same float, never in exponent form.
+
+    Fused scores (RRF sums) often differ below 1e-6, so a fixed number of decimals could tie
+    shots that the fusion ranked apart; this form keeps re-reading's order the written order.
+    """
+    return np.format_float_positional(float(score), unique=True, trim="0")
+
+
+def ranking_of(topic: str, scores: Dict[str, float]) -> TopicRanking:
+    """One topic from ``{shot: score}``, ranked with NIST's tie rule."""
+    shots, ranked = rank_shots(list(scores), [float(v) for v in scores.values()])
+    if not np.isfinite(ranked).all():
+        raise InputError(f"topic {topic}: every score must be a finite number")
+    return TopicRanking(str(topic), shots, ranked, len(shots), ())
+
+
+def run_from_dict(scores: Mapping[str, Mapping[str, float]], tag: str = "run",
+                  path: str = "<memory>") -> Run:
+    """A run from ``{topic: {shot: score}}`` (ranx's and ir_measures' run dict), topics in
+    numeric order as the evaluator processes them."""
+    for topic in scores:
+        if not str(topic).isdigit():
+            raise InputError(f"topic must be a number such as 1661, got {topic!r}", path)
+    ordered = sorted(scores, key=int)
+    return Run(path, tag, {str(int(t)): ranking_of(str(int(t)), scores[t]) for t in ordered})
+
+
+def run_to_dict(run: Run) -> Dict[str, Dict[str, float]]:
+    """``{topic: {shot: score}}``, each topic in ranked order."""
+    return {t: dict(zip(r.shots, r.scores.tolist())) for t, r in run.topics.items()}
+
+
+def ranked_triples(run: Run) -> Iterator[Tuple[str, Tuple[str, ...], np.ndarray]]:
+    return ((t, r.shots, r.scores) for t, r in run.topics.items())
+
+
+def write_exact_run(path: Union[str, Path], run: Run, tag: Optional[str] = None,
+                    depth: Optional[int] = MAX_RESULT_SIZE) -> None:
+    """Write `run` in its ranked order with :func:`exact_score` scores, at most `depth` lines a topic."""
+    tag = tag or run.tag
+    if not tag or any(c.isspace() for c in tag):
+        raise InputError(f"run tag must be one word without spaces, got {tag!r}")
+    with atomic_write(path) as fh:
+        for topic, shots, scores in ranked_triples(run):
+            for rank, (shot, score) in enumerate(zip(shots[:depth], scores[:depth].tolist()), 1):
+                fh.write(f"{topic} Q0 {shot} {rank} {exact_score(score)} {tag}\n")

@@ -25,6 +25,8 @@ COMMANDS = {
     "tables": "tables",
     "compare": "compare",
     "plot": "plot",
+    "fuse": "fuse",
+    "runs": "runs",
 }
 
 

@@ -23,7 +23,8 @@ from ..report.formats import FORMATS, render
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: Tuple[str, ...],
             runs: Tuple[str, ...]) -> None:
-    """Score RUNS (TREC format: topic Q0 shot rank score tag) with inferred AP."""
+    """Score RUNS (TREC format: topic Q0 shot rank score tag, or NIST's AVS submission XML,
+    told apart by content; - reads standard input) with inferred AP."""
     if fmt == "sample-eval" and measures:
         raise click.UsageError("--measure cannot be printed in --format sample-eval")
     qrels = load_qrels(qrels_spec)

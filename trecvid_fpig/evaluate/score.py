@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..qrels import Qrels, parse_qrels
-from ..runs import Run, parse_run
+from ..nist_xml import read_any_run
+from ..runs import Run
 from ..topics import resolve_qrels
 from .strict import submission_violations
 from .trec_measures import parse_measures, trec_measures
@@ -31,16 +32,17 @@ def load_qrels(name_or_path: Union[str, Path]) -> Qrels:
     return parse_qrels(resolve_qrels(name_or_path))
 
 
-def score_run(qrels: Qrels, path: Union[str, Path], strict: bool = False,
+def score_run(qrels: Qrels, path: Union[str, Path, Run], strict: bool = False,
               measures: Sequence[str] = ()) -> ScoredRun:
-    run = parse_run(path)
+    """Score a run in memory, or a TREC run or AVS XML file (``-``: standard input)."""
+    run = path if isinstance(path, Run) else read_any_run(path)
     result = evaluate_run(qrels, run, missing_as_zero=strict)
     violations = tuple(submission_violations(qrels, run)) if strict else ()
     means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
     return ScoredRun(run, result, violations, means, per_topic)
 
 
-def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path]], strict: bool = False,
+def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict: bool = False,
                measures: Sequence[str] = (), workers: Optional[int] = None) -> List[ScoredRun]:
     """Score each run against one qrels parse, in the order given.
 
@@ -49,6 +51,8 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path]], strict: bool
     """
     if measures:
         parse_measures(measures)       # fail on a bad measure name before any work
+    # standard input is read here: forked workers see an empty one
+    run_paths = [read_any_run(p) if str(p) == "-" else p for p in run_paths]
     workers = min(workers or os.cpu_count() or 1, len(run_paths))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [score_run(qrels, path, strict, measures) for path in run_paths]

@@ -1,0 +1,140 @@
+"""The Python API: the CLI's verbs as functions on paths or in-memory objects, returning
+DataFrames, dicts and :class:`~trecvid_fpig.runs.Run` objects. It calls the same library
+functions as the CLI, so a notebook and ``fpig-trecvid`` give the same numbers."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from .errors import InputError
+from .qrels import Qrels
+from .runs import Run, run_from_dict
+
+PathLike = Union[str, Path]
+RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
+
+#: Per-topic columns of :func:`score`, before any extra `measures`.
+SCORE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel", "inum_rel_ret", "num_ret")
+
+
+def load_qrels(qrels: Union[PathLike, Qrels]) -> Qrels:
+    """``"tv21"``/``"tv23"`` (shipped), a qrels file, or a Qrels (returned as it is)."""
+    return qrels if isinstance(qrels, Qrels) else Qrels.from_file(qrels)
+
+
+def read_run(run: Union[PathLike, Run, Mapping], tag: str = "run") -> Run:
+    """A TREC run or AVS XML file (``-`` for standard input), a ``{topic: {shot: score}}`` dict,
+    a DataFrame (topic, shot, score), or a Run."""
+    if isinstance(run, Run):
+        return run
+    if isinstance(run, Mapping):
+        return run_from_dict(run, tag)
+    if hasattr(run, "columns"):
+        return Run.from_dataframe(run, tag)
+    return Run.from_file(run)
+
+
+def _as_runs(runs: RunsLike) -> list:
+    if isinstance(runs, (str, Path, Run, Mapping)) or hasattr(runs, "columns"):
+        return [read_run(runs)]
+    return [read_run(r) for r in runs]
+
+
+def _label(run: Run) -> str:
+    return run.path if not run.path.startswith("<") else run.name
+
+
+def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False,
+          measures: Sequence[str] = (), strict: bool = False):
+    """xinfAP and friends as a DataFrame: one row per run, or per (run, topic) with `per_topic`.
+
+    `strict` scores a run as a submission (missing topics count 0); its violations are listed in
+    the ``violations`` column. `measures` adds trec_eval measures on the judged shots (AP, P@10, …).
+    """
+    import pandas as pd
+
+    from .evaluate.score import score_runs, trec_label
+
+    judged = load_qrels(qrels)
+    scored = score_runs(judged, _as_runs(runs), strict=strict, measures=tuple(measures))
+    extra = [trec_label(m) for m in (scored[0].trec_means if scored else {})]
+    rows = []
+    for s in scored:
+        name = _label(s.run)
+        if per_topic:
+            for t in s.result.topics:
+                row = {"run": name, "topic": t.topic, **{c: getattr(t, c) for c in SCORE_COLUMNS}}
+                values = s.trec_per_topic.get(t.topic, {})
+                row.update({trec_label(m): values.get(m) for m in s.trec_means})
+                rows.append(row)
+        else:
+            row = {"run": name, **{c: getattr(s.result, c) for c in SCORE_COLUMNS},
+                   "topics": len(s.result.topics)}
+            row.update({trec_label(m): v for m, v in s.trec_means.items()})
+            if strict:
+                row["violations"] = list(s.violations)
+            rows.append(row)
+    columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) \
+        + ([] if per_topic else ["topics"]) + extra + (["violations"] if strict and not per_topic else [])
+    return pd.DataFrame(rows, columns=columns)
+
+
+def recall(sims=None, text_features=None, video_features=None, captions_per_video: Optional[int] = None,
+           gt: Optional[PathLike] = None, dsl: bool = False, dsl_temperature: float = 100.0,
+           ks: Sequence[int] = (1, 5, 10), nan_as_lowest: bool = False) -> dict:
+    """``fpig-trecvid recall --format json`` as a dict. `sims` (and the features) may be paths
+    or arrays; with arrays, `captions_per_video` gives the ground truth."""
+    from .evaluate.recall import cosine_matrix, recall_from_files, recall_metrics
+
+    arrays = [a for a in (sims, text_features, video_features) if isinstance(a, np.ndarray)]
+    if not arrays:
+        return recall_from_files(sims=sims, text_features=text_features, video_features=video_features,
+                                 gt=gt, captions_per_video=captions_per_video, dsl=dsl,
+                                 dsl_temperature=dsl_temperature, ks=ks, nan_as_lowest=nan_as_lowest)
+    if gt is not None or captions_per_video is None:
+        raise InputError("with arrays, give captions_per_video (a gt file goes with paths)")
+    if sims is None:
+        if text_features is None or video_features is None:
+            raise InputError("text_features and video_features go together")
+        sims = cosine_matrix(np.asarray(text_features, np.float32), np.asarray(video_features, np.float32))
+    return recall_metrics(np.asarray(sims), captions_per_video=captions_per_video, dsl=dsl,
+                          dsl_temperature=dsl_temperature, ks=ks, nan_as_lowest=nan_as_lowest)
+
+
+def search(queries: Mapping[str, Sequence[float]], store: PathLike, k: int = 1000,
+           tag: str = "run") -> Run:
+    """Rank the shots of `store` (any feature format ``run`` reads) for each ``{topic: vector}``
+    by cosine, the top `k` a topic, as ``fpig-trecvid run`` ranks them."""
+    from .search.store import read_features
+    from .search.topk import search as top_k
+
+    features = read_features(store)
+    topic_ids = [str(t) for t in queries]
+    matrix = np.stack([np.asarray(queries[t], dtype=np.float32) for t in queries]) if topic_ids \
+        else np.zeros((0, features.dim), np.float32)
+    hits = top_k(features, matrix, k=k)
+    return run_from_dict({t: dict(zip(h.ids, h.scores.tolist())) for t, h in zip(topic_ids, hits)},
+                         tag, str(store))
+
+
+def topics(name: PathLike):
+    """A shipped topic set (``tv19`` … ``tv23``, ``progress.v3c1`` …) or a topic file, as a
+    DataFrame: topic (NIST's number), qrels_id (the id runs use), text."""
+    import pandas as pd
+
+    from .topics import load_topics
+
+    topic_set = load_topics(name)
+    return pd.DataFrame({"topic": list(topic_set.ids), "qrels_id": list(topic_set.qrels_ids),
+                         "text": list(topic_set.texts)})
+
+
+def fuse(runs: RunsLike, method: str = "rrf", norm: Optional[str] = None,
+         weights: Optional[Sequence[float]] = None, rrf_k: float = 60, depth: int = 1000,
+         tag: str = "fused") -> Run:
+    """Fuse runs (paths or Runs): ``rrf``, ``combsum``, ``combmnz`` or ``weighted``; see docs/fusion.md."""
+    from .fusion import fuse as fuse_runs
+
+    return fuse_runs(_as_runs(runs), method, norm, weights, rrf_k, depth, tag=tag)

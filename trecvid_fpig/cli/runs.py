@@ -1,0 +1,84 @@
+"""``fpig-trecvid runs``: convert a run between TREC and NIST's XML; check a submission."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import click
+
+from ..errors import InputError
+
+
+@click.group("runs")
+def command() -> None:
+    """Convert run files between TREC and NIST's AVS XML; check a submission before sending it."""
+
+
+@command.command("convert")
+@click.argument("src", type=click.Path())
+@click.argument("dst", type=click.Path(dir_okay=False))
+@click.option("--to", "target", type=click.Choice(["trec", "xml"]), required=True)
+@click.option("--run-id", metavar="TAG", help="TREC tag; default: the file name up to its first dot.")
+@click.option("--xml-field", "xml_fields", multiple=True, metavar="KEY=VALUE",
+              help="XML run attribute: pid, priority, trType (A|D|E|F), class (F|M|R), "
+                   "task (M|P), novelty (C|N), desc.")
+@click.option("--elapsed", type=click.FloatRange(min=0), default=1, show_default=True,
+              help="elapsedTime of every topic, in seconds (XML only).")
+def convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: Tuple[str, ...],
+            elapsed: float) -> None:
+    """Write SRC (TREC or XML, told apart by content; - is standard input) as DST.
+
+    XML keeps no scores: to TREC, the shot at position i of n scores n - i. Going to XML, topic
+    1661 is written tNum 661. Converting XML to TREC prints the run attributes, to give back
+    with --xml-field on the way back.
+    """
+    from dataclasses import replace
+
+    from ..api import read_run
+    from ..nist_xml import elapsed_seconds, parse_avs_xml, run_attributes, write_avs_xml
+    from ..textio import read_bytes
+    from .run import _key_values
+
+    run = read_run(src)
+    if target == "trec":
+        run = replace(run, tag=run_id or run.tag)
+        run.to_trec(dst, depth=None)
+        if src != "-" and read_bytes(src).lstrip().startswith(b"<"):
+            attributes = parse_avs_xml(read_bytes(src), src).attributes
+            click.echo("run attributes: " + " ".join(f"{k}={v}" for k, v in attributes.items()),
+                       err=True)
+        return
+    tag = run_id or run.tag
+    fields = _key_values(xml_fields)
+    attributes = run_attributes(fields, pid=fields.get("pid", tag), desc=fields.get("desc", tag),
+                                task=fields.get("task", "M"))
+    topics = []
+    for topic, ranking in run.topics.items():
+        if not (len(topic) == 4 and topic.startswith("1")):
+            raise InputError(f"topic {topic} is not in NIST's run form (1NNN, e.g. 1661)", src)
+        topics.append((int(topic) - 1000, elapsed_seconds(elapsed), ranking.shots))
+    write_avs_xml(dst, attributes, topics)
+
+
+@command.command("check")
+@click.option("--topics", "topic_spec", required=True, metavar="tv23|FILE",
+              help="The topic set the runs answer: a shipped name or a topic file.")
+@click.option("--collection", type=click.Path(), metavar="ids.txt",
+              help="Every shot id of the collection, white-space separated.")
+@click.argument("runs", nargs=-1, required=True, type=click.Path())
+def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> None:
+    """Validate RUNS (TREC or XML) as NIST will, without qrels: list problems as FILE:LINE, exit 1."""
+    from ..pipeline import EXCLUDE_LISTS
+    from ..topics import load_topics, shipped_path
+    from ..validate import Expectations, check_run_file, read_id_list
+
+    topics = load_topics(topic_spec)
+    dropped = (read_id_list(shipped_path(EXCLUDE_LISTS["v3c1-dropped"]))
+               if topics.collection == "V3C1" else frozenset())
+    expect = Expectations(topics, read_id_list(collection) if collection else None, dropped)
+    problems = [p for run in runs for p in check_run_file(run, expect)]
+    for p in problems:
+        click.echo(str(p))
+    if problems:
+        click.echo(f"fpig-trecvid: {len(problems)} problem(s) in {len(runs)} run(s)", err=True)
+        raise SystemExit(1)
+    click.echo(f"{len(runs)} run(s) valid for {topics.name}")
