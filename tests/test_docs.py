@@ -64,6 +64,19 @@ def test_commands_in_docs_run(doc, tmp_path):
             assert done.stdout == expected, f"{doc.name}: {command}"
 
 
+PYTHON_DOCS = [d for d in DOCS if any(info == "python" for info, _ in fenced_blocks(d))]
+
+
+@pytest.mark.parametrize("doc", PYTHON_DOCS, ids=[d.name for d in PYTHON_DOCS])
+def test_python_in_docs_runs(doc, tmp_path):
+    """```python blocks run in order in one interpreter, as cells of one notebook."""
+    cells = [body for info, body in fenced_blocks(doc) if info == "python"]
+    script = "\n".join(f"# --- cell {i}\n{body}" for i, body in enumerate(cells, 1))
+    done = subprocess.run([sys.executable, "-c", script], cwd=workspace(tmp_path), capture_output=True,
+                          text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert done.returncode == 0, f"{doc.name}:\n{done.stderr}"
+
+
 def test_docs_show_both_kinds_of_commands():
     counts = [commands_with_output(d) for d in DOCS]
     assert sum(len(r) for r, _ in counts) >= 10

@@ -26,6 +26,8 @@ def list_topics(topic_set: Optional[str], narrative: bool) -> None:
             qrels = "qrels shipped" if info.qrels else "qrels from NIST"
             click.echo(f"{info.name:<14} {info.collection}  {info.first_id}-{info.last_id}  "
                        f"{info.last_id - info.first_id + 1:>2} topics  {qrels}")
+        click.echo("other years (tv24, tv25): save NIST's topics as a file of 'NUMBER text' lines "
+                   "(docs/formats.md#topics) and give its path wherever a set name goes")
         return
     topics = load_topics(topic_set, narrative=narrative)
     for tid, qid, text in zip(topics.ids, topics.qrels_ids, topics.texts):
