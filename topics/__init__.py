@@ -1,5 +1,5 @@
 """NIST TRECVID AVS topics, qrels and collection lists shipped with fpig-trecvid.
 
-Installed as the package ``trecvid_fpig.shipped`` so that both source checkouts and installed
-wheels find the files through :mod:`importlib.resources`.
+A wheel installs this folder as ``trecvid_fpig/shipped``; :mod:`trecvid_fpig.datafiles` finds
+the files there or in a source checkout.
 """

@@ -6,10 +6,10 @@ topic 661 as ``1661``; :attr:`TopicSet.qrels_ids` gives that form.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
+from .datafiles import data_file
 from .errors import InputError
 from .textio import read_text
 
@@ -39,7 +39,7 @@ REGISTRY: Dict[str, TopicSetInfo] = {info.name: info for info in (
 
 def shipped_path(relative: str) -> Path:
     """Path of a file shipped in the ``topics/`` folder (installed as ``trecvid_fpig.shipped``)."""
-    return Path(str(resources.files("trecvid_fpig.shipped").joinpath(relative)))
+    return data_file("shipped", relative)
 
 
 def qrels_topic_id(topic_id: int) -> str:

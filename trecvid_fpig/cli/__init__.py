@@ -29,6 +29,9 @@ COMMANDS = {
     "runs": "runs",
 }
 
+#: What the ``[models]`` extra installs: only model verbs (encode, run --checkpoint, demo) import them.
+MODEL_LIBRARIES = ("torch", "open_clip", "torchvision", "av")
+
 
 class _Group(click.Group):
     """Loads each verb's module on demand, and turns :class:`InputError` into one clear line on
@@ -47,6 +50,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InputError as exc:
             click.echo(f"fpig-trecvid: error: {exc}", err=True)
+            ctx.exit(2)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in MODEL_LIBRARIES:
+                raise
+            click.echo(f"fpig-trecvid: error: {ctx.invoked_subcommand} needs {exc.name}, which the "
+                       f'light install leaves out: pip install "fpig-trecvid[models]"', err=True)
             ctx.exit(2)
 
 

@@ -32,8 +32,9 @@ class Published:
 
 
 def default_published_path() -> Path:
-    """``runs/paper.toml`` of the checkout this package runs from (editable installs, tests)."""
-    return Path(__file__).resolve().parents[2] / "runs" / "paper.toml"
+    """``runs/paper.toml``, from the checkout this package runs from or as installed."""
+    from ..datafiles import data_file
+    return data_file("published", "paper.toml")
 
 
 def _number(value: Any, where: str, path: Union[str, Path]) -> float:
