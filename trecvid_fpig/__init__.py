@@ -12,17 +12,25 @@ __all__ = ["Qrels", "Run", "load_qrels", "read_run", "score", "fuse", "recall", 
 
 #: Public name -> module that defines it.
 _HOMES = {"Qrels": ".qrels", "Run": ".runs", "InputError": ".errors", "load_qrels": ".api",
-          "read_run": ".api", "score": ".api", "fuse": ".api", "recall": ".api", "search": ".api"}
+          "read_run": ".api", "score": ".api", "fuse": ".api", "recall": ".api"}
 
-# The submodule of the same name is imported first: importing it later would replace the
-# function below with the module on this package (the import system sets that attribute).
+# `topics` and `search` are also submodules. They are imported first (both are light): importing
+# one later would replace the function below with the module on this package, as the import
+# system sets that attribute when a submodule is first loaded.
 importlib.import_module(".topics", __name__)
+importlib.import_module(".search", __name__)
 
 
 def topics(name):
     """A shipped topic set or a topic file as a DataFrame (see :func:`trecvid_fpig.api.topics`)."""
     from .api import topics as topic_frame
     return topic_frame(name)
+
+
+def search(queries, store, k=1000, tag="run"):
+    """Rank a feature store's shots for ``{topic: vector}`` (see :func:`trecvid_fpig.api.search`)."""
+    from .api import search as search_store
+    return search_store(queries, store, k, tag)
 
 
 def __getattr__(name):
