@@ -90,7 +90,8 @@ def load_topics(name_or_path: Union[str, Path], narrative: bool = False) -> Topi
     if info is None:
         if not Path(name_or_path).exists():
             raise InputError(f"unknown topic set {str(name_or_path)!r}: expected one of "
-                             f"{', '.join(REGISTRY)} or a path to a topic file")
+                             f"{', '.join(REGISTRY)} or a path to a topic file (TV24, TV25: save NIST's "
+                             f"topics as 'NUMBER text' lines, see docs/formats.md#topics)")
         return parse_topics(name_or_path)
     filename = info.filename
     if narrative:
