@@ -169,6 +169,9 @@ def test_clip4clip_seqtransf_matches_clip4clip_formulas(tmp_path):
     raw[MASK] = encoder.frame_features(frames[MASK])
     expected = _clip4clip_seq_transf(raw, MASK, weights, layers=3, heads=2)
     assert (shots - expected).abs().max() <= TOL
+    # The whole batch at once (the CUDA path) computes the same formula.
+    batched, _ = encoder.seq_transf(raw, MASK)
+    assert (batched - expected).abs().max() <= TOL
     # The head matters: plain mean pooling of the same frames is far from it.
     assert (shots - _mean_pool_reference(raw, MASK)).abs().max() > 1e-2
 

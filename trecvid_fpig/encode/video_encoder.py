@@ -43,7 +43,7 @@ Triple = Tuple[float, float, float]
 OPENAI_MEAN: Triple = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD: Triple = (0.26862954, 0.26130258, 0.27577711)
 #: Frames per tower call on the CPU (fixed, for batch-independent results); on CUDA, at most.
-CPU_FRAME_CHUNK = 8
+CPU_FRAME_CHUNK = 16
 CUDA_FRAME_CHUNK = 512
 #: Entry-point group where installed packages register video tower factories.
 ENTRY_POINT_GROUP = "fpig_trecvid.video_encoders"
