@@ -29,8 +29,9 @@ def build_model(checkpoint, device):
     """CLIP-ViP's own ``VidCLIP`` holding the checkpoint's weights."""
     from src.modeling.VidCLIP import VidCLIP  # CLIP-ViP's code
 
+    vision = SimpleNamespace(**VISION_ADDITIONAL_CONFIG)
     args = SimpleNamespace(clip_config=CLIP_CONFIG, clip_weights=None,
-                           clip_vision_additional_config=SimpleNamespace(**VISION_ADDITIONAL_CONFIG))
+                           clip_vision_additional_config=vision)
     model = VidCLIP(args)
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     state = state.get("state_dict", state)

@@ -24,11 +24,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
 
 from ..errors import InputError
-from ..textio import file_sha256
+from ..textio import PathLike, file_sha256
 from .checkpoints import VideoCheckpoint, load_video_checkpoint
 from .text_encoder import resolve_device
 
@@ -36,7 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from PIL import Image
 
-PathLike = Union[str, Path]
 Triple = Tuple[float, float, float]
 
 #: OpenAI CLIP's pixel normalisation, which every built-in layout was trained with.
@@ -48,7 +46,8 @@ CUDA_FRAME_CHUNK = 512
 #: Entry-point group where installed packages register video tower factories.
 ENTRY_POINT_GROUP = "fpig_trecvid.video_encoders"
 HF_CLIP_NOTE = ("hf-clip: the CLIP image tower of the checkpoint, mean-pooled; not F-Pig's / "
-                "CLIP-ViP's full video tower (its video proxy tokens need a --video-encoder plugin)")
+                "CLIP-ViP's full video tower (its video proxy tokens need a --video-encoder "
+                "plugin)")
 
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ class CheckpointVideoEncoder(VideoEncoder):
 
         batch, steps = mask.shape
         raw = torch.zeros((batch, steps, self.output_dim), device=self.device)
-        raw[mask.to(self.device)] = self.frame_features(frames[mask])
+        raw[mask.to(self.device)] = self.frame_features(frames[mask.to(frames.device)])
         mask = mask.to(self.device)
         if self.temporal is None:
             shots, per_frame = masked_mean_pool(raw, mask)
@@ -299,14 +298,15 @@ class PluginVideoEncoder(VideoEncoder):
         import torch
 
         _check_batch(frames, mask, self.image_size)
-        mask = mask.bool()
+        mask = mask.bool().cpu()
         batch, steps = mask.shape
         shots = torch.zeros((batch, self.output_dim))
         per_frame = torch.zeros((batch, steps, self.output_dim))
         counts = mask.sum(dim=1)
         for count in sorted(set(counts.tolist())):
             rows = (counts == count).nonzero().flatten()
-            group = torch.stack([frames[r][mask[r]] for r in rows.tolist()]).to(self.device)
+            group = torch.stack([frames[r][mask[r].to(frames.device)]
+                                 for r in rows.tolist()]).to(self.device)
             with torch.inference_mode():
                 out = self.plugin.encode(group)
             out = self._checked(out, len(rows), count).float().cpu()
@@ -314,7 +314,8 @@ class PluginVideoEncoder(VideoEncoder):
                 pooled = torch.nn.functional.normalize(out, dim=-1)
                 frame_rows = pooled.unsqueeze(1).expand(-1, count, -1)
             else:
-                pooled, frame_rows = masked_mean_pool(out, torch.ones(out.shape[:2], dtype=torch.bool))
+                every_frame = torch.ones(out.shape[:2], dtype=torch.bool)
+                pooled, frame_rows = masked_mean_pool(out, every_frame)
             shots[rows] = pooled
             for i, r in enumerate(rows.tolist()):
                 per_frame[r, mask[r]] = frame_rows[i]
@@ -366,7 +367,8 @@ def resolve_factory(spec: str) -> Tuple[str, Callable]:
         for part in attr.split("."):
             factory = getattr(factory, part)
     except ImportError as exc:
-        raise InputError(f"video encoder {target!r}: cannot import {module_name!r} ({exc})") from None
+        raise InputError(f"video encoder {target!r}: cannot import {module_name!r} "
+                         f"({exc})") from None
     except AttributeError:
         raise InputError(f"video encoder {target!r}: {module_name!r} has no {attr!r}") from None
     if not callable(factory):
