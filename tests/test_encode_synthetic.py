@@ -92,3 +92,31 @@ def test_legacy_non_zip_serialization_loads_the_same(tmp_path):
     texts = ["a man and a dog", "snow"]
     np.testing.assert_array_equal(load_text_encoder(legacy, device="cpu").encode(texts),
                                   load_text_encoder(path, device="cpu").encode(texts))
+
+
+@pytest.mark.parametrize("temporal", ["meanP", "seqTransf"])
+def test_clip4clip_image_tower_loads_into_open_clip_vit(tmp_path, temporal):
+    from open_clip.transformer import QuickGELU, VisionTransformer
+
+    path = save_random_checkpoint(tmp_path / "m.bin", "clip4clip", vision_width=128,
+                                  vision_layers=3, image_size=64, patch_size=32,
+                                  temporal=temporal, seed=8)
+    state = torch.load(path, weights_only=True)
+    visual = {k[len("clip.visual."):]: v for k, v in state.items() if k.startswith("clip.visual.")}
+    assert visual["conv1.weight"].dtype == visual["proj"].dtype == torch.float16
+    assert visual["class_embedding"].dtype == torch.float32
+    tower = VisionTransformer(image_size=64, patch_size=32, width=128, layers=3, heads=2,
+                              mlp_ratio=4.0, output_dim=32, act_layer=QuickGELU)
+    tower.load_state_dict({k: v.float() for k, v in visual.items()}, strict=True)
+    has_head = {"frame_position_embeddings.weight" in state,
+                any(k.startswith("transformerClip.resblocks.1.") for k in state)}
+    assert has_head == {temporal == "seqTransf"}
+
+
+def test_text_tower_is_unchanged_by_the_image_tower(tmp_path):
+    with_vision = torch.load(save_random_checkpoint(tmp_path / "a.pt", "hf-clip", seed=3),
+                             weights_only=True)
+    text_only = torch.load(save_random_checkpoint(tmp_path / "b.pt", "hf-clip", seed=3,
+                                                  vision=False), weights_only=True)
+    assert not any("vision_model" in k for k in text_only)
+    assert all(torch.equal(v, with_vision[k]) for k, v in text_only.items())

@@ -1,6 +1,6 @@
-"""Trained checkpoints -> open_clip text-tower weights, whatever layout the training code saved.
+"""Trained checkpoints -> open_clip text- and video-tower weights, whatever layout training saved.
 
-Three layouts are recognised from the keys alone:
+Three layouts are recognised from the keys alone, for the text tower and the video tower alike:
 
 * ``hf-clip``: F-Pig / PIG / CLIP-ViP, a Hugging Face ``CLIPModel`` under a prefix such as
   ``encoder.clipmodel.`` (separate q/k/v projections, ``text_projection`` as a Linear);
@@ -9,7 +9,9 @@ Three layouts are recognised from the keys alone:
   ``module.``-prefixed (DistributedDataParallel).
 
 Everything is converted to the state dict of :class:`open_clip.transformer.TextTransformer`
-in float32, and the tower's size is read from the tensors, so any width/depth loads.
+(text) or :class:`open_clip.transformer.VisionTransformer` (frames) in float32, and the tower's
+size is read from the tensors, so any width/depth/image size loads. CLIP4Clip's temporal
+transformer (seqTransf) is converted to :class:`open_clip.transformer.Transformer` names.
 """
 from __future__ import annotations
 
@@ -156,24 +158,31 @@ def _layer_count(keys: Iterable[str], pattern: str) -> int:
 
 
 def _require(state: Mapping[str, "torch.Tensor"], names: List[str], layout: str, prefix: str,
-             path: Optional[Union[str, Path]]) -> None:
+             path: Optional[Union[str, Path]], tower: str = "text") -> None:
     missing = [n for n in names if n not in state]
     if missing:
         shown = ", ".join(missing[:_MISSING_SHOWN])
         more = f" (and {len(missing) - _MISSING_SHOWN} more)" if len(missing) > _MISSING_SHOWN else ""
-        raise InputError(f"layout {layout} (prefix {prefix!r}): missing {len(missing)} text tower "
-                         f"tensor(s): {shown}{more}", path)
+        raise InputError(f"layout {layout} (prefix {prefix!r}): missing {len(missing)} {tower} "
+                         f"tower tensor(s): {shown}{more}", path)
+
+
+def _openai_state(state: Mapping[str, "torch.Tensor"], prefix: str, top_keys: Iterable[str],
+                  layout: str, path: Optional[Union[str, Path]], tower: str,
+                  blocks: str = "transformer.resblocks.") -> Dict[str, "torch.Tensor"]:
+    """`top_keys` and every residual block under `prefix`, renamed without it, in float32."""
+    layers = _layer_count(state, re.escape(prefix + blocks) + r"(\d+)\.")
+    names = [prefix + k for k in top_keys]
+    names += [f"{prefix}{blocks}{i}.{k}" for i in range(max(layers, 1))
+              for k in OPENAI_BLOCK_KEYS]
+    _require(state, names, layout, prefix, path, tower)
+    return {n[len(prefix):]: state[n].float().contiguous() for n in names}
 
 
 def openai_text_state(state: Mapping[str, "torch.Tensor"], prefix: str, layout: str,
                       path: Optional[Union[str, Path]] = None) -> Dict[str, "torch.Tensor"]:
     """OpenAI/open_clip-named text tensors under `prefix`, as float32 open_clip names."""
-    layers = _layer_count(state, re.escape(prefix) + r"transformer\.resblocks\.(\d+)\.")
-    names = [prefix + k for k in OPENAI_TOP_KEYS]
-    names += [f"{prefix}transformer.resblocks.{i}.{k}" for i in range(max(layers, 1))
-              for k in OPENAI_BLOCK_KEYS]
-    _require(state, names, layout, prefix, path)
-    return {n[len(prefix):]: state[n].float().contiguous() for n in names}
+    return _openai_state(state, prefix, OPENAI_TOP_KEYS, layout, path, "text")
 
 
 def hf_text_state(state: Mapping[str, "torch.Tensor"], prefix: str,
@@ -183,18 +192,27 @@ def hf_text_state(state: Mapping[str, "torch.Tensor"], prefix: str,
     q/k/v projections are stacked into ``in_proj`` (open_clip's ``nn.MultiheadAttention``) and
     the Linear ``text_projection.weight`` is transposed into OpenAI's ``width x dim`` matrix.
     """
+    return _hf_state(state, prefix, "text_model.encoder.layers.", HF_TO_OPENAI_TOP,
+                     (HF_PROJECTION, "text_projection"), path, "text")
+
+
+def _hf_state(state: Mapping[str, "torch.Tensor"], prefix: str, layers_under: str,
+              top: Mapping[str, str], projection: Tuple[str, str],
+              path: Optional[Union[str, Path]], tower: str) -> Dict[str, "torch.Tensor"]:
+    """One Hugging Face CLIP tower (text or vision) in open_clip's names, float32."""
     import torch
 
-    hf_layers = prefix + "text_model.encoder.layers."
+    hf_layers = prefix + layers_under
     layers = _layer_count(state, re.escape(hf_layers) + r"(\d+)\.")
     per_layer = [f"self_attn.{p}.{t}" for p in HF_QKV for t in ("weight", "bias")]
     per_layer += [f"{m}.{t}" for m in HF_TO_OPENAI_BLOCK for t in ("weight", "bias")]
-    names = [prefix + k for k in HF_TO_OPENAI_TOP] + [prefix + HF_PROJECTION]
+    hf_projection, oc_projection = projection
+    names = [prefix + k for k in top] + [prefix + hf_projection]
     names += [f"{hf_layers}{i}.{k}" for i in range(max(layers, 1)) for k in per_layer]
-    _require(state, names, "hf-clip", prefix, path)
+    _require(state, names, "hf-clip", prefix, path, tower)
 
-    out = {oc: state[prefix + hf].float().contiguous() for hf, oc in HF_TO_OPENAI_TOP.items()}
-    out["text_projection"] = state[prefix + HF_PROJECTION].float().t().contiguous()
+    out = {oc: state[prefix + hf].float().contiguous() for hf, oc in top.items()}
+    out[oc_projection] = state[prefix + hf_projection].float().t().contiguous()
     for i in range(layers):
         src, dst = f"{hf_layers}{i}.", f"transformer.resblocks.{i}."
         for kind, fused in (("weight", "attn.in_proj_weight"), ("bias", "attn.in_proj_bias")):
@@ -239,3 +257,169 @@ def load_text_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = No
     if quick_gelu is None:
         quick_gelu = layout != "open_clip"
     return TextCheckpoint(str(path), layout, prefix, infer_spec(text, quick_gelu, path), text)
+
+
+# --- Video towers --------------------------------------------------------------------------
+
+#: Key that marks a Hugging Face CLIP vision tower; whatever precedes it is the prefix.
+HF_VISION_ANCHOR = "vision_model.embeddings.patch_embedding.weight"
+HF_VISION_PROJECTION = "visual_projection.weight"
+HF_TO_OPENAI_VISION_TOP = {
+    "vision_model.embeddings.class_embedding": "class_embedding",
+    "vision_model.embeddings.patch_embedding.weight": "conv1.weight",
+    "vision_model.embeddings.position_embedding.weight": "positional_embedding",
+    "vision_model.pre_layrnorm.weight": "ln_pre.weight",  # sic: Hugging Face's spelling
+    "vision_model.pre_layrnorm.bias": "ln_pre.bias",
+    "vision_model.post_layernorm.weight": "ln_post.weight",
+    "vision_model.post_layernorm.bias": "ln_post.bias",
+}
+#: open_clip ``VisionTransformer`` tensors outside the residual blocks (OpenAI's names).
+OPENAI_VISION_TOP_KEYS = ("class_embedding", "positional_embedding", "conv1.weight",
+                          "ln_pre.weight", "ln_pre.bias", "ln_post.weight", "ln_post.bias", "proj")
+#: CLIP4Clip's seqTransf head: a frame position table and a temporal transformer.
+FRAME_POSITIONS = "frame_position_embeddings.weight"
+TEMPORAL_PREFIX = "transformerClip."
+
+#: Shot pooling of each layout: ``mean`` of normalised frames, or CLIP4Clip's two heads.
+POOLINGS = ("mean", "meanP", "seqTransf")
+VIDEO_LAYOUT_HINT = ("open_clip ('visual.conv1.weight'), clip4clip meanP/seqTransf "
+                     "('clip.visual.conv1.weight', seqTransf with 'transformerClip.*' and '"
+                     + FRAME_POSITIONS + "') and hf-clip ('<prefix>" + HF_VISION_ANCHOR
+                     + "' with '<prefix>" + HF_VISION_PROJECTION + "')")
+
+
+@dataclass(frozen=True)
+class VisionTowerSpec:
+    """Size of a CLIP ViT image tower, read from its tensors."""
+    width: int
+    layers: int
+    heads: int
+    image_size: int
+    patch_size: int
+    output_dim: int
+    mlp_width: int
+    quick_gelu: bool
+
+
+@dataclass(frozen=True)
+class TemporalSpec:
+    """Size of CLIP4Clip's temporal transformer (seqTransf), read from its tensors."""
+    width: int
+    layers: int
+    heads: int
+    max_frames: int
+
+
+@dataclass(frozen=True)
+class VideoCheckpoint:
+    """A checkpoint's video tower: open_clip ``VisionTransformer`` weights (float32) + pooling.
+
+    `temporal_state` holds seqTransf's ``frame_positions`` table and its transformer's
+    ``resblocks.*`` in open_clip ``Transformer`` names; it is empty for the other poolings.
+    """
+    path: str
+    layout: str
+    prefix: str
+    pooling: str
+    spec: VisionTowerSpec
+    state_dict: Dict[str, "torch.Tensor"]
+    temporal: Optional[TemporalSpec] = None
+    temporal_state: Optional[Dict[str, "torch.Tensor"]] = None
+
+    @property
+    def kind(self) -> str:
+        """``open_clip``, ``hf-clip``, ``clip4clip-meanP`` or ``clip4clip-seqTransf``."""
+        return f"clip4clip-{self.pooling}" if self.layout == "clip4clip" else self.layout
+
+
+def detect_video_layout(keys: Iterable[str], path: Optional[Union[str, Path]] = None
+                        ) -> Tuple[str, str, str]:
+    """``(layout, prefix, pooling)`` of the video tower among `keys`; unknown is an InputError."""
+    keys = list(keys)
+    keyset = set(keys)
+    hf_prefixes = sorted(k[:-len(HF_VISION_ANCHOR)] for k in keys if k.endswith(HF_VISION_ANCHOR)
+                         and k[:-len(HF_VISION_ANCHOR)] + HF_VISION_PROJECTION in keyset)
+    if len(hf_prefixes) > 1:
+        raise InputError(f"holds {len(hf_prefixes)} Hugging Face CLIP vision towers (prefixes "
+                         f"{', '.join(repr(p) for p in hf_prefixes)}); cannot tell which to use",
+                         path)
+    if hf_prefixes:
+        return "hf-clip", hf_prefixes[0], "mean"
+    if CLIP4CLIP_PREFIX + "visual.conv1.weight" in keyset:
+        has_temporal = any(k.startswith(TEMPORAL_PREFIX) for k in keys)
+        if has_temporal != (FRAME_POSITIONS in keyset):
+            found, lacking = (("transformerClip.*", FRAME_POSITIONS) if has_temporal
+                              else (FRAME_POSITIONS, "transformerClip.*"))
+            raise InputError(f"CLIP4Clip seqTransf checkpoint is incomplete: it has {found} but "
+                             f"no {lacking}", path)
+        return "clip4clip", CLIP4CLIP_PREFIX + "visual.", "seqTransf" if has_temporal else "meanP"
+    if "visual.conv1.weight" in keyset:
+        return "open_clip", "visual.", "mean"
+    raise InputError("no known video tower: looked for " + VIDEO_LAYOUT_HINT
+                     + "; for another model pass --video-encoder MODULE:FACTORY", path)
+
+
+def infer_vision_spec(visual: Mapping[str, "torch.Tensor"], quick_gelu: bool,
+                      path: Optional[Union[str, Path]] = None) -> VisionTowerSpec:
+    """The ViT's size from open_clip-named tensors: the patch from the conv, the image size
+    from the position table (a square grid plus the class token), 64-wide heads."""
+    width, _, patch, _ = (int(n) for n in visual["conv1.weight"].shape)
+    positions = int(visual["positional_embedding"].shape[0])
+    grid = int(round((positions - 1) ** 0.5))
+    if grid * grid + 1 != positions:
+        raise InputError(f"vision position table has {positions} rows: not a square grid of "
+                         "patches plus a class token", path)
+    projection = visual["proj"]
+    if projection.ndim != 2 or projection.shape[0] != width:
+        raise InputError(f"visual projection of shape {tuple(projection.shape)} does not start "
+                         f"with the patch width {width}", path)
+    return VisionTowerSpec(
+        width=width, layers=_layer_count(visual, r"transformer\.resblocks\.(\d+)\."),
+        heads=max(1, width // 64), image_size=grid * patch, patch_size=patch,
+        output_dim=int(projection.shape[1]),
+        mlp_width=int(visual["transformer.resblocks.0.mlp.c_fc.weight"].shape[0]),
+        quick_gelu=quick_gelu)
+
+
+def temporal_state(state: Mapping[str, "torch.Tensor"], path: Optional[Union[str, Path]] = None
+                   ) -> Tuple[TemporalSpec, Dict[str, "torch.Tensor"]]:
+    """CLIP4Clip's seqTransf head as open_clip ``Transformer`` names plus ``frame_positions``.
+
+    Its heads are ``width // 64`` as CLIP4Clip builds it (``transformer_width // 64``).
+    """
+    out = _openai_state(state, TEMPORAL_PREFIX, (), "clip4clip", path, "temporal", "resblocks.")
+    out["frame_positions"] = state[FRAME_POSITIONS].float().contiguous()
+    width = int(out["resblocks.0.ln_1.weight"].shape[0])
+    max_frames, position_width = (int(n) for n in out["frame_positions"].shape)
+    if position_width != width:
+        raise InputError(f"frame position table is {position_width} wide, the temporal "
+                         f"transformer {width}", path)
+    spec = TemporalSpec(width=width, layers=_layer_count(out, r"resblocks\.(\d+)\."),
+                        heads=max(1, width // 64), max_frames=max_frames)
+    return spec, out
+
+
+def load_video_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = None
+                          ) -> VideoCheckpoint:
+    """Read `path`, find its video tower and convert it to open_clip's names in float32.
+
+    `quick_gelu` None means QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip),
+    GELU for open_clip checkpoints, as for the text tower.
+    """
+    state = read_state_dict(path)
+    layout, prefix, pooling = detect_video_layout(state, path)
+    if layout == "hf-clip":
+        visual = _hf_state(state, prefix, "vision_model.encoder.layers.", HF_TO_OPENAI_VISION_TOP,
+                           (HF_VISION_PROJECTION, "proj"), path, "vision")
+    else:
+        visual = _openai_state(state, prefix, OPENAI_VISION_TOP_KEYS, layout, path, "vision")
+    if quick_gelu is None:
+        quick_gelu = layout != "open_clip"
+    spec = infer_vision_spec(visual, quick_gelu, path)
+    temporal, temporal_tensors = (temporal_state(state, path) if pooling == "seqTransf"
+                                  else (None, None))
+    if temporal is not None and temporal.width != spec.output_dim:
+        raise InputError(f"temporal transformer is {temporal.width} wide but the frame features "
+                         f"are {spec.output_dim}", path)
+    return VideoCheckpoint(str(path), layout, prefix, pooling, spec, visual, temporal,
+                           temporal_tensors)
