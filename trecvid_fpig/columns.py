@@ -2,13 +2,50 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from .errors import InputError
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+#: Topic ids are ASCII digits only (``str.isdigit`` also takes '²' and Arabic-Indic digits) and
+#: at most 9 of them: NIST writes 1 + the 3-digit topic number (1661), so this is already generous.
+MAX_TOPIC_DIGITS = 9
+_TOPIC_ID = re.compile(f"[0-9]{{1,{MAX_TOPIC_DIGITS}}}\\Z")
+#: Longest shot / caption / video id accepted: ids land in fixed-width numpy string arrays sized
+#: by the longest one, so a single megabyte-long id would make every row a megabyte.
+MAX_ID_CHARS = 256
+
+
+def topic_number(token: str, path=None, line: Optional[int] = None) -> int:
+    """The one check of a topic id, for qrels, runs, topic files and sidecars alike."""
+    if not _TOPIC_ID.match(token):
+        raise InputError(f"topic must be a number of 1 to {MAX_TOPIC_DIGITS} ASCII digits such as "
+                         f"1661, got {token[:40]!r}", path, line)
+    return int(token)
+
+
+def topic_numbers(tokens: Sequence[str], text: str, path) -> Dict[str, int]:
+    """Each distinct topic token of a column file and its number; a bad one names its line."""
+    numbers = {}
+    for token in set(tokens):
+        try:
+            numbers[token] = topic_number(token)
+        except InputError as exc:
+            raise InputError(exc.reason, path, line_of_row(text, tokens.index(token))) from None
+    return numbers
+
+
+def check_id_lengths(ids: Sequence[str], path, what: str = "id", text: Optional[str] = None) -> None:
+    """Refuse an id longer than :data:`MAX_ID_CHARS`, naming its line when `text` is given."""
+    if not ids or max(map(len, ids)) <= MAX_ID_CHARS:
+        return
+    row = next(i for i, v in enumerate(ids) if len(v) > MAX_ID_CHARS)
+    where = {} if text is None else {"line": line_of_row(text, row)}
+    label = "" if text is not None else f"row {row}: "
+    raise InputError(f"{label}{what} of {len(ids[row])} characters (at most {MAX_ID_CHARS}): "
+                     f"{ids[row][:40]!r}…", path, **where)
 
 
 def fields_per_line(text: str) -> np.ndarray:

@@ -144,7 +144,7 @@ def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet],
     back through the loader ``--query-features`` uses, so a checkpoint run and ``encode`` then
     ``run --query-features`` give byte-identical run files.
     """
-    from .encode.query_features import (checkpoint_sha256, load_query_features,
+    from .encode.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
                                         save_query_features, sidecar_path)
 
     if request.checkpoint is None:
@@ -154,7 +154,7 @@ def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet],
         record = {"query_features": str(path), "sha256": file_sha256(path), "max_words": None}
         side = sidecar_path(path)
         if side.exists():
-            encoded = json.loads(side.read_text(encoding="utf-8"))
+            encoded = read_sidecar(side, path)
             record["max_words"] = encoded.get("max_words")
             record["checkpoint_sha256"] = encoded.get("checkpoint_sha256")
         return matrices, record

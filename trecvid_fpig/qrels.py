@@ -14,7 +14,8 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from .columns import gather, group_rows, line_of_row, parse_numbers, split_columns
+from .columns import (check_id_lengths, gather, group_rows, line_of_row, parse_numbers,
+                      split_columns, topic_numbers)
 from .errors import InputError
 from .textio import read_text
 
@@ -154,6 +155,8 @@ def parse_qrels(path: Union[str, Path]) -> Qrels:
     text = read_text(path, "qrels file")
     topics, _iters, shots, strata, judgments = split_columns(
         text, 5, path, "topic iteration shot stratum judgment")
+    topic_numbers(topics, text, path)
+    check_id_lengths(shots, path, "shot id", text)
     grades = parse_numbers(judgments, text, path, "judgment (column 5)", few_values=True)
     for row in np.flatnonzero((grades < 0) & (grades != -1)):
         raise InputError(f"judgment must be -1 (unjudged), 0 or a positive grade, got "

@@ -13,7 +13,7 @@ from typing import Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple,
 
 import numpy as np
 
-from .columns import line_of_row, parse_numbers, split_columns
+from .columns import check_id_lengths, parse_numbers, split_columns, topic_numbers
 from .errors import InputError
 from .qrels import MAX_RESULT_SIZE
 from .textio import atomic_write, read_text
@@ -106,12 +106,8 @@ def parse_run(path: Union[str, Path]) -> Run:
     text = read_text(path, "run file")
     topics, _q0, shots, _rank, score_tokens, tags = split_columns(
         text, 6, path, "topic Q0 shot rank score tag")
-    numbers = {}
-    for topic in set(topics):
-        if not topic.isdigit():
-            raise InputError(f"topic must be a number such as 1661, got {topic!r}", path,
-                             line_of_row(text, topics.index(topic)))
-        numbers[topic] = int(topic)
+    numbers = topic_numbers(topics, text, path)
+    check_id_lengths(shots, path, "shot id", text)
     n = len(topics)
     topic_num = np.fromiter(map(numbers.__getitem__, topics), dtype=np.int64, count=n)
     shot_arr = np.array(shots)

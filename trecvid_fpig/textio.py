@@ -1,7 +1,8 @@
 """Reading users' text files (plain or gzip) and writing outputs atomically.
 
 Every reader goes through :func:`read_text` so that a missing path, a directory, an empty file
-or bytes that are not UTF-8 give the same clear :class:`InputError` everywhere.
+or bytes that are not UTF-8 give the same clear :class:`InputError` everywhere, and a leading
+UTF-8 byte-order mark (which many Windows tools write) is dropped once, here, for every format.
 """
 from __future__ import annotations
 
@@ -49,9 +50,15 @@ def read_bytes(path: PathLike) -> bytes:
     return raw
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def read_text(path: PathLike, what: str = "file") -> str:
-    """The file decoded as UTF-8; empty or binary content is refused with the offending line."""
+    """The file decoded as UTF-8 without a leading BOM; empty or binary content is refused with
+    the offending line."""
     raw = read_bytes(path)
+    if raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM):]
     if not raw.strip():
         raise InputError(f"empty {what}", path)
     try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
+from .columns import topic_number
 from .datafiles import data_file
 from .errors import InputError
 from .textio import read_text
@@ -73,9 +74,9 @@ def parse_topics(path: Union[str, Path], name: Optional[str] = None,
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
-        if len(parts) != 2 or not parts[0].isdigit():
+        if len(parts) != 2:
             raise InputError(f"expected 'TOPIC_NUMBER text', got {line.strip()[:60]!r}", path, lineno)
-        tid = int(parts[0])
+        tid = topic_number(parts[0], path, lineno)
         if tid in seen:
             raise InputError(f"topic {tid} repeats line {seen[tid]}", path, lineno)
         seen[tid] = lineno

@@ -17,7 +17,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
-from ..textio import atomic_write, file_sha256, read_bytes
+from ..columns import topic_number
+from ..textio import atomic_write, file_sha256, read_bytes, read_text
 from ..topics import TopicSet
 
 PathLike = Union[str, Path]
@@ -93,15 +94,25 @@ def _read_matrix(path: Path) -> Tuple[np.ndarray, bytes]:
     return matrix.astype(np.float32), raw
 
 
+def read_sidecar(side: Path, path: Path) -> dict:
+    """The JSON object of a query-feature sidecar (through read_text: a BOM is dropped)."""
+    try:
+        info = json.loads(read_text(side, "sidecar JSON"))
+    except ValueError as exc:
+        raise InputError(f"unreadable sidecar of {path.name} ({exc})", side) from None
+    if not isinstance(info, dict):
+        raise InputError(f"sidecar of {path.name} is not a JSON object", side)
+    return info
+
+
 def _sidecar_ids(path: Path, matrix: np.ndarray, raw: bytes) -> Tuple[int, ...]:
     side = sidecar_path(path)
-    try:
-        info = json.loads(side.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise InputError(f"unreadable sidecar of {path.name} ({exc})", side) from None
-    ids = info.get("topic_ids") if isinstance(info, dict) else None
-    if not isinstance(ids, list) or not all(isinstance(t, int) for t in ids):
+    info = read_sidecar(side, path)
+    ids = info.get("topic_ids")
+    if not isinstance(ids, list) or not all(type(t) is int for t in ids):
         raise InputError("sidecar has no 'topic_ids' list of integers", side)
+    for t in ids:
+        topic_number(str(t), side)
     if len(ids) != matrix.shape[0]:
         raise InputError(f"sidecar lists {len(ids)} topics but {path.name} has "
                          f"{matrix.shape[0]} rows", side)

@@ -12,6 +12,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import numpy as np
 
+from ..columns import check_id_lengths
 from ..errors import InputError
 
 #: Rows per block when streaming: about 32 MiB of float32 at 512 dimensions.
@@ -143,7 +144,9 @@ def check_ids(ids: Sequence[str], path: str) -> None:
     """Shot ids must be single non-empty words (run files split on whitespace) and unique.
 
     The common case is checked in bulk; only a failure walks the ids to name the first bad row.
+    Length is bounded first: ids become fixed-width arrays sized by the longest one.
     """
+    check_id_lengths(ids, path, "shot id")
     if "\n".join(ids).split() == list(ids) and len(set(ids)) == len(ids):
         return
     seen: Dict[str, int] = {}

@@ -109,12 +109,19 @@ def load_manifest(path: Path) -> dict:
     return manifest
 
 
-def frame_shot(frame_id: str, path: str) -> str:
+#: A frame row's id: the TRECVID shot (``shotVVVVV_N``) and a frame number. Anything looser
+#: would take ordinary shot ids (``shot00001_1``) for frames of a made-up shot ``shot00001``.
+_SHOT_FRAME = re.compile(r"(shot\d{5}_[1-9]\d*)_\d+")
+
+
+def frame_shot(frame_id: str, path: str, row: Optional[int] = None) -> str:
     """The shot a frame row belongs to: ``shot00001_1_7`` -> ``shot00001_1``."""
-    m = re.fullmatch(r"(.+)_\d+", frame_id)
+    m = _SHOT_FRAME.fullmatch(frame_id)
     if m is None:
-        raise InputError(f"frame id {frame_id!r} does not end in _FRAME (as in shot00001_1_7), "
-                         f"so it cannot be pooled", path)
+        where = "" if row is None else f"row {row}: "
+        raise InputError(f"{where}frame id {frame_id[:60]!r} is not of the form SHOT_FRAME "
+                         f"(shotVVVVV_N_F, as in shot00001_1_7), so it cannot be pooled: "
+                         f"--pool mean takes frame rows, not shot rows", path)
     return m.group(1)
 
 
@@ -238,7 +245,7 @@ def _group_frames(source: FeatureMatrix) -> Tuple[Tuple[str, ...], np.ndarray]:
     index: Dict[str, int] = {}
     groups = np.empty(source.count, dtype=np.int64)
     for row, frame in enumerate(source.ids):
-        groups[row] = index.setdefault(frame_shot(frame, source.path), len(index))
+        groups[row] = index.setdefault(frame_shot(frame, source.path, row), len(index))
     shots = tuple(index)
     check_ids(shots, source.path)
     return shots, groups

@@ -1,0 +1,157 @@
+"""Inputs a hostile or merely unlucky user gives: a BOM, odd topic ids, huge ids, shot rows pooled.
+
+Each case once gave a silent wrong number or a traceback; now it parses exactly as the clean
+file does, or it is one clear InputError naming the file (and line where there is one).
+"""
+import json
+
+import numpy as np
+import pytest
+
+from trecvid_fpig.columns import MAX_ID_CHARS
+from trecvid_fpig.encode.query_features import load_query_features
+from trecvid_fpig.errors import InputError
+from trecvid_fpig.evaluate.recall import read_ground_truth
+from trecvid_fpig.qrels import parse_qrels
+from trecvid_fpig.report.manifest import load_toml
+from trecvid_fpig.runs import parse_run
+from trecvid_fpig.search.store import convert_features, read_features
+from trecvid_fpig.topics import parse_topics
+
+BOM = b"\xef\xbb\xbf"
+QRELS = b"1661 0 shot00001_1 1 1\n1661 0 shot00001_2 1 0\n1662 0 shot00002_1 2 1\n"
+RUN = b"1661 Q0 shot00001_1 1 0.9 t\n1661 Q0 shot00001_2 2 0.5 t\n1662 Q0 shot00002_1 1 0.7 t\n"
+TOPICS = b"661 a dog\n662 a cat\n"
+GT = b"c1\tv1\nc2\tv1\nc3\tv2\n"
+
+
+def write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def qrels_view(q):
+    return {t: (tj.strata, sorted(tj.rows), tj.grade.tolist(), tj.est_relevant)
+            for t, tj in q.topics.items()}
+
+
+def run_view(r):
+    return r.tag, {t: (tr.shots, tr.scores.tolist()) for t, tr in r.topics.items()}
+
+
+# --- 1. a leading UTF-8 BOM is dropped by every text reader ----------------------------------
+
+@pytest.mark.parametrize("content, parse, view", [
+    (QRELS, parse_qrels, qrels_view),
+    (RUN, parse_run, run_view),
+    (TOPICS, parse_topics, lambda t: (t.ids, t.texts)),
+    (GT, read_ground_truth, lambda g: (g.caption_ids, g.video_ids, g.caption_video.tolist())),
+    (b'title = "x"\n[a]\nb = 1\n', lambda p: load_toml(p, "manifest"), lambda d: d),
+], ids=["qrels", "run", "topics", "ground-truth", "toml"])
+def test_bom_file_parses_exactly_as_without(tmp_path, content, parse, view):
+    clean = parse(write(tmp_path / "clean.txt", content))
+    with_bom = parse(write(tmp_path / "bom.txt", BOM + content))
+    assert view(with_bom) == view(clean)
+
+
+def test_bom_in_qrels_does_not_make_up_a_topic(tmp_path):
+    q = parse_qrels(write(tmp_path / "q", BOM + QRELS))
+    assert set(q.topics) == {"1661", "1662"}
+
+
+def test_bom_only_file_is_empty(tmp_path):
+    with pytest.raises(InputError, match="empty"):
+        parse_run(write(tmp_path / "r", BOM + b"\n"))
+
+
+def test_bom_in_ids_files_of_npy_and_bigfile(tmp_path):
+    matrix = np.eye(3, 4, dtype=np.float32) + 0.1
+    ids = b"shot00001_1\nshot00001_2\nshot00001_3\n"
+    np.save(tmp_path / "x.npy", matrix)
+    write(tmp_path / "x.ids.txt", BOM + ids)
+    assert read_features(tmp_path / "x.npy").ids[0] == "shot00001_1"
+    write(tmp_path / "other.txt", BOM + ids)
+    store = tmp_path / "s.fpig"
+    convert_features(tmp_path / "x.npy", store, ids=tmp_path / "other.txt")
+    assert read_features(store).ids[0] == "shot00001_1"
+    big = tmp_path / "big"
+    big.mkdir()
+    matrix.tofile(big / "feature.bin")
+    write(big / "shape.txt", BOM + b"3 4\n")
+    write(big / "id.txt", BOM + ids)
+    assert read_features(big).ids == ("shot00001_1", "shot00001_2", "shot00001_3")
+
+
+def test_bom_in_store_manifest_and_query_sidecar(tmp_path):
+    matrix = np.eye(3, 4, dtype=np.float32) + 0.1
+    np.save(tmp_path / "x.npy", matrix)
+    write(tmp_path / "x.ids.txt", b"shot00001_1\nshot00001_2\nshot00001_3\n")
+    store = tmp_path / "s.fpig"
+    convert_features(tmp_path / "x.npy", store)
+    manifest = store / "manifest.json"
+    write(manifest, BOM + manifest.read_bytes())
+    assert read_features(store).count == 3
+
+    topics = parse_topics(write(tmp_path / "t.txt", TOPICS))
+    np.save(tmp_path / "q.npy", np.ones((2, 4), dtype=np.float32))
+    write(tmp_path / "q.json", BOM + json.dumps({"topic_ids": [662, 661]}).encode())
+    _, rows = load_query_features(tmp_path / "q.npy", topics)
+    assert rows.shape == (2, 4)
+
+
+# --- 3 and 18. topic ids: ASCII digits in a sane range, checked in one place -----------------
+
+BAD_TOPICS = ["\u0661\u0666\u0666\u0661", "\u00b2", "+1661", "1" * 25, "1" * 23, "abc", "1661a"]
+
+
+@pytest.mark.parametrize("topic", BAD_TOPICS)
+@pytest.mark.parametrize("kind", ["qrels", "run", "topics"])
+def test_topic_that_is_not_a_plain_ascii_number_names_its_line(tmp_path, topic, kind):
+    good, line = {"qrels": (QRELS, f"{topic} 0 shot00003_1 1 1\n"),
+                  "run": (RUN, f"{topic} Q0 shot00003_1 3 0.1 t\n"),
+                  "topics": (TOPICS, f"{topic} a bird\n")}[kind]
+    path = write(tmp_path / "f.txt", good + line.encode())
+    parse = {"qrels": parse_qrels, "run": parse_run, "topics": parse_topics}[kind]
+    with pytest.raises(InputError) as err:
+        parse(path)
+    assert err.value.path == str(path) and err.value.line == good.count(b"\n") + 1
+    assert "ASCII digits" in err.value.reason
+
+
+def test_sidecar_topic_id_out_of_range_is_refused(tmp_path):
+    topics = parse_topics(write(tmp_path / "t.txt", TOPICS))
+    np.save(tmp_path / "q.npy", np.ones((2, 4), dtype=np.float32))
+    write(tmp_path / "q.json", json.dumps({"topic_ids": [661, 10 ** 30]}).encode())
+    with pytest.raises(InputError, match="ASCII digits"):
+        load_query_features(tmp_path / "q.npy", topics)
+
+
+# --- 18. ids longer than any real one are refused before numpy sizes arrays by them ----------
+
+def test_huge_shot_id_in_a_run_is_one_clear_error(tmp_path):
+    huge = "shot" + "9" * 5_000_000
+    path = write(tmp_path / "r", RUN + f"1661 Q0 {huge} 4 0.1 t\n".encode())
+    with pytest.raises(InputError) as err:
+        parse_run(path)
+    assert err.value.line == 4 and str(MAX_ID_CHARS) in err.value.reason
+
+
+def test_huge_shot_id_in_qrels_and_ids_file(tmp_path):
+    huge = "shot" + "9" * (MAX_ID_CHARS + 1)
+    with pytest.raises(InputError, match=str(MAX_ID_CHARS)):
+        parse_qrels(write(tmp_path / "q", QRELS + f"1661 0 {huge} 1 0\n".encode()))
+    np.save(tmp_path / "x.npy", np.ones((2, 4), dtype=np.float32))
+    write(tmp_path / "x.ids.txt", f"shot00001_1\n{huge}\n".encode())
+    with pytest.raises(InputError, match=f"row 1: .*{MAX_ID_CHARS}"):
+        read_features(tmp_path / "x.npy")
+
+
+# --- 8. --pool mean takes frame rows only ----------------------------------------------------
+
+def test_pool_mean_refuses_ordinary_shot_ids_naming_the_first(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((3, 4), dtype=np.float32))
+    write(tmp_path / "x.ids.txt", b"shot00001_1_1\nshot00001_2\nshot00001_3\n")
+    with pytest.raises(InputError, match=r"row 1: frame id 'shot00001_2' is not of the form "
+                                         r"SHOT_FRAME"):
+        convert_features(tmp_path / "x.npy", tmp_path / "s.fpig", pool="mean")
+    assert not (tmp_path / "s.fpig").exists()
