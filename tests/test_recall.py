@@ -281,3 +281,55 @@ def test_recall_from_files_can_skip_the_fingerprint(tmp_path):
     unhashed = recall_from_files(sims=sims, captions_per_video=1, fingerprint=False)
     assert hashed["meta"]["sims_sha256"] and unhashed["meta"]["sims_sha256"] is None
     assert hashed["t2v"] == unhashed["t2v"] and hashed["v2t"] == unhashed["v2t"]
+
+
+# --- DSL on logits or with a large temperature: the exact formula's ranks, never free ties ---
+
+def exact_dsl_ranks(x, temperature):
+    """t2v and v2t ranks of sims * softmax(T * sims over captions), in 60-digit arithmetic."""
+    import mpmath
+
+    mpmath.mp.dps = 60
+    n_captions, n_videos = x.shape
+    values = [[mpmath.mpf(float(v)) for v in row] for row in x]
+    dsl = [[None] * n_videos for _ in range(n_captions)]
+    for j in range(n_videos):
+        weights = [mpmath.exp(temperature * values[i][j]) for i in range(n_captions)]
+        total = mpmath.fsum(weights)
+        for i in range(n_captions):
+            dsl[i][j] = values[i][j] * weights[i] / total
+    t2v = [1 + sum(dsl[i][j] > dsl[i][i] for j in range(n_videos)) for i in range(n_captions)]
+    v2t = [1 + sum(dsl[i][j] > dsl[j][j] for i in range(n_captions)) for j in range(n_videos)]
+    return np.array(t2v), np.array(v2t)
+
+
+@pytest.mark.parametrize("scale, temperature", [(100.0, 100.0), (1.0, 1e4), (100.0, 1.0),
+                                                (1.0, 100.0)])
+def test_dsl_ranks_match_the_exact_formula(scale, temperature):
+    rng = np.random.default_rng(11)
+    x = (scale * np.tanh(rng.standard_normal((24, 24)))).astype(np.float32)
+    t2v, v2t = exact_dsl_ranks(x, temperature)
+    ours = recall_metrics(x, dsl=True, dsl_temperature=temperature, ks=(1, 5))
+    for direction, ranks in (("t2v", t2v), ("v2t", v2t)):
+        assert ours[direction]["MnR"] == pytest.approx(ranks.mean())
+        assert ours[direction]["R@1"] == pytest.approx(100 * np.mean(ranks <= 1))
+        assert ours[direction]["R@5"] == pytest.approx(100 * np.mean(ranks <= 5))
+
+
+@pytest.mark.parametrize("scale, temperature", [(100.0, 100.0), (1.0, 1e4)])
+def test_dsl_on_random_features_is_chance_level(scale, temperature):
+    rng = np.random.default_rng(5)
+    n = 400
+    text, video = (rng.standard_normal((n, 64)) for _ in range(2))
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    video /= np.linalg.norm(video, axis=1, keepdims=True)
+    sims = (scale * text @ video.T).astype(np.float32)
+    result = recall_metrics(sims, dsl=True, dsl_temperature=temperature, ks=(10,))
+    # chance is 10 / 400 = 2.5 %; underflowed ties once gave 84-100 %
+    assert result["t2v"]["R@10"] < 6 and result["v2t"]["R@10"] < 6
+    assert result["t2v"]["MnR"] > n / 4
+
+
+def test_dsl_temperature_that_overflows_is_refused():
+    with pytest.raises(InputError, match="overflows"):
+        recall_metrics(np.array([[1.0, -1.0], [0.5, 0.2]]), dsl=True, dsl_temperature=1e308)

@@ -36,7 +36,9 @@ def _parse_ks(ctx: click.Context, param: click.Parameter, value: str) -> Tuple[i
 @click.option("--dsl", is_flag=True,
               help="Dual-softmax inference: sims x softmax(T*sims over captions), both directions.")
 @click.option("--dsl-temperature", type=click.FloatRange(min=0, min_open=True), default=100.0,
-              show_default=True, help="T of --dsl.")
+              show_default=True,
+              help="T of --dsl; it multiplies what the matrix holds: 100 for cosines, 1 for "
+                   "logits (100 x cosine, e.g. TS2-Net's).")
 @click.option("--ks", default="1,5,10", show_default=True, callback=_parse_ks,
               metavar="K,K,...", help="Recall cut-offs, comma-separated.")
 @click.option("--nan-as-lowest", is_flag=True,

@@ -27,8 +27,13 @@ Conventions (also written into every result's ``meta["conventions"]``):
 - **DSL** (dual-softmax inference, CLIP-ViP / F-Pig): the matrix is replaced by
   ``sims × softmax(T · sims over the caption axis)``, i.e. each video's column is reweighted by
   a softmax over all captions, and that one matrix is used for both directions (T = 100 by
-  default). It is computed in float64, block by block, from each column's maximum and
-  softmax denominator found in two earlier passes (so DSL costs two exponentials an entry).
+  default). T multiplies whatever the matrix holds: T = 100 suits cosines, while logits
+  (100 × cosine, as CLIP4Clip-family code and TS2-Net save) need T = 1. It is computed in
+  float64, block by block, from each column's maximum and softmax denominator found in two
+  earlier passes (so DSL costs two exponentials an entry). Where T · (max − min) could make a
+  weight underflow to an exact zero, entries are ranked by an order-preserving log-space key
+  instead (see ``_DualSoftmax``), so the ranks are those of the exact formula: underflow never
+  creates ties, and the ties that remain are ties of the formula, ranked as above.
 - **How CLIP4Clip's ``metrics.py`` differs.** On a matrix without ties the ranks are the same
   as ``compute_metrics`` (1:1) and ``tensor_text_to_video_metrics`` (several captions a video).
   With ties, ``compute_metrics`` counts a query once at *every* tied position (so a tied query
@@ -95,7 +100,8 @@ CONVENTIONS = {
     "R@K": "100 * share of queries with rank <= K",
     "MdR": "median rank, mean of the two middle ranks when even (numpy.median)",
     "MnR": "mean rank",
-    "dsl": "sims * softmax(T * sims over the caption axis), float64, used for both directions",
+    "dsl": "sims * softmax(T * sims over the caption axis), float64, used for both directions; "
+           "ranked by an exact log-space key where weights would underflow",
     "clip4clip": "same ranks as CLIP4Clip compute_metrics / tensor_text_to_video_metrics without "
                  "ties; with ties compute_metrics counts a query at every tied position and "
                  "tensor_text_to_video_metrics uses argsort order; tensor_text_to_video_metrics "
@@ -305,28 +311,60 @@ class _Scan:
 class _DualSoftmax:
     """sims * softmax(T * sims) over the caption axis, one row chunk at a time (float64).
 
-    Two passes over the matrix give each video column's maximum and softmax denominator.
+    Two passes over the matrix give each video column's maximum and softmax denominator (the
+    sum of exp(T * (sims - column max)), at least 1, so it can neither overflow nor vanish).
+    When T * (largest - smallest value) is small enough that no weight can underflow, the
+    values are the formula itself. Otherwise (logits such as 100 x cosine, or a large T) most
+    weights would round to exact zeros that tie, and a tie counts for the query: random
+    features would score R@10 near 100. Then each value v is replaced by the order-preserving
+    key sign(v) * (K + log|v|), with log|v| = log|sims| + T * (sims - column max) - log(sum)
+    computed without exponentials and K chosen so that K + log|v| > 0 for every v != 0; the
+    ranking is that of the exact formula, and ties left are ties of the formula itself.
     """
 
+    #: Widest T * (max - min) for which exp() of every shifted value stays a normal float64.
+    DIRECT_SPAN = 600.0
+
     def __init__(self, scan: _Scan, temperature: float):
-        n_videos = scan.matrix.shape[1]
+        n_captions, n_videos = scan.matrix.shape
         self.temperature = temperature
         self.col_max = np.full(n_videos, -np.inf)
+        lowest = np.inf
         for _, block in scan.blocks():
             np.maximum(self.col_max, block.max(axis=0), out=self.col_max)
+            lowest = min(lowest, float(np.where(np.isneginf(block), np.inf, block).min()))
+        highest = float(self.col_max.max())
+        span = temperature * (highest - lowest) if np.isfinite(lowest) else 0.0
+        self.log_space = span > self.DIRECT_SPAN
+        if not math.isfinite(span):
+            raise InputError(f"DSL temperature {temperature} times the value range "
+                             f"{highest - lowest} overflows float64", scan.source)
+        # log|v| >= log(smallest positive float64) - span - log(n_captions)
+        self.offset = 746.0 + span + math.log(n_captions) + 1.0
         self.col_sum = np.zeros(n_videos)
         with np.errstate(invalid="ignore"):      # a column that is all NaN-as-lowest
             for _, block in scan.blocks():
                 self.col_sum += self._weights(block).sum(axis=0)
+        with np.errstate(divide="ignore"):
+            self.log_sum = np.log(self.col_sum)
 
     def _weights(self, block: np.ndarray) -> np.ndarray:
         return np.exp(self.temperature * (block.astype(np.float64) - self.col_max))
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            out = self._weights(block)
-            out /= self.col_sum
-            out *= block
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.log_space:
+                values = block.astype(np.float64)
+                out = np.log(np.abs(values))
+                out += self.temperature * (values - self.col_max)
+                out -= self.log_sum
+                out += self.offset
+                out *= np.sign(values)
+                out[values == 0] = 0.0
+            else:
+                out = self._weights(block)
+                out /= self.col_sum
+                out *= block
         out[np.isneginf(block)] = -np.inf       # NaN-as-lowest stays lowest
         return out
 
