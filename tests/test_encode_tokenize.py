@@ -41,10 +41,16 @@ def test_long_text_keeps_start_first_words_and_end(tokenizer, max_words):
     assert not got[max_words:].any()
 
 
-def test_max_words_beyond_context_is_capped_at_context(tokenizer):
+def test_max_words_equal_to_context_fills_the_context(tokenizer):
     full = _full_tokens(LONG * 2)
-    got = tokenize_truncated(tokenizer, [LONG * 2], max_words=200, context_length=77)[0]
+    got = tokenize_truncated(tokenizer, [LONG * 2], max_words=77, context_length=77)[0]
     assert got.tolist() == [SOT] + full[1:76] + [EOT]
+
+
+def test_max_words_beyond_context_is_refused_naming_the_context(tokenizer):
+    # cut silently to 77, it was recorded as 1000 in the sidecar
+    with pytest.raises(InputError, match=r"--max-words 1000 .*context length \(77 tokens"):
+        tokenize_truncated(tokenizer, [LONG], max_words=1000, context_length=77)
 
 
 def test_text_shorter_than_max_words_is_not_cut(tokenizer):

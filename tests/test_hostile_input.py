@@ -155,3 +155,86 @@ def test_pool_mean_refuses_ordinary_shot_ids_naming_the_first(tmp_path):
                                          r"SHOT_FRAME"):
         convert_features(tmp_path / "x.npy", tmp_path / "s.fpig", pool="mean")
     assert not (tmp_path / "s.fpig").exists()
+
+
+# --- 9. XML: characters XML 1.0 cannot hold are refused, the rest escaped and parsed back -----
+
+def test_xml_attributes_and_shot_ids_round_trip_through_a_parser(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from trecvid_fpig.nist_xml import run_attributes, write_avs_xml
+
+    desc = 'a & b < c > "d" \'e\'\ttab\nnewline é 漢 \U0001F600'
+    attrs = run_attributes({"desc": desc, "pid": "Team<1>"}, pid="x", desc="", task="M")
+    path = tmp_path / "run.xml"
+    write_avs_xml(path, attrs, [(661, 3, ["shot00001_1", "shot&<2>_1"])])
+    text = path.read_text(encoding="utf-8")
+    root = ET.fromstring(text.split("\n", 2)[2])       # after the declaration and DOCTYPE
+    run = root.find("videoAdhocSearchRunResult")
+    assert run.get("desc") == desc and run.get("pid") == "Team<1>"
+    items = run.find("videoAdhocSearchTopicResult").findall("item")
+    assert [i.get("shotId") for i in items] == ["shot00001_1", "shot&<2>_1"]
+
+
+@pytest.mark.parametrize("bad", ["a\x01b", "\x00", "x\ud800", "\ufffe"])
+def test_xml_field_character_xml_cannot_hold_is_refused(bad):
+    from trecvid_fpig.nist_xml import run_attributes
+
+    with pytest.raises(InputError, match="XML attribute desc .*XML 1.0 cannot hold"):
+        run_attributes({"desc": bad}, pid="x", desc="", task="M")
+
+
+def test_shot_id_xml_cannot_hold_is_refused(tmp_path):
+    from trecvid_fpig.nist_xml import run_attributes, write_avs_xml
+
+    attrs = run_attributes({}, pid="x", desc="d", task="M")
+    with pytest.raises(InputError, match="shot id"):
+        write_avs_xml(tmp_path / "r.xml", attrs, [(661, 1, ["shot00001_1\x02"])])
+    assert not (tmp_path / "r.xml").exists()
+
+
+# --- 10 and messages: options that cannot mean what they say are refused ---------------------
+
+def test_xml_field_without_xml_is_refused(tmp_path):
+    from cli_helpers import invoke
+
+    result = invoke("run", "--features", tmp_path / "none", "--topics", "tv21", "--run-id", "r",
+                    "--query-features", tmp_path / "q.npy", "--xml-field", "pid=me",
+                    "--out-dir", tmp_path, ok=False)
+    assert result.exit_code == 2 and "add --xml" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_checkpoint_and_query_features_both_given_says_so(tmp_path):
+    from cli_helpers import invoke
+
+    result = invoke("run", "--features", tmp_path / "none", "--topics", "tv21", "--run-id", "r",
+                    "--query-features", tmp_path / "q.npy", "--checkpoint", tmp_path / "c.pt",
+                    "--out-dir", tmp_path, ok=False)
+    assert result.exit_code == 2 and "were both given" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["TV21", "tv99"])
+def test_unknown_qrels_name_lists_the_shipped_ones(tmp_path, monkeypatch, name):
+    from cli_helpers import invoke
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "r.txt", RUN)
+    result = invoke("score", "--qrels", name, "r.txt", ok=False)
+    assert result.exit_code == 2
+    assert f"{name}: no such qrels file, and not the name of shipped qrels (tv21, tv23)" \
+        in result.stderr
+
+
+@pytest.mark.parametrize("content", [b"hello world\n", b"\x80\x05junk", b"", b"e" * 10])
+def test_unreadable_checkpoint_says_what_it_is_without_torch_warnings(tmp_path, content):
+    import warnings
+
+    from trecvid_fpig.encode.checkpoints import read_state_dict
+
+    path = write(tmp_path / "c.pt", content)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError) as err:
+            read_state_dict(path)
+    assert "(101)" not in str(err.value) and "checkpoint" in err.value.reason

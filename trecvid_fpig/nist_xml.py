@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import tempfile
 from collections import Counter
-from html import escape
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Sequence, Tuple, Union
@@ -50,6 +50,24 @@ class RunAttributes:
         return tuple((name.rstrip("_"), getattr(self, name)) for name in order)
 
 
+#: Characters XML 1.0 cannot hold at all, not even escaped (C0 controls but tab/newline/CR,
+#: lone surrogates, U+FFFE and U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: Markup characters, and the white space an attribute value would lose to normalisation.
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;",
+            "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
+_TO_ESCAPE = re.compile("[&<>\"'\t\n\r]")
+
+
+def xml_attribute(value: str, what: str) -> str:
+    """`value` escaped for a double-quoted XML attribute; a character XML cannot hold is refused."""
+    bad = _NOT_XML.search(value)
+    if bad:
+        raise InputError(f"{what} {value[:60]!r} holds {bad.group()!r} (U+{ord(bad.group()):04X}) "
+                         f"at position {bad.start()}, a character XML 1.0 cannot hold")
+    return _TO_ESCAPE.sub(lambda m: _ESCAPES[m.group()], value)
+
+
 def run_attributes(overrides: Mapping[str, str], pid: str, desc: str, task: str) -> RunAttributes:
     """Defaults for this run, with ``KEY=VALUE`` overrides under NIST's attribute names."""
     known = {f.name.rstrip("_"): f.name for f in fields(RunAttributes)}
@@ -65,6 +83,8 @@ def run_attributes(overrides: Mapping[str, str], pid: str, desc: str, task: str)
                              f"({'|'.join(allowed)})")
     if not values["pid"].strip():
         raise InputError("XML attribute pid (participant id) must not be empty")
+    for key, value in values.items():
+        xml_attribute(value, f"XML attribute {key}")
     return RunAttributes(**{known[k]: v for k, v in values.items()})
 
 
@@ -76,7 +96,8 @@ def elapsed_seconds(seconds: float) -> int:
 def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
                   topics: Sequence[Tuple[int, int, Sequence[str]]]) -> None:
     """`topics` are ``(tNum, elapsed whole seconds, shots best first)``; written atomically."""
-    attrs = " ".join(f'{name}="{escape(value)}"' for name, value in attributes.items())
+    attrs = " ".join(f'{name}="{xml_attribute(value, "XML attribute " + name)}"'
+                     for name, value in attributes.items())
     with atomic_write(path) as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         fh.write(DOCTYPE + "\n")
@@ -86,7 +107,7 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
             fh.write(f'<videoAdhocSearchTopicResult tNum="{int(tnum)}" '
                      f'elapsedTime="{int(elapsed)}">\n')
             for seq, shot in enumerate(shots, 1):
-                fh.write(f'<item seqNum="{seq}" shotId="{escape(shot)}"/>\n')
+                fh.write(f'<item seqNum="{seq}" shotId="{xml_attribute(shot, "shot id")}"/>\n')
             fh.write("</videoAdhocSearchTopicResult>\n")
         fh.write("</videoAdhocSearchRunResult>\n")
         fh.write("</videoAdhocSearchResults>\n")

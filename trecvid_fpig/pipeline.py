@@ -83,8 +83,10 @@ def make_run(request: RunRequest) -> List[RunOutput]:
     if not _RUN_ID.match(request.run_id):
         raise InputError(f"run id {request.run_id!r} must be one word of letters, digits and "
                          f"._+- (it names the directory and the run tag)")
-    if (request.checkpoint is None) == (request.query_features is None):
-        raise InputError("give either --checkpoint or --query-features")
+    if request.checkpoint is not None and request.query_features is not None:
+        raise InputError("--checkpoint and --query-features were both given: give one of them")
+    if request.checkpoint is None and request.query_features is None:
+        raise InputError("give --checkpoint (topics are encoded) or --query-features")
     if request.top < 1:
         raise InputError(f"--top must be at least 1, got {request.top}")
     topic_sets = _load_topic_sets(request.topics)

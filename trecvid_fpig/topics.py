@@ -110,4 +110,9 @@ def resolve_qrels(name_or_path: Union[str, Path]) -> Path:
             raise InputError(f"no qrels for {info.name} ship with fpig-trecvid: NIST publishes them "
                              f"(e.g. avs.qrels.{info.name}); pass --qrels PATH")
         return shipped_path("qrels/" + info.qrels)
-    return Path(name_or_path)
+    path = Path(name_or_path)
+    if not path.exists():
+        shipped = ", ".join(i.name for i in REGISTRY.values() if i.qrels)
+        raise InputError(f"no such qrels file, and not the name of shipped qrels ({shipped})",
+                         path)
+    return path

@@ -51,6 +51,8 @@ def command(checkpoint: Optional[str], query_features: Optional[str], features: 
             exclude: Tuple[str, ...], xml: bool, xml_fields: Tuple[str, ...], device: str,
             quiet: bool) -> None:
     """Rank every shot of FEATURES for each topic and write OUT_DIR/RUN_ID/SET.txt."""
+    if xml_fields and not xml:
+        raise InputError("--xml-field sets attributes of the submission XML: add --xml")
     request = RunRequest(run_id=run_id, features=features, topics=topics, checkpoint=checkpoint,
                          query_features=query_features, out_dir=out_dir, max_words=max_words,
                          top=top, exclude=exclude, xml=xml, xml_attributes=_key_values(xml_fields),

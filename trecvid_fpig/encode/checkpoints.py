@@ -101,6 +101,8 @@ def read_state_dict(path: Union[str, Path]) -> Dict[str, "torch.Tensor"]:
     ``{"state_dict": ...}`` wrappers are opened and a ``module.`` prefix on every key is removed.
     """
     import pickle
+    import struct
+    import warnings
 
     import torch
 
@@ -108,14 +110,19 @@ def read_state_dict(path: Union[str, Path]) -> Dict[str, "torch.Tensor"]:
     try:
         with p.open("rb") as fh:
             is_zip = fh.read(4) == b"PK\x03\x04"
-        # Memory-mapping (zip format only) reads just the text tower's pages of a large file.
-        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=is_zip)
+        with warnings.catch_warnings():      # our own error says what is wrong with the file
+            warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
+            # Memory-mapping (zip format only) reads just the text tower's pages of a large file.
+            obj = torch.load(p, map_location="cpu", weights_only=True, mmap=is_zip)
     except pickle.UnpicklingError as exc:
         raise InputError("cannot be read with torch.load(weights_only=True) "
                          f"({_torch_load_reason(exc)}); re-save the weights alone with "
                          "torch.save(model.state_dict(), PATH)", p) from None
-    except (RuntimeError, ValueError, EOFError, OSError, KeyError, IndexError,
-            AttributeError, TypeError) as exc:
+    except (KeyError, struct.error, EOFError) as exc:
+        # the unpickler's KeyError is the first byte read as an opcode (101 for text 'e…')
+        raise InputError(f"not a PyTorch checkpoint: the bytes are neither a zip archive nor a "
+                         f"complete pickle ({type(exc).__name__} while unpickling)", p) from None
+    except (RuntimeError, ValueError, OSError, IndexError, AttributeError, TypeError) as exc:
         raise InputError(f"not a readable PyTorch checkpoint ({_torch_load_reason(exc)})",
                          p) from None
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):

@@ -2,7 +2,8 @@
 
 The feature is the end-of-text token's output through the text projection, as in CLIP, CLIP4Clip,
 TeachCLIP and F-Pig. Truncation follows CLIP4Clip: a text keeps the start token, its first
-``max_words - 2`` BPE tokens and the end token (``max_words`` is capped at the model's context).
+``max_words - 2`` BPE tokens and the end token (``max_words`` beyond the model's context is refused:
+recording 1000 while 77 were used would misdescribe the run).
 """
 from __future__ import annotations
 
@@ -66,7 +67,11 @@ def tokenize_truncated(tokenizer: "SimpleTokenizer", texts: Sequence[str], max_w
     """Token ids, ``(len(texts), context_length)`` int64, zero-padded, CLIP4Clip truncation."""
     if max_words < 2:
         raise InputError(f"max words must be at least 2 (start and end tokens), got {max_words}")
-    keep = min(max_words, context_length) - 2
+    if max_words > context_length:
+        raise InputError(f"--max-words {max_words} is more than the model's context length "
+                         f"({context_length} tokens, start and end included); give at most "
+                         f"{context_length}")
+    keep = max_words - 2
     ids = np.zeros((len(texts), context_length), dtype=np.int64)
     for row, text in enumerate(texts):
         tokens = [tokenizer.sot_token_id] + tokenizer.encode(text)[:keep] + [tokenizer.eot_token_id]
