@@ -238,3 +238,38 @@ def test_unreadable_checkpoint_says_what_it_is_without_torch_warnings(tmp_path, 
         with pytest.raises(InputError) as err:
             read_state_dict(path)
     assert "(101)" not in str(err.value) and "checkpoint" in err.value.reason
+
+
+# --- 4. a topic written in another form ('01667', '661') is a topic the qrels lack ------------
+
+QRELS_2 = b"1661 0 shot00001_1 1 1\n1661 0 shot00001_2 1 0\n1667 0 shot00007_1 1 1\n"
+RUN_1661 = b"1661 Q0 shot00001_1 1 0.9 t\n1661 Q0 shot00001_2 2 0.5 t\n"
+
+
+def test_leading_zero_topic_is_skipped_as_sample_eval_does(tmp_path, monkeypatch):
+    from cli_helpers import invoke
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "q", QRELS_2)
+    write(tmp_path / "clean.txt", RUN_1661)
+    write(tmp_path / "odd.txt", RUN_1661 + b"01667 Q0 shot00007_1 1 0.8 t\n")
+    assert set(parse_run(tmp_path / "odd.txt").topics) == {"1661", "01667"}
+    clean = invoke("score", "--qrels", "q", "--format", "sample-eval", "-q", "clean.txt")
+    odd = invoke("score", "--qrels", "q", "--format", "sample-eval", "-q", "odd.txt")
+    assert odd.stdout == clean.stdout and odd.stderr == ""
+    table = invoke("score", "--qrels", "q", "odd.txt")
+    assert "warning: odd.txt: 1 run topic(s) are not in the qrels and skipped" in table.stderr
+    assert "01667 (the qrels have 1667)" in table.stderr
+
+
+def test_strict_lists_run_topics_the_qrels_do_not_know(tmp_path, monkeypatch):
+    from cli_helpers import invoke
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "q", QRELS_2)
+    write(tmp_path / "r.txt", RUN_1661 + b"667 Q0 shot00007_1 1 0.8 t\n1999 Q0 shot00009_1 1 0.1 t\n")
+    result = invoke("score", "--qrels", "q", "--strict", "r.txt", ok=False)
+    assert result.exit_code == 1
+    assert "2 run topic(s) the qrels do not judge (not scored): 667 (the qrels have 1667), 1999" \
+        in result.stderr
+    assert "mixes topic forms 667 and 1661: NIST writes topics as 1 + the 3-digit" in result.stderr

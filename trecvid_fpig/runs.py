@@ -108,8 +108,12 @@ def parse_run(path: Union[str, Path]) -> Run:
         text, 6, path, "topic Q0 shot rank score tag")
     numbers = topic_numbers(topics, text, path)
     check_id_lengths(shots, path, "shot id", text)
+    # Topics are told apart by their text, as sample_eval.pl's hash keys are: '01667' is not
+    # '1667' (a topic the qrels lack, so skipped). They are processed in numeric order.
+    forms = sorted(numbers, key=lambda t: (numbers[t], t))
+    position = {t: i for i, t in enumerate(forms)}
     n = len(topics)
-    topic_num = np.fromiter(map(numbers.__getitem__, topics), dtype=np.int64, count=n)
+    topic_num = np.fromiter(map(position.__getitem__, topics), dtype=np.int64, count=n)
     shot_arr = np.array(shots)
     scores = parse_numbers(score_tokens, text, path, "score (column 5)")
     # a shot repeated within a topic keeps its last line: sort by (topic, shot, line), keep each group's last
@@ -127,8 +131,9 @@ def parse_run(path: Union[str, Path]) -> Run:
         number = int(ranked_topics[a])
         rows = ranked[a:b]
         repeated = tuple(dict.fromkeys(shot_arr[repeated_rows[topic_num[repeated_rows] == number]].tolist()))
-        result[str(number)] = TopicRanking(str(number), tuple(shot_arr[rows].tolist()), scores[rows],
-                                           int(lines_per_topic[number]), repeated)
+        topic = forms[number]
+        result[topic] = TopicRanking(topic, tuple(shot_arr[rows].tolist()), scores[rows],
+                                     int(lines_per_topic[number]), repeated)
     return Run(str(path), tags[0], result)
 
 

@@ -35,6 +35,10 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         rows, columns = score_rows(scored, per_topic)
         meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
         click.echo(render(rows, columns, fmt, meta=meta), nl=False)
+    if fmt != "sample-eval":          # sample_eval.pl skips such topics without a word
+        for s in scored:
+            for warning in s.warnings:
+                click.echo(f"fpig-trecvid: warning: {s.run.path}: {warning}", err=True)
     violations = [(s.run.path, v) for s in scored for v in s.violations]
     for path, v in violations:
         click.echo(f"fpig-trecvid: {path}: {v}", err=True)

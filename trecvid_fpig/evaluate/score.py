@@ -11,7 +11,7 @@ from ..qrels import Qrels, parse_qrels
 from ..nist_xml import read_any_run
 from ..runs import Run
 from ..topics import resolve_qrels
-from .strict import submission_violations
+from .strict import submission_violations, topic_form_warnings
 from .trec_measures import parse_measures, trec_measures
 from .xinfap import RunResult, evaluate_run
 
@@ -23,6 +23,7 @@ class ScoredRun:
     run: Run
     result: RunResult
     violations: Tuple[str, ...] = ()
+    warnings: Tuple[str, ...] = ()
     trec_means: Dict[str, float] = field(default_factory=dict)
     trec_per_topic: Dict[str, Dict[str, float]] = field(default_factory=dict)
 
@@ -39,7 +40,8 @@ def score_run(qrels: Qrels, path: Union[str, Path, Run], strict: bool = False,
     result = evaluate_run(qrels, run, missing_as_zero=strict)
     violations = tuple(submission_violations(qrels, run)) if strict else ()
     means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
-    return ScoredRun(run, result, violations, means, per_topic)
+    warnings = tuple(topic_form_warnings(qrels, run))
+    return ScoredRun(run, result, violations, warnings, means, per_topic)
 
 
 def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict: bool = False,
