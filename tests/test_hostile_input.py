@@ -273,3 +273,37 @@ def test_strict_lists_run_topics_the_qrels_do_not_know(tmp_path, monkeypatch):
     assert "2 run topic(s) the qrels do not judge (not scored): 667 (the qrels have 1667), 1999" \
         in result.stderr
     assert "mixes topic forms 667 and 1661: NIST writes topics as 1 + the 3-digit" in result.stderr
+
+
+# --- 6. the same features through every path give byte-identical run files -------------------
+
+def test_npy_bigfile_parquet_and_store_give_identical_run_bytes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cli_helpers import invoke
+
+    rng = np.random.default_rng(8)
+    n, d = 6000, 24
+    matrix = (rng.standard_normal((n, d)) * rng.uniform(0.1, 10, (n, 1))).astype(np.float32)
+    ids = [f"shot{i // 20 + 1:05d}_{i % 20 + 1}" for i in range(n)]
+    np.save(tmp_path / "x.npy", matrix)
+    write(tmp_path / "x.ids.txt", ("\n".join(ids) + "\n").encode())
+    big = tmp_path / "big"
+    big.mkdir()
+    matrix.tofile(big / "feature.bin")
+    write(big / "shape.txt", f"{n} {d}\n".encode())
+    write(big / "id.txt", ("\n".join(ids) + "\n").encode())
+    pq.write_table(pa.table({"shot_id": ids, "vec": list(matrix)}), tmp_path / "x.parquet")
+    convert_features(tmp_path / "x.npy", tmp_path / "s.fpig")
+    write(tmp_path / "t.txt", b"661 one\n662 two\n663 three\n664 four\n")
+    np.save(tmp_path / "q.npy", rng.standard_normal((4, d)).astype(np.float32))
+    runs = {}
+    for name, source in [("npy", "x.npy"), ("bigfile", "big"), ("parquet", "x.parquet"),
+                         ("store", "s.fpig")]:
+        invoke("run", "--query-features", tmp_path / "q.npy", "--features", tmp_path / source,
+               "--topics", tmp_path / "t.txt", "--run-id", name, "--out-dir", tmp_path / "runs",
+               "--quiet")
+        runs[name] = (tmp_path / "runs" / name / "t.txt").read_text().replace(name + "\n", "\n")
+    assert runs["npy"].count("\n") == 4000
+    assert runs["npy"] == runs["bigfile"] == runs["parquet"] == runs["store"]

@@ -212,7 +212,7 @@ def test_bad_run_requests_are_refused(tmp_path):
         (run_args(store, tmp_path / "q8.npy", tmp_path / "r"), ["shots.fpig", "16-d", "8-d"]),
         (run_args(store, query, tmp_path / "r", run_id="my run"), ["run id"]),
         (run_args(store, query, tmp_path / "r", run_id="../up"), ["run id"]),
-        (run_args(store, query, tmp_path / "r", "--checkpoint", query), ["either --checkpoint"]),
+        (run_args(store, query, tmp_path / "r", "--checkpoint", query), ["--checkpoint and --query-features were both given"]),
         (run_args(store, query, tmp_path / "r", "--exclude", tmp_path / "none.txt"), ["none.txt"]),
         (run_args(store, query, tmp_path / "r", topics=("tv21", "tv21")), ["tv21.txt"]),
         (run_args(tmp_path / "nowhere", query, tmp_path / "r"), ["nowhere", "no such file"]),

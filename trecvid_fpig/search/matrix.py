@@ -158,6 +158,15 @@ def check_ids(ids: Sequence[str], path: str) -> None:
             raise InputError(f"duplicate shot id {shot!r} at rows {first} and {row}", path)
 
 
+def unit_float32(rows: np.ndarray) -> np.ndarray:
+    """Rows divided by their float64 L2 norm, rounded once to float32: the unit vectors a
+    float32 store holds and the exact score of every source is taken from. Rows must be finite
+    and non-zero (:func:`row_norms` checks)."""
+    values = rows.astype(np.float64)
+    values /= np.sqrt(np.einsum("ij,ij->i", values, values))[:, None]
+    return values.astype(np.float32)
+
+
 def row_norms(block: np.ndarray, first_row: int, features: FeatureMatrix) -> np.ndarray:
     """L2 norms of a block's rows (float32 sums); a NaN/inf or all-zero row is an InputError."""
     values = block if block.dtype == np.float32 else block.astype(np.float32)

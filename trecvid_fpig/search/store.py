@@ -38,7 +38,7 @@ from .. import __version__
 from ..errors import InputError
 from ..textio import file_sha256, read_text
 from .formats import ARROW_SUFFIXES, is_bigfile, read_arrow, read_bigfile, read_npy
-from .matrix import FeatureMatrix, check_ids, row_norms
+from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
 
 STORE_FORMAT = "fpig-trecvid feature store"
 STORE_VERSION = 1
@@ -233,9 +233,8 @@ def _copy_normalised(source: FeatureMatrix, out: np.ndarray, progress: bool) -> 
     stats = _NormStats()
     with _progress(source.count, progress, "convert") as bar:
         for start, block in source.blocks():
-            norms = row_norms(block, start, source)
-            stats.add(norms)
-            out[start:start + len(block)] = block / norms[:, None]
+            stats.add(row_norms(block, start, source))
+            out[start:start + len(block)] = unit_float32(block)
             bar.update(len(block))
     return stats.record()
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..runs import format_score
-from .matrix import FeatureMatrix, row_norms
+from .matrix import FeatureMatrix, row_norms, unit_float32
 
 #: Values scored per block: big enough that the product, not per-block bookkeeping, dominates.
 SEARCH_BLOCK_VALUES = 1 << 25
@@ -240,12 +240,14 @@ def rounded(scores: Sequence[float], decimals: int) -> List[float]:
 
 
 def exact_cosines(vectors: np.ndarray, query: np.ndarray, normalized: bool) -> np.ndarray:
-    """Float64 cosines of stored rows with a unit query: each row's value depends on that row
-    alone, never on the BLAS kernel or on which other rows are scored with it."""
-    scores = np.einsum("ij,j->i", vectors, query.astype(np.float64), dtype=np.float64)
-    if not normalized:
-        scores /= np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
-    return scores
+    """THE score of a shot, the one definition every source goes through: the float64 dot
+    product of the query with the row's float32 unit vector (:func:`unit_float32`, which is
+    what a store holds). Raw rows are normalised here exactly as conversion normalises them, so
+    a ``.npy``, BigFile or Parquet source and the float32 store converted from it give the
+    same bits. Each row's value depends on that row alone, never on the BLAS kernel or on which
+    other rows are scored with it."""
+    units = vectors if normalized else unit_float32(vectors)
+    return np.einsum("ij,j->i", units, query.astype(np.float64), dtype=np.float64)
 
 
 def _ordered(rows: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int, decimals: int,
