@@ -307,3 +307,58 @@ def test_npy_bigfile_parquet_and_store_give_identical_run_bytes(tmp_path):
         runs[name] = (tmp_path / "runs" / name / "t.txt").read_text().replace(name + "\n", "\n")
     assert runs["npy"].count("\n") == 4000
     assert runs["npy"] == runs["bigfile"] == runs["parquet"] == runs["store"]
+
+
+# --- 5. a store edited after conversion: no silently dropped NaN row, --verify finds it -------
+
+def edited_store(tmp_path, edit):
+    rng = np.random.default_rng(4)
+    matrix = rng.standard_normal((500, 8)).astype(np.float32)
+    ids = [f"shot{i // 10 + 1:05d}_{i % 10 + 1}" for i in range(500)]
+    np.save(tmp_path / "x.npy", matrix)
+    write(tmp_path / "x.ids.txt", ("\n".join(ids) + "\n").encode())
+    store = tmp_path / "s.fpig"
+    convert_features(tmp_path / "x.npy", store)
+    np.save(tmp_path / "q.npy", matrix[[7]])             # topic 661's best shot is row 7
+    write(tmp_path / "t.txt", b"661 one\n")
+    if edit is not None:
+        values = np.load(store / "features.npy", mmap_mode="r+")
+        edit(values)
+        values.flush()
+        del values
+    return store
+
+
+def run_on(tmp_path, store):
+    from cli_helpers import invoke
+
+    return invoke("run", "--query-features", tmp_path / "q.npy", "--features", store,
+                  "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir", tmp_path / "runs",
+                  "--quiet", "--top", "20", ok=False)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda v: v.__setitem__((7, 3), np.nan), "row 7 (shot shot00001_8) scores NaN or infinity"),
+    (lambda v: v.__setitem__(7, v[7] * 5), "row 7 (shot shot00001_8) is not a unit vector"),
+], ids=["nan-row", "unnormalised-row"])
+def test_edited_store_is_refused_by_run_and_by_verify(tmp_path, edit, message):
+    from cli_helpers import invoke
+
+    store = edited_store(tmp_path, edit)
+    result = run_on(tmp_path, store)
+    assert result.exit_code == 2 and message in result.stderr and "--verify" in result.stderr
+    assert not (tmp_path / "runs" / "r" / "t.txt").exists()
+    verify = invoke("features", "inspect", "--verify", store, ok=False)
+    assert verify.exit_code == 2
+    assert f"{store / 'features.npy'}: sha256 differs from the manifest's features_sha256" \
+        in verify.stderr
+
+
+def test_verify_passes_on_an_untouched_store_and_refuses_other_sources(tmp_path):
+    from cli_helpers import invoke
+
+    store = edited_store(tmp_path, None)
+    assert run_on(tmp_path, store).exit_code == 0
+    assert invoke("features", "inspect", "--verify", store).exit_code == 0
+    other = invoke("features", "inspect", "--verify", tmp_path / "x.npy", ok=False)
+    assert other.exit_code == 2 and "npy source" in other.stderr

@@ -6,7 +6,8 @@ from typing import Optional
 
 import click
 
-from ..search.store import POOLS, STORE_DTYPES, convert_features, manifest_lines, read_features
+from ..search.store import (POOLS, STORE_DTYPES, convert_features, manifest_lines, read_features,
+                            verify_store)
 
 
 @click.group("features")
@@ -40,9 +41,14 @@ def convert(src: str, dst: str, ids: Optional[str], pool: Optional[str], dtype: 
 @click.argument("store", type=click.Path())
 @click.option("--ids", type=click.Path(), default=None, help="Shot ids of a .npy matrix.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def inspect(store: str, ids: Optional[str], as_json: bool) -> None:
+@click.option("--verify", is_flag=True,
+              help="Re-hash a store's features.npy and ids.npy against its manifest (reads "
+                   "every byte); a mismatch is an error, exit 2.")
+def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None:
     """Print what STORE (or any readable feature source) holds, without reading its values."""
     features = read_features(store, ids)
+    if verify:
+        verify_store(features)
     if as_json:
         click.echo(json.dumps(features.manifest, indent=2))
         return

@@ -114,6 +114,22 @@ def load_manifest(path: Path) -> dict:
 _SHOT_FRAME = re.compile(r"(shot\d{5}_[1-9]\d*)_\d+")
 
 
+def verify_store(features: FeatureMatrix) -> None:
+    """Re-hash a store's features.npy and ids.npy against the sha256 its manifest recorded."""
+    if features.format != "store":
+        raise InputError(f"--verify checks a feature store's files against its manifest; this "
+                         f"is a {features.format} source", features.path)
+    directory = Path(features.path)
+    for name, key in ((FEATURES, "features_sha256"), (IDS, "ids_sha256")):
+        expected = features.manifest.get(key)
+        if not isinstance(expected, str):
+            raise InputError(f"manifest records no {key} to verify {name} against",
+                             directory / MANIFEST)
+        if file_sha256(directory / name) != expected:
+            raise InputError(f"sha256 differs from the manifest's {key}: the file was changed "
+                             f"after conversion; convert the source again", directory / name)
+
+
 def frame_shot(frame_id: str, path: str, row: Optional[int] = None) -> str:
     """The shot a frame row belongs to: ``shot00001_1_7`` -> ``shot00001_1``."""
     m = _SHOT_FRAME.fullmatch(frame_id)

@@ -81,6 +81,8 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
     with tqdm(total=features.count, unit="shot", unit_scale=True, desc="search",
               disable=not progress, leave=False) as bar:
         for start, scores in blocks:
+            if not np.isfinite(scores.sum()):    # a NaN would sort nowhere and silently vanish
+                _refuse_non_finite(scores, start, features)
             n = scores.shape[1]
             lo, hi = np.searchsorted(excluded, (start, start + n))
             if hi > lo:
@@ -88,6 +90,18 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
             best.add(start, scores)
             bar.update(n)
     return best.finish()
+
+
+def _refuse_non_finite(scores: np.ndarray, start: int, features: FeatureMatrix) -> None:
+    column = int(np.flatnonzero(~np.isfinite(scores).all(axis=0))[0])
+    shot = features.ids_at([start + column])[0]
+    raise InputError(f"row {start + column} (shot {shot}) scores NaN or infinity: its vector "
+                     f"holds a non-finite value{_EDITED_HINT}", features.path)
+
+
+#: For a store, whose rows were checked at conversion: what a bad value there means.
+_EDITED_HINT = (" (a store changed after conversion? `fpig-trecvid features inspect --verify` "
+                "re-hashes it)")
 
 
 def _numpy_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
@@ -253,6 +267,10 @@ def exact_cosines(vectors: np.ndarray, query: np.ndarray, normalized: bool) -> n
 def _ordered(rows: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int, decimals: int,
              features: FeatureMatrix) -> Hits:
     scores = exact_cosines(vectors, query, features.normalized)
+    if features.format == "store" and len(scores) and np.abs(scores).max() > 1 + 1e-5:
+        row = int(rows[np.argmax(np.abs(scores))])
+        raise InputError(f"row {row} (shot {features.ids_at([row])[0]}) is not a unit vector "
+                         f"although the store's rows are normalised{_EDITED_HINT}", features.path)
     ids = features.ids_at(rows)
     keys = rounded(scores, decimals)
     order = sorted(range(len(rows)), key=lambda i: (keys[i], ids[i]), reverse=True)[:k]
