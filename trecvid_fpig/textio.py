@@ -59,14 +59,15 @@ def read_text(path: PathLike, what: str = "file") -> str:
     raw = read_bytes(path)
     if raw.startswith(UTF8_BOM):
         raw = raw[len(UTF8_BOM):]
-    if not raw.strip():
-        raise InputError(f"empty {what}", path)
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise InputError(f"bytes that are not UTF-8 text at byte {exc.start}"
                          f" (is this a {what}?)", path, line) from None
+    if not text or text.isspace():            # Unicode white space too: it splits to nothing
+        raise InputError(f"empty {what}", path)
+    return text
 
 
 @contextmanager
