@@ -362,3 +362,14 @@ def test_verify_passes_on_an_untouched_store_and_refuses_other_sources(tmp_path)
     assert invoke("features", "inspect", "--verify", store).exit_code == 0
     other = invoke("features", "inspect", "--verify", tmp_path / "x.npy", ok=False)
     assert other.exit_code == 2 and "npy source" in other.stderr
+
+
+def test_huge_id_in_exclude_list_and_ground_truth(tmp_path):
+    from trecvid_fpig.pipeline import resolve_exclude
+
+    huge = "x" * (MAX_ID_CHARS + 1)
+    with pytest.raises(InputError, match=f"row 1: shot id of {MAX_ID_CHARS + 1} characters"):
+        resolve_exclude([str(write(tmp_path / "ex.txt", f"shot00001_1\n{huge}\n".encode()))])
+    with pytest.raises(InputError) as err:
+        read_ground_truth(write(tmp_path / "gt", GT + f"c4\t{huge}\n".encode()))
+    assert err.value.line == 4 and str(MAX_ID_CHARS) in err.value.reason

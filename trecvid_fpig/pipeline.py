@@ -19,6 +19,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import __version__
+from .columns import check_id_lengths
 from .errors import InputError
 from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
 from .runs import write_run
@@ -72,6 +73,7 @@ def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
             raise InputError(f"--exclude takes {', '.join(EXCLUDE_LISTS)} or a file of shot "
                              f"ids; no such file", path)
         listed = read_text(path, "shot id list").split()
+        check_id_lengths(listed, path, "shot id")
         ids.update(listed)
         records.append({"list": spec, "ids": len(listed), "sha256": file_sha256(path)})
     return ids, records

@@ -80,6 +80,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..columns import MAX_ID_CHARS
 from ..errors import InputError
 from ..textio import read_text
 
@@ -411,6 +412,8 @@ def read_ground_truth(path: PathLike) -> GroundTruth:
             raise InputError(f"expected caption_id<TAB>video_id, got {len(fields)} field(s)",
                              path, line_no)
         caption, video = fields
+        if max(len(caption), len(video)) > MAX_ID_CHARS:
+            raise InputError(f"an id of more than {MAX_ID_CHARS} characters", path, line_no)
         if caption in captions:
             raise InputError(f"caption {caption!r} is listed again (first on line "
                              f"{captions[caption]}); each caption belongs to one video",
