@@ -3,7 +3,9 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from cli_helpers import invoke
 from trecvid_fpig.evaluate.score import load_qrels, score_runs
@@ -61,8 +63,16 @@ def test_pairs_tests_and_holm_match_independent_computation(synthetic_runs):
     assert [r["p t-test (Holm)"] for r in out["pairs"]] == holm(p_t)
     good_bad = out["pairs"][0]
     assert (good_bad["run A"], good_bad["run B"]) == ("good.txt", "bad.txt")
-    assert good_bad["sig"] == "*†" and good_bad["diff"] > 0
+    assert good_bad["sig"] == "‡" and good_bad["diff"] > 0
     assert out["meta"]["permutations"] == 10_000 and out["meta"]["seed"] == 0
+    for (i, j), row in zip(pairs, out["pairs"]):
+        d = np.subtract(vectors[i], vectors[j])
+        ci = stats.bootstrap((d,), np.mean, n_resamples=10_000, method="percentile",
+                             random_state=np.random.default_rng(0)).confidence_interval
+        assert (row["CI low"], row["CI high"]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+        assert row["effect"] == pytest.approx(d.mean() / d.std(ddof=1))
+        assert row["W/T/L"] == f"{sum(d > 0)}/{sum(d == 0)}/{sum(d < 0)}"
+        assert row["scope"] == "" and row["topics"] == len(topics)
 
 
 def test_same_seed_same_output_other_seed_other_p(synthetic_runs):
@@ -75,9 +85,12 @@ def test_same_seed_same_output_other_seed_other_p(synthetic_runs):
 
 def test_table_marks_significance_and_explains_it(synthetic_runs):
     out = compare("--qrels", "tv21", *synthetic_runs[:2]).stdout
-    line = next(l for l in out.splitlines() if l.startswith("good.txt"))
-    assert line.endswith("*†")
-    assert "Holm-corrected p < 0.05" in out and "10000 random sign flips, seed 0" in out
+    line = next(l for l in out.splitlines() if l.split()[1:3] == ["good.txt", "bad.txt"]
+                and l.split()[0] == "20")
+    assert line.endswith("‡") and "< 0.0001" in line and "0.0000" not in line
+    assert "† p < 0.05, ‡ p < 0.01" in out and "10000 random sign flips, seed 0" in out
+    latex = compare("--qrels", "tv21", "--format", "latex", "--no-per-topic", *synthetic_runs[:2]).stdout
+    assert r"$^\ddagger$ \\" in latex and r"$<$ 0.0001" in latex and "% sig: †" in latex
     md = compare("--qrels", "tv21", "--format", "markdown", "--no-per-topic", *synthetic_runs[:2]).stdout
     assert "| good.txt | bad.txt |" in md and "Per-topic" not in md
 
@@ -85,7 +98,8 @@ def test_table_marks_significance_and_explains_it(synthetic_runs):
 def test_csv_is_data_only(synthetic_runs):
     result = compare("--qrels", "tv21", "--format", "csv", "--no-per-topic", *synthetic_runs[:2])
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 1 and rows[0]["sig"] == "*†"
+    assert len(rows) == 1 and rows[0]["sig"] == "‡"
+    assert float(rows[0]["p random"]) == pytest.approx(1 / 10_001)      # full precision
     assert "Holm" in result.stderr
 
 
@@ -109,7 +123,16 @@ trecvid.tv19 = "only-b-has-tv19.txt"
     assert len(rows) == 40 and {r["year"] for r in rows} == {"tv21", "tv23"}
     assert [r["A"] for r in rows] == [a[r["topic"]] for r in rows]
     assert [r["B"] for r in rows] == [b[r["topic"]] for r in rows]
-    assert out["pairs"][0]["p t-test"] == paired_t_test([r["A"] for r in rows], [r["B"] for r in rows])
+    assert [p["scope"] for p in out["pairs"]] == ["tv21", "tv23", "pooled"]
+    pooled = out["pairs"][2]
+    assert pooled["topics"] == 40
+    assert pooled["p t-test"] == paired_t_test([r["A"] for r in rows], [r["B"] for r in rows])
+    for pair, year in zip(out["pairs"], ("tv21", "tv23")):
+        mine = [r for r in rows if r["year"] == year]
+        assert pair["topics"] == 20
+        assert pair["p t-test"] == pytest.approx(stats.ttest_rel([r["A"] for r in mine],
+                                                                 [r["B"] for r in mine]).pvalue)
+    assert "TV21: 20 topics (1661-1680)" in out["meta"]["notes"]
     assert any(n.startswith("TV19 left out") for n in out["meta"]["notes"])
     one_year = json.loads(compare("--manifest", manifest, "--year", "tv23", "--format", "json").stdout)
     assert {r["year"] for r in one_year["topics"][:-1]} == {"tv23"}

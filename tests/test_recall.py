@@ -1,10 +1,10 @@
 """recall_metrics against an independent sort-based reference (CLIP4Clip's formulation), and
 hand-worked cases that pin the conventions: ties, group max, median, DSL, NaN."""
-import hashlib
 import math
 
 import numpy as np
 import pytest
+import xxhash
 
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import recall_from_files, recall_metrics
@@ -220,20 +220,20 @@ def test_recall_cut_offs_are_sorted_and_can_exceed_the_videos():
 # --- metadata
 
 
-def test_fingerprint_is_the_documented_sha256_whatever_the_chunking():
+def test_fingerprint_is_the_documented_xxh3_128_whatever_the_chunking():
     x = tie_free(50, 10, np.arange(50) // 5, seed=6).astype(np.float32)
-    expected = hashlib.sha256(b"float32 50x10\n" + x.astype("<f4").tobytes()).hexdigest()
+    expected = xxhash.xxh3_128(b"float32 50x10\n" + x.astype("<f4").tobytes()).hexdigest()
     for chunk_rows in (1, 3, 50, 4096):
         meta = recall_metrics(x, captions_per_video=5, chunk_rows=chunk_rows)["meta"]
-        assert meta["sims_sha256"] == expected
+        assert meta["sims_xxh3_128"] == expected
     y = x.copy()
     y[49, 9] = np.nextafter(y[49, 9], np.float32(2))
-    assert recall_metrics(y, captions_per_video=5)["meta"]["sims_sha256"] != expected
+    assert recall_metrics(y, captions_per_video=5)["meta"]["sims_xxh3_128"] != expected
     big_endian = recall_metrics(x.astype(">f4"), captions_per_video=5)["meta"]
-    assert big_endian["sims_sha256"] == expected
+    assert big_endian["sims_xxh3_128"] == expected
     fortran = recall_metrics(np.asfortranarray(x), captions_per_video=5, chunk_rows=4)["meta"]
-    assert fortran["sims_sha256"] == expected
-    assert recall_metrics(x, captions_per_video=5, fingerprint=False)["meta"]["sims_sha256"] is None
+    assert fortran["sims_xxh3_128"] == expected
+    assert recall_metrics(x, captions_per_video=5, fingerprint=False)["meta"]["sims_xxh3_128"] is None
 
 
 def test_meta_carries_shapes_and_conventions():
@@ -279,7 +279,7 @@ def test_recall_from_files_can_skip_the_fingerprint(tmp_path):
     np.save(sims, np.eye(4, dtype=np.float32))
     hashed = recall_from_files(sims=sims, captions_per_video=1)
     unhashed = recall_from_files(sims=sims, captions_per_video=1, fingerprint=False)
-    assert hashed["meta"]["sims_sha256"] and unhashed["meta"]["sims_sha256"] is None
+    assert hashed["meta"]["sims_xxh3_128"] and unhashed["meta"]["sims_xxh3_128"] is None
     assert hashed["t2v"] == unhashed["t2v"] and hashed["v2t"] == unhashed["v2t"]
 
 

@@ -48,7 +48,7 @@ def test_json_is_the_contract(sims_npy, matrix):
     want = expected(matrix, captions_per_video=3)
     assert payload["t2v"] == want["t2v"] and payload["v2t"] == want["v2t"]
     assert payload["meta"]["inputs"] == {"sims": str(sims_npy)}
-    assert payload["meta"]["sims_sha256"] == want["meta"]["sims_sha256"]
+    assert payload["meta"]["sims_xxh3_128"] == want["meta"]["sims_xxh3_128"]
     assert payload["meta"]["shape"] == [60, 20]
 
 

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.report.stats import holm, paired_t_test, randomization_test
+from trecvid_fpig.report.stats import (WinsTiesLosses, bootstrap_ci, effect_size, holm,
+                                     paired_t_test, randomization_test, wins_ties_losses)
 
 
 def brute_force_p(a, b):
@@ -79,3 +80,28 @@ def test_holm_by_hand():
     assert holm([0.5, 0.2]) == pytest.approx([0.5, 0.4])
     assert holm([0.9, 0.8, 0.01]) == pytest.approx([1.0, 1.0, 0.03])   # 0.8 x 2 caps at 1
     assert holm([]) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bootstrap_ci_is_scipys_paired_percentile_interval(seed):
+    rng = np.random.default_rng(200 + seed)
+    a, b = rng.random(25), rng.random(25)
+    ci = stats.bootstrap((a - b,), np.mean, n_resamples=2_000, method="percentile",
+                         random_state=np.random.default_rng(seed)).confidence_interval
+    assert bootstrap_ci(a, b, 2_000, seed) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+def test_bootstrap_ci_by_enumeration_on_two_topics():
+    # Differences 0 and 1: a resample's mean is 0, 0.5 or 1 with chance 1/4, 1/2, 1/4, so the
+    # 2.5th and 97.5th percentiles of many resampled means are 0 and 1.
+    assert bootstrap_ci([1.0, 1.0], [1.0, 0.0], 4_000, 1) == (0.0, 1.0)
+
+
+def test_effect_size_and_wins_ties_losses_by_hand():
+    a, b = [0.5, 0.4, 0.2, 0.6], [0.4, 0.4, 0.3, 0.3]   # differences 0.1, 0, -0.1, 0.3
+    d = [0.1, 0.0, -0.1, 0.3]
+    mean = sum(d) / 4
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / 3)
+    assert effect_size(a, b) == pytest.approx(mean / sd)
+    assert wins_ties_losses(a, b) == WinsTiesLosses(2, 1, 1)
+    assert effect_size([0.2, 0.3], [0.1, 0.2]) is None          # constant difference: sd 0

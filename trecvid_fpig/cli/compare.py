@@ -25,7 +25,10 @@ from .output import emit
               help="With --manifest: only these years (repeatable; default every year all models have).")
 @click.option("--permutations", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="Random sign flips of the randomization test (exact when 2^topics is fewer).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sign flips.")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=1), default=10_000,
+              show_default=True, help="Resamples of the paired bootstrap 95% CI of the mean difference.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the sign flips and of the bootstrap.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level after Holm's correction.")
 @click.option("--per-topic/--no-per-topic", default=True, show_default=True,
@@ -35,13 +38,17 @@ from .output import emit
 @click.option("--no-cache", is_flag=True, help="With --manifest: read and write no cache.")
 @click.argument("runs", nargs=-1, type=click.Path())
 def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[str, ...],
-            years: Tuple[str, ...], permutations: int, seed: int, alpha: float, per_topic: bool,
-            fmt: str, out: Optional[str], no_cache: bool, runs: Tuple[str, ...]) -> None:
-    """Per-topic infAP of RUNS side by side, and for each pair of runs a paired two-sided
-    randomization test and a paired t-test, Holm-corrected over the pairs.
+            years: Tuple[str, ...], permutations: int, resamples: int, seed: int, alpha: float,
+            per_topic: bool, fmt: str, out: Optional[str], no_cache: bool,
+            runs: Tuple[str, ...]) -> None:
+    """Per-topic infAP of RUNS side by side, and for each pair of runs: a paired bootstrap 95%
+    CI of the mean difference, the effect size (mean / sd of the differences), wins / ties /
+    losses over topics, a paired two-sided randomization test and a paired t-test,
+    Holm-corrected over the pairs. Marks: † p < alpha, ‡ p < alpha/5 (randomization test);
+    p-values under 0.0001 print as "< 0.0001" (CSV and JSON keep full precision).
 
     Either --qrels Q RUN_A RUN_B [RUN_C ...], or --manifest MANIFEST to compare its models on
-    every year they all have (topics of several years pooled).
+    every year they all have: each year on its own, then all its topics pooled.
     """
     if (qrels_spec is None) == (manifest is None):
         raise click.UsageError("give either --qrels with two or more RUNS, or --manifest")
@@ -57,7 +64,7 @@ def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[st
     else:
         scores = scores_from_runs(qrels_spec, runs, CellEvaluator(ResultCache(None)))
         source = {"qrels": qrels_spec, "runs": list(runs)}
-    tests = pair_tests(scores, permutations, seed)
-    text, notes = render_comparison(scores, tests, fmt, alpha, permutations, seed, meta=source,
-                                    per_topic=per_topic)
+    tests = pair_tests(scores, permutations, seed, resamples)
+    text, notes = render_comparison(scores, tests, fmt, alpha, permutations, seed, resamples,
+                                    meta=source, per_topic=per_topic)
     emit(text, out, notes)

@@ -1,8 +1,8 @@
 """Per-topic infAP of several runs side by side, and paired significance tests for each pair.
 
-Runs are compared on the topics every one of them was scored on; with a manifest, topics of
-several TRECVID years are pooled (topic ids differ between years), which gives the tests more
-topics than one year alone.
+Runs are compared on the topics every one of them was scored on; with a manifest, each year is
+tested on its own and the topics of all years pooled (topic ids differ between years), which
+gives the tests more topics than one year alone.
 """
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from ..errors import InputError
 from .cells import CellEvaluator, YearScore, run_needs
 from .formats import render
 from .manifest import Manifest, RunEntry
-from .stats import holm, paired_t_test, randomization_test
+from .stats import (bootstrap_ci, effect_size, holm, paired_t_test, randomization_test,
+                    wins_ties_losses)
+
+#: What a scope that pools every year's topics is called in the pairs table.
+POOLED = "pooled"
+#: Smallest p printed as a number; smaller ones print as "< 0.0001" (not a misleading 0.0000).
+P_FLOOR = 1e-4
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,18 @@ class TopicScores:
 
 @dataclass(frozen=True)
 class PairTest:
+    scope: str                      # a year, POOLED, or "" for the runs of one qrels
+    topics: int
     a: str
     b: str
     mean_a: float
     mean_b: float
+    ci_low: float                   # paired bootstrap interval of mean(a - b)
+    ci_high: float
+    effect: Optional[float]         # mean / sd of the differences; None when sd is 0
+    wins: int
+    ties: int
+    losses: int
     p_random: float
     p_t: float
     p_random_holm: float
@@ -109,23 +123,72 @@ def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Seque
     return _align([m.name for m in chosen], per_run, notes)
 
 
-def pair_tests(scores: TopicScores, permutations: int = 10_000, seed: int = 0) -> List[PairTest]:
-    """Every pair of runs, in input order, with Holm's correction over the pairs for each test."""
+def scopes(scores: TopicScores) -> List[Tuple[str, List[int]]]:
+    """(scope, topic indices): each year on its own, then all pooled; one scope without years."""
+    years = sorted({y for y, _ in scores.topics})
+    if len(years) == 1:
+        return [(years[0], list(range(len(scores.topics))))]
+    return [(y, [k for k, (ty, _) in enumerate(scores.topics) if ty == y]) for y in years] + [
+        (POOLED, list(range(len(scores.topics))))]
+
+
+def _pair_tests_on(scores: TopicScores, scope: str, index: Sequence[int], permutations: int,
+                   seed: int, resamples: int) -> List[PairTest]:
+    vectors = [[v[k] for k in index] for v in scores.values]
     pairs = list(combinations(range(len(scores.labels)), 2))
-    raw = []
-    for i, j in pairs:
-        a, b = scores.values[i], scores.values[j]
-        raw.append((randomization_test(a, b, permutations, seed), paired_t_test(a, b)))
+    raw = [(randomization_test(vectors[i], vectors[j], permutations, seed),
+            paired_t_test(vectors[i], vectors[j])) for i, j in pairs]
     p_random_holm = holm([r for r, _ in raw])
     p_t_holm = holm([t for _, t in raw])
-    return [PairTest(scores.labels[i], scores.labels[j], _mean(scores.values[i]),
-                     _mean(scores.values[j]), r, t, rh, th)
-            for (i, j), (r, t), rh, th in zip(pairs, raw, p_random_holm, p_t_holm)]
+    tests = []
+    for (i, j), (r, t), rh, th in zip(pairs, raw, p_random_holm, p_t_holm):
+        a, b = vectors[i], vectors[j]
+        low, high = bootstrap_ci(a, b, resamples, seed)
+        wtl = wins_ties_losses(a, b)
+        tests.append(PairTest(scope, len(index), scores.labels[i], scores.labels[j], _mean(a),
+                              _mean(b), low, high, effect_size(a, b), wtl.wins, wtl.ties,
+                              wtl.losses, r, t, rh, th))
+    return tests
+
+
+def pair_tests(scores: TopicScores, permutations: int = 10_000, seed: int = 0,
+               resamples: int = 10_000) -> List[PairTest]:
+    """Every pair of runs in input order, per year and pooled (see :func:`scopes`); Holm's
+    correction is over the pairs of one scope, for each test."""
+    return [test for scope, index in scopes(scores)
+            for test in _pair_tests_on(scores, scope, index, permutations, seed, resamples)]
 
 
 def significance_mark(test: PairTest, alpha: float) -> str:
-    """"*" when the randomization test rejects, "†" when the t-test does (both Holm-corrected)."""
-    return ("*" if test.p_random_holm < alpha else "") + ("†" if test.p_t_holm < alpha else "")
+    """"‡" when the Holm-corrected randomization test gives p < alpha / 5, "†" when p < alpha."""
+    if test.p_random_holm < alpha / 5:
+        return "‡"
+    return "†" if test.p_random_holm < alpha else ""
+
+
+def topic_ranges(topics: Sequence[str]) -> str:
+    """"1701-1705, 1708" for numeric ids; consecutive ids collapse to a range."""
+    numbers = sorted(int(t) for t in topics)
+    parts: List[str] = []
+    start = prev = numbers[0]
+    for n in numbers[1:] + [None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
+
+
+def year_notes(scores: TopicScores) -> Tuple[str, ...]:
+    """Which topics each year contributed, when there are years."""
+    years = sorted({y for y, _ in scores.topics if y})
+    notes = []
+    for year in years:
+        ids = [t for y, t in scores.topics if y == year]
+        notes.append(f"{year.upper()}: {len(ids)} topics ({topic_ranges(ids)})")
+    return tuple(notes)
 
 
 def topic_rows(scores: TopicScores) -> Tuple[List[Dict[str, Any]], List[str]]:
@@ -142,47 +205,72 @@ def topic_rows(scores: TopicScores) -> Tuple[List[Dict[str, Any]], List[str]]:
     return rows, columns
 
 
-PAIR_COLUMNS = ["run A", "run B", "mean A", "mean B", "diff", "p random", "p random (Holm)",
-                "p t-test", "p t-test (Holm)", "sig"]
+PAIR_COLUMNS = ["scope", "topics", "run A", "run B", "mean A", "mean B", "diff", "CI low",
+                "CI high", "effect", "W/T/L", "p random", "p random (Holm)", "p t-test",
+                "p t-test (Holm)", "sig"]
+_P_COLUMNS = ("p random", "p random (Holm)", "p t-test", "p t-test (Holm)")
 
 
-def pair_rows(tests: Sequence[PairTest], alpha: float) -> List[Dict[str, Any]]:
-    return [{"run A": t.a, "run B": t.b, "mean A": t.mean_a, "mean B": t.mean_b,
-             "diff": t.mean_a - t.mean_b, "p random": t.p_random, "p random (Holm)": t.p_random_holm,
-             "p t-test": t.p_t, "p t-test (Holm)": t.p_t_holm, "sig": significance_mark(t, alpha)}
-            for t in tests]
+def p_text(p: float, decimals: int = 4) -> str:
+    """A p-value for reading: 4 decimals, or "< 0.0001" below that."""
+    return f"< {P_FLOOR:.{decimals}f}" if p < P_FLOOR else f"{p:.{decimals}f}"
 
 
-def _legend(n_topics: int, n_pairs: int, permutations: int, seed: int, alpha: float) -> str:
+def pair_rows(tests: Sequence[PairTest], alpha: float, readable: bool = False) -> List[Dict[str, Any]]:
+    """One row per pair; `readable` turns p-values into text (see :func:`p_text`)."""
+    rows = []
+    for t in tests:
+        row: Dict[str, Any] = {
+            "scope": t.scope, "topics": t.topics, "run A": t.a, "run B": t.b, "mean A": t.mean_a,
+            "mean B": t.mean_b, "diff": t.mean_a - t.mean_b, "CI low": t.ci_low,
+            "CI high": t.ci_high, "effect": t.effect, "W/T/L": f"{t.wins}/{t.ties}/{t.losses}",
+            "p random": t.p_random, "p random (Holm)": t.p_random_holm, "p t-test": t.p_t,
+            "p t-test (Holm)": t.p_t_holm, "sig": significance_mark(t, alpha)}
+        if readable:
+            row.update({c: p_text(row[c]) for c in _P_COLUMNS})
+        rows.append(row)
+    return rows
+
+
+def _legend(tests: Sequence[PairTest], permutations: int, seed: int, resamples: int,
+            alpha: float) -> str:
+    n_topics = max(t.topics for t in tests)
     if 2 ** n_topics <= permutations:
         how = f"exact, all 2^{n_topics} sign flips"
     else:
         how = f"{permutations} random sign flips, seed {seed}"
-    return (f"sig: * paired randomization test ({how}), † paired t-test; Holm-corrected p < {alpha} "
-            f"over {n_pairs} pair(s) of runs, {n_topics} topics")
+    n_pairs = len({(t.a, t.b) for t in tests})
+    return (f"sig: † p < {alpha:g}, ‡ p < {alpha / 5:g}, paired randomization test ({how}), "
+            f"Holm-corrected over the {n_pairs} pair(s) of runs of each scope; CI: paired bootstrap "
+            f"95% percentile interval of diff ({resamples} resamples, seed {seed}); effect: "
+            "mean / sd of the per-topic differences; W/T/L: topics where A is above / equal to / "
+            "below B")
 
 
 def render_comparison(scores: TopicScores, tests: Sequence[PairTest], fmt: str, alpha: float,
-                      permutations: int, seed: int, meta: Optional[Dict[str, Any]] = None,
-                      per_topic: bool = True, decimals: int = 4) -> Tuple[str, Tuple[str, ...]]:
+                      permutations: int, seed: int, resamples: int = 10_000,
+                      meta: Optional[Dict[str, Any]] = None, per_topic: bool = True,
+                      decimals: int = 4) -> Tuple[str, Tuple[str, ...]]:
     """(text, notes for stderr): the per-topic table (optional) and the pairs table in `fmt`.
 
     CSV keeps the legend and notes out of the data (they go to stderr); every other format
     carries them.
     """
     t_rows, t_columns = topic_rows(scores)
-    p_rows = pair_rows(tests, alpha)
-    legend = _legend(len(scores.topics), len(tests), permutations, seed, alpha)
+    p_rows = pair_rows(tests, alpha, readable=fmt not in ("csv", "json"))
+    legend = _legend(tests, permutations, seed, resamples, alpha)
+    all_notes = scores.notes + year_notes(scores)
     if fmt == "json":
         payload: Dict[str, Any] = {"pairs": [{c: r[c] for c in PAIR_COLUMNS} for r in p_rows]}
         if per_topic:
             payload["topics"] = [{c: r.get(c) for c in t_columns} for r in t_rows]
         payload["meta"] = dict(meta or {}, alpha=alpha, permutations=permutations, seed=seed,
-                               legend=legend, notes=list(scores.notes))
+                               bootstrap=resamples, legend=legend, notes=list(all_notes))
         return json.dumps(payload, indent=2) + "\n", ()
-    topic_part = render(t_rows, t_columns, fmt, decimals) if per_topic else ""
-    pair_part = render(p_rows, PAIR_COLUMNS, fmt, decimals)
-    notes = (legend,) + scores.notes
+    topic_part = render(t_rows, t_columns, fmt, decimals, exact_csv=True) if per_topic else ""
+    columns = PAIR_COLUMNS if any(t.scope for t in tests) else PAIR_COLUMNS[1:]
+    pair_part = render(p_rows, columns, fmt, decimals, missing="–", exact_csv=True)
+    notes = (legend,) + all_notes
     if fmt == "csv":
         return topic_part + ("\n" if per_topic else "") + pair_part, notes
     if fmt == "markdown":

@@ -16,7 +16,8 @@ PAPER_FORMATS = ("markdown", "latex", "csv", "json", "table")
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}", "–": "--", "Δ": r"$\Delta$", "†": r"$^\dagger$"}
+                  "^": r"\textasciicircum{}", "–": "--", "Δ": r"$\Delta$", "†": r"$^\dagger$",
+                  "‡": r"$^\ddagger$", "<": r"$<$", ">": r"$>$"}
 
 
 def latex_escape(text: str) -> str:
@@ -44,13 +45,15 @@ def _numeric_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) 
 def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str = "table",
            decimals: int = 4, meta: Optional[Dict[str, Any]] = None,
            bold: AbstractSet[Tuple[int, str]] = frozenset(), missing: str = "",
-           rule_before: AbstractSet[int] = frozenset()) -> str:
+           rule_before: AbstractSet[int] = frozenset(), exact_csv: bool = False) -> str:
     """`rows` as text; JSON keeps full precision and carries `meta` beside the rows.
 
     `bold` names cells (row index, column) to emphasise in Markdown and LaTeX; `missing` is
     what a ``None`` cell shows in the table, Markdown and LaTeX formats (CSV leaves it empty so
     that numeric columns stay numeric, JSON writes null). LaTeX draws a ``\\midrule`` before
     each row index in `rule_before` (e.g. between published baselines and reproduced rows).
+    `exact_csv` writes CSV floats at full precision (shortest repr that reads back the same
+    number), for CSV that is data rather than a rounded table.
     """
     if fmt == "json":
         payload: Dict[str, Any] = {"rows": [{c: row.get(c) for c in columns} for row in rows]}
@@ -61,7 +64,8 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([[_cell(row.get(c), decimals) for c in columns] for row in rows])
+        writer.writerows([[repr(v) if exact_csv and isinstance(v, float) else _cell(v, decimals)
+                           for v in (row.get(c) for c in columns)] for row in rows])
         return out.getvalue()
     cells: List[List[str]] = [[_cell(row.get(c), decimals, missing) for c in columns] for row in rows]
     numeric = _numeric_columns(rows, columns)

@@ -4,11 +4,16 @@ The randomization test is the one IR papers use (Smucker, Allan & Carterette, CI
 the null hypothesis each topic's two scores are exchangeable, so each per-topic difference
 keeps or flips its sign with probability 1/2; p is the share of sign assignments whose mean
 difference is at least as far from zero as the observed one.
+
+Beside the p-values, a pair is described by how large the difference is: a paired bootstrap
+confidence interval of the mean difference, an effect size (mean / sd of the differences) and
+wins / ties / losses over topics, which a reader can judge without a significance threshold.
 """
 from __future__ import annotations
 
 import math
-from typing import Iterator, List, Sequence
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -78,6 +83,50 @@ def paired_t_test(a: Sequence[float], b: Sequence[float]) -> float:
         return 1.0 if mean == 0 else 0.0
     statistic = mean / (sd / math.sqrt(n))
     return float(min(1.0, 2 * student_t.sf(abs(statistic), n - 1)))
+
+
+def bootstrap_ci(a: Sequence[float], b: Sequence[float], resamples: int = 10_000, seed: int = 0,
+                 level: float = 0.95) -> Tuple[float, float]:
+    """Paired bootstrap percentile interval of mean(a - b).
+
+    Topics are resampled with replacement: ``numpy.random.default_rng(seed).integers(0, n,
+    (resamples, n))`` draws all indices at once, and the interval is numpy's (linear)
+    percentiles (1 - level) / 2 and (1 + level) / 2 of the resampled means: the same numbers
+    as ``scipy.stats.bootstrap(method="percentile")`` with that generator.
+    """
+    if resamples < 1:
+        raise InputError(f"bootstrap resamples must be at least 1, got {resamples}")
+    d = _differences(a, b)
+    indices = np.random.default_rng(seed).integers(0, len(d), (resamples, len(d)))
+    means = d[indices].mean(axis=1)
+    low, high = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
+    return float(low), float(high)
+
+
+def effect_size(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
+    """Mean of the paired differences over their sample sd (ddof=1): Cohen's d_z.
+
+    None when every difference is the same up to rounding (sd 0): the ratio is undefined, not
+    a huge number made of rounding error.
+    """
+    d = _differences(a, b)
+    if np.allclose(d, d[0], rtol=1e-9, atol=1e-12):
+        return None
+    return float(d.mean() / d.std(ddof=1))
+
+
+@dataclass(frozen=True)
+class WinsTiesLosses:
+    wins: int
+    ties: int
+    losses: int
+
+
+def wins_ties_losses(a: Sequence[float], b: Sequence[float]) -> WinsTiesLosses:
+    """Topics where a scores higher, exactly the same, lower than b."""
+    d = _differences(a, b)
+    return WinsTiesLosses(int(np.count_nonzero(d > 0)), int(np.count_nonzero(d == 0)),
+                          int(np.count_nonzero(d < 0)))
 
 
 def holm(pvalues: Sequence[float]) -> List[float]:
