@@ -23,5 +23,6 @@ def test_byte_identical_to_sample_eval(data_dir, year, run, per_topic):
 def test_several_runs_print_blocks_in_order(data_dir):
     runs = [str(data_dir / "tv21.runB.txt.gz"), str(data_dir / "tv21.runA.txt.gz")]
     result = CliRunner().invoke(cli, ["score", "--qrels", "tv21", "--format", "sample-eval", *runs])
-    expected = (data_dir / "tv21.runB.sample_eval.out").read_text() + (data_dir / "tv21.runA.sample_eval.out").read_text()
+    expected = (f"# RUN {runs[0]}\n" + (data_dir / "tv21.runB.sample_eval.out").read_text()
+                + f"# RUN {runs[1]}\n" + (data_dir / "tv21.runA.sample_eval.out").read_text())
     assert result.output == expected

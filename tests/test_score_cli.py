@@ -36,17 +36,46 @@ def test_json_and_csv_carry_the_reference_values(runs, data_dir):
     rows = json.loads(result.output)["rows"]
     for row, name in zip(rows, ["tv21.runA", "tv21.runB"]):
         ref = reference_all(data_dir, name)
-        for measure in ("infAP", "infNDCG", "iP10", "iP100", "iP1000"):
+        for measure in ("infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel", "inum_rel_ret"):
             assert round(row[measure], 4) == ref[measure]
-        assert row["topics"] == 20
+        assert row["num_ret"] == ref["num_ret"] and row["topics"] == 20
     table = list(csv.DictReader(io.StringIO(invoke("score", "--qrels", "tv21", "--format", "csv", *runs).output)))
-    assert [float(r["infAP"]) for r in table] == [round(r["infAP"], 4) for r in rows]
+    assert [float(r["infAP"]) for r in table] == [r["infAP"] for r in rows]       # full precision
+    assert [float(r["inum_rel"]) for r in table] == [r["inum_rel"] for r in rows]
+
+
+def test_per_topic_csv_and_json_carry_every_field_and_the_all_row(runs, data_dir):
+    reference = {}
+    for line in (data_dir / "tv21.runA.sample_eval_q.out").read_text().splitlines():
+        key, topic, value = line.split()
+        reference.setdefault(topic, {})[key] = float(value)
+    for fmt in ("json", "csv"):
+        output = invoke("score", "--qrels", "tv21", "-q", "--format", fmt, runs[0]).output
+        rows = (json.loads(output)["rows"] if fmt == "json"
+                else list(csv.DictReader(io.StringIO(output))))
+        assert [r["topic"] for r in rows] == [str(t) for t in range(1661, 1681)] + ["all"]
+        for row in rows:
+            ref = reference[row["topic"]]
+            for field in ("infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel", "inum_rel_ret"):
+                assert round(float(row[field]), 4) == ref[field]
+            assert int(row["num_ret"]) == ref["num_ret"]
+    table = invoke("score", "--qrels", "tv21", "-q", runs[0]).output
+    assert all(len(cell.split(".")[1]) == 4 for cell in table.splitlines()[2].split()[2:7])
+
+
+def test_sample_eval_of_several_runs_separates_identical_blocks(runs, data_dir):
+    one = invoke("score", "--qrels", "tv21", "--format", "sample-eval", runs[0]).output
+    assert one == (data_dir / "tv21.runA.sample_eval.out").read_text()
+    both = invoke("score", "--qrels", "tv21", "--format", "sample-eval", *runs).output
+    assert both == "".join(f"# RUN {run}\n" + (data_dir / f"{name}.sample_eval.out").read_text()
+                           for run, name in zip(runs, ["tv21.runA", "tv21.runB"]))
 
 
 def test_per_topic_rows_match_q_output(runs, data_dir):
     result = invoke("score", "--qrels", "tv21", "-q", "--format", "json", runs[0])
     rows = json.loads(result.output)["rows"]
-    assert [r["topic"] for r in rows] == [str(t) for t in range(1661, 1681)]
+    assert [r["topic"] for r in rows] == [str(t) for t in range(1661, 1681)] + ["all"]
+    rows = rows[:-1]
     ref = [line.split()[-1] for line in (data_dir / "tv21.runA.sample_eval_q.out").read_text().splitlines()
            if line.startswith("infAP") and "all" not in line]
     assert [f"{r['infAP']:.4f}" for r in rows] == ref
@@ -54,7 +83,8 @@ def test_per_topic_rows_match_q_output(runs, data_dir):
 
 def test_human_and_markdown_tables(runs):
     table = invoke("score", "--qrels", "tv21", *runs).output.splitlines()
-    assert table[0].split() == ["run", "infAP", "infNDCG", "iP10", "iP100", "iP1000", "topics"]
+    assert table[0].split() == ["run", "infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel",
+                                "inum_rel_ret", "num_ret", "topics"]
     assert len(table) == 4 and "0.0866" in table[2] and "0.1945" in table[3]
     md = invoke("score", "--qrels", "tv21", "--format", "markdown", *runs).output.splitlines()
     assert md[0].startswith("| run | infAP") and md[1].startswith("|---|---:")

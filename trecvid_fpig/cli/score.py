@@ -5,7 +5,7 @@ from typing import Tuple
 
 import click
 
-from ..evaluate.sample_eval_format import format_sample_eval
+from ..evaluate.sample_eval_format import format_sample_eval_runs
 from ..evaluate.score import load_qrels, score_rows, score_runs
 from ..report.formats import FORMATS, render
 
@@ -15,7 +15,10 @@ from ..report.formats import FORMATS, render
               help="Shipped qrels by year, or a sample_eval qrels file (plain or .gz).")
 @click.option("-q", "per_topic", is_flag=True, help="Per-topic results, as sample_eval.pl -q.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ("sample-eval",)), default="table",
-              show_default=True, help="sample-eval prints byte-for-byte what NIST's script prints.")
+              show_default=True,
+              help="sample-eval prints byte-for-byte what NIST's script prints for each run; with "
+                   "several runs a '# RUN PATH' line comes before each run's block. CSV and JSON "
+                   "keep full precision; the others show 4 decimals.")
 @click.option("--strict", is_flag=True,
               help="Score as a TRECVID submission: missing topics count 0; list violations, exit 1.")
 @click.option("--measure", "measures", multiple=True, metavar="NAME",
@@ -30,11 +33,12 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
     qrels = load_qrels(qrels_spec)
     scored = score_runs(qrels, runs, strict=strict, measures=measures)
     if fmt == "sample-eval":
-        click.echo("".join(format_sample_eval(s.result, per_topic) for s in scored), nl=False)
+        click.echo(format_sample_eval_runs([(s.run.path, s.result) for s in scored], per_topic),
+                   nl=False)
     else:
         rows, columns = score_rows(scored, per_topic)
         meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
-        click.echo(render(rows, columns, fmt, meta=meta), nl=False)
+        click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
     if fmt != "sample-eval":          # sample_eval.pl skips such topics without a word
         for s in scored:
             for warning in s.warnings:

@@ -1,7 +1,7 @@
 """sample_eval.pl's output, byte for byte: tabs, ``%6.4f``, iP1000 printed twice and all."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Sequence, Tuple
 
 from .xinfap import PRECISION_RANKS, RECALL_LEVELS, RunResult, TopicResult
 
@@ -31,3 +31,12 @@ def format_sample_eval(result: RunResult, per_topic: bool = False) -> str:
     lines += _measure_lines("all", result.infAP, result.infNDCG, result.precision, result.inum_rel_ret,
                             result.inum_rel, result.num_ret, result.iprec_at_recall)
     return "\n".join(lines) + "\n"
+
+
+def format_sample_eval_runs(runs: Sequence[Tuple[str, RunResult]], per_topic: bool = False) -> str:
+    """Each run's block as :func:`format_sample_eval` prints it; NIST's script scores one run a
+    call, so with several runs a ``# RUN PATH`` line opens each block (none for a single run,
+    whose output stays byte-identical to the script's)."""
+    if len(runs) == 1:
+        return format_sample_eval(runs[0][1], per_topic)
+    return "".join(f"# RUN {path}\n" + format_sample_eval(result, per_topic) for path, result in runs)

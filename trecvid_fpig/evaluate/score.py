@@ -16,6 +16,10 @@ from .trec_measures import parse_measures, trec_measures
 from .xinfap import RunResult, evaluate_run
 
 MEASURE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000")
+#: The counts sample_eval.pl prints after the measures, for each topic and for ``all``.
+COUNT_COLUMNS = ("inum_rel", "inum_rel_ret", "num_ret")
+#: Topic label of a run's summary row in per-topic output, as in sample_eval.pl -q.
+ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -83,26 +87,29 @@ def trec_label(measure: str) -> str:
 
 def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
                run_label: Optional[str] = None) -> Tuple[List[dict], List[str]]:
-    """Rows for :func:`trecvid_fpig.report.formats.render`: one per run, or per run and topic."""
+    """Rows for :func:`trecvid_fpig.report.formats.render`: one per run, or per run and topic
+    followed by the run's ``all`` row (as ``sample_eval.pl -q`` prints it).
+
+    Every field NIST's script prints is a column (the measures, then inum_rel, inum_rel_ret and
+    num_ret), named as in the Python API's per-topic DataFrame.
+    """
     extra = list(scored[0].trec_means) if scored else []
-    columns = (["run"] + (["topic"] if per_topic else []) + list(MEASURE_COLUMNS)
-               + [trec_label(m) for m in extra])
-    if not per_topic:
-        columns.append("topics")
+    fields = list(MEASURE_COLUMNS) + list(COUNT_COLUMNS)
+    columns = (["run"] + (["topic"] if per_topic else []) + fields + [trec_label(m) for m in extra]
+               + ["topics"])
     rows = []
     for s in scored:
         name = run_label or s.run.path
+        summary = {"run": name, "topic": ALL}
+        summary.update({m: getattr(s.result, m) for m in fields})
+        summary.update({trec_label(m): v for m, v in s.trec_means.items()})
+        summary["topics"] = len(s.result.topics)
         if per_topic:
             for t in s.result.topics:
                 row = {"run": name, "topic": t.topic}
-                row.update({m: getattr(t, m) for m in MEASURE_COLUMNS})
+                row.update({m: getattr(t, m) for m in fields})
                 values = s.trec_per_topic.get(t.topic, {})
                 row.update({trec_label(m): values.get(m) for m in extra})
                 rows.append(row)
-        else:
-            row = {"run": name}
-            row.update({m: getattr(s.result, m) for m in MEASURE_COLUMNS})
-            row.update({trec_label(m): v for m, v in s.trec_means.items()})
-            row["topics"] = len(s.result.topics)
-            rows.append(row)
+        rows.append(summary)
     return rows, columns
