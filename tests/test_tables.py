@@ -27,7 +27,7 @@ def xinfap(data_dir, year, run):
 @pytest.fixture(scope="module")
 def sims():
     rng = np.random.default_rng(0)
-    return {"1k": rng.normal(size=(30, 30)).astype(np.float32),
+    return {"1k": rng.normal(size=(1000, 1000)).astype(np.float32),      # MSR-VTT 1k-A's shape
             "3k": rng.normal(size=(40, 20)).astype(np.float32)}
 
 
@@ -294,6 +294,55 @@ def test_malformed_run_is_an_error_not_a_dash(tmp_path):
     (tmp_path / "m.toml").write_text("[[model]]\nname = 'A'\ntrecvid.tv21 = 'r.txt'\n")
     result = tables(tmp_path / "m.toml", ok=False)
     assert result.exit_code == 2 and "r.txt:1" in result.stderr
+
+
+def test_against_paper_refuses_a_result_of_another_shape(tmp_path, sims):
+    small = recall_metrics(sims["1k"][:30, :30], captions_per_video=1)
+    (tmp_path / "1k.json").write_text(json.dumps(small))
+    three_k = dict(small, meta=dict(small["meta"], shape=[59_800, 2_990],
+                                    ground_truth={"captions_per_video": 20}))
+    (tmp_path / "3k.json").write_text(json.dumps(three_k))
+    (tmp_path / "m.toml").write_text(f'''
+published = "{PAPER}"
+[[model]]
+name = "A"
+paper = "PIG"
+recall.msrvtt-3k = "3k.json"
+''')
+    assert row(as_json(tmp_path / "m.toml", "--against-paper")["s2"], "A")["3k R@1 (paper)"] is not None
+    assert tables(tmp_path / "m.toml", "--format", "json").exit_code == 0     # no comparison, no check
+    for setting, result, message in (
+            ("1k", "1k.json", "the matrix is 30 x 30 with 1 caption(s) a video, but MSR-VTT 1k is "
+                              "1,000 x 1,000 with 1 caption(s) a video"),
+            ("3k", "1k.json", "MSR-VTT 3k is 59,800 x 2,990 with 20 caption(s) a video")):
+        text = (tmp_path / "m.toml").read_text().replace('recall.msrvtt-3k = "3k.json"',
+                                                         f'recall.msrvtt-{setting} = "{result}"')
+        (tmp_path / "bad.toml").write_text(text)
+        failed = tables(tmp_path / "bad.toml", "--against-paper", ok=False)
+        assert failed.exit_code == 2 and message in failed.stderr and "1k.json" in failed.stderr
+    one_caption = dict(three_k, meta=dict(three_k["meta"], ground_truth={"captions_per_video": 1}))
+    (tmp_path / "3k.json").write_text(json.dumps(one_caption))
+    failed = tables(tmp_path / "m.toml", "--against-paper", ok=False)
+    assert "with 1 caption(s) a video, but MSR-VTT 3k" in failed.stderr
+
+
+def test_years_show_a_subset_with_its_mean_and_say_so(manifest, data_dir):
+    s1 = as_json(manifest, "--years", "tv23,tv21", "--against-paper")["s1"]
+    assert [c for c in s1["columns"] if " " not in c] == ["Model", "TV21", "TV23", "Mean"]
+    a = row(s1, "A")
+    runs = [xinfap(data_dir, "tv21", "runA"), xinfap(data_dir, "tv23", "runA")]
+    assert a["Mean"] == pytest.approx(sum(runs) / 2)
+    assert a["Mean (paper)"] == pytest.approx((0.216 + a["TV23 (paper)"]) / 2)
+    assert a["Mean Δ"] == pytest.approx(a["Mean"] - a["Mean (paper)"])
+    clip = row(s1, "CLIP4Clip")
+    assert clip["Mean"] == pytest.approx((clip["TV21"] + clip["TV23"]) / 2)
+    assert any(n.startswith("Mean: over TV21, TV23 only, a subset of the paper's five years")
+               for n in s1["footnotes"])
+    (manifest.parent / "y.toml").write_text(manifest.read_text().replace(
+        'published =', 'years = ["tv21", "tv23"]\npublished ='))
+    assert as_json(manifest.parent / "y.toml", "--against-paper")["s1"] == s1
+    failed = tables(manifest, "--years", "tv24", ok=False)
+    assert failed.exit_code == 2 and "unknown TRECVID year 'tv24'" in failed.stderr
 
 
 def test_paper_row_named_once_is_looked_up_in_each_table(tmp_path, data_dir, sims):

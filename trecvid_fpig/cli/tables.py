@@ -23,9 +23,12 @@ from .output import emit
               help="Add the published value and the difference next to each reproduced cell.")
 @click.option("--decimals", type=click.IntRange(0, 10),
               help="Digits after the point [default: 3 for infAP, 1 for R@K].")
+@click.option("--years", "years_spec", metavar="tv21,tv23",
+              help="Table S1 shows only these years, Mean over them [default: the manifest's "
+                   "years, else all five].")
 @click.option("--no-cache", is_flag=True, help="Recompute every cell; read and write no cache.")
 def command(manifest: str, which: Tuple[str, ...], fmt: str, out: Optional[str], against_paper: bool,
-            decimals: Optional[int], no_cache: bool) -> None:
+            decimals: Optional[int], years_spec: Optional[str], no_cache: bool) -> None:
     """Tables S1 (infAP per TRECVID year) and S2 (R@K on MSR-VTT) from MANIFEST.
 
     A cell whose run, qrels or R@K result is missing prints "–" with a footnote saying what to
@@ -33,6 +36,7 @@ def command(manifest: str, which: Tuple[str, ...], fmt: str, out: Optional[str],
     """
     spec = load_manifest(manifest)
     cache = ResultCache(None if no_cache else spec.cache_dir)
-    tables = build_tables(spec, which, against_paper, decimals, cache)
+    years = tuple(y.strip().lower() for y in years_spec.split(",")) if years_spec else ()
+    tables = build_tables(spec, which, against_paper, decimals, cache, years)
     text, notes = render_tables(tables, fmt, meta={"manifest": manifest})
     emit(text, out, notes)

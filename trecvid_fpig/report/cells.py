@@ -10,7 +10,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import InputError
 from ..evaluate.score import load_qrels
@@ -125,6 +125,31 @@ class CellEvaluator:
         self.cache.put("xinfap", key, {"infAP": result.infAP, "topics": topics,
                                        "run": str(entry.run), "qrels": str(qrels_path)})
         return YearScore(result.infAP, topics)
+
+    def recall_shape(self, entry: RecallEntry) -> Tuple[Optional[List[int]], Optional[int]]:
+        """([captions, videos], captions a video or None when it varies) of what the R@K were
+        computed on: a result's ``meta``, or the matrix and its options (no second read)."""
+        if entry.result is not None:
+            data = json.loads(read_text(entry.result, "R@K result JSON"))
+            meta = data.get("meta") if isinstance(data, dict) else None
+            meta = meta if isinstance(meta, dict) else {}
+            gt = meta.get("ground_truth") if isinstance(meta.get("ground_truth"), dict) else {}
+            per_video = gt.get("captions_per_video")
+            if per_video is None and gt.get("captions_per_video_min") == gt.get("captions_per_video_max"):
+                per_video = gt.get("captions_per_video_min")
+            shape = meta.get("shape")
+            return (list(shape) if isinstance(shape, list) else None), per_video
+        assert entry.sims is not None
+        from ..evaluate import recall as recall_module
+        options = dict(entry.options)
+        shape = list(recall_module.load_sims(entry.sims).shape)
+        per_video = options.get("captions_per_video")
+        if per_video is None and "gt" in options:
+            import numpy as np
+
+            counts = np.bincount(recall_module.read_ground_truth(options["gt"]).caption_video)
+            per_video = int(counts[0]) if (counts == counts[0]).all() else None
+        return shape, per_video
 
     def recall(self, entry: RecallEntry) -> Dict[str, Dict[str, float]]:
         """R@K in percent per direction, from a result JSON or computed from a similarity matrix."""

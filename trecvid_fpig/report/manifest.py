@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
 from ..textio import read_text
@@ -70,6 +70,7 @@ class Manifest:
     models: Tuple[ModelEntry, ...]
     published: Optional[Path]
     baselines: Dict[str, Tuple[str, ...]]
+    years: Tuple[str, ...] = ()             # Table S1's year columns; () means all five
 
     @property
     def cache_dir(self) -> Path:
@@ -175,7 +176,7 @@ def load_manifest(path: Union[str, Path]) -> Manifest:
     """Read and check a manifest; paths inside it become absolute (relative to its folder)."""
     path = Path(path)
     data = load_toml(path, "manifest")
-    _no_other_keys(data, ("published", "baselines", "model"), "the manifest", path)
+    _no_other_keys(data, ("published", "baselines", "model", "years"), "the manifest", path)
     base = path.resolve().parent
     models = [_model(i, m, base, path) for i, m in enumerate(_expect(data.get("model", []), list,
                                                                       "[[model]]", path))]
@@ -186,8 +187,24 @@ def load_manifest(path: Union[str, Path]) -> Manifest:
     baselines = _expect(data.get("baselines", {}), dict, "[baselines]", path)
     _no_other_keys(baselines, TABLE_KEYS, "[baselines]", path)
     published = data.get("published")
+    years = tuple(_expect(y, str, "years entry", path)
+                  for y in _expect(data.get("years", []), list, "years", path))
     return Manifest(
         path, tuple(models),
         None if published is None else base / _expect(published, str, "published", path),
         {t: tuple(_expect(n, str, f"[baselines] {t} entry", path)
-                  for n in _expect(v, list, f"[baselines] {t}", path)) for t, v in baselines.items()})
+                  for n in _expect(v, list, f"[baselines] {t}", path)) for t, v in baselines.items()},
+        checked_years(years, path))
+
+
+def checked_years(years: Sequence[str], path: Optional[Path] = None) -> Tuple[str, ...]:
+    """Table S1 years in the paper's order, each a known year, none twice."""
+    from .published import S1_YEARS
+
+    for year in years:
+        if year not in S1_YEARS:
+            raise InputError(f"unknown TRECVID year {year!r} in years; expected some of "
+                             f"{', '.join(S1_YEARS)}", path)
+        if list(years).count(year) > 1:
+            raise InputError(f"year {year!r} is listed twice", path)
+    return tuple(y for y in S1_YEARS if y in years)

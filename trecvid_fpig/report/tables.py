@@ -14,7 +14,7 @@ from ..errors import InputError
 from .cache import ResultCache
 from .cells import CellEvaluator, recall_needs, run_needs
 from .formats import render
-from .manifest import RECALL_SETTINGS, Manifest, ModelEntry
+from .manifest import RECALL_SETTINGS, Manifest, ModelEntry, RecallEntry, checked_years
 from .published import RECALL_KS, S1_YEARS, Published, load_published
 
 TABLES = ("s1", "s2", "s2-t2v")
@@ -22,6 +22,9 @@ TITLES = {"s1": "Table S1: infAP (xinfAP, as NIST's sample_eval.pl) on TRECVID A
           "s2": "Table S2: video-to-text R@K (%) on MSR-VTT",
           "s2-t2v": "Table S2, text-to-video: R@K (%) on MSR-VTT"}
 DEFAULT_DECIMALS = {"s1": 3, "s2": 1, "s2-t2v": 1}
+#: The benchmark each R@K setting claims: (captions, videos) and captions a video. Published
+#: numbers are only compared with results computed on exactly this shape.
+BENCHMARK_SHAPES = {"msrvtt-1k": ((1000, 1000), 1), "msrvtt-3k": ((59_800, 2_990), 20)}
 MISSING = "–"
 PAPER, DELTA = " (paper)", " Δ"
 
@@ -44,9 +47,9 @@ class _Column:
     key: str            # published key: "tv21", "msrvtt-1k R@1"
 
 
-def _columns(table: str) -> List[_Column]:
+def _columns(table: str, years: Sequence[str] = S1_YEARS) -> List[_Column]:
     if table == "s1":
-        return [_Column(y.upper(), y) for y in S1_YEARS]
+        return [_Column(y.upper(), y) for y in years]
     return [_Column(f"{s.split('-')[1]} {k}", f"{s} {k}") for s in RECALL_SETTINGS for k in RECALL_KS]
 
 
@@ -66,13 +69,29 @@ class _Footnotes:
                      for (prefix, text), cells in self._cells.items())
 
 
+def check_benchmark_shape(setting: str, entry: RecallEntry, evaluator: CellEvaluator) -> None:
+    """Refuse to set a result beside the paper's unless it was computed on the benchmark's shape."""
+    (captions, videos), per_video = BENCHMARK_SHAPES[setting]
+    shape, have_per_video = evaluator.recall_shape(entry)
+    source = entry.result if entry.result is not None else entry.sims
+    want = f"MSR-VTT {setting.split('-')[1]} is {captions:,} x {videos:,} with {per_video} caption(s) a video"
+    if shape is None:
+        raise InputError(f"cannot compare with the paper: the R@K result has no meta.shape ({want}); "
+                         "write it with fpig-trecvid recall --format json", source)
+    if shape != [captions, videos] or have_per_video != per_video:
+        got = f"{shape[0]:,} x {shape[1]:,}"
+        got += f" with {have_per_video} caption(s) a video" if have_per_video else " with varying captions a video"
+        raise InputError(f"cannot compare with the paper: the matrix is {got}, but {want}", source)
+
+
 def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: CellEvaluator,
-                  notes: _Footnotes) -> Dict[str, Optional[float]]:
+                  notes: _Footnotes, years: Sequence[str],
+                  check_shape: bool = False) -> Dict[str, Optional[float]]:
     """Published-key -> value for one reproduced row; gaps get a footnote."""
     base = manifest.path.resolve().parent
     values: Dict[str, Optional[float]] = {}
     if table == "s1":
-        for year in S1_YEARS:
+        for year in years:
             entry = model.trecvid.get(year)
             needs = run_needs(entry, year, base)
             for need in needs:
@@ -86,6 +105,8 @@ def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: 
         label = f"{model.name} {setting.split('-')[1]}"
         for need in needs:
             notes.add(need, label)
+        if check_shape and entry is not None and not needs:
+            check_benchmark_shape(setting, entry, evaluator)
         result = {} if needs or entry is None else evaluator.recall(entry).get(direction)
         if result is None:
             notes.add(f"the R@K result has no {direction} numbers", label)
@@ -95,15 +116,28 @@ def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: 
     return values
 
 
-def _mean_over_years(values: Dict[str, Optional[float]]) -> Tuple[Optional[float], bool]:
-    """Mean of the years present, and whether every year was."""
-    present = [values[y] for y in S1_YEARS if values.get(y) is not None]
+def _mean_over_years(values: Dict[str, Optional[float]],
+                     years: Sequence[str]) -> Tuple[Optional[float], bool]:
+    """Mean of the years present, and whether every year shown was."""
+    present = [values[y] for y in years if values.get(y) is not None]
     if not present:
         return None, False
     total = 0.0
     for v in present:
         total += v
-    return total / len(present), len(present) == len(S1_YEARS)
+    return total / len(present), len(present) == len(years)
+
+
+def _published_mean(published: Optional[Published], table: str, row: Optional[str],
+                    layout: "_Layout") -> Optional[float]:
+    """The paper's Mean, or with a subset of years the mean of its values for those years."""
+    if published is None:
+        return None
+    if not layout.subset:
+        return published.value(table, row, "mean")
+    values = {c.key: published.value(table, row, c.key) for c in layout.value_columns}
+    mean, complete = _mean_over_years(values, [c.key for c in layout.value_columns])
+    return mean if complete else None
 
 
 def _check_published_rows(manifest: Manifest, published: Published) -> None:
@@ -142,6 +176,7 @@ class _Layout:
     table: str
     value_columns: Tuple[_Column, ...]
     compare: bool
+    subset: bool = False          # Table S1 with fewer years than the paper's five
 
     @property
     def paper_table(self) -> str:
@@ -164,7 +199,8 @@ class _Layout:
 def _baseline_row(name: str, layout: _Layout, published: Published) -> Dict[str, Any]:
     row: Dict[str, Any] = {"Model": name}
     for label, key in layout.keyed:
-        row[label] = published.value(layout.paper_table, name, key)
+        row[label] = (_published_mean(published, layout.paper_table, name, layout) if key == "mean"
+                      else published.value(layout.paper_table, name, key))
         if layout.compare:       # a published row is its own paper value: left blank
             row[label + PAPER] = row[label + DELTA] = ""
     return row
@@ -173,18 +209,21 @@ def _baseline_row(name: str, layout: _Layout, published: Published) -> Dict[str,
 def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator: CellEvaluator,
                published: Optional[Published], notes: _Footnotes) -> Tuple[Dict[str, Any], bool]:
     """A reproduced row, and whether its Mean is partial (fewer years than the table has)."""
-    values = _model_values(layout.table, model, manifest, evaluator, notes)
-    partial = False
-    if layout.table == "s1":
-        values["mean"], complete = _mean_over_years(values)
-        partial = values["mean"] is not None and not complete
-        if partial:
-            have = [y.upper() for y in S1_YEARS if values.get(y) is not None]
-            notes.add(f"over {', '.join(have)} only", model.name, prefix="Mean of")
-    row: Dict[str, Any] = {"Model": model.name}
+    years = [c.key for c in layout.value_columns]
     paper_row = model.paper_row(layout.paper_table)
     published_rows = published.tables.get(layout.paper_table) if published else None
-    if layout.compare and (published_rows is None or paper_row not in published_rows.rows):
+    comparable_row = published_rows is not None and paper_row in published_rows.rows
+    values = _model_values(layout.table, model, manifest, evaluator, notes, years,
+                           check_shape=layout.compare and comparable_row)
+    partial = False
+    if layout.table == "s1":
+        values["mean"], complete = _mean_over_years(values, years)
+        partial = values["mean"] is not None and not complete
+        if partial:
+            have = [y.upper() for y in years if values.get(y) is not None]
+            notes.add(f"over {', '.join(have)} only", model.name, prefix="Mean of")
+    row: Dict[str, Any] = {"Model": model.name}
+    if layout.compare and not comparable_row:
         if paper_row is None:
             why = "no published row to compare with: set paper = \"NAME\" in its [[model]]"
         else:
@@ -195,7 +234,10 @@ def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator
     for label, key in layout.keyed:
         row[label] = values[key]
         if layout.compare:
-            paper = published.value(layout.paper_table, paper_row, key) if published else None
+            if key == "mean":
+                paper = _published_mean(published, layout.paper_table, paper_row, layout)
+            else:
+                paper = published.value(layout.paper_table, paper_row, key) if published else None
             comparable = paper is not None and values[key] is not None and not (partial and key == "mean")
             row[label + PAPER] = paper
             row[label + DELTA] = values[key] - paper if comparable else None
@@ -204,13 +246,26 @@ def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator
 
 def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
                 published: Optional[Published] = None, against_paper: bool = False,
-                decimals: Optional[int] = None) -> PaperTable:
-    """One table: published baseline rows first, then one row per manifest model."""
+                decimals: Optional[int] = None, years: Sequence[str] = ()) -> PaperTable:
+    """One table: published baseline rows first, then one row per manifest model.
+
+    `years` (default the manifest's ``years``, else all five) are Table S1's columns; Mean is
+    over them, and a footnote says so when they are fewer than the paper's five.
+    """
     if table not in TABLES:
         raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
     digits = DEFAULT_DECIMALS[table] if decimals is None else decimals
-    layout = _Layout(table, tuple(_columns(table)), against_paper and table != "s2-t2v")
+    shown = checked_years(years, manifest.path) or manifest.years or S1_YEARS
+    subset = table == "s1" and len(shown) < len(S1_YEARS)
+    layout = _Layout(table, tuple(_columns(table, shown)), against_paper and table != "s2-t2v",
+                     subset)
     notes = _Footnotes()
+    if subset:
+        notes.add(f"over {', '.join(y.upper() for y in shown)} only, a subset of the paper's five "
+                  f"years ({', '.join(y.upper() for y in S1_YEARS)}); its published Mean is "
+                  + ("replaced by the mean of its values for these years"
+                     if layout.compare or manifest.baselines.get("s1") else "not comparable"),
+                  "Mean", prefix="")
     baselines = () if table == "s2-t2v" else manifest.baselines.get(layout.paper_table, ())
     rows: List[Dict[str, Any]] = []
     for name in baselines:
@@ -245,14 +300,15 @@ def tables_to_print(manifest: Manifest) -> Tuple[str, ...]:
 
 
 def build_tables(manifest: Manifest, tables: Sequence[str] = (), against_paper: bool = False,
-                 decimals: Optional[int] = None, cache: Optional[ResultCache] = None) -> List[PaperTable]:
+                 decimals: Optional[int] = None, cache: Optional[ResultCache] = None,
+                 years: Sequence[str] = ()) -> List[PaperTable]:
     """The requested tables (default: every table the manifest has data for)."""
     published = None
     if against_paper or any(manifest.baselines.values()):
         published = load_published(manifest.published)
         _check_published_rows(manifest, published)
     evaluator = CellEvaluator(cache if cache is not None else ResultCache(None))
-    return [build_table(t, manifest, evaluator, published, against_paper, decimals)
+    return [build_table(t, manifest, evaluator, published, against_paper, decimals, years)
             for t in (tables or tables_to_print(manifest))]
 
 
