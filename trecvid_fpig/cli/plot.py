@@ -1,4 +1,4 @@
-"""``fpig-trecvid plot``: per-topic bar charts and sensitivity figures, as PNG and SVG."""
+"""``fpig-trecvid plot``: per-topic charts and sensitivity figures, as PNG, SVG and PDF."""
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -11,9 +11,12 @@ from ..report.compare import scores_from_manifest, scores_from_runs
 from ..report.manifest import load_manifest
 from ..topics import REGISTRY
 
-_SIZE = [click.option("--height", type=click.FloatRange(min=0, min_open=True), metavar="INCHES"),
-         click.option("--dpi", type=click.IntRange(min=10), default=100, show_default=True,
-                      help="Pixels per inch of the PNG (pixel size = inches x dpi).")]
+_SIZE = [click.option("--height", type=click.FloatRange(min=0, max=50, min_open=True),
+                      metavar="INCHES", help="At most 50."),
+         click.option("--dpi", type=click.IntRange(10, 1200), default=100, show_default=True,
+                      help="Pixels per inch of the PNG (pixel size = inches x dpi, at most "
+                           "20000 a side).")]
+_WIDTH = click.FloatRange(min=0, max=50, min_open=True)
 
 
 def _size_options(func):
@@ -33,18 +36,30 @@ def command() -> None:
 @click.option("--year", type=click.Choice(list(REGISTRY)), help="With --manifest: the year to plot.")
 @click.option("--model", "models", multiple=True, metavar="NAME",
               help="With --manifest: only these models (repeatable; default all).")
-@click.option("--out", required=True, metavar="PREFIX", help="Writes PREFIX.png and PREFIX.svg.")
-@click.option("--width", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
-              metavar="INCHES")
+@click.option("--out", required=True, metavar="PREFIX",
+              help="Writes PREFIX.png, PREFIX.svg and PREFIX.pdf.")
+@click.option("--width", type=_WIDTH, default=10.0, show_default=True, metavar="INCHES",
+              help="At most 50.")
 @_size_options
-@click.option("--title", help="Title above the chart.")
+@click.option("--title", help="Title above the chart [default: says what is plotted].")
+@click.option("--label", "labels", multiple=True, metavar="NAME",
+              help="Legend name of each run, in order (repeatable; default the file names).")
+@click.option("--style", type=click.Choice(["bars", "nist"]), default="bars", show_default=True,
+              help="nist: each run as a dot over the median (bar) and max (dash) of the runs, "
+                   "as TRECVID's notebook charts.")
+@click.option("--topic-text", is_flag=True, help="Short topic texts beside the topic ids.")
 @click.argument("runs", nargs=-1, type=click.Path())
 def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Optional[str],
                    models: Tuple[str, ...], out: str, width: float, height: Optional[float], dpi: int,
-                   title: Optional[str], runs: Tuple[str, ...]) -> None:
-    """Per-topic infAP of RUNS (or of a manifest's models on one year) as grouped bars,
-    topics sorted by the first run's infAP."""
-    from ..report.plots import per_topic_figure
+                   title: Optional[str], labels: Tuple[str, ...], style: str, topic_text: bool,
+                   runs: Tuple[str, ...]) -> None:
+    """Per-topic infAP of RUNS (or of a manifest's models on one year), topics sorted by the
+    first run's infAP and named as in the papers (662, not NIST's 1662). A topic a run has no
+    score for is drawn as missing (×) and counted in the legend; each run's mean is over all
+    its topics."""
+    from dataclasses import replace
+
+    from ..report.plots import per_topic_figure, topic_texts
 
     if (qrels_spec is None) == (manifest is None):
         raise click.UsageError("give either --qrels with RUNS, or --manifest with --year")
@@ -53,27 +68,47 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
             raise click.UsageError("with --manifest give one --year and no RUNS")
         spec = load_manifest(manifest)
         scores = scores_from_manifest(spec, models, (year,), CellEvaluator(ResultCache(spec.cache_dir)),
-                                      min_runs=1)
+                                      min_runs=1, keep_missing=True)
+        what = year.upper()
     else:
         if year or models:
             raise click.UsageError("--year and --model select from a --manifest")
-        scores = scores_from_runs(qrels_spec, runs, CellEvaluator(ResultCache(None)), min_runs=1)
-    for path in per_topic_figure(scores, out, width, height or 4.0, dpi, title):
+        scores = scores_from_runs(qrels_spec, runs, CellEvaluator(ResultCache(None)), min_runs=1,
+                                  keep_missing=True)
+        what = qrels_spec.upper() if qrels_spec in REGISTRY else f"qrels {qrels_spec}"
+    if labels:
+        if len(labels) != len(scores.labels):
+            raise click.UsageError(f"give one --label per run: {len(labels)} for "
+                                   f"{len(scores.labels)} run(s)")
+        scores = replace(scores, labels=labels)
+    for note in scores.notes:
+        click.echo(f"fpig-trecvid: {note}", err=True)
+    title = title if title is not None else f"infAP per topic, {what}"
+    texts = topic_texts() if topic_text else None
+    for path in per_topic_figure(scores, out, width, height or 4.0, dpi, title, style, texts):
         click.echo(path)
 
 
 @command.command("sensitivity")
 @click.argument("csv_path", metavar="CSV", type=click.Path())
-@click.option("--out", required=True, metavar="PREFIX", help="Writes PREFIX.png and PREFIX.svg.")
-@click.option("--width", type=click.FloatRange(min=0, min_open=True), metavar="INCHES",
-              help="Figure width [default: 4 per hyper-parameter].")
+@click.option("--out", required=True, metavar="PREFIX",
+              help="Writes PREFIX.png, PREFIX.svg and PREFIX.pdf.")
+@click.option("--width", type=_WIDTH, metavar="INCHES",
+              help="Figure width, at most 50 [default: 4 per hyper-parameter; 3.3 fits a column "
+                   "of a two-column paper].")
 @_size_options
-@click.option("--ylabel", default="infAP", show_default=True, help="What the metric column is.")
+@click.option("--ylabel", help="y-axis label [default: the metric column's name].")
+@click.option("--logx", multiple=True, metavar="PARAM",
+              help="Log x axis for this param, e.g. a learning rate (repeatable).")
+@click.option("--sharey/--no-sharey", default=True, show_default=True,
+              help="One y range for all panels.")
 def sensitivity_command(csv_path: str, out: str, width: Optional[float], height: Optional[float],
-                        dpi: int, ylabel: str) -> None:
-    """Metric vs. hyper-parameter from a CSV with header param,value,metric (optional series
-    column for several lines a panel), one panel per param, as the paper's Figure S1."""
+                        dpi: int, ylabel: Optional[str], logx: Tuple[str, ...], sharey: bool) -> None:
+    """Metric vs. hyper-parameter from a CSV with header param,value,METRIC (METRIC names the
+    metric, e.g. infAP; optional series column for several lines a panel), one lettered panel
+    per param, ticks at the data's values, as the paper's Figure S1."""
     from ..report.plots import read_sensitivity, sensitivity_figure
 
-    for path in sensitivity_figure(read_sensitivity(csv_path), out, width, height or 3.0, dpi, ylabel):
+    data = read_sensitivity(csv_path)
+    for path in sensitivity_figure(data, out, width, height or 3.0, dpi, ylabel, logx, sharey):
         click.echo(path)

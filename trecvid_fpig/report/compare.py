@@ -7,6 +7,7 @@ gives the tests more topics than one year alone.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -62,7 +63,16 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def _align(labels: Sequence[str], per_run: Sequence[Dict[Tuple[str, str], float]],
-           notes: List[str]) -> TopicScores:
+           notes: List[str], keep_missing: bool = False) -> TopicScores:
+    if keep_missing:        # every topic any run has; a run's gaps are NaN (figures draw them)
+        topics = tuple(sorted(set().union(*per_run), key=lambda t: (t[0], int(t[1]))))
+        for label, scores in zip(labels, per_run):
+            gaps = [t for y, t in topics if (y, t) not in scores]
+            if gaps:
+                notes.append(f"{label}: no score for {len(gaps)} topic(s): " + ", ".join(gaps))
+        return TopicScores(tuple(labels), topics,
+                           tuple(tuple(s.get(t, math.nan) for t in topics) for s in per_run),
+                           tuple(notes))
     common = set(per_run[0]).intersection(*per_run[1:])
     for label, scores in zip(labels, per_run):
         extra = sorted(set(scores) - common, key=lambda t: (t[0], int(t[1])))
@@ -82,19 +92,21 @@ def _unique_labels(paths: Sequence[str]) -> List[str]:
 
 
 def scores_from_runs(qrels: str, run_paths: Sequence[str], evaluator: CellEvaluator,
-                     min_runs: int = 2) -> TopicScores:
-    """Each run file scored against one qrels (a shipped name or a path)."""
+                     min_runs: int = 2, keep_missing: bool = False) -> TopicScores:
+    """Each run file scored against one qrels (a shipped name or a path); on the topics all runs
+    share, or with `keep_missing` on every topic any run has (NaN where a run has none)."""
     if len(run_paths) < min_runs:
         raise InputError(f"give at least {min_runs} run file(s)")
     per_run = []
     for path in run_paths:
         score = evaluator.year_score(RunEntry("", Path(path), qrels))
         per_run.append({("", t): v for t, v in score.topics.items()})
-    return _align(_unique_labels(run_paths), per_run, [])
+    return _align(_unique_labels(run_paths), per_run, [], keep_missing)
 
 
 def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Sequence[str],
-                         evaluator: CellEvaluator, min_runs: int = 2) -> TopicScores:
+                         evaluator: CellEvaluator, min_runs: int = 2,
+                         keep_missing: bool = False) -> TopicScores:
     """The manifest's models (default all) over the years (default every year all of them have)."""
     chosen = [manifest.model(m) for m in models] if models else list(manifest.models)
     if len(chosen) < min_runs:
@@ -120,7 +132,7 @@ def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Seque
             score: YearScore = evaluator.year_score(m.trecvid[year])
             scores.update({(year, t): v for t, v in score.topics.items()})
         per_run.append(scores)
-    return _align([m.name for m in chosen], per_run, notes)
+    return _align([m.name for m in chosen], per_run, notes, keep_missing)
 
 
 def scopes(scores: TopicScores) -> List[Tuple[str, List[int]]]:

@@ -1,8 +1,9 @@
 """Figures: per-topic infAP of several runs, and metric-vs-hyper-parameter sensitivity panels.
 
 Drawn with matplotlib's object API on a bare Figure (no pyplot, no display needed) and saved as
-PNG and SVG of exactly `width` x `height` inches at `dpi`. SVG output carries no date and a
-fixed id salt, so the same data give byte-identical files.
+PNG, SVG and PDF of exactly `width` x `height` inches at `dpi`, fonts of 8 pt or more (ready
+for a 3.3 in column). SVG and PDF carry no date and SVG a fixed id salt, so the same data give
+byte-identical files.
 """
 from __future__ import annotations
 
@@ -17,54 +18,144 @@ from ..errors import InputError
 from ..textio import atomic_write, read_text
 from .compare import TopicScores
 
-FIGURE_FORMATS = ("png", "svg")
-SENSITIVITY_COLUMNS = ("param", "value", "metric")
+FIGURE_FORMATS = ("png", "svg", "pdf")
+SENSITIVITY_COLUMNS = ("param", "value")
+#: Bounds on what a figure may be: beyond them matplotlib fails deep inside or eats the memory.
+MAX_INCHES = 50.0
+MAX_DPI = 1200
+MAX_PIXELS = 20_000
+#: Fonts in points: the smallest is 8, as journals ask of a figure printed at its size.
+FONT_SIZES = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
+              "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 10}
+STYLES = ("bars", "nist")
 
 
 def _save(fig, prefix: Union[str, Path], dpi: int) -> List[Path]:
     import matplotlib
 
     written = []
+    # no dates in SVG or PDF, fixed SVG ids: the same data give byte-identical files
+    no_date = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}, "png": None}
     with matplotlib.rc_context({"svg.hashsalt": "fpig-trecvid"}):
         for fmt in FIGURE_FORMATS:
             target = Path(f"{prefix}.{fmt}")
             with atomic_write(target, "wb") as fh:
-                fig.savefig(fh, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None)
+                fig.savefig(fh, format=fmt, dpi=dpi, metadata=no_date[fmt])
             written.append(target)
     return written
 
 
-def _figure(width: float, height: float):
+def check_size(width: float, height: float, dpi: int) -> None:
+    """Refuse sizes matplotlib cannot draw, with the limits in the message."""
+    if not (0 < width <= MAX_INCHES and 0 < height <= MAX_INCHES):
+        raise InputError(f"figure size must be above 0 and at most {MAX_INCHES:g} inches a side, "
+                         f"got {width:g} x {height:g}")
+    if not 10 <= dpi <= MAX_DPI:
+        raise InputError(f"dpi must be between 10 and {MAX_DPI}, got {dpi}")
+    if max(width, height) * dpi > MAX_PIXELS:
+        raise InputError(f"{width:g} x {height:g} inches at {dpi} dpi is "
+                         f"{round(width * dpi)} x {round(height * dpi)} pixels; at most "
+                         f"{MAX_PIXELS} a side")
+
+
+def _figure(width: float, height: float, dpi: int = 100):
     from matplotlib.figure import Figure
 
-    if not (width > 0 and height > 0):
-        raise InputError(f"figure size must be positive, got {width} x {height} inches")
+    check_size(width, height, dpi)
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def paper_topic_id(topic: str) -> str:
+    """The id papers print: NIST's qrels id 1662 is topic 662."""
+    return str(int(topic) - 1000) if topic.isdigit() and int(topic) >= 1000 else topic
+
+
+def topic_texts() -> Dict[str, str]:
+    """Paper topic id -> text of every shipped topic set (ids do not repeat across sets)."""
+    from ..topics import REGISTRY, load_topics
+
+    texts: Dict[str, str] = {}
+    for name in REGISTRY:
+        topic_set = load_topics(name)
+        texts.update({str(i): t for i, t in zip(topic_set.ids, topic_set.texts)})
+    return texts
+
+
+def _short(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _mean_of_scored(values: Sequence[float]) -> float:
+    present = [v for v in values if not math.isnan(v)]
+    total = 0.0
+    for v in present:
+        total += v
+    return total / len(present)
+
+
 def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float = 10.0,
-                     height: float = 4.0, dpi: int = 100, title: Optional[str] = None) -> List[Path]:
-    """Grouped bars, one group per topic, sorted by the first run's infAP (best first)."""
+                     height: float = 4.0, dpi: int = 100, title: Optional[str] = None,
+                     style: str = "bars", texts: Optional[Dict[str, str]] = None) -> List[Path]:
+    """infAP per topic, topics sorted by the first run's infAP (best first).
+
+    ``bars``: grouped bars, one per run. ``nist``: as TRECVID's notebook charts, a grey bar for
+    the median of the runs on each topic, a dash for their maximum, and each run as a dot.
+    A topic a run has no score for is marked "×" at 0 and named in the legend, never dropped;
+    the mean in the legend is over all the topics that run has. `texts` (paper id -> text)
+    adds short topic texts to the tick labels.
+    """
+    import matplotlib
     import numpy as np
 
-    fig = _figure(width, height)
-    ax = fig.add_subplot()
-    order = sorted(range(len(scores.topics)), key=lambda k: (-scores.values[0][k], int(scores.topics[k][1])))
-    x = np.arange(len(order))
-    n = len(scores.labels)
-    bar = 0.8 / n
-    for r, label in enumerate(scores.labels):
-        values = [scores.values[r][k] for k in order]
-        mean = sum(scores.values[r]) / len(scores.values[r])
-        ax.bar(x - 0.4 + bar * (r + 0.5), values, bar, label=f"{label} (mean {mean:.4f})")
-    ax.set_xticks(x, [scores.topics[k][1] for k in order], rotation=90, fontsize="small")
-    ax.set_xlim(-0.6, len(order) - 0.4)
-    ax.set_xlabel("topic")
-    ax.set_ylabel("infAP")
-    ax.legend(fontsize="small")
-    if title:
-        ax.set_title(title)
-    return _save(fig, prefix, dpi)
+    if style not in STYLES:
+        raise InputError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
+    with matplotlib_fonts():
+        fig = _figure(width, height, dpi)
+        ax = fig.add_subplot()
+        first = [(-1.0 if math.isnan(v) else v) for v in scores.values[0]]
+        order = sorted(range(len(scores.topics)), key=lambda k: (-first[k], int(scores.topics[k][1])))
+        x = np.arange(len(order))
+        table = np.array([[scores.values[r][k] for k in order] for r in range(len(scores.labels))])
+        colours = matplotlib.colormaps["tab10"].colors
+        if style == "nist":
+            with np.errstate(all="ignore"):
+                median = np.nanmedian(table, axis=0) if len(table) > 1 else table[0]
+                best = np.nanmax(table, axis=0)
+            ax.bar(x, np.nan_to_num(median), 0.7, color="0.82", label="median of the runs")
+            ax.scatter(x, best, marker="_", s=120, color="0.2", linewidths=1.5,
+                       label="max of the runs", zorder=3)
+        n = len(scores.labels)
+        bar = 0.8 / n
+        for r, label in enumerate(scores.labels):
+            values = table[r]
+            missing = np.isnan(values)
+            text = f"{label} (mean {_mean_of_scored(values):.4f}"
+            text += f", {int(missing.sum())} topic(s) missing ×)" if missing.any() else ")"
+            colour = colours[r % len(colours)]
+            if style == "nist":
+                ax.scatter(x, values, s=18, color=colour, label=text, zorder=4)
+                offsets = x
+            else:
+                offsets = x - 0.4 + bar * (r + 0.5)
+                ax.bar(offsets, np.nan_to_num(values), bar, color=colour, label=text)
+            if missing.any():
+                ax.scatter(offsets[missing], np.zeros(int(missing.sum())), marker="x", s=24,
+                           color=colour, zorder=5, clip_on=False)
+        labels = [paper_topic_id(scores.topics[k][1]) for k in order]
+        if texts is not None:
+            labels = [f"{t} {_short(texts.get(t, ''))}".rstrip() for t in labels]
+        ax.set_xticks(x, labels, rotation=90)
+        ax.set_xlim(-0.6, len(order) - 0.4)
+        top = float(np.nanmax(table)) if not np.isnan(table).all() else 0.0
+        ax.set_ylim(0, max(top, 0.01) * 1.22)         # headroom for the legend above the bars
+        ax.set_xlabel("topic")
+        ax.set_ylabel("infAP")
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+        ax.legend(loc="upper right", frameon=False)
+        if title:
+            ax.set_title(title)
+        return _save(fig, prefix, dpi)
 
 
 @dataclass(frozen=True)
@@ -85,15 +176,24 @@ def _finite(token: str, what: str, path: Union[str, Path], line: int) -> float:
     return value
 
 
-def read_sensitivity(path: Union[str, Path]) -> List[SensitivityPoint]:
-    """A CSV with header ``param,value,metric`` (and optionally ``series``), one point a line."""
+@dataclass(frozen=True)
+class Sensitivity:
+    metric: str                             # the metric column's name: the y-axis label
+    points: Tuple[SensitivityPoint, ...]
+
+
+def read_sensitivity(path: Union[str, Path]) -> Sensitivity:
+    """A CSV with header ``param,value,METRIC`` (and optionally ``series``), one point a line;
+    METRIC is the metric's name (``infAP``, ``R@1``, or ``metric``)."""
     rows = list(csv.reader(io.StringIO(read_text(path, "sensitivity CSV"))))
-    header = [h.strip() for h in rows[0]]
-    allowed = SENSITIVITY_COLUMNS + ("series",)
-    if any(c not in header for c in SENSITIVITY_COLUMNS) or any(h not in allowed for h in header):
-        raise InputError(f"header must be param,value,metric (optionally series), got {','.join(header)!r}",
-                         path, 1)
+    header = [h.strip() for h in rows[0]] if rows else []
+    others = [h for h in header if h not in SENSITIVITY_COLUMNS + ("series",)]
+    if (any(c not in header for c in SENSITIVITY_COLUMNS) or len(others) != 1
+            or len(set(header)) != len(header)):
+        raise InputError("header must be param,value,METRIC (optionally series), METRIC naming "
+                         f"the metric, got {','.join(header)!r}", path, 1)
     index = {h: i for i, h in enumerate(header)}
+    metric = others[0]
     points, seen = [], {}
     for line, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
@@ -102,7 +202,7 @@ def read_sensitivity(path: Union[str, Path]) -> List[SensitivityPoint]:
             raise InputError(f"expected {len(header)} fields, found {len(row)}", path, line)
         point = SensitivityPoint(row[index["param"]].strip(),
                                  _finite(row[index["value"]].strip(), "value", path, line),
-                                 _finite(row[index["metric"]].strip(), "metric", path, line),
+                                 _finite(row[index[metric]].strip(), metric, path, line),
                                  row[index["series"]].strip() if "series" in index else "")
         if not point.param:
             raise InputError("empty param name", path, line)
@@ -114,26 +214,78 @@ def read_sensitivity(path: Union[str, Path]) -> List[SensitivityPoint]:
         points.append(point)
     if not points:
         raise InputError("no data lines after the header", path)
-    return points
+    return Sensitivity(metric, tuple(points))
 
 
-def sensitivity_figure(points: Sequence[SensitivityPoint], prefix: Union[str, Path],
-                       width: Optional[float] = None, height: float = 3.0, dpi: int = 100,
-                       ylabel: str = "infAP") -> List[Path]:
-    """One panel per hyper-parameter (in the CSV's order): the metric against its value."""
+def _tick_label(value: float) -> str:
+    return f"{value:g}"
+
+
+def _spaced_ticks(values: Sequence[float], log: bool, axis_inches: float,
+                  font_pt: float = FONT_SIZES["xtick.labelsize"]) -> List[float]:
+    """The data's x values whose labels fit side by side on an axis `axis_inches` long: a
+    value is left out when its label would touch the last one kept; the first and the last
+    value are always kept (the one before the last gives way instead)."""
+    position = (lambda v: math.log10(v)) if log else (lambda v: v)
+    span = (position(values[-1]) - position(values[0])) or 1.0
+    char_inches = 0.62 * font_pt / 72
+
+    def fits(a: float, b: float) -> bool:
+        room = (position(b) - position(a)) / span * axis_inches
+        return room >= char_inches * (len(_tick_label(a)) + len(_tick_label(b))) / 2 + 0.06
+
+    kept = [values[0]]
+    for v in values[1:]:
+        if fits(kept[-1], v):
+            kept.append(v)
+        elif v == values[-1] and len(kept) > 1:
+            kept[-1] = v
+    return kept
+
+
+def sensitivity_figure(data: Sensitivity, prefix: Union[str, Path], width: Optional[float] = None,
+                       height: float = 3.0, dpi: int = 100, ylabel: Optional[str] = None,
+                       logx: Sequence[str] = (), sharey: bool = True) -> List[Path]:
+    """One panel per hyper-parameter (in the CSV's order), lettered (a), (b), …: the metric
+    against the parameter's values, ticks only at those values, a log axis for the parameters
+    in `logx` (learning rates), one y range for all panels unless `sharey` is False."""
+    from matplotlib.ticker import NullLocator
+
     params: Dict[str, Dict[str, List[Tuple[float, float]]]] = {}
-    for p in points:
+    for p in data.points:
         params.setdefault(p.param, {}).setdefault(p.series, []).append((p.value, p.metric))
-    fig = _figure(4.0 * len(params) if width is None else width, height)
-    axes = fig.subplots(1, len(params), squeeze=False)[0]
-    for ax, (param, series) in zip(axes, params.items()):
-        for name, xy in series.items():
-            xy.sort()
-            ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", label=name or None)
-        ax.set_xticks(sorted({x for xy in series.values() for x, _ in xy}))
-        ax.set_xlabel(param)
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        if any(series):
-            ax.legend(fontsize="small")
-    return _save(fig, prefix, dpi)
+    unknown = [name for name in logx if name not in params]
+    if unknown:
+        raise InputError(f"--logx {unknown[0]!r} is not a param of the CSV (params: {', '.join(params)})")
+    with matplotlib_fonts():
+        fig = _figure(4.0 * len(params) if width is None else width, height, dpi)
+        axes = fig.subplots(1, len(params), squeeze=False, sharey=sharey)[0]
+        for number, (ax, (param, series)) in enumerate(zip(axes, params.items())):
+            values = sorted({x for xy in series.values() for x, _ in xy})
+            log = param in logx
+            if log and values[0] <= 0:
+                raise InputError(f"--logx {param}: a log axis needs positive values, got {values[0]:g}")
+            for name, xy in series.items():
+                xy.sort()
+                ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", markersize=4,
+                        label=name or None)
+            if log:
+                ax.set_xscale("log")
+            ticks = _spaced_ticks(values, log, 0.8 * fig.get_figwidth() / len(params))
+            ax.set_xticks(ticks, [_tick_label(v) for v in ticks])
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xlabel(param)
+            if number == 0 or not sharey:
+                ax.set_ylabel(ylabel or data.metric)
+            ax.set_title(f"({chr(ord('a') + number)})", loc="left", fontweight="bold")
+            ax.grid(alpha=0.3)
+            if any(series):
+                ax.legend(frameon=False, loc="best")
+        return _save(fig, prefix, dpi)
+
+
+def matplotlib_fonts():
+    """The figure fonts (>= 8 pt) for the duration of a drawing."""
+    import matplotlib
+
+    return matplotlib.rc_context(FONT_SIZES)
