@@ -50,10 +50,28 @@ def workspace(tmp_path):
     return tmp_path
 
 
+def files_under(folder):
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def check_writes_stay_in_out(doc, new_files):
+    """Following a doc leaves `git status` clean: everything it writes is under out/ (or a
+    manifest's .fpig-cache/), and git ignores it."""
+    stray = sorted(f for f in new_files if not f.startswith("out/") and "/.fpig-cache/" not in f)
+    assert not stray, f"{doc.name} writes outside out/: {stray[:5]}"
+    if new_files:
+        ignored = subprocess.run(["git", "-C", str(REPO), "check-ignore", "--no-index", "--stdin"],
+                                 input="\n".join(sorted(new_files)) + "\n", capture_output=True,
+                                 text=True).stdout.split()
+        assert sorted(ignored) == sorted(new_files), \
+            f"{doc.name}: git would show {sorted(set(new_files) - set(ignored))[:5]}"
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=[d.name for d in DOCS])
 def test_commands_in_docs_run(doc, tmp_path):
     runnable, _ = commands_with_output(doc)
     cwd = workspace(tmp_path)
+    before = files_under(cwd)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                COLUMNS=str(WIDTH))
     for command, expected in runnable:
@@ -62,6 +80,13 @@ def test_commands_in_docs_run(doc, tmp_path):
         assert done.returncode == 0, f"{doc.name}: {command}\n{done.stderr}"
         if expected is not None:
             assert done.stdout == expected, f"{doc.name}: {command}"
+    check_writes_stay_in_out(doc, files_under(cwd) - before)
+
+
+def test_the_writes_check_can_fail():
+    with pytest.raises(AssertionError, match="writes outside out/"):
+        check_writes_stay_in_out(Path("x.md"), {"table-s1.tex"})
+    check_writes_stay_in_out(Path("x.md"), {"out/a.png", "runs/.fpig-cache/s1-x.json"})
 
 
 PYTHON_DOCS = [d for d in DOCS if any(info == "python" for info, _ in fenced_blocks(d))]
@@ -155,7 +180,7 @@ def test_worked_example_numbers(tmp_path):
     import ir_measures
 
     text = XINFAP_DOC.read_text(encoding="utf-8")
-    qrels_text, run_text = heredoc(text, "example.qrels"), heredoc(text, "example.run")
+    qrels_text, run_text = heredoc(text, "out/example.qrels"), heredoc(text, "out/example.run")
     rows, ap, trec_infap = hand_computation(qrels_text, run_text)
 
     table = [l for l in text.splitlines() if re.match(r"\| \d+ \| shot", l)]

@@ -40,7 +40,7 @@ def test_encodes_tv19_in_topic_order_with_sidecar(tmp_path, checkpoint):
     expected = load_text_encoder(checkpoint, device="cpu").encode(topics.texts, max_words=32)
     np.testing.assert_allclose(feats, expected, atol=1e-6)
     side = json.loads((tmp_path / "q.json").read_text())
-    assert side["topic_ids"] == list(topics.ids) and side["topic_set"] == "tv19"
+    assert side["topic_ids"] == [str(t) for t in topics.ids] and side["topic_set"] == "tv19"
     assert side["max_words"] == 32 and side["dim"] == 32
     assert side["checkpoint_sha256"] == checkpoint_sha256(checkpoint)
     assert side["checkpoint_layout"] == "hf-clip" and side["activation"] == "quick_gelu"
@@ -65,7 +65,7 @@ def test_topic_file_path(tmp_path, checkpoint):
     result = _encode("--checkpoint", str(checkpoint), "--topics", str(topics), "--out", str(out),
                      "--device", "cpu", "--quiet")
     assert result.exit_code == 0, result.output
-    assert json.loads(out.with_suffix(".json").read_text())["topic_ids"] == [1, 2]
+    assert json.loads(out.with_suffix(".json").read_text())["topic_ids"] == ["1", "2"]
 
 
 @pytest.mark.parametrize("case", ["missing", "garbage", "unknown-topics", "not-npy"])

@@ -27,7 +27,7 @@ def test_round_trip_and_sidecar(tmp_path):
     assert out == tmp_path / "q.npy"
     assert np.array_equal(np.load(out), feats) and np.load(out).dtype == np.float32
     side = json.loads((tmp_path / "q.json").read_text())
-    assert side["topic_ids"] == [611, 612, 613] and side["dim"] == 8
+    assert side["topic_ids"] == ["611", "612", "613"] and side["dim"] == 8
     assert side["topic_set"] == "mini" and side["max_words"] == 50
     assert side["checkpoint_sha256"] == "ab" and "fpig_trecvid_version" in side
     assert side["features_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
@@ -128,3 +128,20 @@ def test_checkpoint_sha256(tmp_path):
     assert checkpoint_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(InputError, match="no such checkpoint"):
         checkpoint_sha256(tmp_path / "absent.pt")
+
+
+def test_sidecar_ids_are_strings_and_old_integer_sidecars_still_read(tmp_path):
+    rows = _unit_rows(3)
+    save_query_features(tmp_path / "q.npy", rows, TOPICS.ids, {})
+    side = json.loads((tmp_path / "q.json").read_text())
+    assert side["topic_ids"] == [str(t) for t in TOPICS.ids]
+    new_ids, new = load_query_features(tmp_path / "q.npy", TOPICS)
+    side["topic_ids"] = list(TOPICS.ids)[::-1]                  # an older sidecar: integers
+    (tmp_path / "q.json").write_text(json.dumps(side))
+    old_ids, old = load_query_features(tmp_path / "q.npy", TOPICS)
+    assert tuple(new_ids) == tuple(old_ids) == tuple(TOPICS.ids)
+    assert np.array_equal(old, new[::-1])                       # rows follow the sidecar's ids
+    side["topic_ids"] = ["611", "x", "613"]
+    (tmp_path / "q.json").write_text(json.dumps(side))
+    with pytest.raises(InputError, match="topic must be a number"):
+        load_query_features(tmp_path / "q.npy", TOPICS)

@@ -157,7 +157,8 @@ def test_best_per_column_is_bold(manifest, data_dir):
 def test_missing_cells_print_a_dash_and_say_what_to_supply(manifest):
     out = tables(manifest, "--table", "s1").stdout
     assert "avs.qrels.tv19" in out and "avs.qrels.tv20" in out and "avs.qrels.tv22" in out
-    assert "run file missing.run.txt not found" in out
+    resolved = (manifest.parent / "missing.run.txt").resolve()
+    assert f"run file missing.run.txt (looked for {resolved}) not found" in out
     note = next(l for l in out.splitlines() if "TV20" in l and "avs.qrels.tv20" in l)
     assert note.startswith("- – A TV20, B TV20:")
     result = tables(manifest, "--table", "s1", "--format", "csv")

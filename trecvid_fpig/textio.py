@@ -23,7 +23,8 @@ def require_file(path: PathLike, what: str = "file") -> Path:
     """`path` as a Path, or the clear error for a missing path or a directory."""
     p = Path(path)
     if not p.exists():
-        raise InputError(f"no such {what}", p)
+        where = "" if p.is_absolute() else f" (looked for {p.resolve()})"
+        raise InputError(f"no such {what}{where}", p)
     if p.is_dir():
         raise InputError(f"is a directory, expected a {what}", p)
     return p

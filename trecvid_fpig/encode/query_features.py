@@ -52,7 +52,7 @@ def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequenc
     if target.suffix != ".npy":
         raise InputError("query features are written as .npy: name the output *.npy", target)
     matrix = np.ascontiguousarray(features, dtype=np.float32)
-    ids = [int(t) for t in topic_ids]
+    ids = [str(int(t)) for t in topic_ids]       # strings, as topic ids are in every sidecar
     if matrix.ndim != 2 or matrix.shape[0] != len(ids):
         raise ValueError(f"features of shape {matrix.shape} for {len(ids)} topics")
     payload = _npy_bytes(matrix)
@@ -109,10 +109,10 @@ def _sidecar_ids(path: Path, matrix: np.ndarray, raw: bytes) -> Tuple[int, ...]:
     side = sidecar_path(path)
     info = read_sidecar(side, path)
     ids = info.get("topic_ids")
-    if not isinstance(ids, list) or not all(type(t) is int for t in ids):
-        raise InputError("sidecar has no 'topic_ids' list of integers", side)
-    for t in ids:
-        topic_number(str(t), side)
+    # strings since topic ids are strings in every sidecar ("661"); integers in older ones
+    if not isinstance(ids, list) or not all(type(t) in (int, str) for t in ids):
+        raise InputError("sidecar has no 'topic_ids' list of topic numbers (\"661\")", side)
+    ids = [topic_number(str(t), side) for t in ids]
     if len(ids) != matrix.shape[0]:
         raise InputError(f"sidecar lists {len(ids)} topics but {path.name} has "
                          f"{matrix.shape[0]} rows", side)

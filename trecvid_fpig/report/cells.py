@@ -35,7 +35,9 @@ class YearScore:
 
 
 def _shown(path: Path, base: Path) -> str:
-    return os.path.relpath(path, base)
+    """The path as the manifest writes it, and where that resolved to (relative paths are
+    relative to the manifest's folder, which is not always where the user expects)."""
+    return f"{os.path.relpath(path, base)} (looked for {path.resolve()})"
 
 
 def run_needs(entry: Optional[RunEntry], year: str, base: Path) -> Tuple[str, ...]:
