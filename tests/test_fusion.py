@@ -66,7 +66,7 @@ def test_worked_example_in_the_doc_is_the_formulas(tmp_path):
     text = DOC.read_text(encoding="utf-8")
     runs = []
     for name in ("a.txt", "b.txt"):
-        body = re.search(rf"cat > {name} <<'EOF'\n(.*?)^EOF$", text, re.M | re.S).group(1)
+        body = re.search(rf"cat > out/{name} <<'EOF'\n(.*?)^EOF$", text, re.M | re.S).group(1)
         runs.append({l.split()[2]: float(l.split()[4]) for l in body.splitlines()})
     shown = re.findall(r"fpig-trecvid fuse --method (\w+) .*?\n```\n\n```output\nwrote [^\n]*\n(.*?)```", text, re.S)
     assert {m for m, _ in shown} == {"rrf", "combsum", "combmnz"}
