@@ -20,12 +20,13 @@ import numpy as np
 
 from . import __version__
 from .columns import check_id_lengths
+from .devices import pick_device
 from .errors import InputError
 from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
 from .runs import write_run
 from .search.matrix import FeatureMatrix
 from .search.store import read_features
-from .search.topk import Hits, pick_device, search
+from .search.topk import Hits, search
 from .textio import atomic_write, file_sha256, read_text
 from .topics import TopicSet, load_topics, shipped_path
 

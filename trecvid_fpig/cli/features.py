@@ -56,3 +56,93 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         click.echo(f"{label:<{width}}  {value}")
+
+
+@command.command("extract")
+@click.argument("out", type=click.Path())
+@click.option("--checkpoint", required=True, type=click.Path(),
+              help="Model checkpoint whose video tower encodes the frames (CLIP4Clip, "
+                   "open_clip, HF CLIP vision; or any with --video-encoder).")
+@click.option("--keyframes", type=click.Path(), default=None,
+              help="Keyframe tree DIR/VVVVV/shotVVVVV_N_*.png|jpg|jpeg|webp (or a flat DIR).")
+@click.option("--videos", type=click.Path(), default=None,
+              help="Videos DIR/VVVVV/VVVVV.* or DIR/VVVVV.* (with --boundaries, or the "
+                   "videos a --shot-table names).")
+@click.option("--boundaries", type=click.Path(), default=None,
+              help="Master shot boundaries DIR/VVVVV.tsv (startframe starttime endframe "
+                   "endtime; row N is shot N).")
+@click.option("--shot-table", type=click.Path(), default=None,
+              help="CSV/Parquet with columns shot_id, video, start, end (seconds).")
+@click.option("--frames", default=12, show_default=True, type=click.IntRange(min=1),
+              help="Frames per shot, at most.")
+@click.option("--sampling", type=click.Choice(("clip4clip", "uniform", "keyframes")),
+              default=None, help="Frame rule (docs/extract.md); default: keyframes for "
+                                 "--keyframes, clip4clip for videos.")
+@click.option("--shots", type=click.Path(), default=None,
+              help="File of shot ids: extract only these, in this order.")
+@click.option("--exclude", multiple=True, metavar="v3c1-dropped|FILE",
+              help="Leave these shots out (repeatable), as in `run`.")
+@click.option("--video-encoder", default=None, metavar="MODULE:FACTORY",
+              help="A plugin tower instead of the detected one (or an entry point of "
+                   "fpig_trecvid.video_encoders).")
+@click.option("--keep-frames", is_flag=True,
+              help="Also store each shot's frame vectors (frames.npy + frame_offsets.npy).")
+@click.option("--dtype", type=click.Choice(STORE_DTYPES), default="float32", show_default=True)
+@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto",
+              show_default=True, help="auto: the GPU when there is one (fp16 autocast).")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Decode processes (default: all cores; 0 decodes in the main process).")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
+              help="Shots per tower call.")
+@click.option("--shard-size", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Shots per shard (the unit of resume).")
+@click.option("--engine", type=click.Choice(("local",)), default="local", show_default=True)
+@click.option("--overwrite", is_flag=True,
+              help="Replace a store at OUT, and restart an unfinished extraction.")
+@click.option("--allow-missing", is_flag=True,
+              help="Write the store without the shots that failed (listed in OUT.failed.tsv "
+                   "and in the manifest).")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
+def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optional[str],
+            boundaries: Optional[str], shot_table: Optional[str], frames: int,
+            sampling: Optional[str], shots: Optional[str], exclude: tuple,
+            video_encoder: Optional[str], keep_frames: bool, dtype: str, device: str,
+            workers: Optional[int], batch_size: int, shard_size: int, engine: str,
+            overwrite: bool, allow_missing: bool, quiet: bool) -> None:
+    """Encode a collection's shots with CHECKPOINT's video tower into the store OUT.
+
+    Work goes in shards of --shard-size shots under OUT.shards/; rerunning the same command
+    resumes. Shots that fail (missing or undecodable video or image) go to OUT.failed.tsv and
+    the store is not written (exit 1) unless --allow-missing.
+    """
+    from ..extract.job import ExtractRequest, extract_features
+
+    result = extract_features(ExtractRequest(
+        checkpoint=checkpoint, out=out, keyframes=keyframes, videos=videos,
+        boundaries=boundaries, shot_table=shot_table, frames=frames, sampling=sampling,
+        shots=shots, exclude=tuple(exclude), video_encoder=video_encoder,
+        keep_frames=keep_frames, dtype=dtype, device=device, workers=workers,
+        batch_size=batch_size, shard_shots=shard_size, engine=engine, overwrite=overwrite,
+        allow_missing=allow_missing, progress=not quiet))
+    if result.failures:
+        shown = result.failures[:20]
+        for failure in shown:
+            click.echo(f"failed: {failure.shot_id}  {failure.source}  {failure.reason}", err=True)
+        if len(result.failures) > len(shown):
+            click.echo(f"... and {len(result.failures) - len(shown)} more", err=True)
+    if result.manifest is None:
+        click.echo(f"fpig-trecvid: {len(result.failures)} shot(s) failed, listed in "
+                   f"{result.failed_file}; the store was not written. Fix them and rerun the "
+                   f"same command (done shards are kept), or pass --allow-missing.", err=True)
+        raise SystemExit(1)
+    if not quiet:
+        m, record = result.manifest, result.manifest["extract"]
+        timing = record["timings"]
+        left_out = f", {len(result.failures)} failed shots left out" if result.failures else ""
+        click.echo(f"wrote {out}: {m['count']} shots x {m['dim']} {dtype} "
+                   f"({record['tower'].get('kind')}, {record['sampling']}, <= "
+                   f"{record['frames_per_shot']} frames/shot){left_out}; "
+                   f"{result.shards_run} shard(s) run, {result.shards_reused} reused; "
+                   f"{timing['frames_per_s']} frames/s")
+        if record["tower"].get("note"):
+            click.echo(f"note: {record['tower']['note']}")

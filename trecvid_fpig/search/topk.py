@@ -12,7 +12,6 @@ rounded as the run file writes it, descending, ties by shot id descending as a s
 """
 from __future__ import annotations
 
-import glob
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,24 +35,6 @@ class Hits:
     rows: np.ndarray
     ids: Tuple[str, ...]
     scores: np.ndarray          # float64 cosines
-
-
-def gpu_present() -> bool:
-    """An NVIDIA driver on this machine, checked without importing torch (≈1 s)."""
-    return os.path.exists("/proc/driver/nvidia/version") or bool(glob.glob("/dev/nvidia[0-9]*"))
-
-
-def pick_device(requested: str = "auto") -> str:
-    """``cpu`` (numpy) or a torch CUDA device; ``auto`` takes the GPU when there is one."""
-    if requested == "cpu" or (requested == "auto" and not gpu_present()):
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda" if requested == "auto" else requested
-    if requested == "auto":
-        return "cpu"
-    raise InputError(f"--device {requested}: torch sees no CUDA GPU on this machine")
 
 
 def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,

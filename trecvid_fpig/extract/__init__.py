@@ -1,0 +1,1 @@
+"""Shot features from a checkpoint and a collection: ``fpig-trecvid features extract``."""

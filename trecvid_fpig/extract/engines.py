@@ -1,0 +1,98 @@
+"""Where shards run. An :class:`Engine` gets the pending shards and hands back each finished
+:class:`~.writer.ShardOutput`; the shard list, resume rule and files are the same whatever the
+engine, so a Ray engine (one shard per task, the mapper in GPU actors) fits behind this
+interface without changing the output.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from typing import Callable, Iterator, List, Optional, Protocol, Sequence
+
+from .mapper import ShotMapper
+from .runner import Decoded, DecodeSpec, ShardTask, decode_unit, run_shard, work_units
+from .writer import ShardOutput
+
+ENGINES = ("local",)
+
+
+class Engine(Protocol):
+    name: str
+
+    def run(self, shards: Sequence[ShardTask], spec: DecodeSpec, mapper: ShotMapper,
+            keep_frames: bool, on_shard: Callable[[ShardOutput], None],
+            on_shots: Callable[[int, int], None]) -> None:
+        """Run every shard; call `on_shard` with each one's output, in any order."""
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class LocalEngine:
+    """This machine: `workers` decode processes (0: decode in this process) feed the tower.
+
+    At most ``2 * workers + 2`` work units are in flight, so memory stays a few batches deep.
+    Units are consumed in submission order, so the output never depends on worker timing.
+    """
+    name = "local"
+
+    def __init__(self, workers: Optional[int] = None):
+        self.workers = default_workers() if workers is None else workers
+
+    def run(self, shards: Sequence[ShardTask], spec: DecodeSpec, mapper: ShotMapper,
+            keep_frames: bool, on_shard: Callable[[ShardOutput], None],
+            on_shots: Callable[[int, int], None]) -> None:
+        if self.workers == 0:
+            for task in shards:
+                units = (decode_unit(u, spec) for u in work_units(task.shots))
+                on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
+            return
+        # fork keeps start-up at milliseconds; the workers only run PIL and PyAV.
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with context.Pool(self.workers) as pool:
+            feed = _Window(pool, spec, 2 * self.workers + 2)
+            for index, task in enumerate(shards):
+                # The next shard's units queue behind this one's: no idle workers at the seam.
+                for ahead in shards[index:index + 2]:
+                    feed.plan(ahead)
+                on_shard(run_shard(task, feed.results(task.number), mapper, keep_frames,
+                                   on_shots))
+
+
+class _Window:
+    """Decode units submitted ahead, across shard boundaries, at most `depth` at a time."""
+
+    def __init__(self, pool, spec: DecodeSpec, depth: int):
+        self.pool, self.spec, self.depth = pool, spec, depth
+        self.queue: deque = deque()      # (shard number, AsyncResult)
+        self.waiting: deque = deque()    # (shard number, unit) not yet submitted
+        self.planned: set = set()
+
+    def plan(self, task: ShardTask) -> None:
+        if task.number not in self.planned:
+            self.planned.add(task.number)
+            self.waiting.extend((task.number, u) for u in work_units(task.shots))
+
+    def _fill(self) -> None:
+        while self.waiting and len(self.queue) < self.depth:
+            number, unit = self.waiting.popleft()
+            self.queue.append((number, self.pool.apply_async(decode_unit, (unit, self.spec))))
+
+    def results(self, number: int) -> Iterator[List[Decoded]]:
+        """Shard `number`'s units in submission order (it must be the oldest planned)."""
+        self._fill()
+        while self.queue and self.queue[0][0] == number:
+            _, result = self.queue.popleft()
+            self._fill()
+            yield result.get()
+
+
+def make_engine(name: str, workers: Optional[int]) -> Engine:
+    if name == "local":
+        return LocalEngine(workers)
+    raise ValueError(f"unknown engine {name!r}")  # the CLI offers only ENGINES

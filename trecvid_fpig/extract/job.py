@@ -1,0 +1,215 @@
+"""``features extract``: checkpoint + collection -> store, in resumable shards.
+
+The shot list is fixed first (input, ``--shots``, ``--exclude``) and cut into shards; shards
+already on disk for the same settings are skipped; the engine runs the rest; the store is
+assembled from the shards in shot-list order once no shot has failed (or, with
+``--allow-missing``, without the failed ones, which the manifest then lists).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+from .. import __version__
+from ..devices import pick_device
+from ..errors import InputError
+from ..search.store import MANIFEST
+from . import tasks, writer
+from .engines import make_engine
+from .mapper import ShotMapper, open_encoder
+from .reader import SAMPLINGS, decoder_versions
+from .runner import DecodeSpec, ShardTask
+from .tasks import Failure, Shot
+
+INPUT_KINDS = ("keyframes", "videos", "shot-table")
+
+
+@dataclass(frozen=True)
+class ExtractRequest:
+    """What ``fpig-trecvid features extract`` was asked."""
+    checkpoint: str
+    out: str
+    keyframes: Optional[str] = None
+    videos: Optional[str] = None
+    boundaries: Optional[str] = None
+    shot_table: Optional[str] = None
+    frames: int = 12
+    sampling: Optional[str] = None          # None: keyframes for keyframes, else clip4clip
+    shots: Optional[str] = None
+    exclude: Tuple[str, ...] = ()
+    video_encoder: Optional[str] = None
+    keep_frames: bool = False
+    dtype: str = "float32"
+    device: str = "auto"
+    workers: Optional[int] = None
+    batch_size: int = 32
+    shard_shots: int = tasks.SHARD_SHOTS
+    engine: str = "local"
+    overwrite: bool = False
+    allow_missing: bool = False
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """The store written (None while failures block it), and every failed shot."""
+    out: Path
+    manifest: Optional[dict]
+    failures: Tuple[Failure, ...]
+    failed_file: Optional[Path]
+    shards_run: int
+    shards_reused: int
+
+
+def input_kind(request: ExtractRequest) -> str:
+    given = [k for k, v in (("keyframes", request.keyframes), ("videos", request.videos),
+                            ("shot-table", request.shot_table)) if v]
+    if request.shot_table and request.videos and not request.keyframes:
+        return "shot-table"          # --videos then only says where the table's videos are
+    if len(given) != 1:
+        raise InputError("give one input: --keyframes DIR, --videos DIR --boundaries DIR, "
+                         "or --shot-table FILE")
+    if given[0] == "videos" and not request.boundaries:
+        raise InputError("--videos needs --boundaries DIR (the VVVVV.tsv master shot "
+                         "boundaries)")
+    return given[0]
+
+
+def list_shots(request: ExtractRequest, kind: str) -> Tuple[List[Shot], List[Failure], str]:
+    """The planned shots in order, the wanted shots the input lacks, and the sampling rule."""
+    from ..pipeline import resolve_exclude
+
+    if kind == "keyframes":
+        shots = tasks.keyframe_shots(request.keyframes)
+    elif kind == "videos":
+        shots = tasks.video_shots(request.videos, request.boundaries)
+    else:
+        shots = tasks.table_shots(request.shot_table, request.videos)
+    sampling = request.sampling or ("keyframes" if kind == "keyframes" else "clip4clip")
+    if sampling not in SAMPLINGS:
+        raise InputError(f"--sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+    if (sampling == "keyframes") != (kind == "keyframes"):
+        raise InputError(f"--sampling {sampling} does not fit --{kind} input: keyframes take "
+                         f"--sampling keyframes, videos clip4clip or uniform")
+    wanted = tasks.read_shot_list(request.shots) if request.shots else None
+    excluded, _ = resolve_exclude(request.exclude)
+    planned, missing = tasks.select(shots, wanted, excluded)
+    return planned, missing, sampling
+
+
+def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
+    """Run (or resume) the extraction; `encoder` replaces loading the checkpoint's tower."""
+    started = time.perf_counter()
+    if request.frames < 1 or request.batch_size < 1 or request.shard_shots < 1:
+        raise InputError("--frames, --batch-size and --shard-size must be at least 1")
+    out = Path(request.out)
+    if out.exists() and not (out / MANIFEST).is_file():
+        raise InputError("exists and is not a feature store; choose a new path", out)
+    if out.exists() and not request.overwrite:
+        raise InputError("a store exists here; pass --overwrite to replace it", out)
+    kind = input_kind(request)
+    planned, missing, sampling = list_shots(request, kind)
+    if not planned and not missing:
+        raise InputError("no shots to extract (after --shots and --exclude)")
+    device = pick_device(request.device)
+    if encoder is None:
+        encoder = open_encoder(request.checkpoint, device, request.video_encoder)
+    tower = encoder.provenance()
+    settings = {
+        "input": kind, "shots": len(planned),
+        "shots_sha256": writer.ids_sha256([s.shot_id for s in planned]),
+        "checkpoint_sha256": tower.get("checkpoint_sha256"),
+        "tower": tower.get("kind", getattr(encoder, "kind", None)),
+        "video_encoder": request.video_encoder, "image_size": int(encoder.image_size),
+        "dim": int(encoder.output_dim), "sampling": sampling, "frames": request.frames,
+        "keep_frames": request.keep_frames, "shard_shots": request.shard_shots,
+        "device": device.split(":")[0],
+    }
+    settings_hash = writer.settings_sha256(settings)
+    work = writer.work_directory(out)
+    writer.start_work(work, settings, request.overwrite)
+    shards = [ShardTask(n, tuple(planned[a:b])) for n, (a, b)
+              in enumerate(tasks.shard_ranges(len(planned), request.shard_shots))]
+    pending = [t for t in shards if not writer.shard_done(work, t.number, t.ids, settings_hash)]
+    mapper = ShotMapper(encoder, request.batch_size)
+    spec = DecodeSpec(sampling, request.frames, mapper.preprocess)
+    stats = _Progress(sum(len(t.shots) for t in pending), request.progress)
+    with stats:
+        make_engine(request.engine, request.workers).run(
+            pending, spec, mapper, request.keep_frames,
+            lambda shard: writer.write_shard(work, shard, settings_hash), stats.update)
+    failures = list(missing)
+    for task in shards:
+        failures.extend(writer.shard_failures(work, task.number))
+    failed_file = writer.write_failures(out, failures)
+    result = dict(out=out, failures=tuple(failures), shards_run=len(pending),
+                  shards_reused=len(shards) - len(pending))
+    if failures and not request.allow_missing:
+        return ExtractResult(manifest=None, failed_file=failed_file, **result)
+    record = {
+        "input": {"kind": kind, "path": request.keyframes or request.videos or
+                  request.shot_table, "boundaries": request.boundaries,
+                  "shots": request.shots, "exclude": list(request.exclude)},
+        "settings": settings, "settings_sha256": settings_hash,
+        "tower": tower, "sampling": sampling, "frames_per_shot": request.frames,
+        "image_size": int(encoder.image_size), "decoder": decoder_versions(),
+        "failed": [[f.shot_id, f.source, f.reason] for f in failures],
+        "engine": request.engine, "device": device,
+        "timings": _timings(work, shards, stats, time.perf_counter() - started),
+        "created_by": f"fpig-trecvid {__version__}",
+    }
+    manifest = writer.assemble_store(out, work, len(shards), request.dtype,
+                                     request.keep_frames, record)
+    shutil.rmtree(work, ignore_errors=True)
+    return ExtractResult(manifest=manifest, failed_file=failed_file if failures else None,
+                         **result)
+
+
+def _timings(work: Path, shards: Sequence[ShardTask], stats: "_Progress", wall: float) -> dict:
+    """This call's wall time and rates, and the per-stage sums over every shard's manifest."""
+    stages: dict = {}
+    for task in shards:
+        for key, value in (writer.read_shard_manifest(work, task.number) or {}) \
+                .get("timings_s", {}).items():
+            stages[key] = round(stages.get(key, 0.0) + value, 4)
+    return {"wall_s": round(wall, 3), "shots_this_call": stats.shots,
+            "frames_this_call": stats.frames,
+            "shots_per_s": round(stats.shots / max(stats.elapsed(), 1e-9), 2),
+            "frames_per_s": round(stats.frames / max(stats.elapsed(), 1e-9), 2),
+            "shard_stage_sums_s": stages}
+
+
+class _Progress:
+    """Shots and frames done; a tqdm bar with shots/s, frames/s and the ETA when enabled."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled = total, enabled
+        self.shots = self.frames = 0
+        self.bar = None
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> "_Progress":
+        self.started = time.perf_counter()
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="shot", desc="extract", leave=False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def update(self, shots: int, frames: int) -> None:
+        self.shots += shots
+        self.frames += frames
+        if self.bar is not None:
+            self.bar.update(shots)
+            self.bar.set_postfix_str(f"{self.frames / max(self.elapsed(), 1e-9):.1f} frames/s",
+                                     refresh=False)

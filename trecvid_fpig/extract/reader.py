@@ -1,0 +1,207 @@
+"""Which frames of a shot to take, and decoding them: PyAV for videos, PIL for keyframes.
+
+No torch here: this runs in the decode worker processes. The sampling rules (docs/extract.md):
+
+- ``clip4clip``: one frame per second from the shot's first frame (frame ``first + int(k*fps)``
+  for k = 0, 1, ... while inside the shot), then, when that gives more than F, the F at
+  ``numpy.linspace(0, n-1, F, dtype=int)`` of them, as CLIP4Clip's loader does with
+  ``slice_framepos=2``. A shot shorter than a second gives its first frame only.
+- ``uniform``: F frame numbers evenly spaced from the first to the last frame of the shot,
+  rounded half up; a shot of fewer than F frames gives each of its frames once.
+- ``keyframes``: the shot's images; more than F are thinned like ``clip4clip``.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import chain
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .tasks import Failure, Shot
+
+SAMPLINGS = ("clip4clip", "uniform", "keyframes")
+#: Seek instead of decoding through a gap longer than this (a GOP is rarely longer).
+SEEK_GAP_SECONDS = 4.0
+
+
+def thin(count: int, frames: int) -> List[int]:
+    """Positions kept of `count` items: all of them, or `frames` spread like CLIP4Clip's
+    ``np.linspace(0, count-1, num=frames, dtype=int)`` (first and last always kept)."""
+    if count <= frames:
+        return list(range(count))
+    return np.linspace(0, count - 1, num=frames, dtype=int).tolist()
+
+
+def clip4clip_frames(first: int, last: int, fps: float, frames: int) -> List[int]:
+    """One frame a second inside ``[first, last]``, thinned to `frames`."""
+    per_second = []
+    k = 0
+    while True:
+        index = first + int(k * fps)
+        if index > last:
+            break
+        per_second.append(index)
+        k += 1
+    return [per_second[i] for i in thin(len(per_second), frames)]
+
+
+def uniform_frames(first: int, last: int, frames: int) -> List[int]:
+    """`frames` evenly spaced frame numbers from `first` to `last` inclusive, each once."""
+    if frames == 1:
+        return [first]
+    spaced = np.floor(np.linspace(first, last, num=frames) + 0.5).astype(np.int64).tolist()
+    return sorted(set(spaced))
+
+
+def frame_range(shot: Shot, fps: float) -> Tuple[int, int]:
+    """Inclusive frame numbers of a shot; a shot-table shot ``[start, end)`` seconds maps to
+    ``round(start*fps) .. max(first, round(end*fps) - 1)``."""
+    if shot.frames is not None:
+        return shot.frames
+    start, end = shot.seconds
+    first = int(round(start * fps))
+    return first, max(first, int(round(end * fps)) - 1)
+
+
+def sample_frames(shot: Shot, sampling: str, frames: int, fps: float) -> List[int]:
+    first, last = frame_range(shot, fps)
+    if sampling == "uniform":
+        return uniform_frames(first, last, frames)
+    return clip4clip_frames(first, last, fps, frames)
+
+
+@dataclass(frozen=True)
+class ShotPixels:
+    """The sampled frames of one shot, as PIL images, and which frames they are."""
+    shot_id: str
+    images: list
+    taken: Tuple[Union[int, str], ...]
+
+
+ReadResult = Union[ShotPixels, Failure]
+
+
+def read_keyframes(shot: Shot, frames: int) -> ReadResult:
+    from PIL import Image, UnidentifiedImageError
+
+    chosen = [shot.images[i] for i in thin(len(shot.images), frames)]
+    images = []
+    for path in chosen:
+        try:
+            with Image.open(path) as img:
+                img.load()
+                images.append(img.convert("RGB"))
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            return Failure(shot.shot_id, path, f"cannot decode image: {exc}")
+    return ShotPixels(shot.shot_id, images, tuple(chosen))
+
+
+def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[ReadResult]:
+    """The shots of one video file, in one forward pass over it (seeking across long gaps).
+
+    Every shot fails with the reason when the file is missing or cannot be decoded; a shot
+    whose sampled frames all lie beyond the end of the video fails alone.
+    """
+    import av
+
+    path = shots[0].source
+    try:
+        container = av.open(path)
+    except (OSError, av.error.FFmpegError) as exc:
+        reason = "no such video file" if isinstance(exc, FileNotFoundError) else \
+            f"cannot open video: {exc}"
+        return [Failure(s.shot_id, path, reason) for s in shots]
+    try:
+        with container:
+            if not container.streams.video:
+                return [Failure(s.shot_id, path, "the file has no video stream") for s in shots]
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            if not rate:
+                return [Failure(s.shot_id, path, "the video stream has no frame rate")
+                        for s in shots]
+            fps = Fraction(rate)
+            plans = [sample_frames(s, sampling, frames, float(fps)) for s in shots]
+            wanted = sorted({i for plan in plans for i in plan})
+            decoded = _decode_frames(container, stream, fps, wanted)
+    except av.error.FFmpegError as exc:
+        return [Failure(s.shot_id, path, f"cannot decode video: {exc}") for s in shots]
+    out: List[ReadResult] = []
+    for shot, plan in zip(shots, plans):
+        taken = [i for i in plan if i in decoded]
+        if not taken:
+            out.append(Failure(shot.shot_id, path, f"the video has no frame {plan[0]} "
+                                                   f"(it ends before the shot)"))
+        else:
+            out.append(ShotPixels(shot.shot_id, [decoded[i] for i in taken], tuple(taken)))
+    return out
+
+
+def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> Dict[int, object]:
+    """Frames numbered `wanted` (sorted) as PIL images; a frame's number comes from its pts.
+
+    Decoding runs forward; it seeks (to the keyframe before) only across gaps longer than
+    :data:`SEEK_GAP_SECONDS`. A seek that lands after its target falls back to the start.
+    """
+    time_base = stream.time_base
+    start_pts = stream.start_time or 0
+    gap = int(SEEK_GAP_SECONDS * fps)
+
+    def frames_from(pts: int):
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.pts is not None:
+                yield int(round((frame.pts - start_pts) * time_base * fps)), frame
+
+    found: Dict[int, object] = {}
+    todo = deque(wanted)
+    while todo:
+        target = todo[0]
+        seek_pts = start_pts + int(Fraction(target) / fps / time_base)
+        frames = frames_from(seek_pts)
+        first = next(frames, None)
+        if first is not None and first[0] > target and seek_pts != start_pts:
+            frames = frames_from(start_pts)
+            first = next(frames, None)
+        if first is None:
+            break
+        for number, frame in chain([first], frames):
+            while todo and todo[0] < number:
+                todo.popleft()             # not in the stream (a dropped frame)
+            if todo and todo[0] == number:
+                found[number] = frame.to_image()
+                todo.popleft()
+            if not todo or todo[0] - number > gap:
+                break
+        else:
+            break                          # end of stream: the rest lie beyond the video
+    return found
+
+
+def read_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[ReadResult]:
+    """One work unit: keyframe shots, or the shots of one video file."""
+    if not shots:
+        return []
+    if shots[0].is_video:
+        return read_video_shots(shots, sampling, frames)
+    return [read_keyframes(s, frames) for s in shots]
+
+
+def decoder_versions() -> Dict[str, Optional[str]]:
+    """PyAV, its FFmpeg and Pillow versions, for the manifest."""
+    import PIL
+
+    versions: Dict[str, Optional[str]] = {"pillow": PIL.__version__, "av": None, "ffmpeg": None}
+    try:
+        import av
+
+        versions["av"] = av.__version__
+        versions["ffmpeg"] = ".".join(map(str, av.library_versions.get("libavcodec", ())))
+        versions["ffmpeg"] = f"libavcodec {versions['ffmpeg']}"
+    except ImportError:
+        pass
+    return versions

@@ -1,0 +1,143 @@
+"""One shard: decode its shots (reader, in workers) -> encode them (mapper) -> its files (writer).
+
+Decoding is cut into small work units (up to :data:`UNIT_SHOTS` shots: of one video, in frame
+order, or keyframe shots), so that a worker's result stays a few tens of MB and the window of
+units in flight bounds the memory whatever the collection size.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+
+import numpy as np
+
+from .mapper import Preprocess, ShotMapper
+from .reader import read_shots
+from .tasks import Failure, Shot
+from .writer import ShardOutput
+
+#: Shots per decode task; 16 shots x 12 frames x 224^2 x 3 bytes = 29 MB of pixels.
+UNIT_SHOTS = 16
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Shard `number`: the shots of rows ``[start, start+len(shots))`` of the shot list."""
+    number: int
+    shots: Tuple[Shot, ...]
+
+    @property
+    def ids(self) -> Tuple[str, ...]:
+        return tuple(s.shot_id for s in self.shots)
+
+
+@dataclass(frozen=True)
+class DecodeSpec:
+    """What a decode worker needs (picklable): the sampling rule and the PIL steps."""
+    sampling: str
+    frames: int
+    preprocess: Preprocess
+
+
+@dataclass(frozen=True)
+class DecodedShot:
+    shot_id: str
+    pixels: np.ndarray            # uint8 [T,H,W,3]
+
+
+Decoded = Union[DecodedShot, Failure]
+
+
+def work_units(shots: Sequence[Shot]) -> List[Tuple[Shot, ...]]:
+    """Shots grouped by video file (first appearance order), each group in frame order, cut
+    into units of :data:`UNIT_SHOTS`; keyframe shots in list order, cut the same way."""
+    groups: Dict[str, List[Shot]] = {}
+    for shot in shots:
+        groups.setdefault(shot.source if shot.is_video else "", []).append(shot)
+    units = []
+    for source, group in groups.items():
+        if source:
+            group = sorted(group, key=lambda s: (s.frames or (0, 0), s.seconds or (0.0, 0.0)))
+        units.extend(tuple(group[i:i + UNIT_SHOTS]) for i in range(0, len(group), UNIT_SHOTS))
+    return units
+
+
+def decode_unit(unit: Tuple[Shot, ...], spec: DecodeSpec) -> List[Decoded]:
+    """Read and resize one unit's frames (runs in a worker process)."""
+    out: List[Decoded] = []
+    for result in read_shots(unit, spec.sampling, spec.frames):
+        if isinstance(result, Failure):
+            out.append(result)
+            continue
+        try:
+            pixels = np.stack([spec.preprocess.to_pixels(image) for image in result.images])
+        except (OSError, ValueError) as exc:
+            out.append(Failure(result.shot_id, str(result.taken[0]), f"cannot preprocess: {exc}"))
+            continue
+        out.append(DecodedShot(result.shot_id, pixels))
+    return out
+
+
+def run_shard(task: ShardTask, decoded: Iterable[List[Decoded]], mapper: ShotMapper,
+              keep_frames: bool, on_shots: Callable[[int, int], None]) -> ShardOutput:
+    """Encode the decoded units of `task` as they arrive; the output is in shot-list order.
+
+    `decoded` yields each unit's results (decoding runs ahead in the workers meanwhile);
+    `on_shots(shots, frames)` reports progress per batch.
+    """
+    timings = {"decode_wait": 0.0, "encode": 0.0}
+    vectors: Dict[str, np.ndarray] = {}
+    frame_vectors: Dict[str, np.ndarray] = {}
+    failures: Dict[str, Failure] = {}
+    pending: List[DecodedShot] = []
+    frame_count = 0
+
+    def encode_pending() -> None:
+        nonlocal frame_count
+        started = time.perf_counter()
+        pooled, per_frame = mapper([d.pixels for d in pending])
+        timings["encode"] += time.perf_counter() - started
+        frames = sum(len(d.pixels) for d in pending)
+        frame_count += frames
+        for d, vector, rows in zip(pending, pooled, per_frame):
+            vectors[d.shot_id] = vector
+            if keep_frames:
+                frame_vectors[d.shot_id] = rows
+        on_shots(len(pending), frames)
+        pending.clear()
+
+    waited = time.perf_counter()
+    for unit in _timed(decoded, timings):
+        for item in unit:
+            if isinstance(item, Failure):
+                failures[item.shot_id] = item
+                on_shots(1, 0)
+            else:
+                pending.append(item)
+        if len(pending) >= mapper.batch_size:
+            encode_pending()
+    if pending:
+        encode_pending()
+    timings["total"] = time.perf_counter() - waited
+    ok = [s for s in task.ids if s in vectors]
+    dim = int(mapper.encoder.output_dim)
+    return ShardOutput(
+        number=task.number, planned_ids=task.ids, ids=tuple(ok),
+        features=np.stack([vectors[s] for s in ok]) if ok else np.zeros((0, dim), np.float32),
+        frames=[frame_vectors[s] for s in ok] if keep_frames else None,
+        failures=tuple(failures[s] for s in task.ids if s in failures),
+        frame_count=frame_count, timings={k: round(v, 4) for k, v in timings.items()})
+
+
+def _timed(items: Iterable, timings: Dict[str, float]) -> Iterator:
+    """Yield from `items`, adding the time spent waiting for each to ``decode_wait``."""
+    iterator = iter(items)
+    while True:
+        started = time.perf_counter()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        timings["decode_wait"] += time.perf_counter() - started
+        yield item

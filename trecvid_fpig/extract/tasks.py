@@ -1,0 +1,220 @@
+"""The shot list of a collection, and its cut into numbered shards.
+
+A :class:`Shot` says where its pixels are: keyframe image files, or a frame range of a video
+file. Three inputs give shots:
+
+- keyframes as V3C ships them, ``DIR/VVVVV/shotVVVVV_N_RKF.png`` (or a flat ``DIR``): every
+  image whose name starts with ``shotVVVVV_N_`` belongs to shot ``shotVVVVV_N``, so shot 1 never
+  takes shot 12's images;
+- videos ``DIR/VVVVV/VVVVV.*`` or ``DIR/VVVVV.*`` with master shot boundaries
+  ``BOUNDARIES/VVVVV.tsv`` (``startframe starttime endframe endtime``; shot N is row N; the end
+  frame is inclusive);
+- a shot table (CSV or Parquet: ``shot_id, video, start, end`` in seconds).
+
+Shots are listed in (video, shot number) order, or in the order of ``--shots``; the shards are
+consecutive runs of that list, so the store's row order never depends on which shard finished
+first.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from ..errors import InputError
+from ..textio import read_text
+
+PathLike = Union[str, Path]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+BOUNDARY_COLUMNS = ("startframe", "starttime", "endframe", "endtime")
+TABLE_COLUMNS = ("shot_id", "video", "start", "end")
+#: Shots per shard: small enough that a crash loses minutes, large enough that the per-shard
+#: files and manifests stay few (about 2,500 for V3C1 + V3C2).
+SHARD_SHOTS = 1000
+
+_KEYFRAME = re.compile(r"(shot([^_/]+)_(\d+))_.*")
+_NUMBERS = re.compile(r"(\d+)")
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One shot and where its pixels are.
+
+    For a video shot, `frames` is the inclusive range ``(first, last)`` of frame numbers
+    (counted from 0), or None when `seconds` gives ``(start, end)`` instead (a shot table).
+    For keyframes, `images` are the files. `source` is what a failure names.
+    """
+    shot_id: str
+    source: str
+    images: Tuple[str, ...] = ()
+    frames: Optional[Tuple[int, int]] = None
+    seconds: Optional[Tuple[float, float]] = None
+
+    @property
+    def is_video(self) -> bool:
+        return not self.images
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A shot that could not be encoded: never a zero vector, a line in ``OUT.failed.tsv``."""
+    shot_id: str
+    source: str
+    reason: str
+
+
+def natural_key(text: str) -> Tuple:
+    """``shot2_10`` after ``shot2_9``: digit runs compare as numbers."""
+    return tuple(int(p) if p.isdigit() else p for p in _NUMBERS.split(text))
+
+
+def keyframe_shots(directory: PathLike) -> List[Shot]:
+    """Shots of a keyframe tree (one folder per video) or a flat folder of keyframes."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise InputError("no such keyframe directory", root)
+    images: Dict[str, List[Path]] = {}
+    for path in root.rglob("*"):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        m = _KEYFRAME.fullmatch(path.name)
+        if m is not None and path.is_file():
+            images.setdefault(m.group(1), []).append(path)
+    if not images:
+        raise InputError("holds no keyframes named shotVVVVV_N_*.png/jpg/jpeg/webp", root)
+    return [Shot(shot, str(root), images=tuple(str(p) for p in sorted(
+                images[shot], key=lambda p: natural_key(p.name))))
+            for shot in sorted(images, key=natural_key)]
+
+
+def find_video(directory: Path, video: str) -> Optional[Path]:
+    """``DIR/VIDEO/VIDEO.*`` or ``DIR/VIDEO.*``, the first in name order; None when neither."""
+    for folder in (directory / video, directory):
+        if folder.is_dir():
+            found = sorted(p for p in folder.glob(f"{glob_escape(video)}.*") if p.is_file())
+            if found:
+                return found[0]
+    return None
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def read_boundaries(path: Path) -> List[Tuple[int, int]]:
+    """Inclusive (startframe, endframe) of each shot, in row order; a bad row is file:line."""
+    lines = read_text(path, "shot boundaries file").splitlines()
+    header = lines[0].split()
+    if tuple(header) != BOUNDARY_COLUMNS:
+        raise InputError(f"expected the header '{' '.join(BOUNDARY_COLUMNS)}' (tab separated), "
+                         f"got {' '.join(header)[:80]!r}", path, 1)
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 4:
+            raise InputError(f"expected 4 columns ({' '.join(BOUNDARY_COLUMNS)}), got "
+                             f"{len(fields)}", path, number)
+        try:
+            first, last = int(fields[0]), int(fields[2])
+            float(fields[1]), float(fields[3])
+        except ValueError:
+            raise InputError("startframe and endframe must be whole numbers, starttime and "
+                             "endtime numbers", path, number) from None
+        if first < 0 or last < first:
+            raise InputError(f"endframe {last} is before startframe {first}", path, number)
+        rows.append((first, last))
+    return rows
+
+
+def video_shots(videos: PathLike, boundaries: PathLike) -> List[Shot]:
+    """One shot per boundaries row: ``shotVVVVV_N`` for row N of ``VVVVV.tsv``."""
+    video_root, bound_root = Path(videos), Path(boundaries)
+    for root, what in ((video_root, "video"), (bound_root, "boundaries")):
+        if not root.is_dir():
+            raise InputError(f"no such {what} directory", root)
+    tables = sorted(bound_root.glob("*.tsv"), key=lambda p: natural_key(p.name))
+    if not tables:
+        raise InputError("holds no VVVVV.tsv shot boundary files", bound_root)
+    shots = []
+    for table in tables:
+        video = table.stem
+        found = find_video(video_root, video)
+        source = str(found) if found else str(video_root / video / f"{video}.*")
+        for number, frames in enumerate(read_boundaries(table), start=1):
+            shots.append(Shot(f"shot{video}_{number}", source, frames=frames))
+    return shots
+
+
+def table_shots(path: PathLike, videos: Optional[PathLike] = None) -> List[Shot]:
+    """Shots of a CSV/Parquet table; `video` is a file path (relative to the table) or, with
+    `videos`, an id looked up there as ``VIDEO/VIDEO.*`` or ``VIDEO.*``."""
+    import pandas as pd
+
+    table_path = Path(path)
+    if not table_path.is_file():
+        raise InputError("no such shot table", table_path)
+    try:
+        if table_path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(table_path)
+        else:
+            frame = pd.read_csv(table_path, dtype={"shot_id": str, "video": str})
+    except Exception as exc:  # pandas raises many types for a malformed file
+        raise InputError(f"unreadable shot table: {exc}", table_path) from None
+    missing = [c for c in TABLE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"shot table lacks column(s) {', '.join(missing)} (expected "
+                         f"{', '.join(TABLE_COLUMNS)})", table_path, 1)
+    shots = []
+    for row, (shot, video, start, end) in enumerate(
+            zip(*(frame[c].tolist() for c in TABLE_COLUMNS)), start=2):
+        try:
+            start, end = float(start), float(end)
+        except (TypeError, ValueError):
+            raise InputError("start and end must be seconds", table_path, row) from None
+        if not (0 <= start < end):
+            raise InputError(f"needs 0 <= start < end, got {start} .. {end}", table_path, row)
+        found = None
+        if videos is not None:
+            found = find_video(Path(videos), str(video))
+        if found is None:
+            candidate = Path(str(video))
+            found = candidate if candidate.is_absolute() else table_path.parent / candidate
+        shots.append(Shot(str(shot), str(found), seconds=(start, end)))
+    return shots
+
+
+def select(shots: Sequence[Shot], wanted: Optional[Sequence[str]],
+           excluded: Iterable[str]) -> Tuple[List[Shot], List[Failure]]:
+    """`wanted` (all when None) in its order, minus `excluded`; wanted ids the input lacks fail."""
+    by_id = {s.shot_id: s for s in shots}
+    if len(by_id) != len(shots):
+        seen: set = set()
+        dup = next(s.shot_id for s in shots if s.shot_id in seen or seen.add(s.shot_id))
+        raise InputError(f"shot {dup} is listed twice in the input")
+    excluded = set(excluded)
+    if wanted is None:
+        return [s for s in shots if s.shot_id not in excluded], []
+    kept, failures, seen = [], [], set()
+    for shot_id in wanted:
+        if shot_id in excluded or shot_id in seen:
+            continue
+        seen.add(shot_id)
+        if shot_id in by_id:
+            kept.append(by_id[shot_id])
+        else:
+            failures.append(Failure(shot_id, "", "not in the input (no keyframe, boundary row "
+                                                 "or table row)"))
+    return kept, failures
+
+
+def read_shot_list(path: PathLike) -> List[str]:
+    return read_text(path, "shot id list").split()
+
+
+def shard_ranges(count: int, size: int = SHARD_SHOTS) -> List[Tuple[int, int]]:
+    """``[start, stop)`` row ranges of the shards, in shot-list order."""
+    return [(start, min(start + size, count)) for start in range(0, count, size)]

@@ -1,0 +1,269 @@
+"""Shard files while a run goes on, and the store assembled from them at the end.
+
+Work directory ``OUT.shards/`` beside the store::
+
+    settings.json         the run's settings and their sha256 (a resume must match them)
+    shard-00000/          one directory per shard, renamed into place when complete:
+        manifest.json     shard number, planned ids' sha256, settings sha256, arrays' sha256,
+                          failures, timings
+        features.npy      float32 unit shot vectors of the shots that did not fail
+        ids.npy           their ids (``|S<w>``)
+        frames.npy        with --keep-frames: float32 frame vectors, shot after shot
+        frame_counts.npy  with --keep-frames: int64 frame rows per shot
+
+A shard counts as done only if its manifest names the same settings and the same planned
+shots, its arrays hash to what the manifest says, and none of its shots failed (so fixing a
+missing video and rerunning redoes just those shards).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from ..search.store import FEATURES, IDS, MANIFEST, STORE_FORMAT, STORE_VERSION
+from ..textio import atomic_write, file_sha256
+from .tasks import Failure
+
+SETTINGS = "settings.json"
+FRAMES, FRAME_OFFSETS, FRAME_COUNTS = "frames.npy", "frame_offsets.npy", "frame_counts.npy"
+SHARD_FORMAT = "fpig-trecvid extract shard"
+
+
+def work_directory(out: Path) -> Path:
+    return out.parent / f"{out.name}.shards"
+
+
+def failed_path(out: Path) -> Path:
+    return out.parent / f"{out.name}.failed.tsv"
+
+
+def shard_directory(work: Path, number: int) -> Path:
+    return work / f"shard-{number:05d}"
+
+
+def ids_sha256(ids: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()
+
+
+def settings_sha256(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def id_array(ids: Sequence[str]) -> np.ndarray:
+    encoded = [s.encode("utf-8") for s in ids]
+    return np.array(encoded, dtype=f"S{max([len(e) for e in encoded] + [1])}")
+
+
+def _dump(obj: dict) -> str:
+    return json.dumps(obj, indent=2) + "\n"
+
+
+def start_work(work: Path, settings: dict, overwrite: bool) -> None:
+    """Create ``OUT.shards`` with `settings`, or check that an existing one has the same."""
+    path = work / SETTINGS
+    if overwrite and work.exists():
+        shutil.rmtree(work)
+    if path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        if before.get("settings") != settings:
+            old = before.get("settings", {})
+            changed = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}"
+                       for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k)]
+            raise InputError("an unfinished extraction with different settings is here ("
+                             + "; ".join(changed) + "); rerun it with its own settings, or "
+                             "pass --overwrite to start again", work)
+        return
+    work.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as fh:
+        fh.write(_dump({"settings": settings, "settings_sha256": settings_sha256(settings)}))
+
+
+@dataclass(frozen=True)
+class ShardOutput:
+    """What one shard produced: vectors for the shots that worked, failures for the rest."""
+    number: int
+    planned_ids: Tuple[str, ...]
+    ids: Tuple[str, ...]
+    features: np.ndarray
+    frames: Optional[List[np.ndarray]]
+    failures: Tuple[Failure, ...]
+    frame_count: int
+    timings: Dict[str, float]
+
+
+def write_shard(work: Path, shard: ShardOutput, settings_hash: str) -> None:
+    """The shard's directory, built under a hidden name and renamed into place."""
+    target = shard_directory(work, shard.number)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=work))
+    try:
+        np.save(tmp / FEATURES, np.ascontiguousarray(shard.features, np.float32),
+                allow_pickle=False)
+        np.save(tmp / IDS, id_array(shard.ids), allow_pickle=False)
+        names = [FEATURES, IDS]
+        if shard.frames is not None:
+            counts = np.array([len(f) for f in shard.frames], dtype=np.int64)
+            dim = shard.features.shape[1]
+            rows = np.concatenate(shard.frames) if shard.frames else np.zeros((0, dim))
+            np.save(tmp / FRAMES, np.ascontiguousarray(rows, np.float32), allow_pickle=False)
+            np.save(tmp / FRAME_COUNTS, counts, allow_pickle=False)
+            names += [FRAMES, FRAME_COUNTS]
+        manifest = {
+            "format": SHARD_FORMAT, "shard": shard.number, "settings_sha256": settings_hash,
+            "planned": len(shard.planned_ids), "planned_ids_sha256": ids_sha256(shard.planned_ids),
+            "count": len(shard.ids), "frames": shard.frame_count,
+            "sha256": {name: file_sha256(tmp / name) for name in names},
+            "failures": [[f.shot_id, f.source, f.reason] for f in shard.failures],
+            "timings_s": shard.timings,
+        }
+        (tmp / MANIFEST).write_text(_dump(manifest), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_shard_manifest(work: Path, number: int) -> Optional[dict]:
+    path = shard_directory(work, number) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def shard_done(work: Path, number: int, planned_ids: Sequence[str], settings_hash: str) -> bool:
+    """True when the shard on disk is complete, for these settings and shots, and clean."""
+    manifest = read_shard_manifest(work, number)
+    if manifest is None or manifest.get("failures"):
+        return False
+    if manifest.get("settings_sha256") != settings_hash or \
+            manifest.get("planned_ids_sha256") != ids_sha256(planned_ids):
+        return False
+    directory = shard_directory(work, number)
+    return all((directory / name).is_file() and file_sha256(directory / name) == digest
+               for name, digest in manifest.get("sha256", {}).items())
+
+
+def shard_failures(work: Path, number: int) -> List[Failure]:
+    manifest = read_shard_manifest(work, number) or {}
+    return [Failure(*row) for row in manifest.get("failures", [])]
+
+
+def write_failures(out: Path, failures: Sequence[Failure]) -> Path:
+    """``OUT.failed.tsv``: shot, file, reason; removed when nothing failed."""
+    path = failed_path(out)
+    if not failures:
+        if path.exists():
+            path.unlink()
+        return path
+    with atomic_write(path) as fh:
+        fh.write("shot\tfile\treason\n")
+        for f in failures:
+            fh.write(f"{f.shot_id}\t{f.source}\t{' '.join(f.reason.split())}\n")
+    return path
+
+
+def assemble_store(out: Path, work: Path, shards: int, dtype: str, keep_frames: bool,
+                   record: dict) -> dict:
+    """Concatenate the shards, in shard order, into the store at `out`; returns its manifest.
+
+    The store is the one ``features convert`` writes (rows L2-normalised), plus, with
+    --keep-frames, ``frames.npy`` and ``frame_offsets.npy`` (shot i owns frame rows
+    ``offsets[i]:offsets[i+1]``). `record` (the extraction's provenance) goes in the manifest.
+    """
+    parts = [shard_directory(work, n) for n in range(shards)]
+    counts, dim = [], None
+    for part in parts:
+        header = np.load(part / FEATURES, mmap_mode="r")
+        counts.append(header.shape[0])
+        dim = header.shape[1] if dim is None else dim
+    total = sum(counts)
+    if total == 0:
+        raise InputError("no shot could be encoded, so there is no store to write", out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    try:
+        features = np.lib.format.open_memmap(tmp / FEATURES, mode="w+", dtype=np.dtype(dtype),
+                                             shape=(total, dim))
+        ids: List[bytes] = []
+        norms = []
+        row = 0
+        for part, count in zip(parts, counts):
+            block = np.load(part / FEATURES)
+            norms.append(np.sqrt(np.einsum("ij,ij->i", block.astype(np.float64),
+                                           block.astype(np.float64))))
+            features[row:row + count] = block
+            ids.extend(np.load(part / IDS).tolist())
+            row += count
+        features.flush()
+        del features
+        width = max(len(i) for i in ids)
+        np.save(tmp / IDS, np.array(ids, dtype=f"S{width}"), allow_pickle=False)
+        if keep_frames:
+            _assemble_frames(tmp, parts, dim, dtype)
+        norm = np.concatenate(norms)
+        if not (norm > 1e-6).all():
+            raise InputError("the video tower returned a zero shot vector", out)
+        manifest = {
+            "format": STORE_FORMAT, "version": STORE_VERSION,
+            "count": total, "dim": int(dim), "dtype": dtype, "rows": "l2-normalised",
+            "norms": {"min": round(float(norm.min()), 6), "mean": round(float(norm.mean()), 6),
+                      "max": round(float(norm.max()), 6)},
+            "pool": None,
+            "source": {"format": f"extract ({record['input']['kind']})",
+                       "path": record["input"]["path"], "count": total, "dim": int(dim),
+                       "dtype": "float32", "files": []},
+            "features_sha256": file_sha256(tmp / FEATURES),
+            "ids_sha256": file_sha256(tmp / IDS),
+            "created_by": f"fpig-trecvid {__version__}",
+            "extract": record,
+        }
+        if keep_frames:
+            manifest["frames"] = {"file": FRAMES, "offsets": FRAME_OFFSETS,
+                                  "sha256": file_sha256(tmp / FRAMES)}
+        (tmp / MANIFEST).write_text(_dump(manifest), encoding="utf-8")
+        _replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str) -> None:
+    counts = np.concatenate([np.load(p / FRAME_COUNTS) for p in parts])
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    frames = np.lib.format.open_memmap(tmp / FRAMES, mode="w+", dtype=np.dtype(dtype),
+                                       shape=(int(offsets[-1]), dim))
+    row = 0
+    for part in parts:
+        block = np.load(part / FRAMES)
+        frames[row:row + len(block)] = block
+        row += len(block)
+    frames.flush()
+    del frames
+    np.save(tmp / FRAME_OFFSETS, offsets, allow_pickle=False)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename the finished store over `target`; an old store is set aside first, then removed."""
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.{os.getpid()}.old"
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
