@@ -79,7 +79,7 @@ def start_work(work: Path, settings: dict, overwrite: bool) -> None:
             old = before.get("settings", {})
             changed = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}"
                        for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k)]
-            raise InputError("an unfinished extraction with different settings is here ("
+            raise InputError("an unfinished extraction here was started with different settings ("
                              + "; ".join(changed) + "); rerun it with its own settings, or "
                              "pass --overwrite to start again", work)
         return
