@@ -1,0 +1,294 @@
+"""Extraction speed and memory: ``features extract`` against the decode-only floor.
+
+Not a test: prints medians (min-max) of --reps runs, interleaved round robin, all measured in
+this run on this machine:
+
+  (a) videos: synthetic 640x360 H.264 (25 fps, shots of 1-10 s), clip4clip sampling, 12 frames,
+      a tiny tower at 224 px. Floor: PyAV decoding the same videos in the same number of worker
+      processes and converting the same frames to images, no preprocessing, no model.
+      Goal: end to end >= 0.8 x the floor's frames/s.
+  (b) keyframes: 640x360 JPEGs, one per shot. Floor: PIL opening and decoding the same files in
+      the same number of processes. Same goal.
+  (c) a ViT-B/32-size random tower (open_clip's VisionTransformer, 224 px, width 768, 12
+      layers) end to end from keyframes: frames/s on --device (on a GPU: fp16 autocast).
+  (d) peak RSS of the main process and of the largest decode worker on --rss-shots keyframe
+      shots (tiny images, tiny tower): should stay < 4 GB and flat as the shot count grows.
+  (e) hours for V3C1 + V3C2 (1,082,657 + 1,425,454 shots) at 12 frames per shot from (a)-(c).
+
+    python benchmarks/bench_extract.py [--reps 3] [--workers N] [--device cpu|cuda]
+                                       [--rss-shots 2000 20000] [--workdir /tmp/fpig-bench-extract]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+V3C_SHOTS = 1_082_657 + 1_425_454
+FPS = 25
+
+
+class BenchTower:
+    """The agreed VideoEncoder interface around a frame model: mean of unit frame vectors."""
+    kind = "bench"
+
+    def __init__(self, model, image_size: int, output_dim: int, device: str = "cpu"):
+        import torch
+
+        self.model, self.image_size, self.output_dim = model, image_size, output_dim
+        self.device = torch.device(device)
+        self.mean = (0.48145466, 0.4578275, 0.40821073)
+        self.std = (0.26862954, 0.26130258, 0.27577711)
+
+    def preprocess(self):
+        from open_clip.transform import image_transform
+
+        return image_transform(self.image_size, is_train=False, mean=self.mean, std=self.std)
+
+    def encode(self, frames, mask):
+        import contextlib
+
+        import torch
+
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self.device.type == "cuda" \
+            else contextlib.nullcontext()
+        with torch.inference_mode(), autocast:
+            flat = self.model(frames[mask].to(self.device, non_blocking=True)).float()
+        raw = torch.zeros((*mask.shape, self.output_dim), device=self.device)
+        raw[mask.to(self.device)] = flat
+        unit = torch.nn.functional.normalize(raw, dim=-1)
+        shots = unit.sum(1) / mask.to(self.device).sum(1, keepdim=True)
+        return torch.nn.functional.normalize(shots, dim=-1).cpu(), unit.cpu()
+
+    def provenance(self) -> dict:
+        return {"kind": self.kind, "checkpoint_sha256": None}
+
+
+def tiny_tower(device: str = "cpu") -> BenchTower:
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.AvgPool2d(28), torch.nn.Flatten(),
+                                torch.nn.Linear(3 * 8 * 8, 64)).eval().to(device)
+    return BenchTower(model, 224, 64, device)
+
+
+def vit_b32_tower(device: str) -> BenchTower:
+    import torch
+    from open_clip.transformer import VisionTransformer
+
+    torch.manual_seed(0)
+    model = VisionTransformer(image_size=224, patch_size=32, width=768, layers=12, heads=12,
+                              mlp_ratio=4.0, output_dim=512).eval().to(device)
+    return BenchTower(model, 224, 512, device)
+
+
+def make_videos(root: Path, videos: int, seconds: int) -> None:
+    """640x360 H.264 noise-and-gradient videos and their master shot boundaries."""
+    import av
+
+    if (root / "done").exists():
+        return
+    rng = np.random.default_rng(0)
+    (root / "videos").mkdir(parents=True, exist_ok=True)
+    (root / "msb").mkdir(parents=True, exist_ok=True)
+    base = rng.integers(0, 256, size=(360, 640, 3), dtype=np.uint8)
+    for v in range(1, videos + 1):
+        name = f"{v:05d}"
+        frames = seconds * FPS
+        with av.open(str(root / "videos" / f"{name}.mp4"), "w") as container:
+            stream = container.add_stream("libx264", rate=FPS)
+            stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+            stream.options = {"preset": "veryfast", "g": "50"}
+            for n in range(frames):
+                pixels = np.roll(base, shift=n * 3 + v * 50, axis=1)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        rows, start = ["startframe\tstarttime\tendframe\tendtime"], 0
+        while start < frames:
+            end = min(frames - 1, start + int(rng.integers(1, 11)) * FPS - 1)
+            rows.append(f"{start}\t{start / FPS:.2f}\t{end}\t{(end + 1) / FPS:.2f}")
+            start = end + 1
+        (root / "msb" / f"{name}.tsv").write_text("\n".join(rows) + "\n")
+    (root / "done").touch()
+
+
+def make_keyframes(root: Path, shots: int, size=(640, 360), fmt: str = "jpg") -> None:
+    from PIL import Image
+
+    if (root / "done").exists():
+        return
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+    for s in range(shots):
+        video, shot = 1 + s // 200, 1 + s % 200
+        folder = root / f"{video:05d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.roll(base, s * 7, axis=1)).save(
+            folder / f"shot{video:05d}_{shot}_RKF.{fmt}", quality=90)
+    (root / "done").touch()
+
+
+def _decode_video_floor(args) -> int:
+    """PyAV: decode the whole video once and convert the sampled frames to images."""
+    import av
+
+    path, wanted = args
+    wanted, taken = set(wanted), 0
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for n, frame in enumerate(container.decode(stream)):
+            if n in wanted:
+                frame.to_image()
+                taken += 1
+    return taken
+
+
+def _decode_image_floor(paths) -> int:
+    from PIL import Image
+
+    for path in paths:
+        with Image.open(path) as img:
+            img.convert("RGB")
+    return len(paths)
+
+
+def video_floor(root: Path, workers: int) -> tuple:
+    from trecvid_fpig.extract.reader import sample_frames
+    from trecvid_fpig.extract.tasks import video_shots
+
+    shots = video_shots(root / "videos", root / "msb")
+    by_video: dict = {}
+    for shot in shots:
+        by_video.setdefault(shot.source, []).extend(sample_frames(shot, "clip4clip", 12, FPS))
+    started = time.perf_counter()
+    with get_context("fork").Pool(workers) as pool:
+        frames = sum(pool.map(_decode_video_floor, list(by_video.items()), chunksize=1))
+    return frames, time.perf_counter() - started
+
+
+def image_floor(root: Path, workers: int) -> tuple:
+    paths = sorted(str(p) for p in root.rglob("*.jpg"))
+    chunks = [paths[i:i + 16] for i in range(0, len(paths), 16)]
+    started = time.perf_counter()
+    with get_context("fork").Pool(workers) as pool:
+        frames = sum(pool.map(_decode_image_floor, chunks, chunksize=1))
+    return frames, time.perf_counter() - started
+
+
+def end_to_end(out: Path, tower, workers: int, batch: int, **inputs) -> tuple:
+    from trecvid_fpig.extract.job import ExtractRequest, extract_features
+
+    started = time.perf_counter()
+    result = extract_features(ExtractRequest(checkpoint="bench", out=str(out), workers=workers,
+                                             batch_size=batch, overwrite=True, **inputs),
+                              encoder=tower)
+    wall = time.perf_counter() - started
+    return result.manifest["extract"]["timings"]["frames_this_call"], wall
+
+
+def rss_child(work: Path, shots: int, workers: int) -> dict:
+    """Run in a child process: extract `shots` tiny keyframe shots, report peak RSS."""
+    root = work / f"rss-kf-{shots}"
+    make_keyframes(root, shots, size=(64, 36))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    frames, wall = end_to_end(work / f"rss-{shots}.fpig", tiny_tower(), workers, 64,
+                              keyframes=str(root))
+    return {"shots": shots, "frames": frames, "wall_s": wall, "rss_before_mib": before / 1024,
+            "main_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def spread(values) -> str:
+    return f"{statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--videos", type=int, default=4, help="videos of --seconds each")
+    parser.add_argument("--seconds", type=int, default=40)
+    parser.add_argument("--keyframes", type=int, default=600)
+    parser.add_argument("--vit-shots", type=int, default=48)
+    parser.add_argument("--rss-shots", type=int, nargs="*", default=[2000, 20000])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/fpig-bench-extract"))
+    parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    if args.rss_child is not None:
+        print(json.dumps(rss_child(work, args.rss_child, args.workers)))
+        return
+    import torch
+
+    print(f"bench_extract: {args.workers} decode workers, {os.cpu_count()} CPUs, torch "
+          f"{torch.__version__} ({torch.get_num_threads()} threads), device {args.device}",
+          flush=True)
+    make_videos(work / "v3c", args.videos, args.seconds)
+    make_keyframes(work / "kf", args.keyframes)
+    tower = tiny_tower()
+    end_to_end(work / "warm.fpig", tower, args.workers, 32, keyframes=str(work / "kf"))
+    rates = {k: [] for k in ("video floor", "video extract", "image floor", "keyframe extract")}
+    for _ in range(args.reps):                         # round robin: noise hits all alike
+        frames, wall = video_floor(work / "v3c", args.workers)
+        rates["video floor"].append(frames / wall)
+        frames, wall = end_to_end(work / "v.fpig", tower, args.workers, 32,
+                                  videos=str(work / "v3c" / "videos"),
+                                  boundaries=str(work / "v3c" / "msb"))
+        rates["video extract"].append(frames / wall)
+        frames, wall = image_floor(work / "kf", args.workers)
+        rates["image floor"].append(frames / wall)
+        frames, wall = end_to_end(work / "k.fpig", tower, args.workers, 32,
+                                  keyframes=str(work / "kf"))
+        rates["keyframe extract"].append(frames / wall)
+    print(f"\n{'frames/s, median (min-max)':<34}", flush=True)
+    for label, values in rates.items():
+        print(f"  {label:<32}{spread(values)}")
+    for kind, floor in (("video", "video floor"), ("keyframe", "image floor")):
+        ratio = statistics.median(rates[f"{kind} extract"]) / statistics.median(rates[floor])
+        print(f"  {kind} extract / floor: {ratio:.2f}  (goal >= 0.80)")
+
+    vit_root = work / f"kf-vit-{args.vit_shots}"
+    make_keyframes(vit_root, args.vit_shots)
+    vit = vit_b32_tower(args.device)
+    end_to_end(work / "vit-warm.fpig", vit, args.workers, 64, keyframes=str(vit_root))
+    vit_rates = []
+    for _ in range(args.reps):
+        frames, wall = end_to_end(work / "vit.fpig", vit, args.workers, 64,
+                                  keyframes=str(vit_root))
+        vit_rates.append(frames / wall)
+    print(f"  ViT-B/32 on {args.device}, keyframes   {spread(vit_rates)}")
+
+    print("\npeak RSS (MiB), keyframe shots with a tiny tower:")
+    for shots in args.rss_shots:
+        done = subprocess.run([sys.executable, __file__, "--rss-child", str(shots),
+                               "--workers", str(args.workers), "--workdir", str(work)],
+                              capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"  {shots:>7} shots: main {r['main_peak_mib']:7.0f}  largest worker "
+              f"{r['worker_peak_mib']:6.0f}  ({r['frames'] / r['wall_s']:.0f} frames/s)")
+
+    frames = V3C_SHOTS * 12
+    print(f"\nV3C1 + V3C2 at 12 frames/shot = {frames / 1e6:.1f} M frames:")
+    for label, values in (("videos, tiny tower (decode bound)", rates["video extract"]),
+                          ("keyframes, tiny tower", rates["keyframe extract"]),
+                          (f"keyframes, ViT-B/32 on {args.device}", vit_rates)):
+        print(f"  {label:<38} {frames / statistics.median(values) / 3600:9.1f} h")
+
+
+if __name__ == "__main__":
+    main()
