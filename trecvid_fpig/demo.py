@@ -8,6 +8,12 @@ strength per topic, plus noise), so the run finds some relevant shots and misses
 collection goes through ``features convert`` from a BigFile, then ``run`` ranks it for TV21
 and the shipped TV21 qrels score it: the same code paths as a real evaluation. The numbers
 measure nothing but the planting.
+
+With ``video=True`` the demo also goes the video way, from pixels: a tiny V3C-style
+collection (a few short H.264 videos holding TV21-judged shots, their master shot boundaries
+and keyframes) goes through ``features extract`` with the checkpoint's own (random) video
+tower, then ``run`` and the qrels, offline. Those scores measure nothing at all: the frames are
+noise and the tower is random; the chain is what is shown.
 """
 from __future__ import annotations
 
@@ -35,6 +41,21 @@ SYNTHETIC_NOTE = ("The collection is SYNTHETIC: random shot vectors, with the TV
                   "any model.")
 
 
+VIDEO_RUN_ID = "demo-video"
+VIDEO_NOTE = ("The video side is a CHAIN CHECK: noise frames, a random video tower; its scores "
+              "measure nothing.")
+#: The video side's collection: this many V3C1 videos, shots 1..N each, 1-2 s at 25 fps.
+DEMO_VIDEOS, DEMO_FPS = 3, 25
+
+
+@dataclass(frozen=True)
+class VideoDemo:
+    store: Path
+    run_file: Path
+    shots: int
+    summary: Tuple[List[dict], List[str]]
+
+
 @dataclass(frozen=True)
 class DemoResult:
     workdir: Path
@@ -42,6 +63,7 @@ class DemoResult:
     shots: int
     per_topic: Tuple[List[dict], List[str]]
     summary: Tuple[List[dict], List[str]]
+    video: Optional[VideoDemo] = None
 
 
 def shot_ids(pool: Iterable[str], distractors: int, seed: int) -> List[str]:
@@ -95,8 +117,72 @@ def write_bigfile(directory: Path, ids: Sequence[str], features: np.ndarray) -> 
     return directory
 
 
+def demo_collection(root: Path, qrels: Qrels, seed: int) -> Tuple[Path, Path, Path, int]:
+    """Videos ``root/videos/VVVVV/VVVVV.mp4``, boundaries ``root/msb/VVVVV.tsv`` and keyframes
+    ``root/keyframes/VVVVV/shotVVVVV_N_RKF.png`` for the V3C1 videos with the most TV21-relevant
+    shots among their first 12; returns the three folders and the shot count."""
+    import av
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    relevant: Dict[str, set] = {}
+    for tj in qrels.topics.values():
+        for shot, row in tj.rows.items():
+            video, number = shot[4:].split("_")
+            if tj.grade[row] > 0 and int(number) <= 12:
+                relevant.setdefault(video, set()).add(int(number))
+    videos = sorted(relevant, key=lambda v: (-len(relevant[v]), v))[:DEMO_VIDEOS]
+    shots = 0
+    for video in sorted(videos):
+        lengths = rng.integers(DEMO_FPS, 2 * DEMO_FPS, size=max(relevant[video]))
+        with av.open(str(_mkdir(root / "videos" / video) / f"{video}.mp4"), "w") as container:
+            stream = container.add_stream("libx264", rate=DEMO_FPS)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+            for number, length in enumerate(lengths.tolist(), start=1):
+                base = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
+                _mkdir(root / "keyframes" / video)
+                Image.fromarray(base).save(root / "keyframes" / video /
+                                           f"shot{video}_{number}_RKF.png")
+                for t in range(length):
+                    frame = av.VideoFrame.from_ndarray(np.roll(base, t, axis=1), format="rgb24")
+                    for packet in stream.encode(frame):
+                        container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        ends = np.cumsum(lengths) - 1
+        rows = ["startframe\tstarttime\tendframe\tendtime"]
+        rows += [f"{e - n + 1}\t{(e - n + 1) / DEMO_FPS:.2f}\t{e}\t{(e + 1) / DEMO_FPS:.2f}"
+                 for n, e in zip(lengths.tolist(), ends.tolist())]
+        (_mkdir(root / "msb") / f"{video}.tsv").write_text("\n".join(rows) + "\n",
+                                                           encoding="utf-8")
+        shots += len(lengths)
+    return root / "videos", root / "msb", root / "keyframes", shots
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_video_demo(work: Path, checkpoint: Path, qrels: Qrels, seed: int,
+                   progress: bool) -> VideoDemo:
+    """extract -> run -> score on the generated collection, with the checkpoint's video tower."""
+    from .extract.job import ExtractRequest, extract_features
+
+    videos, boundaries, _, shots = demo_collection(work / "v3c1-mini", qrels, seed)
+    store = work / "v3c1-mini.fpig"
+    extract_features(ExtractRequest(checkpoint=str(checkpoint), out=str(store), videos=str(videos),
+                                    boundaries=str(boundaries), device="cpu", workers=1,
+                                    overwrite=True, progress=progress))
+    outputs = make_run(RunRequest(run_id=VIDEO_RUN_ID, features=str(store), topics=(DEMO_SET,),
+                                  checkpoint=str(checkpoint), out_dir=str(work / "runs"),
+                                  device="cpu", progress=progress))
+    scored = score_runs(qrels, [outputs[0].run_file])
+    return VideoDemo(store, outputs[0].run_file, shots, score_rows(scored, False, VIDEO_RUN_ID))
+
+
 def run_demo(workdir: Optional[Path] = None, distractors: int = 100_000, seed: int = 0,
-             progress: bool = False) -> DemoResult:
+             progress: bool = False, video: bool = False) -> DemoResult:
     """Build the workspace in `workdir` (a temporary one, removed, when None), run and score."""
     from .encode.synthetic import save_random_checkpoint
     from .encode.text_encoder import load_text_encoder
@@ -125,8 +211,9 @@ def run_demo(workdir: Optional[Path] = None, distractors: int = 100_000, seed: i
                                       progress=progress))
         run_file = outputs[0].run_file
         scored = score_runs(qrels, [run_file])
+        video_side = run_video_demo(work, checkpoint, qrels, seed, progress) if video else None
         return DemoResult(work, run_file, len(ids), score_rows(scored, True, RUN_ID),
-                          score_rows(scored, False, RUN_ID))
+                          score_rows(scored, False, RUN_ID), video_side)
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -16,13 +16,18 @@ from ..report.formats import FORMATS, render
               help="Unjudged shots added to the 113,074 shots of the TV21 pool.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--video", is_flag=True,
+              help="Also the video side: generate a few short V3C-style videos, extract their "
+                   "features with the checkpoint's video tower, run and score them.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, quiet: bool) -> None:
+def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video: bool,
+            quiet: bool) -> None:
     """Build a tiny random F-Pig checkpoint and a synthetic V3C1 store holding the TV21 pool,
     run TV21 through `run`, and score it with NIST's TV21 qrels."""
-    from ..demo import SYNTHETIC_NOTE, run_demo
+    from ..demo import SYNTHETIC_NOTE, VIDEO_NOTE, run_demo
 
-    result = run_demo(workdir, distractors=distractors, seed=seed, progress=not quiet)
+    result = run_demo(workdir, distractors=distractors, seed=seed, progress=not quiet,
+                      video=video)
     per_topic, columns = result.per_topic
     summary, summary_columns = result.summary
     click.echo(f"fpig-trecvid demo: tv21 on {result.shots} synthetic V3C1 shots "
@@ -30,5 +35,11 @@ def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, quiet
     click.echo(render(per_topic, columns, fmt), nl=False)
     click.echo(render(summary, summary_columns, fmt), nl=False)
     click.echo(SYNTHETIC_NOTE)
+    if result.video is not None:
+        summary, summary_columns = result.video.summary
+        click.echo(f"video side: features extract -> run -> score on {result.video.shots} shots "
+                   f"of generated V3C-style videos")
+        click.echo(render(summary, summary_columns, fmt), nl=False)
+        click.echo(VIDEO_NOTE)
     if workdir is not None:
         click.echo(f"workspace kept in {result.workdir}; run file {result.run_file}")
