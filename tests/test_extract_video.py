@@ -159,3 +159,18 @@ def test_resume_after_sigkill_gives_identical_bytes(tmp_path, collection):
     for name in ("features.npy", "ids.npy"):
         assert (out / name).read_bytes() == (clean / name).read_bytes()
     assert not shards.exists()
+
+
+def _die(unit, spec):
+    os._exit(3)
+
+
+def test_a_dead_decode_worker_is_an_error_not_a_hang(tmp_path, collection, monkeypatch):
+    from trecvid_fpig.extract import engines
+
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    monkeypatch.setattr(engines, "decode_unit", _die)
+    result = invoke("features", "extract", "--checkpoint", "x.pt", "--videos", collection[0],
+                    "--boundaries", collection[1], "--workers", "1", "--quiet",
+                    tmp_path / "o.fpig", ok=False)
+    assert result.exit_code == 2 and "decode worker process died" in result.stderr

@@ -8,8 +8,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator, List, Optional, Protocol, Sequence
 
+from ..errors import InputError
 from .mapper import ShotMapper
 from .runner import Decoded, DecodeSpec, ShardTask, decode_unit, run_shard, work_units
 from .writer import ShardOutput
@@ -52,9 +55,10 @@ class LocalEngine:
                 units = (decode_unit(u, spec) for u in work_units(task.shots))
                 on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
             return
-        # fork keeps start-up at milliseconds; the workers only run PIL and PyAV.
+        # fork keeps start-up at milliseconds; the workers only run PIL and PyAV. A worker
+        # that dies (out of memory, a decoder crash) breaks the pool with an error, not a hang.
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with context.Pool(self.workers) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
             feed = _Window(pool, spec, 2 * self.workers + 2)
             for index, task in enumerate(shards):
                 # The next shard's units queue behind this one's: no idle workers at the seam.
@@ -69,7 +73,7 @@ class _Window:
 
     def __init__(self, pool, spec: DecodeSpec, depth: int):
         self.pool, self.spec, self.depth = pool, spec, depth
-        self.queue: deque = deque()      # (shard number, AsyncResult)
+        self.queue: deque = deque()      # (shard number, Future)
         self.waiting: deque = deque()    # (shard number, unit) not yet submitted
         self.planned: set = set()
 
@@ -81,7 +85,7 @@ class _Window:
     def _fill(self) -> None:
         while self.waiting and len(self.queue) < self.depth:
             number, unit = self.waiting.popleft()
-            self.queue.append((number, self.pool.apply_async(decode_unit, (unit, self.spec))))
+            self.queue.append((number, self.pool.submit(decode_unit, unit, self.spec)))
 
     def results(self, number: int) -> Iterator[List[Decoded]]:
         """Shard `number`'s units in submission order (it must be the oldest planned)."""
@@ -89,7 +93,12 @@ class _Window:
         while self.queue and self.queue[0][0] == number:
             _, result = self.queue.popleft()
             self._fill()
-            yield result.get()
+            try:
+                yield result.result()
+            except BrokenProcessPool:
+                raise InputError("a decode worker process died (out of memory?); the finished "
+                                 "shards are kept: rerun the same command, perhaps with fewer "
+                                 "--workers, to resume") from None
 
 
 def make_engine(name: str, workers: Optional[int]) -> Engine:

@@ -64,9 +64,15 @@ def work_units(shots: Sequence[Shot]) -> List[Tuple[Shot, ...]]:
 
 
 def decode_unit(unit: Tuple[Shot, ...], spec: DecodeSpec) -> List[Decoded]:
-    """Read and resize one unit's frames (runs in a worker process)."""
+    """Read and resize one unit's frames (runs in a worker process). An unexpected error in a
+    decoder fails the unit's shots with its message instead of stopping a million-shot run."""
+    try:
+        results = read_shots(unit, spec.sampling, spec.frames)
+    except Exception as exc:  # noqa: BLE001 - third-party decoders raise anything
+        return [Failure(s.shot_id, s.source, f"decoder error: {type(exc).__name__}: {exc}")
+                for s in unit]
     out: List[Decoded] = []
-    for result in read_shots(unit, spec.sampling, spec.frames):
+    for result in results:
         if isinstance(result, Failure):
             out.append(result)
             continue
