@@ -192,16 +192,9 @@ def read_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[ReadRe
 
 
 def decoder_versions() -> Dict[str, Optional[str]]:
-    """PyAV, its FFmpeg and Pillow versions, for the manifest."""
+    """PyAV, the libavcodec it bundles, and Pillow, for the manifest."""
+    import av
     import PIL
 
-    versions: Dict[str, Optional[str]] = {"pillow": PIL.__version__, "av": None, "ffmpeg": None}
-    try:
-        import av
-
-        versions["av"] = av.__version__
-        versions["ffmpeg"] = ".".join(map(str, av.library_versions.get("libavcodec", ())))
-        versions["ffmpeg"] = f"libavcodec {versions['ffmpeg']}"
-    except ImportError:
-        pass
-    return versions
+    codec = ".".join(map(str, av.library_versions.get("libavcodec", ())))
+    return {"av": av.__version__, "libavcodec": codec or None, "pillow": PIL.__version__}
