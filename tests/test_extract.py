@@ -238,3 +238,4 @@ def test_summary_line_and_manifest_settings(tmp_path, fake_tower):
     assert manifest["dtype"] == "float16" and manifest["count"] == 2
     assert manifest["extract"]["settings"]["frames"] == 12
     assert read_features(out).matrix.dtype == np.float16
+    invoke("features", "inspect", "--verify", out)      # the manifest's hashes hold

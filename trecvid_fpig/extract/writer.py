@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
+from ..search.matrix import unit_float32
 from ..search.store import FEATURES, IDS, MANIFEST, STORE_FORMAT, STORE_VERSION
 from ..textio import atomic_write, file_sha256
 from .tasks import Failure
@@ -205,7 +206,7 @@ def assemble_store(out: Path, work: Path, shards: int, dtype: str, keep_frames: 
             block = np.load(part / FEATURES)
             norms.append(np.sqrt(np.einsum("ij,ij->i", block.astype(np.float64),
                                            block.astype(np.float64))))
-            features[row:row + count] = block
+            features[row:row + count] = unit_float32(block)   # as `features convert` does
             ids.extend(np.load(part / IDS).tolist())
             row += count
         features.flush()
