@@ -6,6 +6,11 @@ the provenance sidecar: checkpoint or query-feature sha256, the store's manifest
 max words, search settings, package version and timings. The run files are byte-identical
 for the same inputs; timings live only in the sidecar (and, as NIST requires, in the XML's
 whole-second ``elapsedTime``). All topic sets of one call are scored in one pass over the store.
+
+Every option is checked before any work. The files of one topic set are committed as one unit
+(:func:`trecvid_fpig.textio.commit_file_set`): they are written into a private staging directory,
+the old ``SET.json`` is removed first and the new one, which holds the sha256 of each file as
+written, is renamed into place last. One process at a time writes ``OUT/RUN_ID`` (a lock).
 """
 from __future__ import annotations
 
@@ -27,12 +32,15 @@ from .runs import write_run
 from .search.matrix import FeatureMatrix
 from .search.store import read_features
 from .search.topk import Hits, search
-from .textio import atomic_write, file_sha256, read_text
+from .textio import (atomic_write, commit_file_set, file_sha256, output_lock, read_text,
+                     refuse_input_as_output, staging_directory)
 from .topics import TopicSet, load_topics, shipped_path
 
 #: Named shot lists for ``--exclude``, shipped in ``topics/``.
 EXCLUDE_LISTS = {"v3c1-dropped": "v3c1.dropped.shots.txt"}
 SCORE_DECIMALS = 6
+#: Files one topic set may have beside its sidecar ``SET.json``, as suffixes of ``SET``.
+SET_COMPANIONS = (".txt", ".xml", ".topics.npy", ".topics.json")
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 
 
@@ -83,6 +91,45 @@ def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
 def make_run(request: RunRequest) -> List[RunOutput]:
     """Write the run files of every requested topic set; returns what was written where."""
     clock = _Clock()
+    _check_request(request)
+    topic_sets = _load_topic_sets(request.topics)
+    out_dir = Path(request.out_dir) / request.run_id
+    _refuse_inputs_as_outputs(request, topic_sets, out_dir)
+    features = read_features(request.features)
+    excluded_ids, exclude_record = resolve_exclude(request.exclude)
+    excluded_rows = features.rows_of(excluded_ids)
+    clock.lap("open_features")
+    prepared = _prepare_queries(request, topic_sets, features)
+    with output_lock(out_dir), staging_directory(out_dir) as stage:
+        queries, query_record = _query_features(request, topic_sets, prepared, stage)
+        clock.lap("query_features")
+        device = pick_device(request.device)
+        hits = search(features, np.vstack(queries), k=request.top, exclude_rows=excluded_rows,
+                      decimals=SCORE_DECIMALS, device=device, progress=request.progress)
+        clock.lap("search")
+        search_record = {
+            "top": request.top, "score": "cosine", "decimals": SCORE_DECIMALS,
+            "device": device, "backend": "numpy" if device == "cpu" else "torch",
+            "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
+            "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
+        }
+        per_topic_s = (clock.elapsed("query_features") + clock.elapsed("search")) / len(hits)
+        outputs, first = [], 0
+        for topic_set in topic_sets:
+            set_hits = hits[first:first + len(topic_set)]
+            first += len(topic_set)
+            outputs.append(_write_set(request, topic_set, set_hits, out_dir, stage, per_topic_s))
+        clock.lap("write")
+        for topic_set, out in zip(topic_sets, outputs):
+            staged = _write_sidecar(out, request, topic_set, features, query_record,
+                                    search_record, clock, stage)
+            commit_file_set(stage, out_dir, out.sidecar.name, staged,
+                            obsolete=[out.topic_set + s for s in SET_COMPANIONS])
+    return outputs
+
+
+def _check_request(request: RunRequest) -> None:
+    """Every option that can be checked without reading the inputs, before any work."""
     if not _RUN_ID.match(request.run_id):
         raise InputError(f"run id {request.run_id!r} must be one word of letters, digits and "
                          f"._+- (it names the directory and the run tag)")
@@ -92,34 +139,22 @@ def make_run(request: RunRequest) -> List[RunOutput]:
         raise InputError("give --checkpoint (topics are encoded) or --query-features")
     if request.top < 1:
         raise InputError(f"--top must be at least 1, got {request.top}")
-    topic_sets = _load_topic_sets(request.topics)
-    features = read_features(request.features)
-    excluded_ids, exclude_record = resolve_exclude(request.exclude)
-    excluded_rows = features.rows_of(excluded_ids)
-    clock.lap("open_features")
-    out_dir = Path(request.out_dir) / request.run_id
-    queries, query_record = _query_features(request, topic_sets, features, out_dir)
-    clock.lap("query_features")
-    device = pick_device(request.device)
-    hits = search(features, np.vstack(queries), k=request.top, exclude_rows=excluded_rows,
-                  decimals=SCORE_DECIMALS, device=device, progress=request.progress)
-    clock.lap("search")
-    search_record = {
-        "top": request.top, "score": "cosine", "decimals": SCORE_DECIMALS,
-        "device": device, "backend": "numpy" if device == "cpu" else "torch",
-        "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
-        "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
-    }
-    per_topic_s = (clock.elapsed("query_features") + clock.elapsed("search")) / len(hits)
-    outputs, first = [], 0
-    for topic_set in topic_sets:
-        set_hits = hits[first:first + len(topic_set)]
-        first += len(topic_set)
-        outputs.append(_write_set(request, topic_set, set_hits, out_dir, per_topic_s))
-    clock.lap("write")
-    for topic_set, out in zip(topic_sets, outputs):
-        _write_sidecar(out, request, topic_set, features, query_record, search_record, clock)
-    return outputs
+    if request.xml:
+        run_attributes(request.xml_attributes, pid=request.run_id, desc="", task="M")
+
+
+def _refuse_inputs_as_outputs(request: RunRequest, topic_sets: Sequence[TopicSet],
+                              out_dir: Path) -> None:
+    from .encode.query_features import sidecar_path
+
+    inputs = [("topic file", t.source) for t in topic_sets]
+    inputs += [("features", request.features), ("checkpoint", request.checkpoint),
+               ("query features", request.query_features)]
+    if request.query_features is not None:
+        inputs.append(("query features sidecar", sidecar_path(request.query_features)))
+    inputs += [("--exclude list", e) for e in request.exclude if e not in EXCLUDE_LISTS]
+    names = [_set_name(t) + s for t in topic_sets for s in SET_COMPANIONS + (".json",)]
+    refuse_input_as_output([out_dir / n for n in names], inputs)
 
 
 def _load_topic_sets(specs: Sequence[str]) -> List[TopicSet]:
@@ -141,33 +176,45 @@ def _set_name(topic_set: TopicSet) -> str:
     return topic_set.name[:-4] if topic_set.name.endswith(".txt") else topic_set.name
 
 
-def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet],
-                    features: FeatureMatrix, out_dir: Path) -> Tuple[List[np.ndarray], dict]:
+def _prepare_queries(request: RunRequest, topic_sets: Sequence[TopicSet],
+                     features: FeatureMatrix):
+    """Before any output is touched: the loaded query matrices, or the checked text encoder."""
+    if request.checkpoint is None:
+        from .encode.query_features import load_query_features
+
+        path = Path(request.query_features)
+        matrices = [load_query_features(path, t)[1] for t in topic_sets]
+        _check_dim(matrices[0].shape[1], features, f"query features {path} are")
+        return matrices
+    from .encode.text_encoder import load_text_encoder
+
+    encoder = load_text_encoder(request.checkpoint,
+                                device=None if request.device == "auto" else request.device)
+    _check_dim(encoder.output_dim, features, f"checkpoint {request.checkpoint} encodes")
+    return encoder
+
+
+def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepared,
+                    stage: Path) -> Tuple[List[np.ndarray], dict]:
     """One L2-normalised matrix per topic set, encoded from the checkpoint or loaded.
 
-    Encoded features are saved beside the run (``SET.topics.npy`` and its ``.json``) and read
-    back through the loader ``--query-features`` uses, so a checkpoint run and ``encode`` then
-    ``run --query-features`` give byte-identical run files.
+    Encoded features are saved with the run (``SET.topics.npy`` and its ``.json``, staged in
+    `stage`) and read back through the loader ``--query-features`` uses, so a checkpoint run
+    and ``encode`` then ``run --query-features`` give byte-identical run files.
     """
     from .encode.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
                                         save_query_features, sidecar_path)
 
     if request.checkpoint is None:
         path = Path(request.query_features)
-        matrices = [load_query_features(path, t)[1] for t in topic_sets]
-        _check_dim(matrices[0].shape[1], features, f"query features {path} are")
         record = {"query_features": str(path), "sha256": file_sha256(path), "max_words": None}
         side = sidecar_path(path)
         if side.exists():
             encoded = read_sidecar(side, path)
             record["max_words"] = encoded.get("max_words")
             record["checkpoint_sha256"] = encoded.get("checkpoint_sha256")
-        return matrices, record
-    from .encode.text_encoder import load_text_encoder
-
-    encoder = load_text_encoder(request.checkpoint,
-                                device=None if request.device == "auto" else request.device)
-    _check_dim(encoder.output_dim, features, f"checkpoint {request.checkpoint} encodes")
+        return prepared, record
+    encoder = prepared
     record = {"checkpoint": request.checkpoint,
               "checkpoint_sha256": checkpoint_sha256(request.checkpoint),
               "checkpoint_layout": encoder.layout,
@@ -177,7 +224,7 @@ def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet],
     for topic_set in topic_sets:
         encoded = encoder.encode(topic_set.texts, max_words=request.max_words,
                                  progress=request.progress)
-        path = out_dir / f"{_set_name(topic_set)}.topics.npy"
+        path = stage / f"{_set_name(topic_set)}.topics.npy"
         save_query_features(path, encoded, topic_set.ids, dict(record, topic_set=topic_set.name))
         matrices.append(load_query_features(path, topic_set)[1])
         saved.append(path.name)
@@ -192,10 +239,10 @@ def _check_dim(query_dim: int, features: FeatureMatrix, what: str) -> None:
 
 
 def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], out_dir: Path,
-               per_topic_s: float) -> RunOutput:
+               stage: Path, per_topic_s: float) -> RunOutput:
+    """Write the set's run (and XML) into `stage`; the returned paths are their final names."""
     name = _set_name(topic_set)
-    run_file = out_dir / f"{name}.txt"
-    write_run(run_file, [(qid, h.ids, h.scores) for qid, h in zip(topic_set.qrels_ids, hits)],
+    write_run(stage / f"{name}.txt", [(qid, h.ids, h.scores) for qid, h in zip(topic_set.qrels_ids, hits)],
               tag=request.run_id, decimals=SCORE_DECIMALS)
     xml_file = None
     if request.xml:
@@ -208,17 +255,24 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
             task="P" if name.startswith("progress") else "M")
         seconds = elapsed_seconds(per_topic_s)
         # Hits are already in the order write_run writes (rounded score, then id, descending).
-        write_avs_xml(xml_file, attributes,
+        write_avs_xml(stage / xml_file.name, attributes,
                       [(tid, seconds, h.ids) for tid, h in zip(topic_set.ids, hits)])
-    return RunOutput(name, len(topic_set), run_file, out_dir / f"{name}.json", xml_file)
+    return RunOutput(name, len(topic_set), out_dir / f"{name}.txt", out_dir / f"{name}.json",
+                     xml_file)
 
 
 def _write_sidecar(out: RunOutput, request: RunRequest, topic_set: TopicSet,
                    features: FeatureMatrix, query_record: dict, search_record: dict,
-                   clock: "_Clock") -> None:
-    files = {"run": out.run_file.name, "run_sha256": file_sha256(out.run_file)}
-    if out.xml_file is not None:
-        files["xml"] = out.xml_file.name
+                   clock: "_Clock", stage: Path) -> List[str]:
+    """Write ``SET.json`` into `stage` with the sha256 of each staged file of the set (hashed
+    there, before any is moved: never re-read from a final path); returns those files' names."""
+    files = {}
+    staged = [out.topic_set + s for s in SET_COMPANIONS if (stage / (out.topic_set + s)).exists()]
+    for suffix, key in zip(SET_COMPANIONS, ("run", "xml", "query_features", "query_sidecar")):
+        name = out.topic_set + suffix
+        if name in staged:
+            files[key] = name
+            files[f"{key}_sha256"] = file_sha256(stage / name)
     sidecar = {
         "run_id": request.run_id,
         "fpig_trecvid_version": __version__,
@@ -231,8 +285,9 @@ def _write_sidecar(out: RunOutput, request: RunRequest, topic_set: TopicSet,
         "search": search_record,
         "timings_s": clock.laps,
     }
-    with atomic_write(out.sidecar) as fh:
+    with atomic_write(stage / out.sidecar.name) as fh:
         fh.write(json.dumps(sidecar, indent=2) + "\n")
+    return staged
 
 
 class _Clock:

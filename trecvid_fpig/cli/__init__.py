@@ -6,11 +6,33 @@ are imported inside the command functions, never at module level, so that ``scor
 """
 from __future__ import annotations
 
+import errno
 import importlib
+import signal
+import sys
 
 import click
 
 from ..errors import InputError
+
+#: Exit codes: 0 done, 1 done but a check failed (``score --strict``), 2 refused input or an
+#: error writing, 128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM).
+EXIT_INPUT = 2
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: unwinds like Ctrl-C so every writer removes its temporary files."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame) -> None:
+    # A second signal must not cut the clean-up short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 #: Verb -> module in this package that defines ``command``; loaded only when the verb runs.
@@ -50,13 +72,49 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InputError as exc:
             click.echo(f"fpig-trecvid: error: {exc}", err=True)
-            ctx.exit(2)
+            ctx.exit(EXIT_INPUT)
         except ModuleNotFoundError as exc:
             if (exc.name or "").split(".")[0] not in MODEL_LIBRARIES:
                 raise
             click.echo(f"fpig-trecvid: error: {ctx.invoked_subcommand} needs {exc.name}, which the "
                        f'light install leaves out: pip install "fpig-trecvid[models]"', err=True)
-            ctx.exit(2)
+            ctx.exit(EXIT_INPUT)
+        except OSError as exc:          # a writer that did not say which output: still one line
+            if exc.errno == errno.EPIPE:
+                raise                   # `| head`: click leaves quietly
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"fpig-trecvid: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_INPUT)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's usage errors in our one-line style, and 130/143 when interrupted."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for signum in handlers:
+                signal.signal(signum, _interrupt)
+        except ValueError:              # not the main thread: leave signals alone
+            handlers = {}
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"fpig-trecvid: error: {exc.format_message()}{hint}", err=True)
+            code = exc.exit_code
+        except click.ClickException as exc:
+            click.echo(f"fpig-trecvid: error: {exc.format_message()}", err=True)
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt) as exc:
+            signum = getattr(exc.__context__ if isinstance(exc, click.Abort) else exc,
+                             "signum", signal.SIGINT)
+            click.echo(f"fpig-trecvid: interrupted ({signal.Signals(signum).name}); "
+                       f"nothing half-written was left", err=True)
+            code = 128 + signum
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,4 +124,14 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="fpig-trecvid")
+    # Installed for the whole process (not only while a command runs), so that a signal that
+    # lands just after the command finished still exits quietly with 128 + signal.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        cli(prog_name="fpig-trecvid")
+    except Interrupted as exc:          # landed after the command's own handling ended
+        sys.exit(128 + exc.signum)
+    finally:                            # exiting now: a later signal must not print a traceback
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)

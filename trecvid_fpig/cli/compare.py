@@ -11,7 +11,7 @@ from ..report.compare import pair_tests, render_comparison, scores_from_manifest
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
 from ..topics import REGISTRY
-from .output import emit
+from .output import check_out, emit, manifest_inputs
 
 
 @click.command("compare")
@@ -56,9 +56,13 @@ def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[st
         raise click.UsageError("with --manifest the runs come from the manifest; give no RUNS")
     if manifest is None and (models or years):
         raise click.UsageError("--model and --year select from a --manifest")
+    check_out(out, [("run", r) for r in runs] + [("qrels", qrels_spec), ("manifest", manifest)])
+    cache = None
     if manifest is not None:
         spec = load_manifest(manifest)
-        evaluator = CellEvaluator(ResultCache(None if no_cache else spec.cache_dir))
+        check_out(out, manifest_inputs(spec))
+        cache = ResultCache(None if no_cache else spec.cache_dir)
+        evaluator = CellEvaluator(cache)
         scores = scores_from_manifest(spec, models, years, evaluator)
         source = {"manifest": manifest}
     else:
@@ -67,4 +71,4 @@ def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[st
     tests = pair_tests(scores, permutations, seed, resamples)
     text, notes = render_comparison(scores, tests, fmt, alpha, permutations, seed, resamples,
                                     meta=source, per_topic=per_topic)
-    emit(text, out, notes)
+    emit(text, out, list(notes) + (cache.notes if cache else []))

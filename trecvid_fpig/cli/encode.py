@@ -5,6 +5,7 @@ from typing import Optional
 
 import click
 
+from ..textio import output_lock, refuse_input_as_output
 from ..topics import load_topics
 
 _ACTIVATIONS = {"auto": None, "quick-gelu": True, "gelu": False}
@@ -39,22 +40,26 @@ def _npy_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
             device: Optional[str], activation: str, out: str, quiet: bool) -> None:
     """Encode the topics' texts with CKPT's text tower into L2-normalised features."""
-    from ..encode.query_features import checkpoint_sha256, save_query_features
+    from ..encode.query_features import checkpoint_sha256, save_query_features, sidecar_path
     from ..encode.text_encoder import load_text_encoder
 
     topics = load_topics(topics_spec)
-    encoder = load_text_encoder(checkpoint, device=device, quick_gelu=_ACTIVATIONS[activation])
-    features = encoder.encode(topics.texts, max_words=max_words, batch_size=batch_size,
-                              progress=not quiet)
-    meta = {
-        "topic_set": topics.name,
-        "max_words": max_words,
-        "checkpoint": checkpoint,
-        "checkpoint_sha256": checkpoint_sha256(checkpoint),
-        "checkpoint_layout": encoder.layout,
-        "activation": "quick_gelu" if encoder.spec.quick_gelu else "gelu",
-    }
-    path = save_query_features(out, features, topics.ids, meta)
+    refuse_input_as_output([out, sidecar_path(out)],
+                           [("checkpoint", checkpoint), ("topic file", topics.source)])
+    with output_lock(out):
+        encoder = load_text_encoder(checkpoint, device=device,
+                                    quick_gelu=_ACTIVATIONS[activation])
+        features = encoder.encode(topics.texts, max_words=max_words, batch_size=batch_size,
+                                  progress=not quiet)
+        meta = {
+            "topic_set": topics.name,
+            "max_words": max_words,
+            "checkpoint": checkpoint,
+            "checkpoint_sha256": checkpoint_sha256(checkpoint),
+            "checkpoint_layout": encoder.layout,
+            "activation": "quick_gelu" if encoder.spec.quick_gelu else "gelu",
+        }
+        path = save_query_features(out, features, topics.ids, meta)
     if not quiet:
         click.echo(f"wrote {path} ({features.shape[0]} topics x {features.shape[1]}, float32, "
                    f"{encoder.layout} checkpoint) and its sidecar {path.with_suffix('.json')}")

@@ -1,16 +1,38 @@
 """Printing a command's result, or writing it atomically with --out; notes go to stderr."""
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
 
 import click
 
-from ..textio import write_text_atomic
+from ..textio import output_lock, refuse_input_as_output, write_text_atomic
+
+
+def check_out(out: Optional[str], inputs: Iterable[Tuple[str, Optional[object]]]) -> None:
+    """Before any work: refuse an --out that is one of the inputs (same file, links included)."""
+    if out:
+        refuse_input_as_output([out], inputs)
+
+
+def manifest_inputs(spec) -> List[Tuple[str, Path]]:
+    """Every file a report manifest names (runs, qrels files, R@K results and matrices)."""
+    inputs: List[Tuple[str, Path]] = [("manifest", spec.path)]
+    if spec.published is not None:
+        inputs.append(("published values", spec.published))
+    for model in spec.models:
+        for entry in model.trecvid.values():
+            inputs += [("run", entry.run), ("qrels", Path(entry.qrels))]
+        for entry in model.recall.values():
+            inputs += [("R@K result", entry.result), ("similarity matrix", entry.sims)]
+            inputs += [("ground truth", value) for key, value in entry.options if key == "gt"]
+    return inputs
 
 
 def emit(text: str, out: Optional[str] = None, notes: Iterable[str] = ()) -> None:
     if out:
-        write_text_atomic(out, text)
+        with output_lock(out):
+            write_text_atomic(out, text)
     else:
         click.echo(text, nl=False)
     for note in notes:

@@ -9,7 +9,15 @@ from ..report.cache import ResultCache
 from ..report.cells import CellEvaluator
 from ..report.compare import scores_from_manifest, scores_from_runs
 from ..report.manifest import load_manifest
+from ..textio import output_lock, refuse_input_as_output
 from ..topics import REGISTRY
+from .output import manifest_inputs
+
+
+def _figure_paths(prefix: str):
+    from ..report.plots import FIGURE_FORMATS
+
+    return [f"{prefix}.{fmt}" for fmt in FIGURE_FORMATS]
 
 _SIZE = [click.option("--height", type=click.FloatRange(min=0, max=50, min_open=True),
                       metavar="INCHES", help="At most 50."),
@@ -63,10 +71,13 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
 
     if (qrels_spec is None) == (manifest is None):
         raise click.UsageError("give either --qrels with RUNS, or --manifest with --year")
+    refuse_input_as_output(_figure_paths(out), [("run", r) for r in runs]
+                           + [("qrels", qrels_spec), ("manifest", manifest)])
     if manifest is not None:
         if year is None or runs:
             raise click.UsageError("with --manifest give one --year and no RUNS")
         spec = load_manifest(manifest)
+        refuse_input_as_output(_figure_paths(out), manifest_inputs(spec))
         scores = scores_from_manifest(spec, models, (year,), CellEvaluator(ResultCache(spec.cache_dir)),
                                       min_runs=1, keep_missing=True)
         what = year.upper()
@@ -85,7 +96,9 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
         click.echo(f"fpig-trecvid: {note}", err=True)
     title = title if title is not None else f"infAP per topic, {what}"
     texts = topic_texts() if topic_text else None
-    for path in per_topic_figure(scores, out, width, height or 4.0, dpi, title, style, texts):
+    with output_lock(out):
+        written = per_topic_figure(scores, out, width, height or 4.0, dpi, title, style, texts)
+    for path in written:
         click.echo(path)
 
 
@@ -109,6 +122,9 @@ def sensitivity_command(csv_path: str, out: str, width: Optional[float], height:
     per param, ticks at the data's values, as the paper's Figure S1."""
     from ..report.plots import read_sensitivity, sensitivity_figure
 
+    refuse_input_as_output(_figure_paths(out), [("CSV", csv_path)])
     data = read_sensitivity(csv_path)
-    for path in sensitivity_figure(data, out, width, height or 3.0, dpi, ylabel, logx, sharey):
+    with output_lock(out):
+        written = sensitivity_figure(data, out, width, height or 3.0, dpi, ylabel, logx, sharey)
+    for path in written:
         click.echo(path)

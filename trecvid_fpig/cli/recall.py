@@ -8,7 +8,7 @@ import click
 
 from ..evaluate.recall import recall_from_files, recall_rows
 from ..report.formats import FORMATS, render
-from .output import emit
+from .output import check_out, emit
 
 
 def _parse_ks(ctx: click.Context, param: click.Parameter, value: str) -> Tuple[int, ...]:
@@ -63,6 +63,8 @@ def command(sims: Optional[str], text_features: Optional[str], video_features: O
         raise click.UsageError("--text-features and --video-features go together")
     if (gt is None) == (captions_per_video is None):
         raise click.UsageError("give either --gt or --captions-per-video")
+    check_out(out, [("similarity matrix", sims), ("text features", text_features),
+                    ("video features", video_features), ("ground truth", gt)])
     result = recall_from_files(sims=sims, text_features=text_features,
                                video_features=video_features, gt=gt,
                                captions_per_video=captions_per_video, dsl=dsl,

@@ -5,6 +5,7 @@ from typing import Tuple
 
 import click
 
+from ..errors import InputError
 from ..evaluate.sample_eval_format import format_sample_eval_runs
 from ..evaluate.score import load_qrels, score_rows, score_runs
 from ..report.formats import FORMATS, render
@@ -31,7 +32,11 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
     if fmt == "sample-eval" and measures:
         raise click.UsageError("--measure cannot be printed in --format sample-eval")
     qrels = load_qrels(qrels_spec)
-    scored = score_runs(qrels, runs, strict=strict, measures=measures)
+    results = score_runs(qrels, runs, strict=strict, measures=measures, keep_going=True)
+    scored = [r for r in results if not isinstance(r, InputError)]
+    failed = [r for r in results if isinstance(r, InputError)]
+    if len(failed) == len(results):
+        raise failed[0]
     if fmt == "sample-eval":
         click.echo(format_sample_eval_runs([(s.run.path, s.result) for s in scored], per_topic),
                    nl=False)
@@ -46,5 +51,9 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
     violations = [(s.run.path, v) for s in scored for v in s.violations]
     for path, v in violations:
         click.echo(f"fpig-trecvid: {path}: {v}", err=True)
+    for error in failed:
+        click.echo(f"fpig-trecvid: error: {error} (this run is not scored above)", err=True)
+    if failed:
+        raise SystemExit(2)
     if violations:
         raise SystemExit(1)

@@ -9,7 +9,7 @@ from ..report.cache import ResultCache
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
 from ..report.tables import TABLES, build_tables, render_tables
-from .output import emit
+from .output import check_out, emit, manifest_inputs
 
 
 @click.command("tables")
@@ -34,9 +34,11 @@ def command(manifest: str, which: Tuple[str, ...], fmt: str, out: Optional[str],
     A cell whose run, qrels or R@K result is missing prints "–" with a footnote saying what to
     supply. Computed cells are cached by content in .fpig-cache/ beside the manifest.
     """
+    check_out(out, [("manifest", manifest)])
     spec = load_manifest(manifest)
+    check_out(out, manifest_inputs(spec))
     cache = ResultCache(None if no_cache else spec.cache_dir)
     years = tuple(y.strip().lower() for y in years_spec.split(",")) if years_spec else ()
     tables = build_tables(spec, which, against_paper, decimals, cache, years)
     text, notes = render_tables(tables, fmt, meta={"manifest": manifest})
-    emit(text, out, notes)
+    emit(text, out, list(notes) + cache.notes)

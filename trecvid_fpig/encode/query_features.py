@@ -18,7 +18,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..columns import topic_number
-from ..textio import atomic_write, file_sha256, read_bytes, read_text
+from ..textio import atomic_write, file_sha256, read_bytes, read_text, remove_path
 from ..topics import TopicSet
 
 PathLike = Union[str, Path]
@@ -44,6 +44,10 @@ def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequenc
                         meta: Mapping[str, object]) -> Path:
     """Write `features` to `path` (``.npy``) and the sidecar beside it, each atomically.
 
+    The pair is committed as a unit: the old sidecar is removed first and the new one, holding
+    the sha256 of the matrix bytes just written, renamed into place last; so a sidecar is never
+    beside a matrix it does not describe (the loader checks that hash).
+
     `meta` (topic set, max words, checkpoint sha256, …) goes into the sidecar with the topic
     ids, the dimension, the package version and the matrix's sha256; keys are sorted and no
     clock is recorded, so equal inputs give byte-identical files.
@@ -65,6 +69,7 @@ def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequenc
         "features_sha256": hashlib.sha256(payload).hexdigest(),
         "fpig_trecvid_version": __version__,
     })
+    remove_path(sidecar_path(target))
     with atomic_write(target, "wb") as fh:
         fh.write(payload)
     with atomic_write(sidecar_path(target)) as fh:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from ..errors import InputError
 from ..qrels import Qrels, parse_qrels
 from ..nist_xml import read_any_run
 from ..runs import Run
@@ -49,8 +51,12 @@ def score_run(qrels: Qrels, path: Union[str, Path, Run], strict: bool = False,
 
 
 def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict: bool = False,
-               measures: Sequence[str] = (), workers: Optional[int] = None) -> List[ScoredRun]:
+               measures: Sequence[str] = (), workers: Optional[int] = None,
+               keep_going: bool = False) -> List[Union[ScoredRun, InputError]]:
     """Score each run against one qrels parse, in the order given.
+
+    With `keep_going`, a run that cannot be read gives its :class:`InputError` in its place
+    instead of stopping the batch, so the good runs of a batch are still scored.
 
     Several runs are parsed and scored in forked worker processes (one per core by default), which
     share the parsed qrels without copying them.
@@ -61,23 +67,38 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict:
     run_paths = [read_any_run(p) if str(p) == "-" else p for p in run_paths]
     workers = min(workers or os.cpu_count() or 1, len(run_paths))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [score_run(qrels, path, strict, measures) for path in run_paths]
+        return [_score_or_error(qrels, path, strict, measures, keep_going) for path in run_paths]
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_worker_init, initargs=(qrels, strict, tuple(measures))) as pool:
+    with context.Pool(workers, initializer=_worker_init,
+                      initargs=(qrels, strict, tuple(measures), keep_going)) as pool:
         return pool.map(_worker_score, run_paths, chunksize=1)
+
+
+def _score_or_error(qrels: Qrels, path: Union[str, Path], strict: bool, measures: Sequence[str],
+                    keep_going: bool) -> Union[ScoredRun, InputError]:
+    try:
+        return score_run(qrels, path, strict, measures)
+    except InputError as exc:
+        if not keep_going:
+            raise
+        return exc
 
 
 _worker_job: tuple = ()
 
 
-def _worker_init(qrels: Qrels, strict: bool, measures: Tuple[str, ...]) -> None:
+def _worker_init(qrels: Qrels, strict: bool, measures: Tuple[str, ...], keep_going: bool) -> None:
+    """Workers leave Ctrl-C to the parent and die on the SIGTERM of ``Pool.terminate``, whatever
+    handlers the parent (the CLI) had installed when it forked them."""
     global _worker_job
-    _worker_job = (qrels, strict, measures)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _worker_job = (qrels, strict, measures, keep_going)
 
 
-def _worker_score(path: Union[str, Path]) -> ScoredRun:
-    qrels, strict, measures = _worker_job
-    return score_run(qrels, path, strict, measures)
+def _worker_score(path: Union[str, Path]) -> Union[ScoredRun, InputError]:
+    qrels, strict, measures, keep_going = _worker_job
+    return _score_or_error(qrels, path, strict, measures, keep_going)
 
 
 def trec_label(measure: str) -> str:

@@ -3,6 +3,8 @@
 Renaming or touching a run leaves its key unchanged; editing one byte of the run, the qrels or
 the evaluator's source makes a new key. Entries are small JSON files written atomically, so a
 crash or two concurrent calls can never leave a half-written entry that a later call trusts.
+A cache that cannot be written (a read-only directory, a full disk) is only a lost speed-up:
+the command goes on without it and says so once.
 """
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import hashlib
 import json
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 from .. import __version__
+from ..errors import InputError
 from ..textio import atomic_write
 
 
@@ -29,10 +32,14 @@ def cache_key(kind: str, *parts: str) -> str:
 
 
 class ResultCache:
-    """JSON entries under `directory`; with no directory it stores nothing and never hits."""
+    """JSON entries under `directory`; with no directory it stores nothing and never hits.
+
+    :attr:`notes` says, for the user, why the cache was turned off part-way (if it was).
+    """
 
     def __init__(self, directory: Optional[Union[str, Path]]):
         self.directory = None if directory is None else Path(directory)
+        self.notes: List[str] = []
 
     def _path(self, kind: str, key: str) -> Path:
         assert self.directory is not None
@@ -51,6 +58,10 @@ class ResultCache:
     def put(self, kind: str, key: str, value: Dict[str, Any]) -> None:
         if self.directory is None:
             return
-        with atomic_write(self._path(kind, key)) as fh:
-            json.dump(value, fh, indent=1, sort_keys=True)
-            fh.write("\n")
+        try:
+            with atomic_write(self._path(kind, key)) as fh:
+                json.dump(value, fh, indent=1, sort_keys=True)
+                fh.write("\n")
+        except InputError as exc:
+            self.notes.append(f"note: not caching results ({exc}); they are recomputed next time")
+            self.directory = None

@@ -21,14 +21,16 @@ where it matters. ``manifest.json`` holds:
 
 Nothing in it depends on the time or machine, so converting the same input twice gives
 byte-identical stores. The store is written into a hidden temporary directory beside its
-destination and renamed into place: an interrupted conversion leaves no half store.
+destination and renamed into place (:func:`trecvid_fpig.textio.atomic_directory`): an
+interrupted conversion leaves no half store. The disk space of each memory-mapped array is
+reserved before it is written, so a full disk is an error, not a SIGBUS.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -36,7 +38,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
-from ..textio import file_sha256, read_text
+from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
+                      refuse_input_as_output, write_error)
 from .formats import ARROW_SUFFIXES, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
 
@@ -155,16 +158,22 @@ def convert_features(src: PathLike, dst: PathLike, ids: Optional[PathLike] = Non
         raise InputError(f"pooling must be one of {', '.join(POOLS)}, got {pool!r}")
     target = Path(dst)
     _check_destination(target, overwrite)
+    refuse_input_as_output([target], [("source", src), ("ids file", ids)])
     source = read_features(src, ids)
+    refuse_input_as_output([target], [(f"source's {f.name}", f) for f in source.files])
     if pool is None:
         out_ids, groups = source.ids, None
     else:
         out_ids, groups = _group_frames(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
-    try:
-        out = np.lib.format.open_memmap(tmp / FEATURES, mode="w+", dtype=np.dtype(dtype),
-                                        shape=(len(out_ids), source.dim))
+    with output_lock(target):
+        _check_destination(target, overwrite)      # again: another process may have been first
+        return _write_store(source, out_ids, groups, target, pool, dtype, progress)
+
+
+def _write_store(source: FeatureMatrix, out_ids: Tuple[str, ...], groups: Optional[np.ndarray],
+                 target: Path, pool: Optional[str], dtype: str, progress: bool) -> dict:
+    with atomic_directory(target) as tmp:
+        out = reserved_memmap(tmp / FEATURES, np.dtype(dtype), (len(out_ids), source.dim))
         if groups is None:
             norms = _copy_normalised(source, out, progress)
         else:
@@ -185,11 +194,43 @@ def convert_features(src: PathLike, dst: PathLike, ids: Optional[PathLike] = Non
             "created_by": f"fpig-trecvid {__version__}",
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        _move_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
+
+
+def reserved_memmap(path: Path, dtype: np.dtype, shape: Tuple[int, ...]) -> np.ndarray:
+    """A new ``.npy`` file mapped for writing, its disk blocks reserved first.
+
+    Pages of a sparse memory-mapped file are allocated only when written; on a full disk that
+    write is a SIGBUS that kills the process. ``posix_fallocate`` asks for every block up front,
+    so a full disk is an ENOSPC error here instead.
+    """
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    try:
+        with open(path, "r+b") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            _reserve(fh, size - out.nbytes, size)
+    except OSError as exc:
+        del out
+        raise write_error(exc, path.parent) from None
+    return out
+
+
+def _reserve(fh, start: int, end: int) -> None:
+    """Allocate bytes `start`..`end` of `fh` on disk: posix_fallocate, or writing zeros where
+    the platform (macOS) or the file system does not offer it."""
+    try:
+        os.posix_fallocate(fh.fileno(), start, end - start)
+        return
+    except AttributeError:
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    block = bytes(1 << 22)
+    fh.seek(start)
+    for offset in range(start, end, len(block)):
+        fh.write(block[:min(len(block), end - offset)])
+    fh.flush()
 
 
 def _check_destination(target: Path, overwrite: bool) -> None:
@@ -199,18 +240,6 @@ def _check_destination(target: Path, overwrite: bool) -> None:
         raise InputError("exists and is not a feature store; choose a new path", target)
     if not overwrite:
         raise InputError("a store exists here; pass --overwrite to replace it", target)
-
-
-def _move_into_place(tmp: Path, target: Path) -> None:
-    """Rename the finished store over `target`; an old store is set aside first, then removed."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-        old.rmdir()
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _source_record(source: FeatureMatrix) -> dict:
@@ -269,8 +298,7 @@ def _group_frames(source: FeatureMatrix) -> Tuple[Tuple[str, ...], np.ndarray]:
 def _pool_mean(source: FeatureMatrix, groups: np.ndarray, out: np.ndarray, tmp: Path,
                progress: bool) -> dict:
     """Sum unit frame vectors per shot into a disk-backed accumulator, then average."""
-    sums = np.lib.format.open_memmap(tmp / "pool.npy", mode="w+", dtype=np.float64,
-                                     shape=out.shape)
+    sums = reserved_memmap(tmp / "pool.npy", np.dtype(np.float64), out.shape)
     with _progress(source.count, progress, "pool frames") as bar:
         for start, block in source.blocks():
             unit = block / row_norms(block, start, source)[:, None]
