@@ -317,3 +317,17 @@ def test_score_scores_the_good_runs_of_a_batch_and_names_the_bad_one(tmp_path, d
     assert result.exit_code == 2
     assert result.stdout == alone.stdout
     assert "bad.txt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fuse_and_runs_convert_refuse_their_input_as_output(tmp_path, data_dir):
+    run_a = tmp_path / "a.txt"
+    run_a.write_bytes((data_dir / "tv21.runA.txt.gz").read_bytes())
+    before = run_a.read_bytes()
+    one_error_line(invoke("fuse", "--run-id", "f", "--out", run_a, run_a,
+                          data_dir / "tv21.runB.txt.gz", ok=False), "same file as the run")
+    one_error_line(invoke("runs", "convert", run_a, run_a, "--to", "trec", ok=False),
+                   "same file as the run")
+    assert run_a.read_bytes() == before
+    with output_lock(tmp_path / "f.txt"):
+        one_error_line(invoke("fuse", "--run-id", "f", "--out", tmp_path / "f.txt", run_a,
+                              data_dir / "tv21.runB.txt.gz", ok=False), str(os.getpid()))

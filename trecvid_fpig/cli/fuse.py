@@ -7,6 +7,8 @@ import click
 
 from ..fusion import METHODS
 from ..fusion.norms import NORMS
+from ..textio import output_lock
+from .output import check_out
 
 
 def _parse_weights(ctx: click.Context, param: click.Parameter, value: Optional[str]):
@@ -55,9 +57,11 @@ def command(method: str, norm: Optional[str], weights, rrf_k: float, depth: int,
         return
     if not run_id or not out:
         raise click.UsageError("give --run-id and --out (or --tune --qrels)")
-    fused = fuse(list(runs), method=method, norm=norm, weights=weights, rrf_k=rrf_k, depth=depth,
-                 tag=run_id)
-    fused.to_trec(out)
+    check_out(out, [("run", r) for r in runs])
+    with output_lock(out):
+        fused = fuse(list(runs), method=method, norm=norm, weights=weights, rrf_k=rrf_k,
+                     depth=depth, tag=run_id)
+        fused.to_trec(out)
     click.echo(f"wrote {out} ({len(fused.topics)} topics, {method} of {len(runs)} runs)")
 
 

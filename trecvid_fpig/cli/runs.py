@@ -6,6 +6,8 @@ from typing import Optional, Tuple
 import click
 
 from ..errors import InputError
+from ..textio import output_lock
+from .output import check_out
 
 
 @click.group("runs")
@@ -31,6 +33,13 @@ def convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: 
     1661 is written tNum 661. Converting XML to TREC prints the run attributes, to give back
     with --xml-field on the way back.
     """
+    check_out(dst, [("run", src)])
+    with output_lock(dst):
+        _convert(src, dst, target, run_id, xml_fields, elapsed)
+
+
+def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: Tuple[str, ...],
+             elapsed: float) -> None:
     from dataclasses import replace
 
     from ..api import read_run
