@@ -30,6 +30,14 @@ def temporaries(directory):
     return [p for p in Path(directory).rglob(".*") if p.name.endswith((".part", ".old", ".lock"))]
 
 
+def frames(c):
+    """`c/frames.npy`: three frame rows (ids SHOT_FRAME) for each of 100 shots, to pool."""
+    np.save(c / "frames.npy", np.random.default_rng(3).standard_normal((300, D)).astype(np.float32))
+    (c / "frames.ids.txt").write_text("".join(f"shot{i // 3:05d}_1_{i % 3 + 1}\n"
+                                              for i in range(300)))
+    return c / "frames.npy"
+
+
 def run_args(c, query="q1.npy", out="runs"):
     return ["run", "--query-features", c / query, "--features", c / "shots.fpig", "--topics",
             c / "t.txt", "--run-id", "r", "--out-dir", c / out, "--quiet", "--xml", "--top", "200"]
@@ -121,9 +129,9 @@ def test_a_full_disk_in_features_convert_is_an_error_not_a_sigbus(collection, mo
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "posix_fallocate", no_space)
-    for pool in ((), ("--pool", "mean")):
-        one_error_line(invoke("features", "convert", collection / "shots.npy", collection / "new.fpig",
-                              *pool, ok=False), "No space left on device")
+    for source, pool in ((collection / "shots.npy", ()), (frames(collection), ("--pool", "mean"))):
+        one_error_line(invoke("features", "convert", source, collection / "new.fpig", *pool,
+                              ok=False), "No space left on device")
         assert not (collection / "new.fpig").exists()
     assert reserved[0] >= 300 * D * 4          # the whole matrix is reserved before it is written
     assert not temporaries(collection)
@@ -139,9 +147,9 @@ def test_without_posix_fallocate_space_is_reserved_by_writing(collection, monkey
 
     expected = snapshot(collection / "shots.fpig")
     monkeypatch.setattr(os, "posix_fallocate", unsupported)
-    for pool in ((), ("--pool", "mean")):
+    for source, pool in ((collection / "shots.npy", ()), (frames(collection), ("--pool", "mean"))):
         dst = collection / f"new{len(pool)}.fpig"
-        assert invoke("features", "convert", collection / "shots.npy", dst, *pool).exit_code == 0
+        assert invoke("features", "convert", source, dst, *pool).exit_code == 0
     assert snapshot(collection / "new0.fpig")[Path("features.npy")] == expected[Path("features.npy")]
 
 
