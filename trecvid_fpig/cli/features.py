@@ -96,7 +96,21 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
               help="Shots per tower call.")
 @click.option("--shard-size", default=1000, show_default=True, type=click.IntRange(min=1),
               help="Shots per shard (the unit of resume).")
-@click.option("--engine", type=click.Choice(("local",)), default="local", show_default=True)
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local",
+              show_default=True,
+              help="ray: shards go to encode actors on a Ray cluster (pip install "
+                   "'fpig-trecvid[ray]'; docs/cluster.md); the output is the same.")
+@click.option("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
+              help="With --engine ray: join this cluster (default: start a local Ray with "
+                   "--workers CPUs and stop it afterwards).")
+@click.option("--actors", default=1, show_default=True, type=click.IntRange(min=1),
+              help="With --engine ray: encode actors, each loading the tower once.")
+@click.option("--num-gpus-per-actor", default=0.0, show_default=True,
+              type=click.FloatRange(min=0),
+              help="With --engine ray: GPUs each actor reserves (0: the tower runs on CPU).")
+@click.option("--shard", "part", default=None, metavar="I/N",
+              help="Only part I of N of the shot list (I from 1, e.g. $SLURM_ARRAY_TASK_ID), "
+                   "as a partial store for `features merge`.")
 @click.option("--overwrite", is_flag=True,
               help="Replace a store at OUT, and restart an unfinished extraction.")
 @click.option("--allow-missing", is_flag=True,
@@ -108,7 +122,8 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
             sampling: Optional[str], shots: Optional[str], exclude: tuple,
             video_encoder: Optional[str], keep_frames: bool, dtype: str, device: str,
             workers: Optional[int], batch_size: int, shard_size: int, engine: str,
-            overwrite: bool, allow_missing: bool, quiet: bool) -> None:
+            ray_address: Optional[str], actors: int, num_gpus_per_actor: float,
+            part: Optional[str], overwrite: bool, allow_missing: bool, quiet: bool) -> None:
     """Encode a collection's shots with CHECKPOINT's video tower into the store OUT.
 
     Work goes in shards of --shard-size shots under OUT.shards/; rerunning the same command
@@ -116,13 +131,16 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
     the store is not written (exit 1) unless --allow-missing.
     """
     from ..extract.job import ExtractRequest, extract_features
+    from ..extract.parts import parse_part
 
     result = extract_features(ExtractRequest(
         checkpoint=checkpoint, out=out, keyframes=keyframes, videos=videos,
         boundaries=boundaries, shot_table=shot_table, frames=frames, sampling=sampling,
         shots=shots, exclude=tuple(exclude), video_encoder=video_encoder,
         keep_frames=keep_frames, dtype=dtype, device=device, workers=workers,
-        batch_size=batch_size, shard_shots=shard_size, engine=engine, overwrite=overwrite,
+        batch_size=batch_size, shard_shots=shard_size, engine=engine,
+        part=parse_part(part) if part else None, actors=actors,
+        num_gpus_per_actor=num_gpus_per_actor, ray_address=ray_address, overwrite=overwrite,
         allow_missing=allow_missing, progress=not quiet))
     if result.failures:
         shown = result.failures[:20]
@@ -146,3 +164,28 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
                    f"{timing['frames_per_s']} frames/s")
         if record["tower"].get("note"):
             click.echo(f"note: {record['tower']['note']}")
+        for actor in timing.get("actors", []):
+            click.echo(f"actor {actor['actor']} on {actor['node']}: {actor['shards']} shard(s), "
+                       f"{actor['shots']} shots, {actor['shots_per_s']} shots/s")
+        if record.get("part"):
+            click.echo(f"part {record['part']['index']}/{record['part']['of']}: join all "
+                       f"{record['part']['of']} with `fpig-trecvid features merge OUT PART...`")
+
+
+@command.command("merge")
+@click.argument("out", type=click.Path())
+@click.argument("parts", nargs=-1, required=True, type=click.Path())
+@click.option("--overwrite", is_flag=True, help="Replace an existing store at OUT.")
+@click.option("--quiet", is_flag=True, help="No summary line.")
+def merge(out: str, parts: tuple, overwrite: bool, quiet: bool) -> None:
+    """Join the partial stores of `features extract --shard 1/N .. N/N` into the store OUT.
+
+    Every part must be given once, with the same settings and tower; the rows come in
+    shot-list order, so OUT is the store one machine would have written.
+    """
+    from ..extract.parts import merge_stores
+
+    manifest = merge_stores(out, parts, overwrite)
+    if not quiet:
+        click.echo(f"wrote {out}: {manifest['count']} shots x {manifest['dim']} "
+                   f"{manifest['dtype']} from {len(parts)} parts")

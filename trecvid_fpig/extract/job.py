@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -17,7 +18,7 @@ from .. import __version__
 from ..devices import pick_device
 from ..errors import InputError
 from ..search.store import MANIFEST
-from . import tasks, writer
+from . import parts, tasks, writer
 from .engines import make_engine
 from .mapper import ShotMapper, open_encoder
 from .reader import SAMPLINGS, decoder_versions
@@ -48,6 +49,10 @@ class ExtractRequest:
     batch_size: int = 32
     shard_shots: int = tasks.SHARD_SHOTS
     engine: str = "local"
+    part: Optional[Tuple[int, int]] = None   # --shard I/N: (I, N), I from 1
+    actors: int = 1                         # --engine ray: encode actors
+    num_gpus_per_actor: float = 0.0
+    ray_address: Optional[str] = None       # None: a local Ray started for the command
     overwrite: bool = False
     allow_missing: bool = False
     progress: bool = False
@@ -115,8 +120,12 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
     if not planned and not missing:
         raise InputError("no shots to extract (after --shots and --exclude)")
     device = pick_device(request.device)
+    # Ray's actors load the tower on their own devices; the driver's copy only describes it.
+    driver_device = "cpu" if request.engine == "ray" else device
+    actor_device = device if request.num_gpus_per_actor > 0 else "cpu"
+    given = encoder
     if encoder is None:
-        encoder = open_encoder(request.checkpoint, device, request.video_encoder)
+        encoder = open_encoder(request.checkpoint, driver_device, request.video_encoder)
     tower = encoder.provenance()
     settings = {
         "input": kind, "shots": len(planned),
@@ -126,21 +135,40 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
         "video_encoder": request.video_encoder, "image_size": int(encoder.image_size),
         "dim": int(encoder.output_dim), "sampling": sampling, "frames": request.frames,
         "keep_frames": request.keep_frames, "shard_shots": request.shard_shots,
-        "device": device.split(":")[0],
+        "device": (actor_device if request.engine == "ray" else device).split(":")[0],
     }
+    run_hash = writer.settings_sha256(settings)
+    ranges = tasks.shard_ranges(len(planned), request.shard_shots)
+    part = None
+    if request.part:
+        index, count = request.part
+        first, stop = parts.part_shards(len(ranges), index, count)
+        ranges = ranges[first:stop]
+        part = {"index": index, "of": count, "shards": [first, stop],
+                "rows": [ranges[0][0], ranges[-1][1]], "run_settings_sha256": run_hash}
+        settings = dict(settings, part=[index, count])
+        missing = missing if index == 1 else []     # listed once, by part 1
     settings_hash = writer.settings_sha256(settings)
     work = writer.work_directory(out)
     writer.start_work(work, settings, request.overwrite)
-    shards = [ShardTask(n, tuple(planned[a:b])) for n, (a, b)
-              in enumerate(tasks.shard_ranges(len(planned), request.shard_shots))]
+    shards = [ShardTask(n, tuple(planned[a:b])) for n, (a, b) in enumerate(ranges)]
     pending = [t for t in shards if not writer.shard_done(work, t.number, t.ids, settings_hash)]
     mapper = ShotMapper(encoder, request.batch_size)
     spec = DecodeSpec(sampling, request.frames, mapper.preprocess)
     stats = _Progress(sum(len(t.shots) for t in pending), request.progress)
+    if request.engine == "ray":
+        from .ray_engine import RayEngine, RaySettings
+
+        opener = partial(_given, given) if given is not None else partial(
+            open_encoder, request.checkpoint, actor_device, request.video_encoder)
+        engine = RayEngine(RaySettings(request.ray_address, request.actors,
+                                       request.num_gpus_per_actor, request.workers),
+                           opener, work)
+    else:
+        engine = make_engine(request.engine, request.workers)
     with stats:
-        make_engine(request.engine, request.workers).run(
-            pending, spec, mapper, request.keep_frames,
-            lambda shard: writer.write_shard(work, shard, settings_hash), stats.update)
+        engine.run(pending, spec, mapper, request.keep_frames,
+                   writer.ShardSink(work, settings_hash), stats.update)
     failures = list(missing)
     for task in shards:
         failures.extend(writer.shard_failures(work, task.number))
@@ -157,10 +185,15 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
         "tower": tower, "sampling": sampling, "frames_per_shot": request.frames,
         "image_size": int(encoder.image_size), "decoder": decoder_versions(),
         "failed": [[f.shot_id, f.source, f.reason] for f in failures],
-        "engine": request.engine, "device": device,
-        "timings": _timings(work, shards, stats, time.perf_counter() - started),
+        "engine": request.engine, "device": settings["device"],
+        "timings": _timings(work, shards, stats, time.perf_counter() - started,
+                            _gpu_hours(engine, request, stats.elapsed(), device)),
         "created_by": f"fpig-trecvid {__version__}",
     }
+    if part:
+        record["part"] = dict(part, planned=sum(len(t.shots) for t in shards),
+                              planned_ids_sha256=writer.ids_sha256(
+                                  [i for t in shards for i in t.ids]))
     manifest = writer.assemble_store(out, work, len(shards), request.dtype,
                                      request.keep_frames, record)
     shutil.rmtree(work, ignore_errors=True)
@@ -168,8 +201,25 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
                          **result)
 
 
-def _timings(work: Path, shards: Sequence[ShardTask], stats: "_Progress", wall: float) -> dict:
-    """This call's wall time and rates, and the per-stage sums over every shard's manifest."""
+def _given(encoder):
+    return encoder
+
+
+def _gpu_hours(engine, request: ExtractRequest, elapsed: float, device: str) -> dict:
+    """GPU time this call held (actors x GPUs each x wall time, or the local GPU's wall time),
+    and, for Ray, what each actor did."""
+    if getattr(engine, "name", None) == "ray":
+        held = engine.wall_s * request.actors * request.num_gpus_per_actor
+        actors = [dict(a, shots_per_s=round(a["shots"] / max(a["busy_s"], 1e-9), 2))
+                  for a in engine.actor_stats]
+        return {"gpu_hours": round(held / 3600, 6), "actors": actors}
+    return {"gpu_hours": round(elapsed / 3600, 6) if device.startswith("cuda") else 0.0}
+
+
+def _timings(work: Path, shards: Sequence[ShardTask], stats: "_Progress", wall: float,
+             accounting: dict) -> dict:
+    """This call's wall time and rates, GPU-hours, and the per-stage sums over every shard's
+    manifest."""
     stages: dict = {}
     for task in shards:
         for key, value in (writer.read_shard_manifest(work, task.number) or {}) \
@@ -179,7 +229,7 @@ def _timings(work: Path, shards: Sequence[ShardTask], stats: "_Progress", wall: 
             "frames_this_call": stats.frames,
             "shots_per_s": round(stats.shots / max(stats.elapsed(), 1e-9), 2),
             "frames_per_s": round(stats.frames / max(stats.elapsed(), 1e-9), 2),
-            "shard_stage_sums_s": stages}
+            "shard_stage_sums_s": stages, **accounting}
 
 
 class _Progress:

@@ -102,6 +102,16 @@ class ShardOutput:
     timings: Dict[str, float]
 
 
+@dataclass(frozen=True)
+class ShardSink:
+    """Writes each finished shard (picklable, so a Ray actor writes its shards itself)."""
+    work: Path
+    settings_hash: str
+
+    def __call__(self, shard: ShardOutput) -> None:
+        write_shard(self.work, shard, self.settings_hash)
+
+
 def write_shard(work: Path, shard: ShardOutput, settings_hash: str) -> None:
     """The shard's directory, built under a hidden name and renamed into place."""
     target = shard_directory(work, shard.number)
@@ -185,7 +195,14 @@ def assemble_store(out: Path, work: Path, shards: int, dtype: str, keep_frames: 
     --keep-frames, ``frames.npy`` and ``frame_offsets.npy`` (shot i owns frame rows
     ``offsets[i]:offsets[i+1]``). `record` (the extraction's provenance) goes in the manifest.
     """
-    parts = [shard_directory(work, n) for n in range(shards)]
+    return write_store(out, [shard_directory(work, n) for n in range(shards)], dtype,
+                       keep_frames, record)
+
+
+def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
+                record: dict) -> dict:
+    """The store at `out` from `parts` (shard directories or partial stores), rows in part
+    order; ``features merge`` uses it too, so a merged store has the same bytes as one run."""
     counts, dim = [], None
     for part in parts:
         header = np.load(part / FEATURES, mmap_mode="r")
@@ -244,7 +261,7 @@ def assemble_store(out: Path, work: Path, shards: int, dtype: str, keep_frames: 
 
 
 def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str) -> None:
-    counts = np.concatenate([np.load(p / FRAME_COUNTS) for p in parts])
+    counts = np.concatenate([_frame_counts(p) for p in parts])
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     frames = np.lib.format.open_memmap(tmp / FRAMES, mode="w+", dtype=np.dtype(dtype),
@@ -257,6 +274,13 @@ def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str) -> 
     frames.flush()
     del frames
     np.save(tmp / FRAME_OFFSETS, offsets, allow_pickle=False)
+
+
+def _frame_counts(part: Path) -> np.ndarray:
+    """Frame rows per shot of a shard (its counts) or of a store (from its offsets)."""
+    if (part / FRAME_COUNTS).is_file():
+        return np.load(part / FRAME_COUNTS)
+    return np.diff(np.load(part / FRAME_OFFSETS))
 
 
 def _replace(tmp: Path, target: Path) -> None:

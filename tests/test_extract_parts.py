@@ -1,0 +1,109 @@
+"""``--shard I/N`` and ``features merge``: the merged store is the one-machine store, byte for
+byte, and a missing, duplicated or foreign part is one clear error naming it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cli_helpers import invoke
+from extract_helpers import FakeVideoEncoder, keyframe_collection
+from trecvid_fpig.errors import InputError
+from trecvid_fpig.extract import job
+from trecvid_fpig.extract.parts import parse_part, part_shards
+
+SHOTS = {f"shot0000{v}_{n}": 1 + (n % 3) for v in (1, 2, 3) for n in range(1, 6)}
+
+
+@pytest.fixture
+def fake_tower(monkeypatch):
+    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin: FakeVideoEncoder())
+
+
+@pytest.fixture(scope="module")
+def keyframes(tmp_path_factory):
+    return keyframe_collection(tmp_path_factory.mktemp("kf"), SHOTS)
+
+
+def extract(root, out, *extra, ok=True):
+    return invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", root,
+                  "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--workers", 0,
+                  "--quiet", *extra, out, ok=ok)
+
+
+def test_part_ranges_tile_the_shards_in_order():
+    for shards in range(1, 12):
+        for count in range(1, shards + 1):
+            ranges = [part_shards(shards, i, count) for i in range(1, count + 1)]
+            assert ranges[0][0] == 0 and ranges[-1][1] == shards
+            assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+            sizes = [b - a for a, b in ranges]
+            assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+    with pytest.raises(InputError, match="only 2 shard"):
+        part_shards(2, 1, 3)
+    assert parse_part("3/8") == (3, 8)
+    for bad in ("0/4", "5/4", "3", "a/b"):
+        with pytest.raises(InputError, match="--shard"):
+            parse_part(bad)
+
+
+def test_parts_merged_equal_one_run_byte_for_byte(tmp_path, keyframes, fake_tower):
+    whole = tmp_path / "whole.fpig"
+    extract(keyframes, whole, "--keep-frames")
+    parts = []
+    for index in (3, 1, 2):                     # order of the arguments does not matter
+        part = tmp_path / f"p{index}.fpig"
+        extract(keyframes, part, "--keep-frames", "--shard", f"{index}/3")
+        parts.append(part)
+        record = json.loads((part / "manifest.json").read_text())["extract"]
+        assert record["part"]["index"] == index and record["part"]["of"] == 3
+    merged = tmp_path / "merged.fpig"
+    result = invoke("features", "merge", merged, *parts)
+    assert "15 shots" in result.stdout
+    for name in ("features.npy", "ids.npy", "frames.npy", "frame_offsets.npy"):
+        assert (merged / name).read_bytes() == (whole / name).read_bytes(), name
+    ids = np.load(merged / "ids.npy").tolist()
+    assert len(ids) == len(set(ids)) == len(SHOTS)
+    whole_record = json.loads((whole / "manifest.json").read_text())["extract"]
+    merged_record = json.loads((merged / "manifest.json").read_text())["extract"]
+    assert merged_record["settings_sha256"] == whole_record["settings_sha256"]
+    assert merged_record["settings"] == whole_record["settings"]
+    invoke("run", "--help")                         # the merged store is an ordinary store
+
+
+def test_missing_duplicated_and_foreign_parts_are_named(tmp_path, keyframes, fake_tower):
+    p = {i: tmp_path / f"p{i}.fpig" for i in (1, 2, 3)}
+    for i, path in p.items():
+        extract(keyframes, path, "--shard", f"{i}/3")
+    other = tmp_path / "other.fpig"
+    extract(keyframes, other, "--shard", "2/3", "--frames", 1)
+    halves = tmp_path / "half.fpig"
+    extract(keyframes, halves, "--shard", "2/2")
+    out = tmp_path / "m.fpig"
+
+    def fails(*parts):
+        result = invoke("features", "merge", out, *parts, ok=False)
+        assert result.exit_code == 2 and not out.exists()
+        return result.stderr
+
+    assert "part(s) 2/3 missing" in fails(p[1], p[3])
+    error = fails(p[1], p[2], p[2], p[3])
+    assert "part 2/3 is given twice" in error and str(p[2]) in error
+    error = fails(p[1], other, p[3])
+    assert str(other) in error and "other settings" in error and "frames: 2 vs 1" in error
+    assert str(halves) in fails(p[1], halves)
+    assert "not a feature store" in fails(p[1], p[2], p[3], tmp_path / "nothing")
+
+
+def test_an_unfinished_part_resumes_only_as_the_same_part(tmp_path, keyframes, fake_tower):
+    wanted = tmp_path / "shots.txt"
+    wanted.write_text("\n".join(list(SHOTS) + ["shot00009_1"]))      # one shot the input lacks
+    out = tmp_path / "p.fpig"
+    result = extract(keyframes, out, "--shots", wanted, "--shard", "1/2", ok=False)
+    assert result.exit_code == 1 and not out.exists()
+    error = extract(keyframes, out, "--shots", wanted, "--shard", "2/2", ok=False).stderr
+    assert "different settings" in error and "part: [1, 2] -> [2, 2]" in error
+    extract(keyframes, out, "--shots", wanted, "--shard", "1/2", "--allow-missing")
+    record = json.loads((out / "manifest.json").read_text())["extract"]
+    assert record["failed"][0][0] == "shot00009_1"
