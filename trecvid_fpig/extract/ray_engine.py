@@ -98,6 +98,11 @@ class RayEngine:
             try:
                 summary = ray.get(done[0])
             except ray.exceptions.RayError as exc:
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, InputError):
+                    raise cause from None
+                if cause is not None:
+                    exc = cause
                 raise InputError(f"a shard failed on the Ray cluster after {RETRIES} retries: "
                                  f"{type(exc).__name__}: {str(exc).splitlines()[0]}; the done "
                                  f"shards are kept, rerun the same command to resume") from None
@@ -165,11 +170,18 @@ def connect(settings: RaySettings) -> bool:
             raise InputError(f"--ray-address {settings.address}: cannot join the Ray cluster "
                              f"({str(exc).splitlines()[0]})") from None
         return False
-    # The workers import the toolkit (and any plugin tower) from the driver's import path.
-    path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
-    ray.init(num_cpus=max(1, settings.workers or os.cpu_count() or 1),
-             include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    # The workers import the toolkit (and any plugin tower) from the driver's import path;
+    # they inherit it from the environment Ray starts with (a runtime_env costs seconds).
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+    try:
+        ray.init(num_cpus=max(1, settings.workers or os.cpu_count() or 1),
+                 include_dashboard=False, log_to_driver=False)
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
     return True
 
 

@@ -1,0 +1,116 @@
+"""``--engine ray``: the same bytes as the local engine and as --shard parts + merge; a killed
+worker is retried; a failed run resumes from its done shards; a node that cannot see the
+output is refused at the start. Ray starts in seconds, so these tests are few and small."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli_helpers import invoke
+from extract_helpers import FakeVideoEncoder, keyframe_collection
+from ray_helpers import FailingEncoder, KillOnceEncoder
+from trecvid_fpig.errors import InputError
+from trecvid_fpig.extract import job
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+SHOTS = {f"shot0000{v}_{n}": 1 + (n % 3) for v in (1, 2, 3) for n in range(1, 6)}
+STORE = ("features.npy", "ids.npy")
+
+
+@pytest.fixture(scope="module")
+def keyframes(tmp_path_factory):
+    return keyframe_collection(tmp_path_factory.mktemp("kf"), SHOTS)
+
+
+@pytest.fixture(scope="module")
+def local_store(keyframes, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local") / "local.fpig"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(job, "open_encoder", lambda checkpoint, device, plugin: FakeVideoEncoder())
+        extract(keyframes, out, "--workers", 2)
+    return out
+
+
+def extract(root, out, *extra, ok=True):
+    return invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", root,
+                  "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--quiet", *extra, out,
+                  ok=ok)
+
+
+def same_bytes(a, b):
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in STORE)
+
+
+def test_ray_starts_its_own_cluster_and_writes_the_local_bytes(tmp_path, keyframes,
+                                                               local_store, monkeypatch):
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    assert not ray.is_initialized()
+    out = tmp_path / "ray.fpig"
+    result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
+                    "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--workers", 2,
+                    "--engine", "ray", "--actors", 2, out)
+    assert not ray.is_initialized()                 # the Ray it started is stopped
+    assert same_bytes(out, local_store)
+    record = json.loads((out / "manifest.json").read_text())["extract"]
+    actors = record["timings"]["actors"]
+    assert sorted(a["actor"] for a in actors) == [0, 1]
+    assert sum(a["shards"] for a in actors) == 8 and sum(a["shots"] for a in actors) == 15
+    assert record["timings"]["gpu_hours"] == 0.0 and record["engine"] == "ray"
+    assert "actor 0 on " in result.stdout and "shots/s" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Ray for the remaining tests (the command joins it and leaves it running)."""
+    from trecvid_fpig.extract.ray_engine import RaySettings, connect
+
+    assert connect(RaySettings(workers=2))
+    yield
+    ray.shutdown()
+
+
+def test_parts_on_ray_merge_to_the_local_bytes(tmp_path, keyframes, local_store, cluster,
+                                               monkeypatch):
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    parts = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, part in enumerate(parts, start=1):
+        extract(keyframes, part, "--engine", "ray", "--shard", f"{i}/2")
+    invoke("features", "merge", tmp_path / "m.fpig", *parts)
+    assert same_bytes(tmp_path / "m.fpig", local_store)
+
+
+def test_a_killed_actor_is_restarted_and_its_shard_redone(tmp_path, keyframes, local_store,
+                                                          cluster, monkeypatch):
+    marker = tmp_path / "killed-once"
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: KillOnceEncoder(str(marker)))
+    out = tmp_path / "ray.fpig"
+    extract(keyframes, out, "--engine", "ray")
+    assert marker.exists()                           # a worker process did die
+    assert same_bytes(out, local_store)
+
+
+def test_a_failed_ray_run_resumes_from_its_done_shards(tmp_path, keyframes, local_store,
+                                                       cluster, monkeypatch):
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FailingEncoder(fail_at=4))
+    out = tmp_path / "ray.fpig"
+    result = extract(keyframes, out, "--engine", "ray", ok=False)
+    assert result.exit_code == 2 and "CUDA out of memory (simulated)" in result.stderr
+    assert "rerun the same command" in result.stderr and not out.exists()
+    done = len(list((tmp_path / "ray.fpig.shards").glob("shard-*")))
+    assert done == 3
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
+                    "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--engine", "ray", out)
+    assert "5 shard(s) run, 3 reused" in result.stdout
+    assert same_bytes(out, local_store)
+
+
+def test_a_node_that_cannot_see_the_output_is_refused_at_the_start(tmp_path, cluster):
+    from trecvid_fpig.extract.ray_engine import check_nodes_see
+
+    check_nodes_see(tmp_path)                        # this node sees it
+    with pytest.raises(InputError, match=r"1 Ray node\(s\) cannot see the output"):
+        check_nodes_see(tmp_path, token="written on another filesystem")
