@@ -15,8 +15,13 @@ this run on this machine:
       shots (tiny images, tiny tower): should stay < 4 GB and flat as the shot count grows.
   (e) hours for V3C1 + V3C2 (1,082,657 + 1,425,454 shots) at 12 frames per shot from (a)-(c).
 
+With ``--engine ray`` it measures only Ray's overhead: --ray-shots (20,000) tiny keyframe shots
+with the tiny tower, the local engine against ``--engine ray`` (one actor, the same --workers,
+on a Ray started once, as a cluster is: its start-up is printed apart). Goal: Ray <= 1.15 x.
+
     python benchmarks/bench_extract.py [--reps 3] [--workers N] [--device cpu|cuda]
                                        [--rss-shots 2000 20000] [--workdir /tmp/fpig-bench-extract]
+    python benchmarks/bench_extract.py --engine ray [--ray-shots 20000] [--reps 3]
 """
 from __future__ import annotations
 
@@ -219,6 +224,41 @@ def rss_child(work: Path, shots: int, workers: int) -> dict:
             "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
+def ray_overhead(work: Path, shots: int, workers: int, reps: int, device: str) -> None:
+    """Local engine vs --engine ray on the same shots, round robin, in this run."""
+    from trecvid_fpig.extract.ray_engine import RaySettings, connect
+
+    root, warm = work / f"ray-kf-{shots}", work / "ray-kf-warm"
+    for folder, count in ((root, shots), (warm, 320)):
+        if not folder.exists():
+            make_keyframes(folder, count, size=(64, 36))
+    started = time.perf_counter()
+    connect(RaySettings(workers=workers))
+    print(f"Ray start-up (once per cluster, not per command): "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    tower = tiny_tower(device)
+    engines = {"local": {}, "ray": {"engine": "ray", "num_gpus_per_actor":
+                                    1.0 if device.startswith("cuda") else 0.0}}
+    for name, options in engines.items():             # warm: imports, Ray's workers
+        end_to_end(work / f"warm-{name}.fpig", tower, workers, 32, keyframes=str(warm),
+                   **options)
+    walls = {name: [] for name in engines}
+    for _ in range(reps):
+        for name, options in engines.items():
+            _, wall = end_to_end(work / f"{name}.fpig", tower, workers, 32,
+                                 keyframes=str(root), **options)
+            walls[name].append(wall)
+    print(f"\n{shots} keyframe shots, tiny tower, {workers} decode workers, device {device}")
+    print(f"{'seconds, median (min-max)':<34}")
+    for name, values in walls.items():
+        print(f"  {name:<32}{spread(values)}   {shots / statistics.median(values):.0f} shots/s")
+    ratio = statistics.median(walls["ray"]) / statistics.median(walls["local"])
+    print(f"  ray / local: {ratio:.3f}  (goal <= 1.15)")
+    same = all((work / "local.fpig" / n).read_bytes() == (work / "ray.fpig" / n).read_bytes()
+               for n in ("features.npy", "ids.npy"))
+    print(f"  identical features.npy and ids.npy: {same}")
+
+
 def spread(values) -> str:
     return f"{statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})"
 
@@ -234,10 +274,16 @@ def main() -> None:
     parser.add_argument("--vit-shots", type=int, default=48)
     parser.add_argument("--rss-shots", type=int, nargs="*", default=[2000, 20000])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/fpig-bench-extract"))
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="ray: only Ray's overhead against the local engine")
+    parser.add_argument("--ray-shots", type=int, default=20000)
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
+    if args.engine == "ray":
+        ray_overhead(work, args.ray_shots, args.workers, args.reps, args.device)
+        return
     if args.rss_child is not None:
         print(json.dumps(rss_child(work, args.rss_child, args.workers)))
         return

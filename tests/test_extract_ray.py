@@ -114,3 +114,18 @@ def test_a_node_that_cannot_see_the_output_is_refused_at_the_start(tmp_path, clu
     check_nodes_see(tmp_path)                        # this node sees it
     with pytest.raises(InputError, match=r"1 Ray node\(s\) cannot see the output"):
         check_nodes_see(tmp_path, token="written on another filesystem")
+
+
+def test_core_commands_and_help_never_import_ray(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom trecvid_fpig.cli import cli\n"
+            "for args in (['--help'], ['features', 'extract', '--help'], "
+            "['features', 'merge', '--help']):\n"
+            "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
+            "import trecvid_fpig.extract.job, trecvid_fpig.extract.ray_engine\n"
+            "print('ray' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -31,6 +31,9 @@ from .writer import ShardOutput
 
 #: A call that fails because its worker process died is retried this many times.
 RETRIES = 3
+#: Work units per Ray decode task: fewer, larger tasks pay Ray's per-task cost less often; the
+#: units themselves (and so the tower's batches) stay those of the local engine.
+UNITS_PER_TASK = 4
 MARKER = ".nodes-see-this"
 
 
@@ -76,7 +79,7 @@ class RayEngine:
         s = self.settings
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         workers = s.workers or cpus
-        depth = max(2, -(-2 * workers // s.actors))
+        depth = max(2, -(-2 * workers // s.actors) + 1)
         actor_class = ray.remote(ShardActor).options(
             num_cpus=0, num_gpus=s.num_gpus_per_actor, max_restarts=RETRIES,
             max_task_retries=RETRIES)
@@ -122,7 +125,7 @@ class ShardActor:
 
         self.mapper = ShotMapper(opener(), batch_size)
         self.spec, self.keep_frames, self.on_shard, self.depth = spec, keep_frames, on_shard, depth
-        self.decode = ray.remote(num_cpus=1, max_retries=RETRIES)(decode_unit)
+        self.decode = ray.remote(num_cpus=1, max_retries=RETRIES)(decode_units)
         self.totals = {"node": socket.gethostname(), "pid": os.getpid(), "shards": 0,
                        "shots": 0, "frames": 0, "busy_s": 0.0}
 
@@ -146,15 +149,21 @@ class ShardActor:
         """The shard's units decoded as Ray tasks, `depth` ahead, consumed in order."""
         import ray
 
-        units = deque(work_units(task.shots))
+        units = work_units(task.shots)
+        groups = deque(units[i:i + UNITS_PER_TASK] for i in range(0, len(units), UNITS_PER_TASK))
         window: deque = deque()
-        while units or window:
-            while units and len(window) < self.depth:
-                window.append(self.decode.remote(units.popleft(), self.spec))
-            yield ray.get(window.popleft())
+        while groups or window:
+            while groups and len(window) < self.depth:
+                window.append(self.decode.remote(groups.popleft(), self.spec))
+            yield from ray.get(window.popleft())
 
     def stats(self) -> dict:
         return dict(self.totals, busy_s=round(self.totals["busy_s"], 3))
+
+
+def decode_units(units: Sequence[Tuple], spec: DecodeSpec) -> List[List[Decoded]]:
+    """Several work units in one Ray task, each decoded as the local engine decodes it."""
+    return [decode_unit(unit, spec) for unit in units]
 
 
 def connect(settings: RaySettings) -> bool:
