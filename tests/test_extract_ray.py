@@ -1,9 +1,17 @@
-"""``--engine ray``: the same bytes as the local engine and as --shard parts + merge; a killed
-worker is retried; a failed run resumes from its done shards; a node that cannot see the
-output is refused at the start. Ray starts in seconds, so these tests are few and small."""
+"""``--engine ray``: the same bytes as the local engine (test_extract_parts proves parts + merge
+give them too); a killed worker is retried; a failed or killed run resumes from its done
+shards; a node that cannot see the output is refused at the start. Ray and its actors start in
+seconds, so these tests are few and small."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -72,16 +80,6 @@ def cluster():
     ray.shutdown()
 
 
-def test_parts_on_ray_merge_to_the_local_bytes(tmp_path, keyframes, local_store, cluster,
-                                               monkeypatch):
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
-    parts = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
-    for i, part in enumerate(parts, start=1):
-        extract(keyframes, part, "--engine", "ray", "--shard", f"{i}/2")
-    invoke("features", "merge", tmp_path / "m.fpig", *parts)
-    assert same_bytes(tmp_path / "m.fpig", local_store)
-
-
 def test_a_killed_actor_is_restarted_and_its_shard_redone(tmp_path, keyframes, local_store,
                                                           cluster, monkeypatch):
     marker = tmp_path / "killed-once"
@@ -105,6 +103,44 @@ def test_a_failed_ray_run_resumes_from_its_done_shards(tmp_path, keyframes, loca
     result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
                     "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--engine", "ray", out)
     assert "5 shard(s) run, 3 reused" in result.stdout
+    assert same_bytes(out, local_store)
+
+
+DRIVER = """\
+import sys
+sys.path.insert(0, {tests!r})
+from extract_helpers import FakeVideoEncoder
+from trecvid_fpig.extract import job
+job.open_encoder = lambda checkpoint, device, plugin: FakeVideoEncoder(delay=1.0)
+from trecvid_fpig.cli import main
+sys.argv = ["fpig-trecvid"] + sys.argv[1:]
+main()
+"""
+
+
+def test_a_killed_driver_resumes_from_the_shards_its_actors_wrote(tmp_path, keyframes,
+                                                                  local_store, cluster,
+                                                                  monkeypatch):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER.format(tests=str(Path(__file__).parent)))
+    out = tmp_path / "ray.fpig"
+    args = ["features", "extract", "--checkpoint", "x.pt", "--keyframes", str(keyframes),
+            "--frames", "2", "--shard-size", "2", "--batch-size", "3", "--engine", "ray",
+            "--workers", "2", "--quiet", str(out)]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    driver = subprocess.Popen([sys.executable, str(script), *args], env=env)
+    shards = tmp_path / "ray.fpig.shards"
+    deadline = time.time() + 180
+    while len(list(shards.glob("shard-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    os.kill(driver.pid, signal.SIGKILL)             # its local Ray goes down with it
+    driver.wait()
+    assert len(list(shards.glob("shard-*"))) >= 2 and not out.exists()
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    result = invoke(*[a for a in args if a != "--quiet"])
+    run, reused = map(int, re.search(r"(\d+) shard\(s\) run, (\d+) reused",
+                                     result.stdout).groups())
+    assert run + reused == 8 and 2 <= reused < 8      # an actor may finish one as it dies
     assert same_bytes(out, local_store)
 
 

@@ -85,19 +85,28 @@ class RayEngine:
             max_task_retries=RETRIES)
         actors = [actor_class.remote(self.opener, batch_size, spec, keep_frames, on_shard, depth)
                   for _ in range(s.actors)]
+        try:
+            self._feed(ray, actors, shards, on_shots)
+            self.actor_stats = [dict(ray.get(a.stats.remote()), actor=i)
+                                for i, a in enumerate(actors)]
+        finally:                    # a joined cluster outlives the command: free its GPUs
+            for actor in actors:
+                ray.kill(actor)
+
+    @staticmethod
+    def _feed(ray, actors, shards, on_shots) -> None:
+        """Two shards per actor: the next waits in the actor while one runs, so no actor
+        waits on the driver between shards."""
         todo = deque(shards)
         running: Dict[object, int] = {}
         load = [0] * len(actors)
-        # Two shards per actor: the next is queued while one runs, so no actor waits on the
-        # driver between shards.
         while todo or running:
             while todo and min(load) < 2:
                 slot = load.index(min(load))
                 running[actors[slot].run.remote(todo.popleft())] = slot
                 load[slot] += 1
             done, _ = ray.wait(list(running), num_returns=1)
-            slot = running.pop(done[0])
-            load[slot] -= 1
+            load[running.pop(done[0])] -= 1
             try:
                 summary = ray.get(done[0])
             except ray.exceptions.RayError as exc:
@@ -106,14 +115,11 @@ class RayEngine:
                     raise cause from None
                 if cause is not None:
                     exc = cause
-                raise InputError(f"a shard failed on the Ray cluster after {RETRIES} retries: "
-                                 f"{type(exc).__name__}: {str(exc).splitlines()[0]}; the done "
-                                 f"shards are kept, rerun the same command to resume") from None
+                raise InputError(f"a shard failed on the Ray cluster (a worker that died was "
+                                 f"retried up to {RETRIES} times): {type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0]}; the done shards are kept, "
+                                 f"rerun the same command to resume") from None
             on_shots(summary["shots"], summary["frames"])
-        self.actor_stats = [dict(ray.get(a.stats.remote()), actor=i)
-                            for i, a in enumerate(actors)]
-        for actor in actors:
-            ray.kill(actor)
 
 
 class ShardActor:
