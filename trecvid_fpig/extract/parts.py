@@ -82,7 +82,7 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     return writer.write_store(
         out, ordered, manifests[0]["dtype"], bool(first["settings"].get("keep_frames")),
         _merged_record(first, ordered, [records[position[p]] for p in ordered],
-                       [manifests[position[p]] for p in ordered]))
+                       [manifests[position[p]] for p in ordered]), stored_rows=True)
 
 
 def _read_manifest(store: Path) -> dict:

@@ -200,9 +200,10 @@ def assemble_store(out: Path, work: Path, shards: int, dtype: str, keep_frames: 
 
 
 def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
-                record: dict) -> dict:
-    """The store at `out` from `parts` (shard directories or partial stores), rows in part
-    order; ``features merge`` uses it too, so a merged store has the same bytes as one run."""
+                record: dict, stored_rows: bool = False) -> dict:
+    """The store at `out` from `parts`, rows in part order: shard directories (the tower's
+    rows, made unit here), or with `stored_rows` partial stores, whose rows are already the
+    store's and are copied unchanged, so a merged store has the same bytes as one run."""
     counts, dim = [], None
     for part in parts:
         header = np.load(part / FEATURES, mmap_mode="r")
@@ -223,7 +224,8 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
             block = np.load(part / FEATURES)
             norms.append(np.sqrt(np.einsum("ij,ij->i", block.astype(np.float64),
                                            block.astype(np.float64))))
-            features[row:row + count] = unit_float32(block)   # as `features convert` does
+            # as `features convert` does; normalising stored rows again could move a last bit
+            features[row:row + count] = block if stored_rows else unit_float32(block)
             ids.extend(np.load(part / IDS).tolist())
             row += count
         features.flush()
