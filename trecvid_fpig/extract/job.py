@@ -119,13 +119,17 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
     planned, missing, sampling = list_shots(request, kind)
     if not planned and not missing:
         raise InputError("no shots to extract (after --shots and --exclude)")
-    device = pick_device(request.device)
-    # Ray's actors load the tower on their own devices; the driver's copy only describes it.
-    driver_device = "cpu" if request.engine == "ray" else device
-    actor_device = device if request.num_gpus_per_actor > 0 else "cpu"
+    if request.engine == "ray":
+        # The actors load the tower on the GPUs Ray gives them (the driver may have none);
+        # the driver's copy, on its CPU, only describes the tower.
+        device = "cpu"
+        actor_device = "cpu" if request.device == "cpu" or not request.num_gpus_per_actor \
+            else ("cuda" if request.device == "auto" else request.device)
+    else:
+        device = actor_device = pick_device(request.device)
     given = encoder
     if encoder is None:
-        encoder = open_encoder(request.checkpoint, driver_device, request.video_encoder)
+        encoder = open_encoder(request.checkpoint, device, request.video_encoder)
     tower = encoder.provenance()
     settings = {
         "input": kind, "shots": len(planned),
@@ -135,7 +139,7 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
         "video_encoder": request.video_encoder, "image_size": int(encoder.image_size),
         "dim": int(encoder.output_dim), "sampling": sampling, "frames": request.frames,
         "keep_frames": request.keep_frames, "shard_shots": request.shard_shots,
-        "device": (actor_device if request.engine == "ray" else device).split(":")[0],
+        "device": actor_device.split(":")[0],
     }
     run_hash = writer.settings_sha256(settings)
     ranges = tasks.shard_ranges(len(planned), request.shard_shots)
