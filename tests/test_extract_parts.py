@@ -96,6 +96,8 @@ def test_missing_duplicated_and_foreign_parts_are_named(tmp_path, keyframes, fak
     error = fails(p[1], other, p[3])
     assert str(other) in error and "other settings" in error and "frames: 2 vs 1" in error
     assert str(halves) in fails(p[1], halves)
+    result = invoke("features", "merge", "--overwrite", p[1], p[1], p[2], p[3], ok=False)
+    assert "is one of the parts" in result.stderr and (p[1] / "manifest.json").exists()
     assert "not a feature store" in fails(p[1], p[2], p[3], tmp_path / "nothing")
 
 

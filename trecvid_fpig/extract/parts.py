@@ -49,6 +49,8 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
         raise InputError("a store exists here; pass --overwrite to replace it", out)
     if not parts:
         raise InputError("give the partial stores to merge")
+    if any(Path(p).resolve() == out.resolve() for p in parts):
+        raise InputError("is one of the parts: merge into a new path", out)
     manifests = [_read_manifest(Path(p)) for p in parts]
     records = [_part_record(Path(p), m) for p, m in zip(parts, manifests)]
     first_path, first = Path(parts[0]), records[0]
