@@ -38,7 +38,8 @@ def test_import_is_light():
 
 
 def test_public_names():
-    for name in ("Qrels", "Run", "load_qrels", "read_run", "score", "fuse", "recall", "search", "topics"):
+    for name in ("Qrels", "Run", "load_qrels", "read_run", "score", "compare", "fuse", "recall", "search",
+                 "topics"):
         assert name in tf.__all__ and callable(getattr(tf, name))
     # submodules of the same names, loaded after the package, must not shadow the functions
     import trecvid_fpig.search.store  # noqa: F401

@@ -162,3 +162,20 @@ def test_usage_errors(args, message):
 def test_missing_run_file_is_an_input_error(synthetic_runs):
     result = compare("--qrels", "tv21", synthetic_runs[0], "nope.txt", ok=False)
     assert result.exit_code == 2 and "nope.txt: no such file" in result.stderr
+
+
+def test_python_api_compare_gives_the_cli_pairs(synthetic_runs):
+    """trecvid_fpig.compare is the same computation as the CLI, and its t-test is scipy's."""
+    import trecvid_fpig as tf
+
+    frame = tf.compare(synthetic_runs[:2], qrels="tv21", permutations=500, bootstrap=500)
+    cli = json.loads(compare("--qrels", "tv21", "--format", "json", "--permutations", "500",
+                             "--bootstrap", "500", *synthetic_runs[:2]).stdout)["pairs"]
+    assert len(frame) == 1 == len(cli)
+    for column in ("diff", "CI low", "CI high", "effect", "W/T/L", "p random", "p t-test", "sig"):
+        assert frame.loc[0, column] == cli[0][column], column
+    qrels = load_qrels("tv21")
+    a, b = ([t.infAP for t in score_runs(qrels, [p])[0].result.topics] for p in synthetic_runs[:2])
+    assert frame.loc[0, "p t-test"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    with pytest.raises(tf.InputError):
+        tf.compare(synthetic_runs[:2])

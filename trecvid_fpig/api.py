@@ -138,3 +138,32 @@ def fuse(runs: RunsLike, method: str = "rrf", norm: Optional[str] = None,
     from .fusion import fuse as fuse_runs
 
     return fuse_runs(_as_runs(runs), method, norm, weights, rrf_k, depth, tag=tag)
+
+
+def compare(runs: Sequence[PathLike] = (), qrels: Optional[PathLike] = None,
+            manifest: Optional[PathLike] = None, models: Sequence[str] = (),
+            years: Sequence[str] = (), permutations: int = 10_000, bootstrap: int = 10_000,
+            seed: int = 0, alpha: float = 0.05):
+    """``fpig-trecvid compare`` as a DataFrame: one row per pair of runs (and per year and
+    pooled with a `manifest`), with the bootstrap CI of the mean difference, the effect size,
+    wins/ties/losses, both tests and their Holm corrections, and the significance mark.
+
+    Either `qrels` with two or more run files, or a `manifest` (its `models` and `years`).
+    """
+    import pandas as pd
+
+    from .report.cache import ResultCache
+    from .report.cells import CellEvaluator
+    from .report.compare import pair_rows, pair_tests, scores_from_manifest, scores_from_runs
+    from .report.manifest import load_manifest
+
+    if (qrels is None) == (manifest is None):
+        raise InputError("give either qrels with two or more runs, or a manifest")
+    if manifest is not None:
+        spec = load_manifest(manifest)
+        scores = scores_from_manifest(spec, models, years, CellEvaluator(ResultCache(None)))
+    else:
+        scores = scores_from_runs(str(qrels), [str(r) for r in runs],
+                                  CellEvaluator(ResultCache(None)))
+    tests = pair_tests(scores, permutations, seed, bootstrap)
+    return pd.DataFrame(pair_rows(tests, alpha))
