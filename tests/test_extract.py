@@ -239,3 +239,35 @@ def test_summary_line_and_manifest_settings(tmp_path, fake_tower):
     assert manifest["extract"]["settings"]["frames"] == 12
     assert read_features(out).matrix.dtype == np.float16
     invoke("features", "inspect", "--verify", out)      # the manifest's hashes hold
+
+
+def test_second_extraction_into_the_same_store_is_refused_and_files_respect_the_umask(
+        tmp_path, fake_tower):
+    import os
+    import subprocess
+    import sys
+
+    root = keyframe_collection(tmp_path / "kf", {"shot00001_1": 1, "shot00001_2": 2})
+    out = tmp_path / "kf.fpig"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom trecvid_fpig.textio import output_lock\n"
+         "with output_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n",
+         str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", root,
+                         "--quiet", out, ok=False)
+        assert refused.exit_code == 2 and f"pid {holder.pid}" in refused.stderr
+        assert not out.exists() and not (tmp_path / "kf.fpig.shards").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    old = os.umask(0o022)
+    try:
+        invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", root, "--quiet", out)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o755
+    assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()} == {
+        "manifest.json": 0o644, "features.npy": 0o644, "ids.npy": 0o644}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kf", "kf.fpig"]

@@ -18,6 +18,7 @@ from .. import __version__
 from ..devices import pick_device
 from ..errors import InputError
 from ..search.store import MANIFEST
+from ..textio import output_lock
 from . import parts, tasks, writer
 from .engines import make_engine
 from .mapper import ShotMapper, open_encoder
@@ -115,6 +116,11 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
         raise InputError("exists and is not a feature store; choose a new path", out)
     if out.exists() and not request.overwrite:
         raise InputError("a store exists here; pass --overwrite to replace it", out)
+    with output_lock(out):      # one extraction at a time into OUT and its OUT.shards
+        return _extract(request, encoder, out, started)
+
+
+def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> ExtractResult:
     kind = input_kind(request)
     planned, missing, sampling = list_shots(request, kind)
     if not planned and not missing:

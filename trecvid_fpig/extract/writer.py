@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -31,8 +29,9 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..search.matrix import unit_float32
-from ..search.store import FEATURES, IDS, MANIFEST, STORE_FORMAT, STORE_VERSION
-from ..textio import atomic_write, file_sha256
+from ..search.store import (FEATURES, IDS, MANIFEST, STORE_FORMAT, STORE_VERSION,
+                            reserved_memmap)
+from ..textio import atomic_directory, atomic_write, file_sha256
 from .tasks import Failure
 
 SETTINGS = "settings.json"
@@ -114,9 +113,7 @@ class ShardSink:
 
 def write_shard(work: Path, shard: ShardOutput, settings_hash: str) -> None:
     """The shard's directory, built under a hidden name and renamed into place."""
-    target = shard_directory(work, shard.number)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=work))
-    try:
+    with atomic_directory(shard_directory(work, shard.number)) as tmp:
         np.save(tmp / FEATURES, np.ascontiguousarray(shard.features, np.float32),
                 allow_pickle=False)
         np.save(tmp / IDS, id_array(shard.ids), allow_pickle=False)
@@ -137,12 +134,6 @@ def write_shard(work: Path, shard: ShardOutput, settings_hash: str) -> None:
             "timings_s": shard.timings,
         }
         (tmp / MANIFEST).write_text(_dump(manifest), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def read_shard_manifest(work: Path, number: int) -> Optional[dict]:
@@ -212,11 +203,8 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
     total = sum(counts)
     if total == 0:
         raise InputError("no shot could be encoded, so there is no store to write", out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
-    try:
-        features = np.lib.format.open_memmap(tmp / FEATURES, mode="w+", dtype=np.dtype(dtype),
-                                             shape=(total, dim))
+    with atomic_directory(out) as tmp:
+        features = reserved_memmap(tmp / FEATURES, np.dtype(dtype), (total, dim))
         ids: List[bytes] = []
         norms = []
         row = 0
@@ -255,10 +243,6 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
             manifest["frames"] = {"file": FRAMES, "offsets": FRAME_OFFSETS,
                                   "sha256": file_sha256(tmp / FRAMES)}
         (tmp / MANIFEST).write_text(_dump(manifest), encoding="utf-8")
-        _replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 
@@ -266,8 +250,7 @@ def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str) -> 
     counts = np.concatenate([_frame_counts(p) for p in parts])
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    frames = np.lib.format.open_memmap(tmp / FRAMES, mode="w+", dtype=np.dtype(dtype),
-                                       shape=(int(offsets[-1]), dim))
+    frames = reserved_memmap(tmp / FRAMES, np.dtype(dtype), (int(offsets[-1]), dim))
     row = 0
     for part in parts:
         block = np.load(part / FRAMES)
@@ -283,14 +266,3 @@ def _frame_counts(part: Path) -> np.ndarray:
     if (part / FRAME_COUNTS).is_file():
         return np.load(part / FRAME_COUNTS)
     return np.diff(np.load(part / FRAME_OFFSETS))
-
-
-def _replace(tmp: Path, target: Path) -> None:
-    """Rename the finished store over `target`; an old store is set aside first, then removed."""
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.{os.getpid()}.old"
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
