@@ -29,6 +29,7 @@ from .devices import pick_device
 from .errors import InputError
 from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
 from .runs import write_run
+from .search.frames import FrameScoring, frame_search, read_frames
 from .search.matrix import FeatureMatrix
 from .search.store import read_features
 from .search.topk import Hits, search
@@ -60,6 +61,8 @@ class RunRequest:
     xml_attributes: Mapping[str, str] = field(default_factory=dict)
     device: str = "auto"
     progress: bool = False
+    frame_pool: Optional[str] = None        # "max": score shots by their frames (--keep-frames)
+    frame_weight: Optional[float] = None    # add W * the pooled frame score to the shot's cosine
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ def make_run(request: RunRequest) -> List[RunOutput]:
     out_dir = Path(request.out_dir) / request.run_id
     _refuse_inputs_as_outputs(request, topic_sets, out_dir)
     features = read_features(request.features)
+    frame_scoring = _frame_scoring(request)
+    frames = None if frame_scoring is None else read_frames(features)
     excluded_ids, exclude_record = resolve_exclude(request.exclude)
     excluded_rows = features.rows_of(excluded_ids)
     clock.lap("open_features")
@@ -103,12 +108,20 @@ def make_run(request: RunRequest) -> List[RunOutput]:
     with output_lock(out_dir), staging_directory(out_dir) as stage:
         queries, query_record = _query_features(request, topic_sets, prepared, stage)
         clock.lap("query_features")
-        device = pick_device(request.device)
-        hits = search(features, np.vstack(queries), k=request.top, exclude_rows=excluded_rows,
-                      decimals=SCORE_DECIMALS, device=device, progress=request.progress)
+        # Frame scoring runs in numpy: its blocks are reduced per shot on the CPU anyway.
+        device = "cpu" if frame_scoring is not None else pick_device(request.device)
+        if frame_scoring is None:
+            hits = search(features, np.vstack(queries), k=request.top, exclude_rows=excluded_rows,
+                          decimals=SCORE_DECIMALS, device=device, progress=request.progress)
+        else:
+            hits = frame_search(features, frames, np.vstack(queries), frame_scoring,
+                                k=request.top, exclude_rows=excluded_rows,
+                                decimals=SCORE_DECIMALS, progress=request.progress)
         clock.lap("search")
         search_record = {
-            "top": request.top, "score": "cosine", "decimals": SCORE_DECIMALS,
+            "top": request.top, "decimals": SCORE_DECIMALS,
+            "score": "cosine" if frame_scoring is None else frame_scoring.formula,
+            "frames": None if frame_scoring is None else frame_scoring.record(frames),
             "device": device, "backend": "numpy" if device == "cpu" else "torch",
             "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
             "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
@@ -141,6 +154,14 @@ def _check_request(request: RunRequest) -> None:
         raise InputError(f"--top must be at least 1, got {request.top}")
     if request.xml:
         run_attributes(request.xml_attributes, pid=request.run_id, desc="", task="M")
+    _frame_scoring(request)
+
+
+def _frame_scoring(request: RunRequest) -> Optional[FrameScoring]:
+    """--frame-weight alone pools the frames by max; neither option: the shot cosine."""
+    if request.frame_pool is None and request.frame_weight is None:
+        return None
+    return FrameScoring(pool=request.frame_pool or "max", weight=request.frame_weight)
 
 
 def _refuse_inputs_as_outputs(request: RunRequest, topic_sets: Sequence[TopicSet],

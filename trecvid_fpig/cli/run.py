@@ -43,12 +43,18 @@ def _key_values(pairs: Tuple[str, ...]) -> dict:
 @click.option("--xml-field", "xml_fields", multiple=True, metavar="KEY=VALUE",
               help="XML run attribute: pid, priority, trType (A|D|E|F), class (F|M|R), "
                    "task (M|P), novelty (C|N), desc.")
+@click.option("--frame-pool", type=click.Choice(["max"]), default=None,
+              help="Score a shot by its best frame: the max cosine over the frame vectors of a "
+                   "store from `features extract --keep-frames`.")
+@click.option("--frame-weight", type=float, default=None, metavar="W",
+              help="Score = shot cosine + W * max frame cosine (CLIPRerank); W > 0.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="auto: the GPU when there is one, else numpy on the CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bars and no summary.")
 def command(checkpoint: Optional[str], query_features: Optional[str], features: str,
             topics: Tuple[str, ...], run_id: str, out_dir: str, max_words: int, top: int,
-            exclude: Tuple[str, ...], xml: bool, xml_fields: Tuple[str, ...], device: str,
+            exclude: Tuple[str, ...], xml: bool, xml_fields: Tuple[str, ...],
+            frame_pool: Optional[str], frame_weight: Optional[float], device: str,
             quiet: bool) -> None:
     """Rank every shot of FEATURES for each topic and write OUT_DIR/RUN_ID/SET.txt."""
     if xml_fields and not xml:
@@ -56,7 +62,8 @@ def command(checkpoint: Optional[str], query_features: Optional[str], features: 
     request = RunRequest(run_id=run_id, features=features, topics=topics, checkpoint=checkpoint,
                          query_features=query_features, out_dir=out_dir, max_words=max_words,
                          top=top, exclude=exclude, xml=xml, xml_attributes=_key_values(xml_fields),
-                         device=device, progress=not quiet)
+                         frame_pool=frame_pool, frame_weight=frame_weight, device=device,
+                         progress=not quiet)
     outputs = make_run(request)
     if quiet:
         return

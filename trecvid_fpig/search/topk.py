@@ -46,14 +46,8 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
     Blocks default to 2**25 values (65,536 shots at 512-d): large enough that the matrix
     product, not the bookkeeping per block, takes the time.
     """
-    if block_rows is None:
-        block_rows = max(1024, SEARCH_BLOCK_VALUES // features.dim)
-    queries = np.ascontiguousarray(queries, dtype=np.float32)
-    if queries.ndim != 2 or queries.shape[1] != features.dim:
-        raise ValueError(f"queries of shape {queries.shape} for {features.dim}-d features")
-    if k < 1:
-        raise InputError(f"the number of shots per topic must be at least 1, got {k}")
-    excluded = np.unique(np.asarray([] if exclude_rows is None else exclude_rows, dtype=np.int64))
+    queries, excluded, block_rows = search_arguments(features, queries, k, exclude_rows,
+                                                     block_rows)
     blocks = (_torch_scores if device != "cpu" else _numpy_scores)(
         features, queries, block_rows, device)
     best = _RunningTopK(queries, k, decimals, features)
@@ -71,6 +65,21 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
             best.add(start, scores)
             bar.update(n)
     return best.finish()
+
+
+def search_arguments(features: FeatureMatrix, queries: np.ndarray, k: int,
+                     exclude_rows: Optional[np.ndarray], block_rows: Optional[int]
+                     ) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Checked float32 queries, sorted unique excluded rows, and the block size."""
+    if block_rows is None:
+        block_rows = max(1024, SEARCH_BLOCK_VALUES // features.dim)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if queries.ndim != 2 or queries.shape[1] != features.dim:
+        raise ValueError(f"queries of shape {queries.shape} for {features.dim}-d features")
+    if k < 1:
+        raise InputError(f"the number of shots per topic must be at least 1, got {k}")
+    excluded = np.unique(np.asarray([] if exclude_rows is None else exclude_rows, dtype=np.int64))
+    return queries, excluded, block_rows
 
 
 def _refuse_non_finite(scores: np.ndarray, start: int, features: FeatureMatrix) -> None:
@@ -209,19 +218,22 @@ class _RunningTopK:
                 rows, values = rows[keep], values[keep]
                 self.floor[t] = max(self.floor[t], floor)
                 if len(values) > _TIE_FLOOD * k:
-                    kept = _ordered(rows, self.features.take(rows), self.queries[t], k,
-                                    self.decimals, self.features).rows
+                    kept = self.exact(t, rows).rows
                     position = {r: i for i, r in enumerate(rows.tolist())}
                     values = values[[position[r] for r in kept.tolist()]]
                     rows = kept
             self.rows[t], self.scores[t] = rows, values
 
+    def exact(self, t: int, rows: np.ndarray) -> Hits:
+        """Topic `t`'s top k among `rows`, by the exact float64 score, in the evaluator's order."""
+        return _ordered(rows, self.features.take(rows), self.queries[t], self.k, self.decimals,
+                        self.features)
+
     def finish(self) -> List[Hits]:
         """Each topic's candidates re-scored exactly and cut to k, in the evaluator's order."""
         features = self.features
         if features.random_access:
-            return [_ordered(rows, features.take(rows), q, self.k, self.decimals, features)
-                    for rows, q in zip(self.rows, self.queries)]
+            return [self.exact(t, rows) for t, rows in enumerate(self.rows)]
         union = np.unique(np.concatenate(self.rows))           # one more pass over the source
         vectors = features.take(union)
         return [_ordered(rows, vectors[np.searchsorted(union, rows)], q, self.k, self.decimals,
@@ -252,6 +264,12 @@ def _ordered(rows: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int, d
         row = int(rows[np.argmax(np.abs(scores))])
         raise InputError(f"row {row} (shot {features.ids_at([row])[0]}) is not a unit vector "
                          f"although the store's rows are normalised{_EDITED_HINT}", features.path)
+    return ranked(rows, scores, k, decimals, features)
+
+
+def ranked(rows: np.ndarray, scores: np.ndarray, k: int, decimals: int,
+           features: FeatureMatrix) -> Hits:
+    """The best `k` of `rows` given their exact scores: rounded score, then shot id, descending."""
     ids = features.ids_at(rows)
     keys = rounded(scores, decimals)
     order = sorted(range(len(rows)), key=lambda i: (keys[i], ids[i]), reverse=True)[:k]
