@@ -85,11 +85,12 @@ def fused_search(models: Sequence[ScoredModel], k: int = 1000,
 
 def fused_slack(models: Sequence[ScoredModel], decimals: int) -> float:
     """Each model's float32 cosine error bound times its weight, plus the float32 sum's own
-    rounding (one relative step per addition, on a sum no larger than the weights' total)."""
+    rounding: the weight rounded to float32, its product and the addition, each one relative
+    step of a sum no larger than the weights' total (four steps a model, with margin)."""
     total = sum(abs(m.weight) for m in models)
     per_model = sum(abs(m.weight) * (cosine_slack(decimals, m.features.dim) - 10.0 ** -decimals)
                     for m in models)
-    return 10.0 ** -decimals + per_model + 2 * len(models) * total * 2.0 ** -24
+    return 10.0 ** -decimals + per_model + 4 * len(models) * total * 2.0 ** -24
 
 
 def _summed_blocks(models: Sequence[ScoredModel], block_rows: int,
