@@ -173,3 +173,10 @@ def test_offsets_that_do_not_match_the_store_are_refused(tmp_path):
     np.save(store / "frame_offsets.npy", offsets)
     with pytest.raises(InputError, match="shot row 2 .* owns no frame rows"):
         read_frames(read_features(store))
+
+
+def test_frame_scoring_and_model_fusion_are_refused_together(tmp_path):
+    result = invoke("run", "--model", "q.npy:a.fpig", "--model", "q.npy:b.fpig", "--topics", "tv21",
+                    "--run-id", "x", "--out-dir", tmp_path, "--frame-pool", "max", ok=False)
+    assert result.exit_code == 2 and "--model" in result.stderr and "--frame-pool" in result.stderr
+    assert not (tmp_path / "x").exists()

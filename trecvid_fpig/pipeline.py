@@ -47,9 +47,11 @@ _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What ``fpig-trecvid run`` was asked; exactly one of checkpoint and query_features."""
+    """What ``fpig-trecvid run`` was asked: exactly one of checkpoint and query_features, with
+    features; or instead of all three, ``models`` (``CKPT_OR_QF:STORE[:WEIGHT]`` each, fused by
+    :mod:`trecvid_fpig.fused_run`)."""
     run_id: str
-    features: str
+    features: Optional[str]
     topics: Tuple[str, ...]
     checkpoint: Optional[str] = None
     query_features: Optional[str] = None
@@ -63,6 +65,7 @@ class RunRequest:
     progress: bool = False
     frame_pool: Optional[str] = None        # "max": score shots by their frames (--keep-frames)
     frame_weight: Optional[float] = None    # add W * the pooled frame score to the shot's cosine
+    models: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ def make_run(request: RunRequest) -> List[RunOutput]:
     """Write the run files of every requested topic set; returns what was written where."""
     clock = _Clock()
     _check_request(request)
+    if request.models:
+        from .fused_run import make_fused_run
+
+        return make_fused_run(request, clock)
     topic_sets = _load_topic_sets(request.topics)
     out_dir = Path(request.out_dir) / request.run_id
     _refuse_inputs_as_outputs(request, topic_sets, out_dir)
@@ -126,18 +133,26 @@ def make_run(request: RunRequest) -> List[RunOutput]:
             "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
             "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
         }
-        per_topic_s = (clock.elapsed("query_features") + clock.elapsed("search")) / len(hits)
-        outputs, first = [], 0
-        for topic_set in topic_sets:
-            set_hits = hits[first:first + len(topic_set)]
-            first += len(topic_set)
-            outputs.append(_write_set(request, topic_set, set_hits, out_dir, stage, per_topic_s))
-        clock.lap("write")
-        for topic_set, out in zip(topic_sets, outputs):
-            staged = _write_sidecar(out, request, topic_set, features, query_record,
-                                    search_record, clock, stage)
-            commit_file_set(stage, out_dir, out.sidecar.name, staged,
-                            obsolete=[out.topic_set + s for s in SET_COMPANIONS])
+        return commit_sets(request, topic_sets, hits, out_dir, stage, clock, features.manifest,
+                           query_record, search_record)
+
+
+def commit_sets(request: RunRequest, topic_sets: Sequence, hits, out_dir: Path, stage: Path,
+                clock: _Clock, features_record, query_record: dict,
+                search_record: dict) -> List[RunOutput]:
+    """Write each topic set's files into `stage`, then commit them set by set."""
+    per_topic_s = (clock.elapsed("query_features") + clock.elapsed("search")) / len(hits)
+    outputs, first = [], 0
+    for topic_set in topic_sets:
+        set_hits = hits[first:first + len(topic_set)]
+        first += len(topic_set)
+        outputs.append(_write_set(request, topic_set, set_hits, out_dir, stage, per_topic_s))
+    clock.lap("write")
+    for topic_set, out in zip(topic_sets, outputs):
+        staged = _write_sidecar(out, request, topic_set, features_record, query_record,
+                                search_record, clock, stage)
+        commit_file_set(stage, out_dir, out.sidecar.name, staged,
+                        obsolete=[out.topic_set + s for s in SET_COMPANIONS])
     return outputs
 
 
@@ -146,15 +161,24 @@ def _check_request(request: RunRequest) -> None:
     if not _RUN_ID.match(request.run_id):
         raise InputError(f"run id {request.run_id!r} must be one word of letters, digits and "
                          f"._+- (it names the directory and the run tag)")
-    if request.checkpoint is not None and request.query_features is not None:
+    if request.models:
+        from .fused_run import check_model_request
+
+        check_model_request(request)
+    elif request.checkpoint is not None and request.query_features is not None:
         raise InputError("--checkpoint and --query-features were both given: give one of them")
-    if request.checkpoint is None and request.query_features is None:
-        raise InputError("give --checkpoint (topics are encoded) or --query-features")
+    elif request.checkpoint is None and request.query_features is None:
+        raise InputError("give --checkpoint (topics are encoded) or --query-features, or "
+                         "--model for each model to fuse")
+    elif request.features is None:
+        raise InputError("give --features: the shot features to rank")
     if request.top < 1:
         raise InputError(f"--top must be at least 1, got {request.top}")
     if request.xml:
         run_attributes(request.xml_attributes, pid=request.run_id, desc="", task="M")
-    _frame_scoring(request)
+    if _frame_scoring(request) is not None and request.models:
+        raise InputError("--frame-pool/--frame-weight score one store's frames; --model fuses "
+                         "shot cosines of several stores: give one or the other")
 
 
 def _frame_scoring(request: RunRequest) -> Optional[FrameScoring]:
@@ -268,11 +292,8 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
     xml_file = None
     if request.xml:
         xml_file = out_dir / f"{name}.xml"
-        source = request.checkpoint or request.query_features
         attributes = run_attributes(
-            request.xml_attributes, pid=request.run_id,
-            desc=f"fpig-trecvid {__version__}: cosine of {Path(source).name} topic features "
-                 f"with {Path(request.features).name} shot features",
+            request.xml_attributes, pid=request.run_id, desc=_description(request),
             task="P" if name.startswith("progress") else "M")
         seconds = elapsed_seconds(per_topic_s)
         # Hits are already in the order write_run writes (rounded score, then id, descending).
@@ -282,8 +303,22 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
                      xml_file)
 
 
+def _description(request: RunRequest) -> str:
+    """The XML's ``desc``: what was scored against what."""
+    if request.models:
+        from .fused_run import parse_model
+
+        pairs = [parse_model(spec) for spec in request.models]
+        return (f"fpig-trecvid {__version__}: weighted sum of cosines of "
+                + ", ".join(f"{Path(m.source).name} with {Path(m.store).name} (x{m.weight:g})"
+                            for m in pairs))
+    source = request.checkpoint or request.query_features
+    return (f"fpig-trecvid {__version__}: cosine of {Path(source).name} topic features "
+            f"with {Path(request.features).name} shot features")
+
+
 def _write_sidecar(out: RunOutput, request: RunRequest, topic_set: TopicSet,
-                   features: FeatureMatrix, query_record: dict, search_record: dict,
+                   features_record, query_record: dict, search_record: dict,
                    clock: "_Clock", stage: Path) -> List[str]:
     """Write ``SET.json`` into `stage` with the sha256 of each staged file of the set (hashed
     there, before any is moved: never re-read from a final path); returns those files' names."""
@@ -302,7 +337,7 @@ def _write_sidecar(out: RunOutput, request: RunRequest, topic_set: TopicSet,
                       "ids": list(topic_set.qrels_ids)},
         "files": files,
         "query": query_record,
-        "features": features.manifest,
+        "features": features_record,
         "search": search_record,
         "timings_s": clock.laps,
     }

@@ -26,9 +26,14 @@ def _key_values(pairs: Tuple[str, ...]) -> dict:
 @click.option("--query-features", type=click.Path(), default=None, metavar="q.npy",
               help="Topic features from `fpig-trecvid encode` (a bare .npy follows the topic "
                    "set's order).")
-@click.option("--features", required=True, type=click.Path(), metavar="STORE",
+@click.option("--features", default=None, type=click.Path(), metavar="STORE",
               help="Shot features: a store from `features convert`, a BigFile directory, "
                    ".npy (+ ids), Parquet or Arrow.")
+@click.option("--model", "models", multiple=True, metavar="CKPT_OR_QF:STORE[:WEIGHT]",
+              help="Instead of the three options above, once per model to fuse: a checkpoint "
+                   "or topic features (.npy), the model's shot features, a weight (default "
+                   "1). Shots are ranked by the weighted sum of the models' cosines; every "
+                   "store must list the same shots in the same order.")
 @click.option("--topics", "topics", multiple=True, required=True, metavar="tv19|PATH",
               help="A shipped topic set or a topic file; repeat for several (one pass).")
 @click.option("--run-id", required=True, metavar="NAME", help="Run tag and output directory name.")
@@ -51,7 +56,8 @@ def _key_values(pairs: Tuple[str, ...]) -> dict:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="auto: the GPU when there is one, else numpy on the CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bars and no summary.")
-def command(checkpoint: Optional[str], query_features: Optional[str], features: str,
+def command(checkpoint: Optional[str], query_features: Optional[str], features: Optional[str],
+            models: Tuple[str, ...],
             topics: Tuple[str, ...], run_id: str, out_dir: str, max_words: int, top: int,
             exclude: Tuple[str, ...], xml: bool, xml_fields: Tuple[str, ...],
             frame_pool: Optional[str], frame_weight: Optional[float], device: str,
@@ -63,7 +69,7 @@ def command(checkpoint: Optional[str], query_features: Optional[str], features: 
                          query_features=query_features, out_dir=out_dir, max_words=max_words,
                          top=top, exclude=exclude, xml=xml, xml_attributes=_key_values(xml_fields),
                          frame_pool=frame_pool, frame_weight=frame_weight, device=device,
-                         progress=not quiet)
+                         progress=not quiet, models=models)
     outputs = make_run(request)
     if quiet:
         return

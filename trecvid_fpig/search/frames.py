@@ -26,8 +26,8 @@ import numpy as np
 from ..errors import InputError
 from .matrix import FeatureMatrix
 from .store import MANIFEST
-from .topk import (_EDITED_HINT, Hits, _refuse_non_finite, _RunningTopK, exact_cosines, ranked,
-                   search_arguments)
+from .topk import (_EDITED_HINT, Hits, RunningTopK, _refuse_non_finite, evaluator_order,
+                   exact_cosines, search_arguments)
 
 FRAME_POOLS = ("max",)
 FRAMES, FRAME_OFFSETS = "frames.npy", "frame_offsets.npy"
@@ -140,18 +140,20 @@ def frame_search(features: FeatureMatrix, frames: ShotFrames, queries: np.ndarra
     return best.finish()
 
 
-class _FrameTopK(_RunningTopK):
+class _FrameTopK(RunningTopK):
     """The shot search's running top k, with the frame score as the exact score."""
 
     def __init__(self, queries: np.ndarray, k: int, decimals: int, features: FeatureMatrix,
                  frames: ShotFrames, scoring: FrameScoring):
-        super().__init__(queries, k, decimals, features)
-        self.frames = frames
-        self.weight = scoring.weight
         # Each float32 cosine is off by at most about D * 2**-24; the weighted sum adds W times
         # the frame term's error and one more rounding.
-        scale = 1.0 + (self.weight or 0.0)
-        self.slack = 10.0 ** -decimals + scale * (2 * features.dim + 2) * 2.0 ** -24
+        scale = 1.0 + (scoring.weight or 0.0)
+        super().__init__(len(queries), k, decimals,
+                         10.0 ** -decimals + scale * (2 * features.dim + 2) * 2.0 ** -24)
+        self.queries = queries
+        self.features = features
+        self.frames = frames
+        self.weight = scoring.weight
 
     def exact(self, t: int, rows: np.ndarray) -> Hits:
         query = self.queries[t]
@@ -170,4 +172,5 @@ class _FrameTopK(_RunningTopK):
         if self.weight is not None:
             shot = exact_cosines(self.features.take(rows), query, True)
             scores = shot + self.weight * scores
-        return ranked(rows, scores, self.k, self.decimals, self.features)
+        return evaluator_order(rows, self.features.ids_at(rows), scores, self.k,
+                               self.decimals)

@@ -110,6 +110,21 @@ class FeatureMatrix:
         picked = self._id_bytes[np.asarray(rows, dtype=np.int64)]
         return [b.decode("utf-8") for b in picked.tolist()]
 
+    def first_id_difference(self, other: "FeatureMatrix") -> Optional[int]:
+        """The first row whose id differs from `other`'s (the shorter count when one holds
+        fewer rows), or None when both list the same ids in the same order."""
+        mine, theirs = self._id_array(), other._id_array()
+        common = min(len(mine), len(theirs))
+        differ = np.flatnonzero(mine[:common] != theirs[:common])
+        if len(differ):
+            return int(differ[0])
+        return None if len(mine) == len(theirs) else common
+
+    def _id_array(self) -> np.ndarray:
+        if self._id_bytes is not None:
+            return self._id_bytes
+        return np.array([s.encode("utf-8") for s in self.ids])
+
     def rows_of(self, wanted: Iterable[str]) -> np.ndarray:
         """Sorted rows whose id is in `wanted`; ids absent from the matrix are skipped."""
         wanted = set(wanted)

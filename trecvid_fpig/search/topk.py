@@ -50,21 +50,8 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
                                                      block_rows)
     blocks = (_torch_scores if device != "cpu" else _numpy_scores)(
         features, queries, block_rows, device)
-    best = _RunningTopK(queries, k, decimals, features)
-    from tqdm import tqdm
-
-    with tqdm(total=features.count, unit="shot", unit_scale=True, desc="search",
-              disable=not progress, leave=False) as bar:
-        for start, scores in blocks:
-            if not np.isfinite(scores.sum()):    # a NaN would sort nowhere and silently vanish
-                _refuse_non_finite(scores, start, features)
-            n = scores.shape[1]
-            lo, hi = np.searchsorted(excluded, (start, start + n))
-            if hi > lo:
-                scores[:, excluded[lo:hi] - start] = -np.inf
-            best.add(start, scores)
-            bar.update(n)
-    return best.finish()
+    return collect(_CosineTopK(queries, k, decimals, features), finite_blocks(blocks, features),
+                   excluded, features.count, progress)
 
 
 def search_arguments(features: FeatureMatrix, queries: np.ndarray, k: int,
@@ -80,6 +67,32 @@ def search_arguments(features: FeatureMatrix, queries: np.ndarray, k: int,
         raise InputError(f"the number of shots per topic must be at least 1, got {k}")
     excluded = np.unique(np.asarray([] if exclude_rows is None else exclude_rows, dtype=np.int64))
     return queries, excluded, block_rows
+
+
+def collect(best: "RunningTopK", blocks: Iterator[Tuple[int, np.ndarray]], excluded: np.ndarray,
+            count: int, progress: bool) -> List[Hits]:
+    """Feed every block of scores (all finite) into `best`, excluded rows scored -inf."""
+    from tqdm import tqdm
+
+    with tqdm(total=count, unit="shot", unit_scale=True, desc="search",
+              disable=not progress, leave=False) as bar:
+        for start, scores in blocks:
+            n = scores.shape[1]
+            lo, hi = np.searchsorted(excluded, (start, start + n))
+            if hi > lo:
+                scores[:, excluded[lo:hi] - start] = -np.inf
+            best.add(start, scores)
+            bar.update(n)
+    return best.finish()
+
+
+def finite_blocks(blocks: Iterator[Tuple[int, np.ndarray]],
+                  features: FeatureMatrix) -> Iterator[Tuple[int, np.ndarray]]:
+    """The blocks, refusing one that holds a NaN: it would sort nowhere and silently vanish."""
+    for start, scores in blocks:
+        if not np.isfinite(scores.sum()):
+            _refuse_non_finite(scores, start, features)
+        yield start, scores
 
 
 def _refuse_non_finite(scores: np.ndarray, start: int, features: FeatureMatrix) -> None:
@@ -188,20 +201,24 @@ def _torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
             slot = 1 - slot
 
 
-class _RunningTopK:
-    """Per topic, every shot that can still be in the final top k (a superset of it)."""
+class RunningTopK:
+    """Per topic, every shot that can still be in the final top k (a superset of it).
 
-    def __init__(self, queries: np.ndarray, k: int, decimals: int, features: FeatureMatrix):
-        self.queries = queries
+    `slack` bounds how far a block's float32 score may sit from the exact one, plus one
+    rounding step of the written scores; :meth:`exact` gives a topic's rows re-scored exactly,
+    in the evaluator's order, cut at k.
+    """
+
+    def __init__(self, topics: int, k: int, decimals: int, slack: float):
         self.k = k
         self.decimals = decimals
-        self.features = features
-        # Rounding to `decimals` can tie shots 10**-decimals apart; a float32 dot product of
-        # unit vectors in D dimensions is off by at most about D * 2**-24.
-        self.slack = 10.0 ** -decimals + 2 * features.dim * 2.0 ** -24
-        self.floor = np.full(len(queries), -np.finfo(np.float32).max, dtype=np.float32)
-        self.rows = [np.empty(0, dtype=np.int64) for _ in range(len(queries))]
-        self.scores = [np.empty(0, dtype=np.float32) for _ in range(len(queries))]
+        self.slack = slack
+        self.floor = np.full(topics, -np.finfo(np.float32).max, dtype=np.float32)
+        self.rows = [np.empty(0, dtype=np.int64) for _ in range(topics)]
+        self.scores = [np.empty(0, dtype=np.float32) for _ in range(topics)]
+
+    def exact(self, topic: int, rows: np.ndarray) -> Hits:
+        raise NotImplementedError
 
     def add(self, start: int, block_scores: np.ndarray) -> None:
         k = self.k
@@ -224,21 +241,38 @@ class _RunningTopK:
                     rows = kept
             self.rows[t], self.scores[t] = rows, values
 
-    def exact(self, t: int, rows: np.ndarray) -> Hits:
-        """Topic `t`'s top k among `rows`, by the exact float64 score, in the evaluator's order."""
-        return _ordered(rows, self.features.take(rows), self.queries[t], self.k, self.decimals,
-                        self.features)
-
     def finish(self) -> List[Hits]:
         """Each topic's candidates re-scored exactly and cut to k, in the evaluator's order."""
+        return [self.exact(t, rows) for t, rows in enumerate(self.rows)]
+
+
+class _CosineTopK(RunningTopK):
+    """The top k of one feature matrix by cosine."""
+
+    def __init__(self, queries: np.ndarray, k: int, decimals: int, features: FeatureMatrix):
+        super().__init__(len(queries), k, decimals, cosine_slack(decimals, features.dim))
+        self.queries = queries
+        self.features = features
+
+    def exact(self, topic: int, rows: np.ndarray) -> Hits:
+        return _ordered(rows, self.features.take(rows), self.queries[topic], self.k,
+                        self.decimals, self.features)
+
+    def finish(self) -> List[Hits]:
         features = self.features
         if features.random_access:
-            return [self.exact(t, rows) for t, rows in enumerate(self.rows)]
+            return super().finish()
         union = np.unique(np.concatenate(self.rows))           # one more pass over the source
         vectors = features.take(union)
         return [_ordered(rows, vectors[np.searchsorted(union, rows)], q, self.k, self.decimals,
                          features)
                 for rows, q in zip(self.rows, self.queries)]
+
+
+def cosine_slack(decimals: int, dim: int) -> float:
+    """Rounding to `decimals` can tie shots 10**-decimals apart; a float32 dot product of unit
+    vectors in `dim` dimensions is off by at most about dim * 2**-24."""
+    return 10.0 ** -decimals + 2 * dim * 2.0 ** -24
 
 
 def rounded(scores: Sequence[float], decimals: int) -> List[float]:
@@ -260,17 +294,21 @@ def exact_cosines(vectors: np.ndarray, query: np.ndarray, normalized: bool) -> n
 def _ordered(rows: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int, decimals: int,
              features: FeatureMatrix) -> Hits:
     scores = exact_cosines(vectors, query, features.normalized)
+    check_unit_scores(scores, rows, features)
+    return evaluator_order(rows, features.ids_at(rows), scores, k, decimals)
+
+
+def check_unit_scores(scores: np.ndarray, rows: np.ndarray, features: FeatureMatrix) -> None:
+    """A store's rows are unit vectors: a cosine beyond 1 means the store was edited."""
     if features.format == "store" and len(scores) and np.abs(scores).max() > 1 + 1e-5:
         row = int(rows[np.argmax(np.abs(scores))])
         raise InputError(f"row {row} (shot {features.ids_at([row])[0]}) is not a unit vector "
                          f"although the store's rows are normalised{_EDITED_HINT}", features.path)
-    return ranked(rows, scores, k, decimals, features)
 
 
-def ranked(rows: np.ndarray, scores: np.ndarray, k: int, decimals: int,
-           features: FeatureMatrix) -> Hits:
-    """The best `k` of `rows` given their exact scores: rounded score, then shot id, descending."""
-    ids = features.ids_at(rows)
+def evaluator_order(rows: np.ndarray, ids: Sequence[str], scores: np.ndarray, k: int,
+                    decimals: int) -> Hits:
+    """The best k by score rounded as written, then shot id, both descending."""
     keys = rounded(scores, decimals)
     order = sorted(range(len(rows)), key=lambda i: (keys[i], ids[i]), reverse=True)[:k]
     return Hits(rows[order], tuple(ids[i] for i in order), scores[order])

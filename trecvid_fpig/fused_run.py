@@ -1,0 +1,120 @@
+"""``run --model CKPT_OR_QF:STORE[:WEIGHT]`` (repeated): one run from several models' cosines.
+
+Each model is a source of topic features (a checkpoint whose text tower encodes the topics, or
+a ``.npy`` from ``encode``) and the shot features of the same model; the shot score is the
+weighted sum of the models' cosines over every shot (:mod:`trecvid_fpig.search.fused`), so
+nothing is cut before the sum. The files written, their atomic commit and the lock are those of
+a single-model run (:mod:`trecvid_fpig.pipeline`); the sidecar records every model: its topic
+features or checkpoint with their sha256, its store's manifest and its weight.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import List, NamedTuple
+
+import numpy as np
+
+from .devices import pick_device
+from .errors import InputError
+from .pipeline import (SCORE_DECIMALS, RunOutput, RunRequest, _Clock, _load_topic_sets,
+                       _prepare_queries, _query_features, _refuse_inputs_as_outputs, _set_name,
+                       commit_sets, resolve_exclude)
+from .search.fused import ScoredModel, check_same_shots, fused_search
+from .search.store import read_features
+from .textio import output_lock, staging_directory
+
+
+class ModelSpec(NamedTuple):
+    """One ``--model``: topic features from `source` (checkpoint or ``.npy``), shots in `store`."""
+    source: str
+    store: str
+    weight: float
+
+    @property
+    def is_query_features(self) -> bool:
+        return Path(self.source).suffix.lower() == ".npy"
+
+
+def parse_model(spec: str) -> ModelSpec:
+    """``CKPT_OR_QF:STORE[:WEIGHT]``; the weight defaults to 1 and must be finite and > 0."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise InputError(f"--model takes CKPT_OR_QF:STORE[:WEIGHT], got {spec!r} (paths "
+                         f"holding ':' are not supported)")
+    weight = 1.0
+    if len(parts) == 3:
+        try:
+            weight = float(parts[2])
+        except ValueError:
+            raise InputError(f"--model {spec!r}: the weight {parts[2]!r} is not a number") from None
+        if not (math.isfinite(weight) and weight > 0):
+            raise InputError(f"--model {spec!r}: the weight must be a finite number above 0, "
+                             f"got {parts[2]}")
+    return ModelSpec(parts[0], parts[1], weight)
+
+
+def check_model_request(request: RunRequest) -> None:
+    """--model replaces the single model's three options; each spec must parse."""
+    mixed = [name for name, value in (("--checkpoint", request.checkpoint),
+                                      ("--query-features", request.query_features),
+                                      ("--features", request.features)) if value is not None]
+    if mixed:
+        raise InputError(f"--model names each model's topic features and shot features: give "
+                         f"it instead of {', '.join(mixed)}, not with")
+    for spec in request.models:
+        parse_model(spec)
+
+
+def _single(request: RunRequest, model: ModelSpec) -> RunRequest:
+    """The request as a run of `model` alone: what the single-model helpers read."""
+    checkpoint, query = ((None, model.source) if model.is_query_features
+                         else (model.source, None))
+    return dataclasses.replace(request, models=(), checkpoint=checkpoint,
+                               query_features=query, features=model.store)
+
+
+def make_fused_run(request: RunRequest, clock: _Clock) -> List[RunOutput]:
+    """Write the run files of every topic set, each shot scored by the weighted cosine sum."""
+    models = [parse_model(spec) for spec in request.models]
+    singles = [_single(request, m) for m in models]
+    topic_sets = _load_topic_sets(request.topics)
+    out_dir = Path(request.out_dir) / request.run_id
+    for single in singles:
+        _refuse_inputs_as_outputs(single, topic_sets, out_dir)
+    stores = [read_features(m.store) for m in models]
+    check_same_shots(stores)
+    excluded_ids, exclude_record = resolve_exclude(request.exclude)
+    excluded_rows = stores[0].rows_of(excluded_ids)
+    clock.lap("open_features")
+    prepared = [_prepare_queries(s, topic_sets, f) for s, f in zip(singles, stores)]
+    with output_lock(out_dir), staging_directory(out_dir) as stage:
+        queries, records = [], []
+        for i, (single, ready) in enumerate(zip(singles, prepared)):
+            # Encoded topics go through the same save-and-load as a single-model run, in a
+            # folder of the stage that is not committed: several models would clash on the name.
+            own_stage = stage / f"model{i}"
+            own_stage.mkdir()
+            matrices, record = _query_features(single, topic_sets, ready, own_stage)
+            record.pop("saved_as", None)
+            queries.append(np.vstack(matrices))
+            records.append(record)
+        clock.lap("query_features")
+        device = pick_device(request.device)
+        scored = [ScoredModel(f, q, m.weight) for f, q, m in zip(stores, queries, models)]
+        hits = fused_search(scored, k=request.top, exclude_rows=excluded_rows,
+                            decimals=SCORE_DECIMALS, device=device, progress=request.progress)
+        clock.lap("search")
+        query_record = {"fusion": "weighted sum of cosines, before the cut",
+                        "models": [dict(record, store=m.store, weight=m.weight)
+                                   for m, record in zip(models, records)]}
+        search_record = {
+            "top": request.top, "score": "weighted sum of cosines", "decimals": SCORE_DECIMALS,
+            "device": device, "backend": "numpy" if device == "cpu" else "torch",
+            "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
+            "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
+        }
+        return commit_sets(request, topic_sets, hits, out_dir, stage, clock,
+                            [f.manifest for f in stores], query_record, search_record)
+
