@@ -8,7 +8,7 @@ recording 1000 while 77 were used would misdescribe the run).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Union
 
 import numpy as np
 
@@ -36,6 +36,18 @@ def resolve_device(device: Optional[str]) -> "torch.device":
     return resolved
 
 
+def assign_weights(module: "torch.nn.Module", state: Dict[str, "torch.Tensor"], what: str,
+                   path: str, target: str = "") -> None:
+    """Give a tower built on the meta device exactly the checkpoint's tensors (no copy, no
+    random init); a missing, extra or misshapen tensor is one clear error."""
+    try:
+        module.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())
+        into = f" {target}" if target else ""
+        raise InputError(f"{what} tensors do not fit{into}: {detail[:300]}", path) from None
+
+
 def build_text_tower(checkpoint: TextCheckpoint, device: "torch.device") -> "TextTransformer":
     """open_clip's ``TextTransformer`` sized by the checkpoint's spec, holding exactly its weights.
 
@@ -51,12 +63,8 @@ def build_text_tower(checkpoint: TextCheckpoint, device: "torch.device") -> "Tex
             context_length=spec.context_length, vocab_size=spec.vocab_size, width=spec.width,
             heads=spec.heads, layers=spec.layers, mlp_ratio=spec.mlp_width / spec.width,
             output_dim=spec.output_dim, act_layer=QuickGELU if spec.quick_gelu else torch.nn.GELU)
-    try:
-        tower.load_state_dict(checkpoint.state_dict, strict=True, assign=True)
-    except RuntimeError as exc:
-        detail = " ".join(str(exc).split())
-        raise InputError(f"text tower tensors do not fit a CLIP text transformer: {detail[:300]}",
-                         checkpoint.path) from None
+    assign_weights(tower, checkpoint.state_dict, "text tower", checkpoint.path,
+                   "a CLIP text transformer")
     # The causal mask is a non-persistent buffer, so it was built on the meta device.
     tower.attn_mask = tower.build_causal_mask()
     return tower.to(device).eval()

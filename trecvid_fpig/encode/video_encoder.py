@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
 from ..errors import InputError
 from ..textio import PathLike, file_sha256
 from .checkpoints import VideoCheckpoint, load_video_checkpoint
-from .text_encoder import resolve_device
+from .text_encoder import assign_weights, resolve_device
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -237,15 +237,6 @@ class CheckpointVideoEncoder(VideoEncoder):
         return out
 
 
-def _assign(module: "torch.nn.Module", state: Dict[str, "torch.Tensor"], what: str,
-            path: str) -> None:
-    try:
-        module.load_state_dict(state, strict=True, assign=True)
-    except RuntimeError as exc:
-        detail = " ".join(str(exc).split())
-        raise InputError(f"{what} tensors do not fit: {detail[:300]}", path) from None
-
-
 def build_vision_tower(checkpoint: VideoCheckpoint, device: "torch.device") -> "torch.nn.Module":
     """open_clip's ``VisionTransformer`` sized by the checkpoint, holding exactly its weights
     (built on the meta device, so no time goes into a random initialisation)."""
@@ -258,7 +249,7 @@ def build_vision_tower(checkpoint: VideoCheckpoint, device: "torch.device") -> "
             image_size=spec.image_size, patch_size=spec.patch_size, width=spec.width,
             layers=spec.layers, heads=spec.heads, mlp_ratio=spec.mlp_width / spec.width,
             output_dim=spec.output_dim, act_layer=QuickGELU if spec.quick_gelu else torch.nn.GELU)
-    _assign(tower, checkpoint.state_dict, "video tower", checkpoint.path)
+    assign_weights(tower, checkpoint.state_dict, "video tower", checkpoint.path)
     return tower.to(device).eval()
 
 
@@ -274,7 +265,7 @@ def build_temporal_transformer(checkpoint: VideoCheckpoint, device: "torch.devic
     with torch.device("meta"):
         temporal = Transformer(width=spec.width, layers=spec.layers, heads=spec.heads,
                                act_layer=QuickGELU)
-    _assign(temporal, state, "seqTransf temporal transformer", checkpoint.path)
+    assign_weights(temporal, state, "seqTransf temporal transformer", checkpoint.path)
     return temporal.to(device).eval(), positions.to(device)
 
 
