@@ -9,18 +9,22 @@ this run on this machine:
       Goal: end to end >= 0.8 x the floor's frames/s.
   (b) keyframes: 640x360 JPEGs, one per shot. Floor: PIL opening and decoding the same files in
       the same number of processes. Same goal.
-  (c) a ViT-B/32-size random tower (open_clip's VisionTransformer, 224 px, width 768, 12
+  (c) a ViT-B/32-size random tower (the toolkit's open_clip tower, 224 px, width 768, 12
       layers) end to end from keyframes: frames/s on --device (on a GPU: fp16 autocast).
   (d) peak RSS of the main process and of the largest decode worker on --rss-shots keyframe
       shots (tiny images, tiny tower): should stay < 4 GB and flat as the shot count grows.
   (e) hours for V3C1 + V3C2 (1,082,657 + 1,425,454 shots) at 12 frames per shot from (a)-(c).
+  (f) with --device cuda, instead: the ViT-B/32 tower in fp16 end to end from --gpu-shots
+      keyframes and from videos with all cores decoding, against the CPU decode floor and the
+      tower-alone floor, which says what bounds it; stores compared across batch sizes.
 
 With ``--engine ray`` it measures only Ray's overhead: --ray-shots (20,000) tiny keyframe shots
 with the tiny tower, the local engine against ``--engine ray`` (one actor, the same --workers,
 on a Ray started once, as a cluster is: its start-up is printed apart). Goal: Ray <= 1.15 x.
 
-    python benchmarks/bench_extract.py [--reps 3] [--workers N] [--device cpu|cuda]
-                                       [--rss-shots 2000 20000] [--workdir /tmp/fpig-bench-extract]
+    python benchmarks/bench_extract.py [--reps 3] [--workers N] [--rss-shots 2000 20000]
+                                       [--workdir /tmp/fpig-bench-extract]
+    python benchmarks/bench_extract.py --device cuda [--gpu-shots 20000] [--reps 2]
     python benchmarks/bench_extract.py --engine ray [--ray-shots 20000] [--reps 3]
 """
 from __future__ import annotations
@@ -87,62 +91,78 @@ def tiny_tower(device: str = "cpu") -> BenchTower:
     return BenchTower(model, 224, 64, device)
 
 
-def vit_b32_tower(device: str) -> BenchTower:
-    import torch
-    from open_clip.transformer import VisionTransformer
+def vit_b32_tower(device: str, work: Path):
+    """The toolkit's own open_clip video tower (fixed-shape chunks, fp16 autocast on CUDA) with
+    random ViT-B/32 weights (224 px, width 768, 12 layers, 512-d output)."""
+    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.encode.video_encoder import load_video_encoder
 
-    torch.manual_seed(0)
-    model = VisionTransformer(image_size=224, patch_size=32, width=768, layers=12, heads=12,
-                              mlp_ratio=4.0, output_dim=512).eval().to(device)
-    return BenchTower(model, 224, 512, device)
+    path = work / "vit-b32.pt"
+    if not path.exists():
+        save_random_checkpoint(path, "open_clip", width=64, layers=1, embed_dim=512,
+                               vision_width=768, vision_layers=12, image_size=224,
+                               patch_size=32)
+    return load_video_encoder(path, device=device)
 
 
-def make_videos(root: Path, videos: int, seconds: int) -> None:
+def make_videos(root: Path, videos: int, seconds: int, workers: int = 1) -> None:
     """640x360 H.264 noise-and-gradient videos and their master shot boundaries."""
-    import av
-
     if (root / "done").exists():
         return
-    rng = np.random.default_rng(0)
     (root / "videos").mkdir(parents=True, exist_ok=True)
     (root / "msb").mkdir(parents=True, exist_ok=True)
-    base = rng.integers(0, 256, size=(360, 640, 3), dtype=np.uint8)
-    for v in range(1, videos + 1):
-        name = f"{v:05d}"
-        frames = seconds * FPS
-        with av.open(str(root / "videos" / f"{name}.mp4"), "w") as container:
-            stream = container.add_stream("libx264", rate=FPS)
-            stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-            stream.options = {"preset": "veryfast", "g": "50"}
-            for n in range(frames):
-                pixels = np.roll(base, shift=n * 3 + v * 50, axis=1)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-        rows, start = ["startframe\tstarttime\tendframe\tendtime"], 0
-        while start < frames:
-            end = min(frames - 1, start + int(rng.integers(1, 11)) * FPS - 1)
-            rows.append(f"{start}\t{start / FPS:.2f}\t{end}\t{(end + 1) / FPS:.2f}")
-            start = end + 1
-        (root / "msb" / f"{name}.tsv").write_text("\n".join(rows) + "\n")
+    with get_context("fork").Pool(workers) as pool:
+        pool.map(_make_video, [(root, v, seconds) for v in range(1, videos + 1)], chunksize=1)
     (root / "done").touch()
 
 
-def make_keyframes(root: Path, shots: int, size=(640, 360), fmt: str = "jpg") -> None:
-    from PIL import Image
+def _make_video(args) -> None:
+    import av
 
+    root, v, seconds = args
+    rng = np.random.default_rng(v)
+    base = np.random.default_rng(0).integers(0, 256, size=(360, 640, 3), dtype=np.uint8)
+    name = f"{v:05d}"
+    frames = seconds * FPS
+    with av.open(str(root / "videos" / f"{name}.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.options = {"preset": "veryfast", "g": "50"}
+        for n in range(frames):
+            pixels = np.roll(base, shift=n * 3 + v * 50, axis=1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    rows, start = ["startframe\tstarttime\tendframe\tendtime"], 0
+    while start < frames:
+        end = min(frames - 1, start + int(rng.integers(1, 11)) * FPS - 1)
+        rows.append(f"{start}\t{start / FPS:.2f}\t{end}\t{(end + 1) / FPS:.2f}")
+        start = end + 1
+    (root / "msb" / f"{name}.tsv").write_text("\n".join(rows) + "\n")
+
+
+def make_keyframes(root: Path, shots: int, size=(640, 360), fmt: str = "jpg",
+                   workers: int = 1) -> None:
     if (root / "done").exists():
         return
-    rng = np.random.default_rng(1)
-    base = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
-    for s in range(shots):
-        video, shot = 1 + s // 200, 1 + s % 200
-        folder = root / f"{video:05d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.roll(base, s * 7, axis=1)).save(
-            folder / f"shot{video:05d}_{shot}_RKF.{fmt}", quality=90)
+    for video in range(1, 2 + (shots - 1) // 200):
+        (root / f"{video:05d}").mkdir(parents=True, exist_ok=True)
+    chunks = [(root, range(s, min(shots, s + 500)), size, fmt) for s in range(0, shots, 500)]
+    with get_context("fork").Pool(workers) as pool:
+        pool.map(_make_keyframes, chunks, chunksize=1)
     (root / "done").touch()
+
+
+def _make_keyframes(args) -> None:
+    from PIL import Image
+
+    root, numbers, size, fmt = args
+    base = np.random.default_rng(1).integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+    for s in numbers:
+        video, shot = 1 + s // 200, 1 + s % 200
+        Image.fromarray(np.roll(base, s * 7, axis=1)).save(
+            root / f"{video:05d}" / f"shot{video:05d}_{shot}_RKF.{fmt}", quality=90)
 
 
 def _decode_video_floor(args) -> int:
@@ -259,6 +279,86 @@ def ray_overhead(work: Path, shots: int, workers: int, reps: int, device: str) -
     print(f"  identical features.npy and ids.npy: {same}")
 
 
+def tower_only(tower, batch: int, shots: int) -> tuple:
+    """The model floor as the pipeline sees it: 8-bit 224 px frames already in memory through
+    the same ShotMapper (copy to the device, normalise, encode, copy back), no decoding."""
+    from trecvid_fpig.extract.mapper import ShotMapper
+
+    mapper = ShotMapper(tower, batch)
+    rng = np.random.default_rng(2)
+    pixels = [rng.integers(0, 256, (1, 224, 224, 3), dtype=np.uint8) for _ in range(batch)]
+    mapper(pixels)                                     # warm: kernels, allocator
+    started = time.perf_counter()
+    for _ in range(shots // batch):
+        mapper(pixels)
+    return shots // batch * batch, time.perf_counter() - started
+
+
+def gpu_report(work: Path, args) -> None:
+    """(f) on a GPU: ViT-B/32 fp16 end to end from keyframes and videos, against the CPU decode
+    floor and the model-only floor measured in the same run, round robin; stores compared."""
+    import torch
+
+    workers, shots = args.workers, args.gpu_shots
+    name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
+    print(f"bench_extract on {name}, torch {torch.__version__}, "
+          f"{os.cpu_count()} CPUs", flush=True)
+    kf, v3c = work / f"kf-gpu-{shots}", work / "v3c-gpu"
+    started = time.perf_counter()
+    make_keyframes(kf, shots, workers=workers)
+    make_videos(v3c, args.videos, args.seconds, workers=workers)
+    print(f"generated {shots} keyframes and {args.videos} videos in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+    vit, tiny = vit_b32_tower(args.device, work), tiny_tower(args.device)
+    from trecvid_fpig.extract.mapper import split_transform
+
+    resize = split_transform(vit.preprocess()).pil_steps
+    end_to_end(work / "gpu-warm.fpig", vit, workers, 256, keyframes=str(kf))
+    cases = {
+        "keyframes: PIL decode floor": lambda: image_floor(kf, workers),
+        "keyframes: decode + resize/crop floor": lambda: image_floor(kf, workers, resize),
+        "ViT-B/32 fp16 alone, batch 256": lambda: tower_only(vit, 256, 8192),
+        "keyframes, ViT-B/32, batch 64": lambda: end_to_end(
+            work / "g64.fpig", vit, workers, 64, keyframes=str(kf)),
+        "keyframes, ViT-B/32, batch 256": lambda: end_to_end(
+            work / "g256.fpig", vit, workers, 256, keyframes=str(kf)),
+        f"keyframes, ViT-B/32, batch 256, {workers - 1} workers": lambda: end_to_end(
+            work / "g256w.fpig", vit, workers - 1, 256, keyframes=str(kf)),
+        "keyframes, tiny tower, batch 256": lambda: end_to_end(
+            work / "gtiny.fpig", tiny, workers, 256, keyframes=str(kf)),
+        "videos: PyAV decode floor": lambda: video_floor(v3c, workers),
+        "videos, ViT-B/32, clip4clip 12, batch 32": lambda: end_to_end(
+            work / "gv.fpig", vit, workers, 32, videos=str(v3c / "videos"),
+            boundaries=str(v3c / "msb")),
+    }
+    rates: dict = {label: [] for label in cases}
+    for _ in range(args.reps):
+        for label, case in cases.items():
+            frames, wall = case()
+            rates[label].append(frames / wall)
+            print(f"  {label:<48}{frames / wall:9.0f} frames/s", flush=True)
+    print(f"\n{args.device}: {workers} decode workers; frames/s, median (min-max)")
+    for label, values in rates.items():
+        print(f"  {label:<48}{spread(values)}")
+    best = max(statistics.median(rates[k]) for k in rates if k.startswith("keyframes, ViT"))
+    floors = {k: statistics.median(rates[k]) for k in
+              ("keyframes: decode + resize/crop floor", "ViT-B/32 fp16 alone, batch 256")}
+    bound = min(floors, key=floors.get)
+    print(f"  best keyframes end to end: {best:.0f} frames/s (goal >= 3000); bound: {bound} "
+          f"({best / floors[bound]:.2f} of it)")
+    same = all((work / "g64.fpig" / n).read_bytes() == (work / "g256.fpig" / n).read_bytes()
+               == (work / "g256w.fpig" / n).read_bytes() for n in ("features.npy", "ids.npy"))
+    print(f"  batch 64 / 256 and {workers}/{workers - 1} workers give identical stores: {same}")
+    for name in ("g256.fpig", "gv.fpig"):
+        timings = json.loads((work / name / "manifest.json").read_text())["extract"]["timings"]
+        print(f"  {name} (last rep): wall {timings['wall_s']} s, main process stage sums "
+              f"{timings['shard_stage_sums_s']}")
+    frames = V3C_SHOTS * 12
+    print(f"\nV3C1 + V3C2 at 12 frames/shot = {frames / 1e6:.1f} M frames:")
+    for label in ("keyframes, ViT-B/32, batch 256", "videos, ViT-B/32, clip4clip 12, batch 32"):
+        print(f"  {label:<48}{frames / statistics.median(rates[label]) / 3600:7.1f} h")
+
+
 def spread(values) -> str:
     return f"{statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})"
 
@@ -277,6 +377,8 @@ def main() -> None:
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="ray: only Ray's overhead against the local engine")
     parser.add_argument("--ray-shots", type=int, default=20000)
+    parser.add_argument("--gpu-shots", type=int, default=20000,
+                        help="on cuda: keyframe shots (640x360 JPEGs) for the GPU figures")
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.workdir
@@ -286,6 +388,9 @@ def main() -> None:
         return
     if args.rss_child is not None:
         print(json.dumps(rss_child(work, args.rss_child, args.workers)))
+        return
+    if args.device.startswith("cuda"):
+        gpu_report(work, args)
         return
     import torch
 
@@ -325,7 +430,7 @@ def main() -> None:
 
     vit_root = work / f"kf-vit-{args.vit_shots}"
     make_keyframes(vit_root, args.vit_shots)
-    vit = vit_b32_tower(args.device)
+    vit = vit_b32_tower(args.device, work)
     end_to_end(work / "vit-warm.fpig", vit, args.workers, 64, keyframes=str(vit_root))
     vit_rates = []
     for _ in range(args.reps):

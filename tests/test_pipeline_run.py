@@ -174,7 +174,8 @@ def test_sidecar_records_provenance(tmp_path):
     store, query, *_ = tv21_collection(tmp_path)
     (tmp_path / "q.json").write_text(json.dumps({"topic_ids": list(range(661, 681)),
                                                  "max_words": 32, "checkpoint_sha256": "ab" * 32}))
-    result = invoke(*run_args(store, query, tmp_path / "runs", "--top", "10"))
+    # --device cpu: on a GPU machine auto would pick the torch backend.
+    result = invoke(*run_args(store, query, tmp_path / "runs", "--top", "10", "--device", "cpu"))
     assert result.exit_code == 0, result.output
     out = tmp_path / "runs" / "mine"
     sidecar = json.loads((out / "tv21.json").read_text())

@@ -13,6 +13,7 @@ transformers = pytest.importorskip("transformers")
 Image = pytest.importorskip("PIL.Image")
 
 from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
+from trecvid_fpig.encode import video_encoder  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
 from trecvid_fpig.errors import InputError  # noqa: E402
 
@@ -169,9 +170,18 @@ def test_clip4clip_seqtransf_matches_clip4clip_formulas(tmp_path):
     raw[MASK] = encoder.frame_features(frames[MASK])
     expected = _clip4clip_seq_transf(raw, MASK, weights, layers=3, heads=2)
     assert (shots - expected).abs().max() <= TOL
-    # The whole batch at once (the CUDA path) computes the same formula.
+    # The whole batch in one call computes the same formula.
     batched, _ = encoder.seq_transf(raw, MASK)
     assert (batched - expected).abs().max() <= TOL
+    # The CUDA route's fixed-shape blocks (two shots a block here, filler rows, every frame
+    # position) compute the same formula; run on the CPU to check the cutting and filling.
+    video_encoder.CUDA_SHOT_CHUNK, saved = 2, video_encoder.CUDA_SHOT_CHUNK
+    try:
+        blocked, blocked_frames = encoder._seq_transf_blocks(raw, MASK)
+    finally:
+        video_encoder.CUDA_SHOT_CHUNK = saved
+    assert (blocked - expected).abs().max() <= TOL
+    assert blocked_frames.shape == raw.shape and not blocked_frames[~MASK].any()
     # The head matters: plain mean pooling of the same frames is far from it.
     assert (shots - _mean_pool_reference(raw, MASK)).abs().max() > 1e-2
 

@@ -14,10 +14,12 @@ The frame tower is open_clip's ``VisionTransformer`` holding the checkpoint's we
 Other models come in as plugins: ``--video-encoder package.module:factory`` or an entry point of
 the group ``fpig_trecvid.video_encoders`` (see docs/video-encoders.md).
 
-Only real frames go through the tower, so padding never changes a shot. On the CPU the tower
-always runs on chunks of :data:`CPU_FRAME_CHUNK` frames (the last one zero-filled) and the
-temporal transformer on one shot at a time: MKL's results depend on the matrix sizes, and this
-keeps a shot's features bit-identical whatever the batch it came in.
+Only real frames go through the tower, so padding never changes a shot. A shot's features are
+bit-identical whatever the batch it came in, because every kernel sees fixed shapes (MKL's and
+cuBLAS's results depend on the matrix sizes): the tower always runs on chunks of
+:data:`CPU_FRAME_CHUNK` / :data:`CUDA_FRAME_CHUNK` frames (the last one zero-filled), the
+temporal transformer on one shot at a time on the CPU and on zero-filled blocks of
+:data:`CUDA_SHOT_CHUNK` shots by all frame positions on CUDA, and the pooling on the CPU.
 """
 from __future__ import annotations
 
@@ -40,9 +42,11 @@ Triple = Tuple[float, float, float]
 #: OpenAI CLIP's pixel normalisation, which every built-in layout was trained with.
 OPENAI_MEAN: Triple = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD: Triple = (0.26862954, 0.26130258, 0.27577711)
-#: Frames per tower call on the CPU (fixed, for batch-independent results); on CUDA, at most.
+#: Frames per tower call (fixed, for batch-independent results).
 CPU_FRAME_CHUNK = 16
-CUDA_FRAME_CHUNK = 512
+CUDA_FRAME_CHUNK = 128
+#: Shots per temporal-transformer call on CUDA (fixed, likewise).
+CUDA_SHOT_CHUNK = 32
 #: Entry-point group where installed packages register video tower factories.
 ENTRY_POINT_GROUP = "fpig_trecvid.video_encoders"
 HF_CLIP_NOTE = ("hf-clip: the CLIP image tower of the checkpoint, mean-pooled; not F-Pig's / "
@@ -146,14 +150,13 @@ class CheckpointVideoEncoder(VideoEncoder):
         """Raw (unnormalised) tower outputs ``[N,D]`` float32 for real frames ``[N,3,H,W]``."""
         import torch
 
-        on_cpu = self.device.type == "cpu"
-        chunk = CPU_FRAME_CHUNK if on_cpu else CUDA_FRAME_CHUNK
+        chunk = CPU_FRAME_CHUNK if self.device.type == "cpu" else CUDA_FRAME_CHUNK
         out = []
         with torch.inference_mode(), self._autocast():
             for start in range(0, frames.shape[0], chunk):
                 part = frames[start:start + chunk].to(self.device, torch.float32)
                 real = part.shape[0]
-                if on_cpu and real < chunk:
+                if real < chunk:
                     part = torch.cat([part, part.new_zeros((chunk - real, *part.shape[1:]))])
                 out.append(self.tower(part)[:real].float())
         if not out:
@@ -163,6 +166,11 @@ class CheckpointVideoEncoder(VideoEncoder):
     def seq_transf(self, frame_features: "torch.Tensor", mask: "torch.Tensor"
                    ) -> Tuple["torch.Tensor", "torch.Tensor"]:
         """CLIP4Clip's seqTransf head on raw frame features ``[B,T,D]`` -> pooled, frames."""
+        return masked_mean_pool(self._seq_transf_outputs(frame_features, mask), mask)
+
+    def _seq_transf_outputs(self, frame_features: "torch.Tensor", mask: "torch.Tensor"
+                            ) -> "torch.Tensor":
+        """The temporal transformer plus CLIP4Clip's residual, ``[B,T,D]`` float32."""
         import torch
 
         steps = frame_features.shape[1]
@@ -175,8 +183,7 @@ class CheckpointVideoEncoder(VideoEncoder):
             keys = (1.0 - mask.to(x.dtype).unsqueeze(1)) * -1000000.0  # [B,1,T]
             attn_mask = keys.expand(-1, steps, -1).repeat_interleave(
                 self.checkpoint.temporal.heads, dim=0)
-            x = self.temporal(x, attn_mask=attn_mask).float() + frame_features
-        return masked_mean_pool(x, mask)
+            return self.temporal(x, attn_mask=attn_mask).float() + frame_features
 
     def encode(self, frames: "torch.Tensor", mask: "torch.Tensor"
                ) -> Tuple["torch.Tensor", "torch.Tensor"]:
@@ -194,20 +201,39 @@ class CheckpointVideoEncoder(VideoEncoder):
         batch, steps = mask.shape
         raw = torch.zeros((batch, steps, self.output_dim), device=self.device)
         raw[mask.to(self.device)] = self.frame_features(frames[mask.to(frames.device)])
-        mask = mask.to(self.device)
+        mask = mask.cpu()
         if self.temporal is None:
-            shots, per_frame = masked_mean_pool(raw, mask)
-        elif self.device.type == "cuda":
-            shots, per_frame = self.seq_transf(raw, mask)
-        else:
-            shots, per_frame = torch.zeros_like(raw[:, 0]), torch.zeros_like(raw)
-            # One shot at a time, cut after its last real frame: same shapes whatever the batch.
-            lengths = (torch.arange(1, steps + 1) * mask).amax(dim=1).tolist()
-            for row, length in enumerate(lengths):
-                shot, frames_row = self.seq_transf(raw[row:row + 1, :length],
-                                                   mask[row:row + 1, :length])
-                shots[row], per_frame[row, :length] = shot[0], frames_row[0]
-        return shots.float().cpu(), per_frame.float().cpu()
+            return masked_mean_pool(raw.cpu(), mask)
+        if self.device.type == "cuda":
+            return self._seq_transf_blocks(raw, mask)
+        shots, per_frame = torch.zeros_like(raw[:, 0]), torch.zeros_like(raw)
+        # One shot at a time, cut after its last real frame: same shapes whatever the batch.
+        lengths = (torch.arange(1, steps + 1) * mask).amax(dim=1).tolist()
+        for row, length in enumerate(lengths):
+            shot, frames_row = self.seq_transf(raw[row:row + 1, :length],
+                                               mask[row:row + 1, :length])
+            shots[row], per_frame[row, :length] = shot[0], frames_row[0]
+        return shots, per_frame
+
+    def _seq_transf_blocks(self, raw: "torch.Tensor", mask: "torch.Tensor"
+                           ) -> Tuple["torch.Tensor", "torch.Tensor"]:
+        """The temporal head on CUDA: blocks of CUDA_SHOT_CHUNK shots by every frame position
+        (zero frames, masked), so that each call has the same shapes; pooled on the CPU."""
+        import torch
+
+        batch, steps = mask.shape
+        positions = max(steps, self.frame_positions.shape[0])
+        outputs = []
+        for start in range(0, batch, CUDA_SHOT_CHUNK):
+            real = min(CUDA_SHOT_CHUNK, batch - start)
+            block = raw.new_zeros((CUDA_SHOT_CHUNK, positions, self.output_dim))
+            block_mask = torch.zeros((CUDA_SHOT_CHUNK, positions), dtype=torch.bool)
+            block_mask[:, 0] = True            # filler rows: one zero frame, never all masked
+            block[:real, :steps] = raw[start:start + real]
+            block_mask[:real, :steps] = mask[start:start + real]
+            out = self._seq_transf_outputs(block, block_mask.to(self.device))
+            outputs.append(out[:real, :steps].cpu())
+        return masked_mean_pool(torch.cat(outputs) if outputs else raw.cpu(), mask)
 
     def checkpoint_sha256(self) -> str:
         if self._sha256 is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator, List, Optional, Protocol, Sequence
@@ -50,6 +51,10 @@ class LocalEngine:
     def run(self, shards: Sequence[ShardTask], spec: DecodeSpec, mapper: ShotMapper,
             keep_frames: bool, on_shard: Callable[[ShardOutput], None],
             on_shots: Callable[[int, int], None]) -> None:
+        with _feeding_threads(mapper, self.workers):
+            self._run(shards, spec, mapper, keep_frames, on_shard, on_shots)
+
+    def _run(self, shards, spec, mapper, keep_frames, on_shard, on_shots) -> None:
         if self.workers == 0:
             for task in shards:
                 units = (decode_unit(u, spec) for u in work_units(task.shots))
@@ -66,6 +71,25 @@ class LocalEngine:
                     feed.plan(ahead)
                 on_shard(run_shard(task, feed.results(task.number), mapper, keep_frames,
                                    on_shots))
+
+
+@contextmanager
+def _feeding_threads(mapper: ShotMapper, workers: int) -> Iterator[None]:
+    """With the tower on a GPU and decode workers on every core, this process only feeds the
+    GPU: torch's CPU thread pool would spin against the workers on each small CPU step (the
+    pooling), so it runs on one thread meanwhile."""
+    import torch
+
+    device = str(getattr(mapper.encoder, "device", "cpu"))
+    if not workers or not device.startswith("cuda"):
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class _Window:

@@ -36,14 +36,14 @@ class Preprocess:
             image = step(image)
         return np.asarray(image, dtype=np.uint8)
 
-    def to_tensor(self, pixels: np.ndarray, device: str = "cpu") -> "torch.Tensor":
-        """``uint8 [N,H,W,3]`` -> the tower's input ``float32 [N,3,H,W]``."""
+    def to_tensor(self, shots: Sequence[np.ndarray], device: str = "cpu") -> "torch.Tensor":
+        """Shots' ``uint8 [T,H,W,3]`` -> the tower's input ``float32 [sum T,3,H,W]``."""
         import torch
 
         if self.normalize is None:
-            return torch.stack([self._steps(p) for p in pixels]).to(device)
+            return torch.stack([self._steps(p) for shot in shots for p in shot]).to(device)
         # ToTensor: permute, to float, / 255; Normalize: sub_(mean).div_(std) per channel.
-        x = torch.from_numpy(pixels).to(device).permute(0, 3, 1, 2).contiguous()
+        x = _on_device(shots, device).permute(0, 3, 1, 2).contiguous()
         x = x.to(dtype=torch.get_default_dtype()).div(255)
         mean, std = (torch.as_tensor(v, dtype=x.dtype, device=x.device).view(-1, 1, 1)
                      for v in self.normalize)
@@ -54,6 +54,22 @@ class Preprocess:
         for step in self.tensor_steps:
             out = step(out)
         return out
+
+
+def _on_device(shots: Sequence[np.ndarray], device: str) -> "torch.Tensor":
+    """The shots' pixels as one ``uint8 [N,H,W,3]`` tensor on `device`. For a GPU they are
+    copied once, into pinned memory, and sent asynchronously."""
+    import torch
+
+    if not str(device).startswith("cuda"):
+        return torch.from_numpy(np.concatenate(shots))
+    staged = torch.empty((sum(len(s) for s in shots), *shots[0].shape[1:]), dtype=torch.uint8,
+                         pin_memory=True)
+    row = 0
+    for shot in shots:
+        staged[row:row + len(shot)] = torch.from_numpy(shot)
+        row += len(shot)
+    return staged.to(device, non_blocking=True)
 
 
 def split_transform(transform: Callable) -> Preprocess:
@@ -100,7 +116,7 @@ class ShotMapper:
             part = pixels[start:start + self.batch_size]
             counts = [len(p) for p in part]
             mask = torch.arange(max(counts))[None, :] < torch.tensor(counts)[:, None]
-            real = self.preprocess.to_tensor(np.concatenate(part), device)
+            real = self.preprocess.to_tensor(part, device)
             batch = real.new_zeros((len(part), max(counts), *real.shape[1:]))
             batch[mask.to(real.device)] = real
             pooled, per_frame = self.encoder.encode(batch, mask)
