@@ -112,3 +112,43 @@ def test_an_unfinished_part_resumes_only_as_the_same_part(tmp_path, keyframes, f
     extract(keyframes, out, "--shots", wanted, "--shard", "1/2", "--allow-missing")
     record = json.loads((out / "manifest.json").read_text())["extract"]
     assert record["failed"][0][0] == "shot00009_1"
+
+
+def test_feeding_threads_follow_what_bounds_and_are_restored():
+    """torch's threads in the main process: one on a GPU, and on the CPU one while it waits for
+    the decode workers longer than the tower works, all of them otherwise."""
+    import time
+    from types import SimpleNamespace
+
+    torch = pytest.importorskip("torch")
+    from trecvid_fpig.extract.engines import _FeedingThreads
+
+    def units():
+        for _ in range(3):
+            time.sleep(0.01)
+            yield []
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        mapper = SimpleNamespace(encoder=SimpleNamespace(device="cpu"), encode_seconds=0.0)
+        with _FeedingThreads(mapper) as threads:
+            list(threads.watch(units()))            # the tower has not run yet: no evidence
+            assert torch.get_num_threads() == 2
+            mapper.encode_seconds = 1e-4             # a light tower: decoding bounds
+            list(threads.watch(units()))
+            assert torch.get_num_threads() == 1
+            mapper.encode_seconds = 100.0            # a heavy tower: the tower bounds
+            list(threads.watch(units()))
+            assert torch.get_num_threads() == 2
+            mapper.encode_seconds = 1e-4
+            list(threads.watch(units()))
+        assert torch.get_num_threads() == 2          # restored on the way out
+        gpu = SimpleNamespace(encoder=SimpleNamespace(device="cuda:0"), encode_seconds=100.0)
+        with _FeedingThreads(gpu) as threads:
+            assert torch.get_num_threads() == 1
+            list(threads.watch(units()))
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(saved)

@@ -136,6 +136,15 @@ def test_store_extracted_with_keep_frames(tmp_path, monkeypatch):
             np.testing.assert_allclose(h.scores, expected_scores, atol=1e-12)
     assert hits[0].ids[0] == "shot00001_1"
 
+    # --verify re-hashes the frame files too: moving one shot's frames to another is found.
+    invoke("features", "inspect", "--verify", out)
+    offsets = np.load(out / "frame_offsets.npy")
+    offsets[1] += 1
+    np.save(out / "frame_offsets.npy", offsets)
+    verify = invoke("features", "inspect", "--verify", out, ok=False)
+    assert verify.exit_code == 2 and f"{out / 'frame_offsets.npy'}: sha256 differs from the " \
+        "manifest's frames.offsets_sha256" in verify.stderr
+
 
 def test_a_store_without_frames_is_one_clear_error(tmp_path):
     rng = np.random.default_rng(0)

@@ -42,8 +42,9 @@ def convert(src: str, dst: str, ids: Optional[str], pool: Optional[str], dtype: 
 @click.option("--ids", type=click.Path(), default=None, help="Shot ids of a .npy matrix.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @click.option("--verify", is_flag=True,
-              help="Re-hash a store's features.npy and ids.npy against its manifest (reads "
-                   "every byte); a mismatch is an error, exit 2.")
+              help="Re-hash a store's features.npy and ids.npy (and frames.npy and "
+                   "frame_offsets.npy, if kept) against its manifest (reads every byte); a "
+                   "mismatch is an error, exit 2.")
 def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None:
     """Print what STORE (or any readable feature source) holds, without reading its values."""
     features = read_features(store, ids)

@@ -199,8 +199,11 @@ class CheckpointVideoEncoder(VideoEncoder):
         import torch
 
         batch, steps = mask.shape
-        raw = torch.zeros((batch, steps, self.output_dim), device=self.device)
-        raw[mask.to(self.device)] = self.frame_features(frames[mask.to(frames.device)])
+        if bool(mask.all()):        # no padded slots: no copy
+            raw = self.frame_features(frames.flatten(0, 1)).view(batch, steps, self.output_dim)
+        else:
+            raw = torch.zeros((batch, steps, self.output_dim), device=self.device)
+            raw[mask.to(self.device)] = self.frame_features(frames[mask.to(frames.device)])
         mask = mask.cpu()
         if self.temporal is None:
             return masked_mean_pool(raw.cpu(), mask)

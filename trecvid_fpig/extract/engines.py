@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import deque
-from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator, List, Optional, Protocol, Sequence
@@ -51,10 +51,6 @@ class LocalEngine:
     def run(self, shards: Sequence[ShardTask], spec: DecodeSpec, mapper: ShotMapper,
             keep_frames: bool, on_shard: Callable[[ShardOutput], None],
             on_shots: Callable[[int, int], None]) -> None:
-        with _feeding_threads(mapper, self.workers):
-            self._run(shards, spec, mapper, keep_frames, on_shard, on_shots)
-
-    def _run(self, shards, spec, mapper, keep_frames, on_shard, on_shots) -> None:
         if self.workers == 0:
             for task in shards:
                 units = (decode_unit(u, spec) for u in work_units(task.shots))
@@ -63,33 +59,61 @@ class LocalEngine:
         # fork keeps start-up at milliseconds; the workers only run PIL and PyAV. A worker
         # that dies (out of memory, a decoder crash) breaks the pool with an error, not a hang.
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool, \
+                _FeedingThreads(mapper) as threads:
             feed = _Window(pool, spec, 2 * self.workers + 2)
             for index, task in enumerate(shards):
                 # The next shard's units queue behind this one's: no idle workers at the seam.
                 for ahead in shards[index:index + 2]:
                     feed.plan(ahead)
-                on_shard(run_shard(task, feed.results(task.number), mapper, keep_frames,
-                                   on_shots))
+                units = threads.watch(iter(feed.results(task.number)))
+                on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
 
 
-@contextmanager
-def _feeding_threads(mapper: ShotMapper, workers: int) -> Iterator[None]:
-    """With the tower on a GPU and decode workers on every core, this process only feeds the
-    GPU: torch's CPU thread pool would spin against the workers on each small CPU step (the
-    pooling), so it runs on one thread meanwhile."""
-    import torch
+class _FeedingThreads:
+    """torch's CPU threads in this process while decode workers fill the cores.
 
-    device = str(getattr(mapper.encoder, "device", "cpu"))
-    if not workers or not device.startswith("cuda"):
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    Threads that are not needed spin against the workers after every parallel step. With the
+    tower on a GPU this process only feeds it: one thread. With the tower on the CPU it depends
+    on which side bounds: once the tower has encoded, while this process has waited for decoded
+    frames longer than it has encoded (a light tower), one thread; else (a heavy tower) all.
+    """
+
+    def __init__(self, mapper: ShotMapper):
+        self.mapper = mapper
+        self.gpu = str(getattr(mapper.encoder, "device", "cpu")).startswith("cuda")
+        self.waited = 0.0
+
+    def __enter__(self) -> "_FeedingThreads":
+        import torch
+
+        self.all = self.current = torch.get_num_threads()
+        if self.gpu:
+            self._use(1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._use(self.all)
+
+    def watch(self, units: Iterator[List[Decoded]]) -> Iterator[List[Decoded]]:
+        """Yield `units`, timing the waits for them against the tower's time."""
+        while True:
+            started = time.perf_counter()
+            try:
+                unit = next(units)
+            except StopIteration:
+                return
+            self.waited += time.perf_counter() - started
+            yield unit
+            if not self.gpu and self.mapper.encode_seconds:
+                self._use(1 if self.waited > self.mapper.encode_seconds else self.all)
+
+    def _use(self, threads: int) -> None:
+        import torch
+
+        if threads != self.current:
+            torch.set_num_threads(threads)
+            self.current = threads
 
 
 class _Window:

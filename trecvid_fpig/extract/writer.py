@@ -241,7 +241,8 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
         }
         if keep_frames:
             manifest["frames"] = {"file": FRAMES, "offsets": FRAME_OFFSETS,
-                                  "sha256": file_sha256(tmp / FRAMES)}
+                                  "sha256": file_sha256(tmp / FRAMES),
+                                  "offsets_sha256": file_sha256(tmp / FRAME_OFFSETS)}
         (tmp / MANIFEST).write_text(_dump(manifest), encoding="utf-8")
     return manifest
 

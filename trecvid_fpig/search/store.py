@@ -118,19 +118,28 @@ _SHOT_FRAME = re.compile(r"(shot\d{5}_[1-9]\d*)_\d+")
 
 
 def verify_store(features: FeatureMatrix) -> None:
-    """Re-hash a store's features.npy and ids.npy against the sha256 its manifest recorded."""
+    """Re-hash a store's features.npy and ids.npy (and, from ``extract --keep-frames``,
+    frames.npy and frame_offsets.npy) against the sha256 its manifest recorded."""
     if features.format != "store":
         raise InputError(f"--verify checks a feature store's files against its manifest; this "
                          f"is a {features.format} source", features.path)
     directory = Path(features.path)
-    for name, key in ((FEATURES, "features_sha256"), (IDS, "ids_sha256")):
-        expected = features.manifest.get(key)
+    recorded = [(FEATURES, "features_sha256", features.manifest.get("features_sha256")),
+                (IDS, "ids_sha256", features.manifest.get("ids_sha256"))]
+    frames = features.manifest.get("frames")
+    if isinstance(frames, dict):
+        from .frames import FRAME_OFFSETS, FRAMES
+
+        recorded.append((FRAMES, "frames.sha256", frames.get("sha256")))
+        if "offsets_sha256" in frames:       # stores written before it was recorded lack it
+            recorded.append((FRAME_OFFSETS, "frames.offsets_sha256", frames["offsets_sha256"]))
+    for name, key, expected in recorded:
         if not isinstance(expected, str):
             raise InputError(f"manifest records no {key} to verify {name} against",
                              directory / MANIFEST)
         if file_sha256(directory / name) != expected:
             raise InputError(f"sha256 differs from the manifest's {key}: the file was changed "
-                             f"after conversion; convert the source again", directory / name)
+                             f"after the store was written; write it again", directory / name)
 
 
 def frame_shot(frame_id: str, path: str, row: Optional[int] = None) -> str:
