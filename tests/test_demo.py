@@ -12,9 +12,10 @@ from trecvid_fpig.search.store import read_features
 def test_demo_runs_scores_and_says_it_is_synthetic(tmp_path):
     work = tmp_path / "ws"
     result = CliRunner().invoke(cli, ["demo", "--workdir", str(work), "--distractors", "500",
-                                      "--format", "csv", "--quiet"])
+                                      "--format", "csv", "--quiet", "--no-video"])
     assert result.exit_code == 0, result.output
-    assert "SYNTHETIC" in result.output
+    assert "SYNTHETIC" in result.output and "video side" not in result.output
+    assert not (work / "v3c1-mini.fpig").exists()           # --no-video leaves it out
     lines = result.output.splitlines()
     per_topic = [l.split(",") for l in lines if l.startswith("demo,16") or l.startswith("demo,17")]
     assert [row[1] for row in per_topic] == [str(t) for t in range(1661, 1681)]

@@ -1,4 +1,4 @@
-"""`fpig-trecvid demo --video`: generated videos -> features extract -> run -> score, offline.
+"""`fpig-trecvid demo` (its video side, on by default): generated videos -> features extract -> run -> score, offline.
 Skipped until the video towers are in this checkout."""
 import pytest
 
@@ -13,8 +13,8 @@ if not hasattr(video_encoder, "load_video_encoder"):
 @pytest.mark.slow
 def test_demo_video_side_extracts_runs_and_scores(tmp_path):
     work = tmp_path / "ws"
-    result = invoke("demo", "--video", "--workdir", work, "--distractors", "100", "--format",
-                    "csv", "--quiet")
+    result = invoke("demo", "--workdir", work, "--distractors", "100", "--format", "csv",
+                    "--quiet")
     assert "video side: features extract -> run -> score on" in result.stdout
     assert "CHAIN CHECK" in result.stdout
     assert any(line.startswith("demo-video,") for line in result.stdout.splitlines())

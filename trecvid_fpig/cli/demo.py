@@ -16,14 +16,15 @@ from ..report.formats import FORMATS, render
               help="Unjudged shots added to the 113,074 shots of the TV21 pool.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--video", is_flag=True,
-              help="Also the video side: generate a few short V3C-style videos, extract their "
+@click.option("--video/--no-video", default=True, show_default=True,
+              help="The video side: generate a few short V3C-style videos, extract their "
                    "features with the checkpoint's video tower, run and score them.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video: bool,
             quiet: bool) -> None:
     """Build a tiny random F-Pig checkpoint and a synthetic V3C1 store holding the TV21 pool,
-    run TV21 through `run`, and score it with NIST's TV21 qrels."""
+    run TV21 through `run`, and score it with NIST's TV21 qrels; then the same chain from a few
+    generated videos through `features extract`."""
     from ..demo import SYNTHETIC_NOTE, VIDEO_NOTE, run_demo
 
     result = run_demo(workdir, distractors=distractors, seed=seed, progress=not quiet,
