@@ -97,9 +97,11 @@ def test_python_in_docs_runs(doc, tmp_path):
     """```python blocks run in order in one interpreter, as cells of one notebook."""
     cells = [body for info, body in fenced_blocks(doc) if info == "python"]
     script = "\n".join(f"# --- cell {i}\n{body}" for i, body in enumerate(cells, 1))
-    done = subprocess.run([sys.executable, "-c", script], cwd=workspace(tmp_path), capture_output=True,
+    before = files_under(workspace(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert done.returncode == 0, f"{doc.name}:\n{done.stderr}"
+    check_writes_stay_in_out(doc, files_under(tmp_path) - before)
 
 
 def test_docs_show_both_kinds_of_commands():

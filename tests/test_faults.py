@@ -369,3 +369,34 @@ def test_a_second_writer_stops_at_once_naming_the_pid_that_holds_the_output(big,
     assert f"another fpig-trecvid process (pid {first.pid})" in err
     check_outputs(tmp_path, verb)
     assert not temporaries(tmp_path)
+
+
+def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path, monkeypatch):
+    """q.npy and q.json are one unit: a SIGINT that arrives between their renames is held until
+    both are in place, so the old matrix is never left bare (it would read as a sidecar-less
+    .npy in topic-set order)."""
+    import hashlib
+
+    import numpy as np
+
+    from trecvid_fpig import textio
+    from trecvid_fpig.encode.query_features import save_query_features
+
+    target = tmp_path / "q.npy"
+    save_query_features(target, np.eye(2, 4, dtype=np.float32), [661, 662], {"run": "old"})
+    real_replace = os.replace
+
+    def replace_then_interrupt(src, dst):
+        real_replace(src, dst)
+        if Path(dst) == target:                        # the matrix is in, the sidecar not yet
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(textio.os, "replace", replace_then_interrupt)
+    new = np.eye(2, 4, k=1, dtype=np.float32)
+    with pytest.raises(KeyboardInterrupt):
+        save_query_features(target, new, [661, 662], {"run": "new"})
+    sidecar = json.loads((tmp_path / "q.json").read_text())
+    assert sidecar["run"] == "new"
+    assert sidecar["features_sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert np.array_equal(np.load(target), new)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.json", "q.npy"]

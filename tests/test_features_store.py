@@ -272,6 +272,13 @@ def _id_with_space(tmp):
     return tmp / "f.parquet", ["f.parquet", "row 2", "whitespace"]
 
 
+def _id_with_control_character(tmp):
+    matrix, ids = make_data()
+    ids[5] = "shot00001_\x075"          # BEL: not whitespace, but no run file or XML can hold it
+    pq.write_table(arrow_table(matrix, ids), tmp / "f.parquet")
+    return tmp / "f.parquet", ["f.parquet", "row 5", "control character"]
+
+
 def _parquet_without_id_column(tmp):
     matrix, ids = make_data()
     table = arrow_table(matrix, ids).rename_columns(["id", "clip"])
@@ -316,7 +323,8 @@ BAD_SOURCES = {
     "duplicate-ids": _duplicate_ids, "bigfile-id-count": _bigfile_fewer_ids,
     "bigfile-size": _bigfile_short_bin, "bigfile-shape": _bigfile_bad_shape,
     "npy-id-count": _npy_more_ids, "npy-no-ids": _npy_without_ids, "npy-3d": _npy_3d,
-    "id-with-space": _id_with_space, "parquet-no-id": _parquet_without_id_column,
+    "id-with-space": _id_with_space, "id-with-control": _id_with_control_character,
+    "parquet-no-id": _parquet_without_id_column,
     "parquet-ragged": _parquet_ragged, "parquet-null": _parquet_null_vector,
     "unknown-format": _unknown_suffix, "missing": _missing, "empty-dir": _empty_directory,
 }

@@ -21,6 +21,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence, Tuple, Union
@@ -245,15 +246,31 @@ def commit_file_set(stage: Path, directory: Path, record: str, companions: Seque
     try:
         for name in (record, *companions):
             remove_stale_temporaries(directory / name)
-        for name in (record, *obsolete):
-            if name not in companions:
-                remove_path(directory / name)
-        for name in companions:
-            os.replace(stage / name, directory / name)
-        os.replace(stage / record, directory / record)
+        with _signals_held():       # an interruption lands before or after the set, not inside
+            for name in (record, *obsolete):
+                if name not in companions:
+                    remove_path(directory / name)
+            for name in companions:
+                os.replace(stage / name, directory / name)
+            os.replace(stage / record, directory / record)
     except OSError as exc:
         raise write_error(exc, directory / (exc.filename and Path(exc.filename).name
                                             or record)) from None
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait (blocked, not lost) while the block runs: a few renames."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):      # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextmanager

@@ -18,7 +18,8 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..columns import topic_number
-from ..textio import atomic_write, file_sha256, read_bytes, read_text, remove_path
+from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
+                      staging_directory)
 from ..topics import TopicSet
 
 PathLike = Union[str, Path]
@@ -42,11 +43,13 @@ def _npy_bytes(features: np.ndarray) -> bytes:
 
 def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequence[int],
                         meta: Mapping[str, object]) -> Path:
-    """Write `features` to `path` (``.npy``) and the sidecar beside it, each atomically.
+    """Write `features` to `path` (``.npy``) and the sidecar beside it, as one unit.
 
-    The pair is committed as a unit: the old sidecar is removed first and the new one, holding
-    the sha256 of the matrix bytes just written, renamed into place last; so a sidecar is never
-    beside a matrix it does not describe (the loader checks that hash).
+    Both are written into a staging directory beside `path` and committed with
+    :func:`~trecvid_fpig.textio.commit_file_set`: the old sidecar goes first and the new one,
+    holding the sha256 of the matrix bytes, comes last; so a sidecar is never beside a matrix it
+    does not describe (the loader checks that hash), and an interruption at any moment leaves
+    either the old pair or the new one, never the old matrix bare.
 
     `meta` (topic set, max words, checkpoint sha256, …) goes into the sidecar with the topic
     ids, the dimension, the package version and the matrix's sha256; keys are sorted and no
@@ -69,11 +72,13 @@ def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequenc
         "features_sha256": hashlib.sha256(payload).hexdigest(),
         "fpig_trecvid_version": __version__,
     })
-    remove_path(sidecar_path(target))
-    with atomic_write(target, "wb") as fh:
-        fh.write(payload)
-    with atomic_write(sidecar_path(target)) as fh:
-        fh.write(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    record = sidecar_path(target).name
+    with staging_directory(target.parent) as stage:
+        with atomic_write(stage / target.name, "wb") as fh:
+            fh.write(payload)
+        with atomic_write(stage / record) as fh:
+            fh.write(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+        commit_file_set(stage, target.parent, record, [target.name])
     return target
 
 
