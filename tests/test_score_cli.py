@@ -162,6 +162,18 @@ def test_parallel_scoring_equals_serial_and_reports_bad_file(tmp_path, runs):
     assert (err.value.path, err.value.line) == (str(bad), 2)
 
 
+def test_a_bad_run_on_standard_input_is_named_and_the_others_are_scored(runs):
+    from cli_helpers import runner
+
+    result = runner().invoke(cli, ["score", "--qrels", "tv21", "--format", "csv", runs[0], "-",
+                                   runs[1]], input="garbage line\n")
+    assert result.exit_code == 2
+    scored = [line.split(",")[0] for line in result.stdout.splitlines()[1:]]
+    assert scored == runs
+    assert "-:1: expected 6 whitespace-separated fields" in result.stderr
+    assert "(this run is not scored above)" in result.stderr
+
+
 def test_trec_measure_named_like_ours_gets_its_own_column(data_dir):
     path = str(data_dir / "tv21.runA.txt.gz")
     rows = json.loads(invoke("score", "--qrels", "tv21", "--format", "json", "--measure", "infAP", path).output)["rows"]

@@ -130,22 +130,32 @@ def test_plugin_errors(plugin_dir, tmp_path, spec, message):
         encoder.encode(_frames()[1:2], MASK[1:2])
 
 
+#: The tiny CLIP of the synthetic hf-clip checkpoints, as a local ``clip_config`` folder would hold it.
+TINY_CLIP = dict(
+    text_config=dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+                     num_attention_heads=1, hidden_act="quick_gelu"),
+    vision_config=dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+                       num_attention_heads=1, image_size=32, patch_size=16,
+                       hidden_act="quick_gelu"),
+    projection_dim=32)
+
+
 class _StandInVidCLIP(torch.nn.Module):
-    """What CLIP-ViP's ``VidCLIP`` offers the example: ``clipmodel`` (a CLIPModel) and
-    ``forward_video``; here its video tower is plain CLIP mean-pooled, so the built-in hf-clip
-    encoder is the reference."""
+    """CLIP-ViP's ``VidCLIP`` (src/modeling/VidCLIP.py) as the example meets it: built from
+    ``args.clip_config`` / ``clip_weights`` / ``clip_vision_additional_config``, a CLIP in
+    ``clipmodel``, and ``forward_video`` ([B,T,3,H,W] -> L2-normalised [B,D]). Its video tower is
+    plain CLIP mean-pooled here, so the built-in hf-clip encoder is the reference."""
 
     def __init__(self, args):
         super().__init__()
-        assert args.clip_vision_additional_config.type == "ViP"
-        config = transformers.CLIPConfig(
-            text_config=dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2,
-                             num_attention_heads=1, hidden_act="quick_gelu"),
-            vision_config=dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2,
-                               num_attention_heads=1, image_size=32, patch_size=16,
-                               hidden_act="quick_gelu"),
-            projection_dim=32)
+        vision = args.clip_vision_additional_config  # read as attributes, like CLIP-ViP's
+        assert vision.type == "ViP"
+        assert (vision.temporal_size, vision.if_use_temporal_embed, vision.add_cls_num) == (12, 1, 3)
+        config = transformers.CLIPConfig.from_pretrained(args.clip_config)
+        setattr(config, "vision_additional_config", vision)
+        assert not args.clip_weights  # from_pretrained would download OpenAI's CLIP
         self.clipmodel = transformers.CLIPModel(config)
+        self.clipmodel.logit_scale.data.fill_(vision.logit_scale_init_value)
 
     def forward_video(self, video):
         b, t = video.shape[:2]
@@ -170,6 +180,8 @@ def test_docs_clipvip_example_plugin_runs(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     for name in ("src", "src.modeling", "src.modeling.VidCLIP", "clipvip_plugin"):
         monkeypatch.delitem(sys.modules, name, raising=False)
+    transformers.CLIPConfig(**TINY_CLIP).save_pretrained(tmp_path / "clip-config")
+    monkeypatch.setenv("CLIPVIP_CLIP_CONFIG", str(tmp_path / "clip-config"))  # offline
 
     checkpoint = save_random_checkpoint(tmp_path / "model_best.pt", "hf-clip", seed=9)
     plugin = load_video_encoder(checkpoint, device="cpu", video_encoder="clipvip_plugin:factory")
@@ -180,4 +192,12 @@ def test_docs_clipvip_example_plugin_runs(tmp_path, monkeypatch):
     got, _ = plugin.encode(frames, MASK)
     expected, _ = builtin.encode(frames, MASK)
     assert (got - expected).abs().max() <= 1e-5
+
+    # CLIP-ViP's own saves: VidCLIP's state_dict(), keys under "clipmodel." with no prefix
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    own = tmp_path / "clipvip_own.pt"
+    torch.save({k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}, own)
+    got_own, _ = load_video_encoder(own, device="cpu",
+                                    video_encoder="clipvip_plugin:factory").encode(frames, MASK)
+    assert torch.equal(got_own, got)
 

@@ -64,7 +64,7 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict:
     if measures:
         parse_measures(measures)       # fail on a bad measure name before any work
     # standard input is read here: forked workers see an empty one
-    run_paths = [read_any_run(p) if str(p) == "-" else p for p in run_paths]
+    run_paths = [_read_stdin(keep_going) if str(p) == "-" else p for p in run_paths]
     workers = min(workers or os.cpu_count() or 1, len(run_paths))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [_score_or_error(qrels, path, strict, measures, keep_going) for path in run_paths]
@@ -74,8 +74,20 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict:
         return pool.map(_worker_score, run_paths, chunksize=1)
 
 
-def _score_or_error(qrels: Qrels, path: Union[str, Path], strict: bool, measures: Sequence[str],
-                    keep_going: bool) -> Union[ScoredRun, InputError]:
+def _read_stdin(keep_going: bool) -> Union[Run, InputError]:
+    """The run on standard input; with `keep_going`, a bad one is its error in the batch."""
+    try:
+        return read_any_run("-")
+    except InputError as exc:
+        if not keep_going:
+            raise
+        return exc
+
+
+def _score_or_error(qrels: Qrels, path: Union[str, Path, Run, InputError], strict: bool,
+                    measures: Sequence[str], keep_going: bool) -> Union[ScoredRun, InputError]:
+    if isinstance(path, InputError):        # standard input, already read and refused
+        return path
     try:
         return score_run(qrels, path, strict, measures)
     except InputError as exc:
