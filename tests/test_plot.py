@@ -121,11 +121,11 @@ def test_per_topic_labels_paper_ids_title_and_missing_topics(tmp_path, data_dir)
     assert len(scored) == 19 and f"ours (mean {mean:.4f}, 1 topic(s) missing ×)" in text
     assert "theirs (mean" in text and "infAP per topic, TV21" in text
     assert "662 a woman wearing sleeveless top" in text and ">1662" not in text
-    assert "partial.txt: no score for 1 topic(s): 1662" in result.stderr
+    assert "ours: no score for 1 topic(s): 1662" in result.stderr      # named by its --label
     check_images(tmp_path / "f", 10, 4)
     failed = plot("topics", "--qrels", "tv21", "--out", tmp_path / "g", "--label", "x", partial,
                   data_dir / "tv21.runB.txt.gz", ok=False)
-    assert failed.exit_code == 2 and "one --label per run" in failed.stderr
+    assert failed.exit_code == 2 and "give one label per run: 1 for 2 run(s)" in failed.stderr
 
 
 def test_nist_style_draws_median_and_max(tmp_path, data_dir):

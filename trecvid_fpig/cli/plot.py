@@ -65,8 +65,6 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
     first run's infAP and named as in the papers (662, not NIST's 1662). A topic a run has no
     score for is drawn as missing (×) and counted in the legend; each run's mean is over all
     its topics."""
-    from dataclasses import replace
-
     from ..report.plots import per_topic_figure, topic_texts
 
     if (qrels_spec is None) == (manifest is None):
@@ -79,19 +77,14 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
         spec = load_manifest(manifest)
         refuse_input_as_output(_figure_paths(out), manifest_inputs(spec))
         scores = scores_from_manifest(spec, models, (year,), CellEvaluator(ResultCache(spec.cache_dir)),
-                                      min_runs=1, keep_missing=True)
+                                      min_runs=1, keep_missing=True, labels=labels)
         what = year.upper()
     else:
         if year or models:
             raise click.UsageError("--year and --model select from a --manifest")
         scores = scores_from_runs(qrels_spec, runs, CellEvaluator(ResultCache(None)), min_runs=1,
-                                  keep_missing=True)
+                                  keep_missing=True, labels=labels)
         what = qrels_spec.upper() if qrels_spec in REGISTRY else f"qrels {qrels_spec}"
-    if labels:
-        if len(labels) != len(scores.labels):
-            raise click.UsageError(f"give one --label per run: {len(labels)} for "
-                                   f"{len(scores.labels)} run(s)")
-        scores = replace(scores, labels=labels)
     for note in scores.notes:
         click.echo(f"fpig-trecvid: {note}", err=True)
     title = title if title is not None else f"infAP per topic, {what}"

@@ -91,26 +91,38 @@ def _unique_labels(paths: Sequence[str]) -> List[str]:
     return names if len(set(names)) == len(names) else list(paths)
 
 
+def _labels(given: Sequence[str], default: Sequence[str], what: str) -> List[str]:
+    """The user's labels (one per run or model), else the default names."""
+    if given and len(given) != len(default):
+        raise InputError(f"give one label per {what}: {len(given)} for {len(default)} {what}(s)")
+    return list(given) if given else list(default)
+
+
 def scores_from_runs(qrels: str, run_paths: Sequence[str], evaluator: CellEvaluator,
-                     min_runs: int = 2, keep_missing: bool = False) -> TopicScores:
+                     min_runs: int = 2, keep_missing: bool = False,
+                     labels: Sequence[str] = ()) -> TopicScores:
     """Each run file scored against one qrels (a shipped name or a path); on the topics all runs
-    share, or with `keep_missing` on every topic any run has (NaN where a run has none)."""
+    share, or with `keep_missing` on every topic any run has (NaN where a run has none).
+    `labels` name the runs (default: their file names) in the scores and in the notes."""
     if len(run_paths) < min_runs:
         raise InputError(f"give at least {min_runs} run file(s)")
+    names = _labels(labels, _unique_labels(run_paths), "run")
     per_run = []
     for path in run_paths:
         score = evaluator.year_score(RunEntry("", Path(path), qrels))
         per_run.append({("", t): v for t, v in score.topics.items()})
-    return _align(_unique_labels(run_paths), per_run, [], keep_missing)
+    return _align(names, per_run, [], keep_missing)
 
 
 def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Sequence[str],
                          evaluator: CellEvaluator, min_runs: int = 2,
-                         keep_missing: bool = False) -> TopicScores:
-    """The manifest's models (default all) over the years (default every year all of them have)."""
+                         keep_missing: bool = False, labels: Sequence[str] = ()) -> TopicScores:
+    """The manifest's models (default all) over the years (default every year all of them have);
+    `labels` rename the models in the scores and in the per-topic notes."""
     chosen = [manifest.model(m) for m in models] if models else list(manifest.models)
     if len(chosen) < min_runs:
         raise InputError(f"give at least {min_runs} model(s) with runs", manifest.path)
+    names = _labels(labels, [m.name for m in chosen], "model")
     base = manifest.path.resolve().parent
     candidates = list(years) or sorted({y for m in chosen for y in m.trecvid})
     notes: List[str] = []
@@ -132,7 +144,7 @@ def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Seque
             score: YearScore = evaluator.year_score(m.trecvid[year])
             scores.update({(year, t): v for t, v in score.topics.items()})
         per_run.append(scores)
-    return _align([m.name for m in chosen], per_run, notes, keep_missing)
+    return _align(names, per_run, notes, keep_missing)
 
 
 def scopes(scores: TopicScores) -> List[Tuple[str, List[int]]]:
