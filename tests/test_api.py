@@ -151,6 +151,41 @@ def test_search_ranks_by_cosine(tmp_path):
     assert run.topics["1661"].shots == tuple(s for _, s in expected)
 
 
+def test_fused_search_is_the_weighted_sum_of_cosines_over_every_shot(tmp_path):
+    """Reference: the full float64 sum of the weighted cosines in numpy, cut at k afterwards."""
+    rng = np.random.default_rng(3)
+    ids = [f"shot{i:05d}_1" for i in range(1, 201)]
+    stores, queries = [], []
+    for m, dim in enumerate((8, 5)):
+        matrix = rng.standard_normal((200, dim)).astype(np.float32)
+        np.save(tmp_path / f"m{m}.npy", matrix)
+        (tmp_path / f"m{m}.ids.txt").write_text("\n".join(ids) + "\n")
+        stores.append(matrix)
+        queries.append({t: rng.standard_normal(dim) for t in (1661, 1662)})
+    weights = (1.0, 2.5)
+    run = tf.fused_search([(queries[0], str(tmp_path / "m0.npy")),
+                           (queries[1], str(tmp_path / "m1.npy"), weights[1])], k=15)
+    for topic in (1661, 1662):
+        total = np.zeros(200)
+        for matrix, q, w in zip(stores, queries, weights):
+            m64, q64 = matrix.astype(np.float64), np.asarray(q[topic], np.float32).astype(np.float64)
+            total += w * (m64 @ q64) / np.linalg.norm(m64, axis=1) / np.linalg.norm(q64)
+        expected = [ids[r] for r in np.argsort(-total, kind="stable")[:15]]
+        assert list(run.topics[str(topic)].shots) == expected
+    # A model alone is the plain search.
+    alone = tf.fused_search([(queries[0], str(tmp_path / "m0.npy"))], k=15)
+    assert alone.topics["1661"].shots == tf.search(queries[0], str(tmp_path / "m0.npy"),
+                                                   k=15).topics["1661"].shots
+    with pytest.raises(tf.InputError, match="model 2: its queries are for other topics"):
+        tf.fused_search([(queries[0], str(tmp_path / "m0.npy")),
+                         ({1661: queries[1][1661]}, str(tmp_path / "m1.npy"))])
+    with pytest.raises(tf.InputError, match="model 2: the weight must be"):
+        tf.fused_search([(queries[0], str(tmp_path / "m0.npy")),
+                         (queries[1], str(tmp_path / "m1.npy"), -1)])
+    with pytest.raises(tf.InputError, match="topic 1661: a query of shape"):
+        tf.fused_search([(queries[1], str(tmp_path / "m0.npy"))])
+
+
 def test_topics_frame(tmp_path):
     frame = tf.topics("tv21")
     assert list(frame.columns) == ["topic", "qrels_id", "text"]

@@ -8,11 +8,12 @@ import importlib
 __version__ = "0.1.0"
 
 __all__ = ["Qrels", "Run", "load_qrels", "read_run", "score", "compare", "fuse", "recall", "search",
-           "topics", "InputError"]
+           "fused_search", "topics", "InputError"]
 
 #: Public name -> module that defines it.
 _HOMES = {"Qrels": ".qrels", "Run": ".runs", "InputError": ".errors", "load_qrels": ".api",
-          "read_run": ".api", "score": ".api", "compare": ".api", "fuse": ".api", "recall": ".api"}
+          "read_run": ".api", "score": ".api", "compare": ".api", "fuse": ".api", "recall": ".api",
+          "fused_search": ".api"}
 
 # `topics` and `search` are also submodules. They are imported first (both are light): importing
 # one later would replace the function below with the module on this package, as the import

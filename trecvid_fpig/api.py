@@ -3,6 +3,7 @@ DataFrames, dicts and :class:`~trecvid_fpig.runs.Run` objects. It calls the same
 functions as the CLI, so a notebook and ``fpig-trecvid`` give the same numbers."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
@@ -112,11 +113,64 @@ def search(queries: Mapping[str, Sequence[float]], store: PathLike, k: int = 100
 
     features = read_features(store)
     topic_ids = [str(t) for t in queries]
-    matrix = np.stack([np.asarray(queries[t], dtype=np.float32) for t in queries]) if topic_ids \
-        else np.zeros((0, features.dim), np.float32)
-    hits = top_k(features, matrix, k=k)
+    hits = top_k(features, _query_matrix(queries, topic_ids, features.dim), k=k)
+    return _hits_run(topic_ids, hits, tag, str(store))
+
+
+def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") -> Run:
+    """Similarity-level fusion, as ``fpig-trecvid run --model`` does it (LAFF, TtimesV): the top
+    `k` shots a topic by the weighted sum of several models' cosines, over every shot before any
+    cut. `models` holds ``(queries, store)`` or ``(queries, store, weight)`` per model: its
+    ``{topic: vector}`` (the same topics for every model), its shot features (the same shots in
+    the same order for every model) and its weight (default 1)."""
+    from .search.fused import ScoredModel
+    from .search.fused import fused_search as top_k_fused
+    from .search.store import read_features
+
+    if not models:
+        raise InputError("give at least one model: (queries, store) or (queries, store, weight)")
+    scored, topic_ids = [], None
+    for number, model in enumerate(models, 1):
+        if len(model) not in (2, 3):
+            raise InputError(f"model {number}: give (queries, store) or (queries, store, weight)")
+        queries, store = model[0], model[1]
+        weight = float(model[2]) if len(model) == 3 else 1.0
+        if not (math.isfinite(weight) and weight > 0):
+            raise InputError(f"model {number}: the weight must be a finite number above 0, "
+                             f"got {model[2]!r}")
+        ids = [str(t) for t in queries]
+        if topic_ids is None:
+            topic_ids = ids
+        elif sorted(ids) != sorted(topic_ids):
+            raise InputError(f"model {number}: its queries are for other topics than model 1's")
+        features = read_features(store)
+        scored.append(ScoredModel(features, _query_matrix(queries, topic_ids, features.dim),
+                                  weight))
+    hits = top_k_fused(scored, k=k)
+    return _hits_run(topic_ids, hits, tag, " + ".join(str(m[1]) for m in models))
+
+
+def _query_matrix(queries: Mapping, topic_ids: Sequence[str], dim: int) -> np.ndarray:
+    """``{topic: vector}`` as L2-normalised float32 rows in `topic_ids`' order (keys may be ints
+    or strings), as ``run`` normalises topic features: each a finite, non-zero vector of the
+    store's dimension."""
+    by_id = {str(t): v for t, v in queries.items()}
+    rows = []
+    for topic in topic_ids:
+        row = np.asarray(by_id[topic], dtype=np.float32)        # as load_query_features
+        if row.shape != (dim,):
+            raise InputError(f"topic {topic}: a query of shape {row.shape}, but the store's "
+                             f"shot features have {dim} dimensions")
+        norm = np.linalg.norm(row)
+        if not (np.isfinite(norm) and norm > 0):
+            raise InputError(f"topic {topic}: the query vector is zero or not finite")
+        rows.append((row / norm).astype(np.float32))
+    return np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+
+
+def _hits_run(topic_ids: Sequence[str], hits, tag: str, source: str) -> Run:
     return run_from_dict({t: dict(zip(h.ids, h.scores.tolist())) for t, h in zip(topic_ids, hits)},
-                         tag, str(store))
+                         tag, source)
 
 
 def topics(name: PathLike):
