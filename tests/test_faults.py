@@ -393,8 +393,18 @@ def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path
 
     monkeypatch.setattr(textio.os, "replace", replace_then_interrupt)
     new = np.eye(2, 4, k=1, dtype=np.float32)
-    with pytest.raises(KeyboardInterrupt):
-        save_query_features(target, new, [661, 662], {"run": "new"})
+    # Another thread alive, as in a real run (progress bars, pools): the signal may land on it.
+    import threading
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)   # whatever ran before
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            save_query_features(target, new, [661, 662], {"run": "new"})
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        stop.set()
     sidecar = json.loads((tmp_path / "q.json").read_text())
     assert sidecar["run"] == "new"
     assert sidecar["features_sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()

@@ -260,17 +260,24 @@ def commit_file_set(stage: Path, directory: Path, record: str, companions: Seque
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait (blocked, not lost) while the block runs: a few renames."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """A SIGINT or SIGTERM that arrives while the block runs (a few renames) is noted and raised
+    again once it is over, to whatever handler was there. Handled at Python's level, not by
+    masking: a process-directed signal may land on any thread, and Python then interrupts the
+    main thread whatever that thread's mask."""
+    caught: list = []
     try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError, OSError):      # pragma: no cover - not POSIX
+        previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum))
+                    for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:              # not the main thread: only it may set handlers
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 @contextmanager
