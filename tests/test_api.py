@@ -149,6 +149,8 @@ def test_search_ranks_by_cosine(tmp_path):
     cos = (matrix @ query) / np.linalg.norm(matrix, axis=1) / np.linalg.norm(query)
     expected = sorted(zip(np.round(cos, 6), ids), reverse=True)[:10]
     assert run.topics["1661"].shots == tuple(s for _, s in expected)
+    with pytest.raises(tf.InputError, match="topic 1662 has an all-zero or non-finite feature"):
+        tf.search({"1661": query, "1662": np.zeros(4)}, str(tmp_path / "f.npy"))
 
 
 def test_fused_search_is_the_weighted_sum_of_cosines_over_every_shot(tmp_path):

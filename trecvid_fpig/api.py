@@ -3,7 +3,6 @@ DataFrames, dicts and :class:`~trecvid_fpig.runs.Run` objects. It calls the same
 functions as the CLI, so a notebook and ``fpig-trecvid`` give the same numbers."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
@@ -123,7 +122,7 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
     cut. `models` holds ``(queries, store)`` or ``(queries, store, weight)`` per model: its
     ``{topic: vector}`` (the same topics for every model), its shot features (the same shots in
     the same order for every model) and its weight (default 1)."""
-    from .search.fused import ScoredModel
+    from .search.fused import ScoredModel, fusion_weight
     from .search.fused import fused_search as top_k_fused
     from .search.store import read_features
 
@@ -134,10 +133,7 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
         if len(model) not in (2, 3):
             raise InputError(f"model {number}: give (queries, store) or (queries, store, weight)")
         queries, store = model[0], model[1]
-        weight = float(model[2]) if len(model) == 3 else 1.0
-        if not (math.isfinite(weight) and weight > 0):
-            raise InputError(f"model {number}: the weight must be a finite number above 0, "
-                             f"got {model[2]!r}")
+        weight = fusion_weight(model[2], f"model {number}") if len(model) == 3 else 1.0
         ids = [str(t) for t in queries]
         if topic_ids is None:
             topic_ids = ids
@@ -152,20 +148,19 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
 
 def _query_matrix(queries: Mapping, topic_ids: Sequence[str], dim: int) -> np.ndarray:
     """``{topic: vector}`` as L2-normalised float32 rows in `topic_ids`' order (keys may be ints
-    or strings), as ``run`` normalises topic features: each a finite, non-zero vector of the
+    or strings), normalised as ``run`` normalises topic features; each must be a vector of the
     store's dimension."""
+    from .encode.query_features import unit_topic_rows
+
     by_id = {str(t): v for t, v in queries.items()}
     rows = []
     for topic in topic_ids:
-        row = np.asarray(by_id[topic], dtype=np.float32)        # as load_query_features
+        row = np.asarray(by_id[topic], dtype=np.float32)
         if row.shape != (dim,):
             raise InputError(f"topic {topic}: a query of shape {row.shape}, but the store's "
                              f"shot features have {dim} dimensions")
-        norm = np.linalg.norm(row)
-        if not (np.isfinite(norm) and norm > 0):
-            raise InputError(f"topic {topic}: the query vector is zero or not finite")
-        rows.append((row / norm).astype(np.float32))
-    return np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+        rows.append(row)
+    return unit_topic_rows(np.stack(rows), topic_ids) if rows else np.zeros((0, dim), np.float32)
 
 
 def _hits_run(topic_ids: Sequence[str], hits, tag: str, source: str) -> Run:

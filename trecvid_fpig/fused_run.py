@@ -10,7 +10,6 @@ features or checkpoint with their sha256, its store's manifest and its weight.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import List, NamedTuple
 
@@ -21,7 +20,7 @@ from .errors import InputError
 from .pipeline import (SCORE_DECIMALS, RunOutput, RunRequest, _Clock, _load_topic_sets,
                        _prepare_queries, _query_features, _refuse_inputs_as_outputs, _set_name,
                        commit_sets, resolve_exclude)
-from .search.fused import ScoredModel, check_same_shots, fused_search
+from .search.fused import ScoredModel, check_same_shots, fused_search, fusion_weight
 from .search.store import read_features
 from .textio import output_lock, staging_directory
 
@@ -43,15 +42,7 @@ def parse_model(spec: str) -> ModelSpec:
     if len(parts) not in (2, 3) or not all(parts):
         raise InputError(f"--model takes CKPT_OR_QF:STORE[:WEIGHT], got {spec!r} (paths "
                          f"holding ':' are not supported)")
-    weight = 1.0
-    if len(parts) == 3:
-        try:
-            weight = float(parts[2])
-        except ValueError:
-            raise InputError(f"--model {spec!r}: the weight {parts[2]!r} is not a number") from None
-        if not (math.isfinite(weight) and weight > 0):
-            raise InputError(f"--model {spec!r}: the weight must be a finite number above 0, "
-                             f"got {parts[2]}")
+    weight = fusion_weight(parts[2], f"--model {spec!r}") if len(parts) == 3 else 1.0
     return ModelSpec(parts[0], parts[1], weight)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Mapping, Sequence, Tuple, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -157,8 +157,17 @@ def load_query_features(path: PathLike, topic_set: TopicSet
         raise InputError(f"{matrix.shape[0]} rows but {topic_set.name} has {len(topic_set)} "
                          f"topics (a .npy without its .json sidecar must follow the topic "
                          f"file's order)", p)
+    return tuple(topic_set.ids), unit_topic_rows(matrix, topic_set.ids, p)
+
+
+def unit_topic_rows(matrix: np.ndarray, topic_ids: Sequence, path: Optional[PathLike] = None
+                    ) -> np.ndarray:
+    """Topic features L2-normalised in float32, as every search takes them; a row that is all
+    zero or not finite is refused naming its topic."""
+    matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
-    if zero.size:
-        raise InputError(f"topic {topic_set.ids[int(zero[0])]} has an all-zero feature", p)
-    return tuple(topic_set.ids), (matrix / norms).astype(np.float32)
+    bad = np.flatnonzero(~(np.isfinite(norms[:, 0]) & (norms[:, 0] > 0)))
+    if bad.size:
+        raise InputError(f"topic {topic_ids[int(bad[0])]} has an all-zero or non-finite "
+                         f"feature", path)
+    return (matrix / norms).astype(np.float32)

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable, Iterator, List, Optional, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Sequence
 
 from ..errors import InputError
 from .mapper import ShotMapper
@@ -66,7 +66,7 @@ class LocalEngine:
                 # The next shard's units queue behind this one's: no idle workers at the seam.
                 for ahead in shards[index:index + 2]:
                     feed.plan(ahead)
-                units = threads.watch(iter(feed.results(task.number)))
+                units = threads.watch(feed.results(task.number))
                 on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
 
 
@@ -95,8 +95,9 @@ class _FeedingThreads:
     def __exit__(self, *exc) -> None:
         self._use(self.all)
 
-    def watch(self, units: Iterator[List[Decoded]]) -> Iterator[List[Decoded]]:
+    def watch(self, units: Iterable[List[Decoded]]) -> Iterator[List[Decoded]]:
         """Yield `units`, timing the waits for them against the tower's time."""
+        units = iter(units)
         while True:
             started = time.perf_counter()
             try:

@@ -29,13 +29,13 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..search.matrix import unit_float32
-from ..search.store import (FEATURES, IDS, MANIFEST, STORE_FORMAT, STORE_VERSION,
-                            reserved_memmap)
+from ..search.store import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, STORE_FORMAT,
+                            STORE_VERSION, reserved_memmap)
 from ..textio import atomic_directory, atomic_write, file_sha256
 from .tasks import Failure
 
 SETTINGS = "settings.json"
-FRAMES, FRAME_OFFSETS, FRAME_COUNTS = "frames.npy", "frame_offsets.npy", "frame_counts.npy"
+FRAME_COUNTS = "frame_counts.npy"
 SHARD_FORMAT = "fpig-trecvid extract shard"
 
 

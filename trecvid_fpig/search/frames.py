@@ -25,12 +25,11 @@ import numpy as np
 
 from ..errors import InputError
 from .matrix import FeatureMatrix
-from .store import MANIFEST
+from .store import FRAME_OFFSETS, FRAMES, MANIFEST
 from .topk import (_EDITED_HINT, Hits, RunningTopK, _refuse_non_finite, evaluator_order,
                    exact_cosines, search_arguments)
 
 FRAME_POOLS = ("max",)
-FRAMES, FRAME_OFFSETS = "frames.npy", "frame_offsets.npy"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ that differs (align stores by converting them from id-sorted sources).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -38,6 +39,17 @@ class ScoredModel:
     features: FeatureMatrix
     queries: np.ndarray
     weight: float
+
+
+def fusion_weight(value, where: str) -> float:
+    """A model's weight: a finite number above 0 (`where` names the model in the error)."""
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: the weight {value!r} is not a number") from None
+    if not (math.isfinite(weight) and weight > 0):
+        raise InputError(f"{where}: the weight must be a finite number above 0, got {value}")
+    return weight
 
 
 def check_same_shots(stores: Sequence[FeatureMatrix]) -> None:

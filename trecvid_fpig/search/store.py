@@ -46,6 +46,8 @@ from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
 STORE_FORMAT = "fpig-trecvid feature store"
 STORE_VERSION = 1
 MANIFEST, FEATURES, IDS = "manifest.json", "features.npy", "ids.npy"
+#: With ``features extract --keep-frames``: every frame's vector, and each shot's frame rows.
+FRAMES, FRAME_OFFSETS = "frames.npy", "frame_offsets.npy"
 STORE_DTYPES = ("float32", "float16")
 POOLS = ("mean",)
 
@@ -128,8 +130,6 @@ def verify_store(features: FeatureMatrix) -> None:
                 (IDS, "ids_sha256", features.manifest.get("ids_sha256"))]
     frames = features.manifest.get("frames")
     if isinstance(frames, dict):
-        from .frames import FRAME_OFFSETS, FRAMES
-
         recorded.append((FRAMES, "frames.sha256", frames.get("sha256")))
         if "offsets_sha256" in frames:       # stores written before it was recorded lack it
             recorded.append((FRAME_OFFSETS, "frames.offsets_sha256", frames["offsets_sha256"]))
