@@ -177,3 +177,54 @@ def test_a_shot_past_the_end_fails_with_its_id(tmp_path, collection):
     failed = (tmp_path / "late.fpig.failed.tsv").read_text().splitlines()[1:]
     assert [row.split("\t")[0] for row in failed] == ["shot00001_3", "shot00001_4"]
     assert failed[0].endswith("the video has no frame 1600 (it ends before the shot)")
+
+
+@pytest.mark.parametrize("row,message", [
+    ("0\t0\t99999999999999999999999\t1", "endframe 99999999999999999999999 is past any real "
+                                         "video (the largest frame number accepted is "
+                                         "1,000,000,000)"),
+    ("-5\t0\t10\t0.4", "startframe -5 is negative"),
+    ("10\t0.4\t-3\t0", "endframe -3 is before startframe 10"),
+    ("30\t1.2\t29\t1.2", "endframe 29 is before startframe 30"),
+], ids=["huge", "negative", "negative-end", "backwards"])
+def test_absurd_boundaries_are_a_file_line_error_before_decoding(tmp_path, collection, row,
+                                                                 message):
+    """An unbounded end once made clip4clip list a frame per second up to it (24 GB)."""
+    root = tmp_path / "absurd"
+    (root / "videos").mkdir(parents=True)
+    (root / "videos" / "00001.mp4").symlink_to(collection / "videos" / "00001.mp4")
+    (root / "msb").mkdir()
+    (root / "msb" / "00001.tsv").write_text(
+        f"startframe\tstarttime\tendframe\tendtime\n0\t0\t24\t1\n{row}\n")
+    done = extract(root, tmp_path / "o.fpig")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"fpig-trecvid: error: {root / 'msb' / '00001.tsv'}:3: {message}"]
+
+
+def test_absurd_shot_table_ends_are_a_file_line_error(tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.tasks import table_shots
+
+    table = tmp_path / "t.csv"
+    for end in ("inf", "nan", "1e30", "-1"):
+        table.write_text(f"shot_id,video,start,end\nok,v.mp4,0,2\nbad,v.mp4,0,{end}\n")
+        with pytest.raises(InputError, match=r"t.csv:3: needs 0 <= start < end <= 10,000,000 "):
+            table_shots(table)
+
+
+def test_the_longest_accepted_shot_samples_without_listing_its_seconds():
+    import tracemalloc
+
+    from trecvid_fpig.extract.reader import clip4clip_frames
+    from trecvid_fpig.extract.tasks import MAX_FRAME
+
+    tracemalloc.start()
+    try:
+        taken = clip4clip_frames(0, MAX_FRAME, 25.0, 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    seconds = MAX_FRAME // 25 + 1
+    assert taken == [0, (seconds - 1) // 2 * 25, (seconds - 1) * 25]
+    assert peak < 1 << 20                    # not a list of its 40 million seconds

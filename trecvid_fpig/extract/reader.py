@@ -35,16 +35,18 @@ def thin(count: int, frames: int) -> List[int]:
 
 
 def clip4clip_frames(first: int, last: int, fps: float, frames: int) -> List[int]:
-    """One frame a second inside ``[first, last]``, thinned to `frames`."""
-    per_second = []
-    k = 0
-    while True:
-        index = first + int(k * fps)
-        if index > last:
-            break
-        per_second.append(index)
-        k += 1
-    return [per_second[i] for i in thin(len(per_second), frames)]
+    """One frame a second inside ``[first, last]``, thinned to `frames`.
+
+    The seconds are counted, not listed, so a shot's length costs nothing: second k is frame
+    ``first + int(k * fps)``, and it lies inside the shot while ``int(k * fps) <= last - first``.
+    """
+    span = last - first
+    seconds = int((span + 1) / fps)          # a guess; corrected on the exact float test
+    while seconds > 0 and int(seconds * fps) > span:
+        seconds -= 1
+    while int((seconds + 1) * fps) <= span:
+        seconds += 1
+    return [first + int(k * fps) for k in thin(seconds + 1, frames)]
 
 
 def uniform_frames(first: int, last: int, frames: int) -> List[int]:

@@ -33,6 +33,10 @@ TABLE_COLUMNS = ("shot_id", "video", "start", "end")
 #: Shots per shard: small enough that a crash loses minutes, large enough that the per-shard
 #: files and manifests stay few (about 2,500 for V3C1 + V3C2).
 SHARD_SHOTS = 1000
+#: Boundaries beyond these are typos or garbage, refused before any decoding: 10^9 frames is
+#: over 115 days at 100 fps, and 10^7 seconds over 115 days.
+MAX_FRAME = 10 ** 9
+MAX_SECONDS = 10 ** 7
 
 _KEYFRAME = re.compile(r"(shot([^_/]+)_(\d+))_.*")
 _NUMBERS = re.compile(r"(\d+)")
@@ -124,7 +128,12 @@ def read_boundaries(path: Path) -> List[Tuple[int, int]]:
         except ValueError:
             raise InputError("startframe and endframe must be whole numbers, starttime and "
                              "endtime numbers", path, number) from None
-        if first < 0 or last < first:
+        if first < 0:
+            raise InputError(f"startframe {first} is negative", path, number)
+        if last > MAX_FRAME:
+            raise InputError(f"endframe {last} is past any real video (the largest frame "
+                             f"number accepted is {MAX_FRAME:,})", path, number)
+        if last < first:
             raise InputError(f"endframe {last} is before startframe {first}", path, number)
         rows.append((first, last))
     return rows
@@ -175,8 +184,9 @@ def table_shots(path: PathLike, videos: Optional[PathLike] = None) -> List[Shot]
             start, end = float(start), float(end)
         except (TypeError, ValueError):
             raise InputError("start and end must be seconds", table_path, row) from None
-        if not (0 <= start < end):
-            raise InputError(f"needs 0 <= start < end, got {start} .. {end}", table_path, row)
+        if not (0 <= start < end <= MAX_SECONDS):
+            raise InputError(f"needs 0 <= start < end <= {MAX_SECONDS:,} seconds, got {start} "
+                             f".. {end}", table_path, row)
         found = None
         if videos is not None:
             found = find_video(Path(videos), str(video))
