@@ -86,6 +86,9 @@ ReadResult = Union[ShotPixels, Failure]
 
 
 def read_keyframes(shot: Shot, frames: int) -> ReadResult:
+    """The shot's thinned images as opened (mode, palette, EXIF untouched): open_clip's
+    transform resizes and crops first and converts to RGB last, so converting here first
+    would resample palette, alpha, CMYK and 16-bit images differently from it."""
     from PIL import Image, UnidentifiedImageError
 
     chosen = [shot.images[i] for i in thin(len(shot.images), frames)]
@@ -93,8 +96,8 @@ def read_keyframes(shot: Shot, frames: int) -> ReadResult:
     for path in chosen:
         try:
             with Image.open(path) as img:
-                img.load()
-                images.append(img.convert("RGB"))
+                img.load()      # the pixels stay in memory once the file is closed
+                images.append(img)
         except (OSError, UnidentifiedImageError, ValueError) as exc:
             return Failure(shot.shot_id, path, f"cannot decode image: {exc}")
     return ShotPixels(shot.shot_id, images, tuple(chosen))
