@@ -24,6 +24,7 @@ on a Ray started once, as a cluster is: its start-up is printed apart). Goal: Ra
 
     python benchmarks/bench_extract.py [--reps 3] [--workers N] [--rss-shots 2000 20000]
                                        [--workdir /tmp/fpig-bench-extract]
+    python benchmarks/bench_extract.py --videos-only [--reps 5]      # (a) alone
     python benchmarks/bench_extract.py --device cuda [--gpu-shots 20000] [--reps 2]
     python benchmarks/bench_extract.py --engine ray [--ray-shots 20000] [--reps 3]
 """
@@ -359,6 +360,27 @@ def gpu_report(work: Path, args) -> None:
         print(f"  {label:<48}{frames / statistics.median(rates[label]) / 3600:7.1f} h")
 
 
+def video_report(work: Path, args) -> None:
+    """(a) alone, round robin: to compare two versions of the decoder, run it on each and
+    compare their ratios to the floor, each measured in its own run."""
+    tower = tiny_tower()
+    v3c = work / "v3c"
+    end_to_end(work / "warm.fpig", tower, args.workers, 32, videos=str(v3c / "videos"),
+               boundaries=str(v3c / "msb"))
+    rates: dict = {"video floor": [], "video extract": []}
+    for _ in range(args.reps):
+        frames, wall = video_floor(v3c, args.workers)
+        rates["video floor"].append(frames / wall)
+        frames, wall = end_to_end(work / "v.fpig", tower, args.workers, 32,
+                                  videos=str(v3c / "videos"), boundaries=str(v3c / "msb"))
+        rates["video extract"].append(frames / wall)
+    print(f"\n{'frames/s, median (min-max)':<34}")
+    for label, values in rates.items():
+        print(f"  {label:<32}{spread(values)}")
+    ratio = statistics.median(rates["video extract"]) / statistics.median(rates["video floor"])
+    print(f"  video extract / video floor: {ratio:.2f}  (goal >= 0.80)")
+
+
 def spread(values) -> str:
     return f"{statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})"
 
@@ -379,6 +401,8 @@ def main() -> None:
     parser.add_argument("--ray-shots", type=int, default=20000)
     parser.add_argument("--gpu-shots", type=int, default=20000,
                         help="on cuda: keyframe shots (640x360 JPEGs) for the GPU figures")
+    parser.add_argument("--videos-only", action="store_true",
+                        help="only (a): the video path against its decode floor")
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.workdir
@@ -398,6 +422,9 @@ def main() -> None:
           f"{torch.__version__} ({torch.get_num_threads()} threads), device {args.device}",
           flush=True)
     make_videos(work / "v3c", args.videos, args.seconds)
+    if args.videos_only:
+        video_report(work, args)
+        return
     make_keyframes(work / "kf", args.keyframes)
     tower = tiny_tower()
     end_to_end(work / "warm.fpig", tower, args.workers, 32, keyframes=str(work / "kf"))

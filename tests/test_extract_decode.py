@@ -201,7 +201,7 @@ def test_absurd_boundaries_are_a_file_line_error_before_decoding(tmp_path, colle
     (root / "msb" / "00001.tsv").write_text(
         f"startframe\tstarttime\tendframe\tendtime\n0\t0\t24\t1\n{row}\n")
     done = extract(root, tmp_path / "o.fpig")
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         f"fpig-trecvid: error: {root / 'msb' / '00001.tsv'}:3: {message}"]
 

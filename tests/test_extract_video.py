@@ -57,7 +57,7 @@ def test_frames_taken_are_the_ones_boundaries_and_rule_ask_for(collection):
                                    np.linspace(first, last, 5)))
 
 
-def test_far_apart_shots_seek_and_still_get_exact_frames(tmp_path):
+def test_far_apart_shots_skip_gops_and_still_get_exact_frames(tmp_path):
     path = write_video(tmp_path / "00007.mp4", 900, gop=30)
     (tmp_path / "msb").mkdir()
     rows = [(0, 10), (11, 799), (800, 899)]

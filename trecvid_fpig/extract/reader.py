@@ -152,24 +152,25 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> D
     at the end of the file (frames past it are simply not found). Packets are grouped into
     GOPs (keyframe to keyframe); a GOP is decoded once one of its packets carries a wanted
     frame (or a packet has no pts, or it grows past :data:`GOP_BUFFER_BYTES`), otherwise it is
-    dropped unread. After a drop the decoder is drained and reset, and restarts at the dropped
+    dropped undecoded. After a drop the decoder is drained and reset, and restarts at the dropped
     GOP before the needed one, so frames that an open GOP's first pictures take from the GOP
     before are decoded too: every frame taken is the one a sequential decode gives.
     """
-    time_base = stream.time_base
+    frames_per_tick = stream.time_base * fps
     start_pts = stream.start_time or 0
     codec = stream.codec_context
     missing = set(wanted)
     found: Dict[int, object] = {}
 
-    def number(pts: int) -> int:
-        return int(round((pts - start_pts) * time_base * fps))
+    def number(pts: Optional[int]) -> Optional[int]:
+        return None if pts is None else int(round((pts - start_pts) * frames_per_tick))
 
     def take(frames) -> None:
         for frame in frames:
-            if frame.pts is not None and number(frame.pts) in missing:
-                missing.discard(number(frame.pts))
-                found[number(frame.pts)] = frame.to_image()
+            taken = number(frame.pts)
+            if taken in missing:
+                missing.discard(taken)
+                found[taken] = frame.to_image()
 
     dropped: list = []                # the last GOP dropped, while the decoder is reset
     gop: list = []                    # packets of the current GOP not yet decoded
@@ -191,8 +192,7 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> D
             continue
         gop.append(packet)
         gop_bytes += packet.size
-        if (packet.pts is None or number(packet.pts) in missing
-                or gop_bytes > GOP_BUFFER_BYTES):
+        if packet.pts is None or number(packet.pts) in missing or gop_bytes > GOP_BUFFER_BYTES:
             for queued in (gop if live else dropped + gop):
                 take(codec.decode(queued))
             dropped, gop, live, streaming = [], [], True, True
