@@ -64,9 +64,11 @@ def clip4clip_numbers(first: int, last: int, frames: int = 12) -> list:
 READ = """\
 import pickle, sys
 import numpy as np
+from trecvid_fpig.extract import reader
 from trecvid_fpig.extract.reader import read_shots
 from trecvid_fpig.extract.tasks import Shot
-path, units, sampling, frames = pickle.loads(sys.stdin.buffer.read())
+path, units, sampling, frames, gop_buffer_bytes = pickle.loads(sys.stdin.buffer.read())
+reader.GOP_BUFFER_BYTES = gop_buffer_bytes or reader.GOP_BUFFER_BYTES
 out = []
 for unit in units:
     shots = [Shot(f"s{a}_{b}", path, frames=(a, b)) for a, b in unit]
@@ -76,11 +78,13 @@ sys.stdout.buffer.write(pickle.dumps(out))
 """
 
 
-def read_in_subprocess(path: Path, units, sampling="clip4clip", frames=12):
+def read_in_subprocess(path: Path, units, sampling="clip4clip", frames=12,
+                       gop_buffer_bytes=None):
     """``read_shots`` on each unit (a list of inclusive frame ranges of one video), in a child
     process that must finish within TIMEOUT seconds."""
+    spec = (str(path), units, sampling, frames, gop_buffer_bytes)
     done = subprocess.run([sys.executable, "-c", READ], env=ENV, capture_output=True,
-                          input=pickle.dumps((str(path), units, sampling, frames)),
+                          input=pickle.dumps(spec),
                           timeout=TIMEOUT, check=True)
     return pickle.loads(done.stdout)
 
@@ -91,16 +95,21 @@ def video(request, tmp_path_factory):
     return path, sequential_frames(path)
 
 
-def test_every_unit_takes_the_sequential_decodes_frames(video):
+UNITS = [[(0, FRAMES - 1)],                      # a 60 s shot: 12 frames about 5 s apart
+         [(900, 924), (925, 1199)],              # a shard that starts mid-video, far from a key
+         [(0, 24), (700, 710), (1400, 1424)],    # --shots leaving gaps
+         [(1490, 1600)],                         # runs past the end: the frames before it
+         [(1200, 1210), (1600, 1700)]]           # a shot wholly past the end fails alone
+
+
+@pytest.mark.parametrize("gop_buffer_bytes", [None, 1], ids=["skipping", "no-buffer"])
+def test_every_unit_takes_the_sequential_decodes_frames(video, gop_buffer_bytes):
+    """With a 1-byte GOP buffer every GOP is decoded as it streams (a file without keyframe
+    flags): the same frames."""
     path, reference = video
     assert len(reference) == FRAMES
-    units = [[(0, FRAMES - 1)],                  # a 60 s shot: 12 frames about 5 s apart
-             [(900, 924), (925, 1199)],          # a shard that starts mid-video, far from a key
-             [(0, 24), (700, 710), (1400, 1424)],    # --shots leaving gaps
-             [(1490, 1600)],                     # runs past the end: the frames before it
-             [(1200, 1210), (1600, 1700)]]       # a shot wholly past the end fails alone
-    results = read_in_subprocess(path, units)
-    for unit, unit_results in zip(units, results):
+    results = read_in_subprocess(path, UNITS, gop_buffer_bytes=gop_buffer_bytes)
+    for unit, unit_results in zip(UNITS, results):
         for (first, last), result in zip(unit, unit_results):
             expected = [n for n in clip4clip_numbers(first, last) if n < FRAMES]
             if not expected:
