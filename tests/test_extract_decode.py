@@ -24,9 +24,10 @@ GOPS = (None, 1, 12, 600)
 ENV = {"PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
 
 
-def x264_video(path: Path, frames: int, gop=None, size=(64, 48)) -> Path:
+def x264_video(path: Path, frames: int, gop=None, size=(64, 48), open_gop=False) -> Path:
     """A textured video that moves a pixel a frame (so P and B frames carry real residuals),
-    encoded by libx264 with its defaults (B-frames, scene cuts) and keyframes `gop` apart."""
+    encoded by libx264 with its defaults (B-frames, scene cuts) and keyframes `gop` apart;
+    `open_gop`: B-frames before each keyframe (in display order) refer to the GOP before."""
     import av
 
     texture = np.random.default_rng(0).integers(0, 256, size=(size[1], 2 * size[0], 3),
@@ -34,8 +35,8 @@ def x264_video(path: Path, frames: int, gop=None, size=(64, 48)) -> Path:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        if gop is not None:
-            stream.options = {"g": str(gop)}
+        stream.options = {**({} if gop is None else {"g": str(gop)}),
+                          **({"x264-params": "open-gop=1"} if open_gop else {})}
         for n in range(frames):
             pixels = np.ascontiguousarray(np.roll(texture, n, axis=1)[:, :size[0]])
             for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
@@ -126,6 +127,17 @@ def test_uniform_sampling_of_every_frame_near_keyframes(video):
     (result,), = read_in_subprocess(path, [[(230, 270)]], sampling="uniform", frames=41)
     assert list(result[0]) == list(range(230, 271))
     assert np.array_equal(np.stack(result[1]), reference[230:271])
+
+
+def test_open_gop_leading_frames_after_a_skipped_gop(tmp_path):
+    """Frames 9-11 of each 12 are decoded after the keyframe 12 and refer to the GOP before it;
+    after GOPs were skipped that GOP is decoded again first, or they would be lost."""
+    path = x264_video(tmp_path / "open.mkv", 300, gop=12, open_gop=True)
+    reference = sequential_frames(path)
+    units = [[(a, a + 3)] for a in (10, 107, 178, 250)]
+    for ((first, last),), (result,) in zip(units, read_in_subprocess(path, units, "uniform", 4)):
+        assert list(result[0]) == list(range(first, last + 1))
+        assert np.array_equal(np.stack(result[1]), reference[first:last + 1])
 
 
 SHOTS = [(0, 24), (25, 299), (300, 324), (325, 899),         # a 23 s shot, 12 frames 2 s apart
