@@ -1,7 +1,9 @@
-"""Nothing waits on a dead worker: a killed scoring worker is an error naming its run, and no
-process is left behind. Every command runs in a subprocess under `timeout`, so a regression
-fails the test instead of hanging it."""
+"""Nothing waits on a dead worker or outlives a killed command: a killed scoring worker is an
+error naming its run; a `kill -9` of an extraction leaves no decode worker holding its output
+lock; a signal ends either command with one line. Every command runs in a subprocess under
+`timeout`, so a regression fails the test instead of hanging it."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,6 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+
+from extract_helpers import v3c_collection
+from trecvid_fpig.search.store import read_features
+
+pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).parent
 ENV = dict(os.environ, PYTHONPATH=str(TESTS.parent), OMP_NUM_THREADS="1")
@@ -31,6 +38,22 @@ from trecvid_fpig.cli import main
 sys.argv = ["fpig-trecvid"] + sys.argv[1:]
 main()
 """
+
+
+#: `features extract` with the fake tower, `FPIG_TEST_DELAY` seconds a batch.
+EXTRACT_SCRIPT = f"""\
+import os, sys
+sys.path.insert(0, {str(TESTS)!r})
+from extract_helpers import FakeVideoEncoder
+from trecvid_fpig.extract import job
+delay = float(os.environ.get("FPIG_TEST_DELAY", "0"))
+job.open_encoder = lambda checkpoint, device, plugin: FakeVideoEncoder(delay=delay)
+from trecvid_fpig.cli import main
+sys.argv = ["fpig-trecvid"] + sys.argv[1:]
+main()
+"""
+#: 8 one-second shots in one video, one shard each.
+SHOTS = {"00001": [(25 * n, 25 * n + 24) for n in range(8)]}
 
 
 def session_processes(session: int):
@@ -96,3 +119,72 @@ def test_a_signal_ends_score_while_its_workers_run(tmp_path, data_dir, signum):
     assert err.strip().splitlines() == [f"fpig-trecvid: interrupted ({signum.name}); nothing "
                                 f"half-written was left"]
     assert session_processes(process.pid) == []
+
+
+@pytest.fixture(scope="module")
+def extract_args(tmp_path_factory):
+    root = tmp_path_factory.mktemp("v3c")
+    videos, boundaries = v3c_collection(root, SHOTS)
+    script = root / "extract.py"
+    script.write_text(EXTRACT_SCRIPT)
+    return [sys.executable, str(script), "features", "extract", "--checkpoint", "x.pt",
+            "--videos", str(videos), "--boundaries", str(boundaries), "--shard-size", "1",
+            "--batch-size", "1", "--workers", "1"]
+
+
+def start_slow_extraction(args, out: Path) -> subprocess.Popen:
+    """The extraction at half a second a shot, once it has finished its first shard."""
+    process = subprocess.Popen(["timeout", "-s", "KILL", "300", *args, "--quiet", str(out)],
+                               env=dict(ENV, FPIG_TEST_DELAY="0.5"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not list(Path(f"{out}.shards").glob("shard-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(Path(f"{out}.shards").glob("shard-*")), process.communicate()
+    return process
+
+
+def wait_until_gone(session: int, seconds: float):
+    deadline = time.monotonic() + seconds
+    while session_processes(session) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return session_processes(session)
+
+
+def resumed(args, out: Path):
+    """The rerun: it is not refused, and reuses the shards the first run finished."""
+    code, stdout, err, _, left = run_session([*args, str(out)], 300)
+    assert code == 0, err
+    assert left == []
+    run, reused = (int(n) for n in re.search(r"(\d+) shard\(s\) run, (\d+) reused",
+                                              stdout).groups())
+    assert run + reused == len(SHOTS["00001"]) and reused >= 1
+    return read_features(out).ids
+
+
+def test_kill_9_of_an_extraction_leaves_no_worker_and_no_lock(tmp_path, extract_args):
+    out = tmp_path / "o.fpig"
+    process = start_slow_extraction(extract_args, out)
+    try:
+        command = [pid for pid in session_processes(process.pid) if pid != process.pid]
+        parent = min(command)           # the command forked its decode worker after it started
+        os.kill(parent, signal.SIGKILL)
+        process.communicate()
+        assert wait_until_gone(process.pid, 20) == []
+    finally:
+        for pid in session_processes(process.pid):
+            os.kill(pid, signal.SIGKILL)
+    assert len(resumed(extract_args, out)) == len(SHOTS["00001"])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_an_extraction_with_one_line_and_it_resumes(tmp_path, extract_args, signum):
+    out = tmp_path / "o.fpig"
+    process = start_slow_extraction(extract_args, out)
+    os.killpg(process.pid, signum)
+    _, err = process.communicate()
+    assert process.returncode == 128 + signum, err
+    assert err.strip().splitlines() == [f"fpig-trecvid: interrupted ({signum.name}); nothing "
+                                        f"half-written was left"]
+    assert wait_until_gone(process.pid, 20) == []
+    assert len(resumed(extract_args, out)) == len(SHOTS["00001"])
