@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
+from .columns import ascii_float, is_whole_number, split_fields, text_lines
 from .nist_xml import ALLOWED, looks_like_xml
 from .qrels import MAX_RESULT_SIZE
 from .runs import SHOT_ID
@@ -86,17 +87,17 @@ def check_run_file(path: PathLike, expect: Expectations) -> List[Problem]:
     if looks_like_xml(raw):
         return _check_xml(raw, str(path), expect)
     checker = _Checker(str(path), expect, qrels_topic_id)
-    for lineno, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
-        fields = line.split()
+    for lineno, line in enumerate(text_lines(raw.decode("utf-8", errors="replace")), 1):
+        fields = split_fields(line)
         if not fields:
             continue
         if len(fields) != 6:
             checker.report(lineno, f"expected 6 fields (topic Q0 shot rank score tag), found {len(fields)}")
             continue
         try:
-            float(fields[4])
+            ascii_float(fields[4])
         except ValueError:
-            checker.report(lineno, f"score {fields[4]!r} is not a number")
+            checker.report(lineno, f"score {fields[4]!r} is not a number (finite, in ASCII digits)")
         checker.item(fields[0], fields[2], lineno)
     return checker.finish()
 
@@ -120,7 +121,7 @@ def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
                     checker.report(line, f"attribute {key} is missing or empty")
         elif name == "videoAdhocSearchTopicResult":
             topic[:] = [attrs.get("tNum", "")]
-            if not attrs.get("elapsedTime", "").isdigit():
+            if not is_whole_number(attrs.get("elapsedTime", "")):
                 checker.report(line, f"elapsedTime must be whole seconds, got "
                                      f"{attrs.get('elapsedTime')!r}")
         elif name == "item":
@@ -137,4 +138,4 @@ def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
 
 def read_id_list(path: PathLike) -> FrozenSet[str]:
     from .textio import read_text
-    return frozenset(read_text(path, "shot id list").split())
+    return frozenset(split_fields(read_text(path, "shot id list")))
