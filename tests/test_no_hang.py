@@ -165,6 +165,13 @@ def start_slow_extraction(args, out: Path) -> subprocess.Popen:
     return process
 
 
+def command_pid(process: subprocess.Popen) -> int:
+    """The command's own process, not its workers: the child of `timeout`."""
+    (pid,) = [pid for pid, parent in session_processes(process.pid).items()
+              if parent == process.pid]
+    return pid
+
+
 def wait_until_gone(session: int, seconds: float):
     deadline = time.monotonic() + seconds
     while session_processes(session) and time.monotonic() < deadline:
@@ -187,10 +194,7 @@ def test_kill_9_of_an_extraction_leaves_no_worker_and_no_lock(tmp_path, extract_
     out = tmp_path / "o.fpig"
     process = start_slow_extraction(extract_args, out)
     try:
-        command = [pid for pid, parent in session_processes(process.pid).items()
-                   if parent == process.pid]           # under `timeout`
-        (parent,) = command
-        os.kill(parent, signal.SIGKILL)
+        os.kill(command_pid(process), signal.SIGKILL)
         finish(process, 30)
         assert wait_until_gone(process.pid, 20) == {}
     finally:
@@ -198,11 +202,17 @@ def test_kill_9_of_an_extraction_leaves_no_worker_and_no_lock(tmp_path, extract_
     assert len(resumed(extract_args, out)) == len(SHOTS["00001"])
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_ends_an_extraction_with_one_line_and_it_resumes(tmp_path, extract_args, signum):
+@pytest.mark.parametrize("signum, to_all", [(signal.SIGTERM, True), (signal.SIGINT, True),
+                                             (signal.SIGTERM, False)])
+def test_a_signal_ends_an_extraction_with_one_line_and_it_resumes(tmp_path, extract_args, signum,
+                                                                  to_all):
+    """To every process (a terminal, `timeout`, a batch system) or to the command alone."""
     out = tmp_path / "o.fpig"
     process = start_slow_extraction(extract_args, out)
-    os.killpg(process.pid, signum)
+    if to_all:
+        os.killpg(process.pid, signum)
+    else:
+        os.kill(command_pid(process), signum)
     _, err = finish(process, 60)
     assert process.returncode == 128 + signum, err
     assert err.strip().splitlines() == [f"fpig-trecvid: interrupted ({signum.name}); nothing "
