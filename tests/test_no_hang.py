@@ -14,6 +14,7 @@ import pytest
 
 from extract_helpers import v3c_collection
 from trecvid_fpig.search.store import read_features
+from trecvid_fpig.textio import output_lock
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,20 @@ main()
 """
 #: 8 one-second shots in one video, one shard each.
 SHOTS = {"00001": [(25 * n, 25 * n + 24) for n in range(8)]}
+
+
+#: Forks a child that outlives it while it holds the lock on argv[1], then dies as kill -9 would.
+LOCK_SCRIPT = """\
+import os, sys, time
+from trecvid_fpig.textio import output_lock
+with output_lock(sys.argv[1]):
+    child = os.fork()
+    if child == 0:
+        time.sleep(300)
+        os._exit(0)
+    print(child, flush=True)
+    os._exit(0)
+"""
 
 
 def session_processes(session: int):
@@ -188,6 +203,21 @@ def resumed(args, out: Path):
                                               stdout).groups())
     assert run + reused == len(SHOTS["00001"]) and reused >= 1
     return read_features(out).ids
+
+
+def test_a_forked_child_does_not_keep_the_output_lock_of_a_dead_parent(tmp_path):
+    process = subprocess.Popen(["timeout", "-s", "KILL", "300", sys.executable, "-c", LOCK_SCRIPT,
+                                str(tmp_path / "o.fpig")], env=ENV, stdout=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        child = int(process.stdout.readline())
+        process.wait(60)
+        assert child in session_processes(process.pid)      # alive, with the parent gone
+        with output_lock(tmp_path / "o.fpig"):
+            pass
+    finally:
+        kill_session(process.pid)
+        process.stdout.close()
 
 
 def test_kill_9_of_an_extraction_leaves_no_worker_and_no_lock(tmp_path, extract_args):
