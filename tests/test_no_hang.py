@@ -249,3 +249,15 @@ def test_a_signal_ends_an_extraction_with_one_line_and_it_resumes(tmp_path, extr
                                         f"half-written was left"]
     assert wait_until_gone(process.pid, 20) == {}
     assert len(resumed(extract_args, out)) == len(SHOTS["00001"])
+
+
+def test_fork_map_keeps_the_order_and_raises_a_child_error_here():
+    import multiprocessing
+
+    from trecvid_fpig.workers import fork_map
+
+    assert fork_map(abs, [-3, 2, -1, 0], 2) == [3, 2, 1, 0]
+    with pytest.raises(ZeroDivisionError) as raised:
+        fork_map(lambda x: 1 // x, [1, 0, 2, 3], 2)
+    assert "1 // x" in str(raised.value.__cause__)          # the child's traceback
+    assert multiprocessing.active_children() == []
