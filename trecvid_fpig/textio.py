@@ -281,13 +281,29 @@ def _signals_held() -> Iterator[None]:
             signal.raise_signal(caught[0])
 
 
+#: Descriptors of the output locks this process holds. A forked child closes its copies at once:
+#: an flock belongs to the open file, so a worker that outlived a killed parent would keep it.
+_held_locks: set = set()
+
+
+def _drop_inherited_locks() -> None:
+    for fd in _held_locks:
+        os.close(fd)
+    _held_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 @contextmanager
 def output_lock(path: PathLike) -> Iterator[None]:
     """Hold an exclusive ``fcntl`` lock on `path` for the block, so that two processes never
     write the same output at once; the second is told which pid holds it.
 
     The lock is the hidden file ``.NAME.lock`` beside `path` (holding the owner's pid), removed
-    on release; a lock left by a killed process is free again, since the kernel drops its lock.
+    on release; a lock left by a killed process is free again, since the kernel drops its lock
+    (forked children never hold it: they close their copy).
     """
     import fcntl
 
@@ -298,12 +314,14 @@ def output_lock(path: PathLike) -> Iterator[None]:
     try:
         while not held:
             if fd is not None:
+                _held_locks.discard(fd)
                 os.close(fd)            # the previous holder removed that file: lock the new one
             fd = None
             try:
                 fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError as exc:
                 raise write_error(exc, target) from None
+            _held_locks.add(fd)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -323,6 +341,7 @@ def output_lock(path: PathLike) -> Iterator[None]:
         if held:
             remove_path(lock)
         if fd is not None:
+            _held_locks.discard(fd)
             os.close(fd)
 
 

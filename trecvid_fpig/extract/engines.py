@@ -5,15 +5,14 @@ interface without changing the output.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Sequence
 
 from ..errors import InputError
+from ..workers import process_pool
 from .mapper import ShotMapper
 from .runner import Decoded, DecodeSpec, ShardTask, decode_unit, run_shard, work_units
 from .writer import ShardOutput
@@ -57,10 +56,9 @@ class LocalEngine:
                 on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
             return
         # fork keeps start-up at milliseconds; the workers only run PIL and PyAV. A worker
-        # that dies (out of memory, a decoder crash) breaks the pool with an error, not a hang.
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool, \
-                _FeedingThreads(mapper) as threads:
+        # that dies (out of memory, a decoder crash) breaks the pool with an error, not a hang;
+        # the workers die with this process and leave signals to it.
+        with process_pool(self.workers) as pool, _FeedingThreads(mapper) as threads:
             feed = _Window(pool, spec, 2 * self.workers + 2)
             for index, task in enumerate(shards):
                 # The next shard's units queue behind this one's: no idle workers at the seam.
