@@ -20,7 +20,12 @@ WHITESPACE = " \t\n\v\f\r"
 _SEPARATORS = re.compile(f"[{WHITESPACE}]+")
 #: ASCII characters that str.split() takes for white space and Perl does not.
 _PYTHON_ONLY_ASCII_SPACE = "\x1c\x1d\x1e\x1f"
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+#: A decimal number in ASCII, as sample_eval.pl reads one. float() also takes full-width '１',
+#: Arabic-Indic '١', '1_0', NBSP around the digits, 'nan' and 'inf'; Perl reads those otherwise.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+#: Any character no ASCII number is written with (the fast screen of a whole column).
+_NOT_IN_A_NUMBER = re.compile(r"[^0-9eE+\-.]")
+_WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
 #: Topic ids are ASCII digits only (``str.isdigit`` also takes '²' and Arabic-Indic digits) and
 #: at most 9 of them: NIST writes 1 + the 3-digit topic number (1661), so this is already generous.
 MAX_TOPIC_DIGITS = 9
@@ -140,26 +145,47 @@ def line_of_row(text: str, row: int) -> int:
     return seen + 1
 
 
+def ascii_float(token: str) -> float:
+    """`token` as a float when it is a finite ASCII decimal number; ValueError otherwise (where
+    float() would read '１', '١', '1_0' or 'inf')."""
+    if not _NUMBER.match(token):
+        raise ValueError(f"not an ASCII decimal number: {token!r}")
+    value = float(token)
+    if not np.isfinite(value):
+        raise ValueError(f"not a finite number: {token!r}")
+    return value
+
+
+def is_whole_number(token: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes '²', '１' and '١', which int() then reads."""
+    return _WHOLE_NUMBER.match(token) is not None
+
+
 def parse_numbers(tokens: Sequence[str], text: str, path, what: str,
                   few_values: bool = False) -> np.ndarray:
-    """Tokens as float64; a non-number, NaN, infinity or Python-only form ('1_0') names its line.
+    """Tokens as float64; anything but a finite ASCII decimal number (see :func:`ascii_float`)
+    names its line.
 
     With `few_values` (judgments: -1, 0, 1) each distinct token is converted once.
     """
+    distinct = set(tokens) if few_values else tokens
     try:
+        if _NOT_IN_A_NUMBER.search("".join(distinct)):
+            raise ValueError
         if few_values:
-            value_of = {t: float(t) for t in set(tokens)}
+            value_of = {t: float(t) for t in distinct}
             values = np.fromiter(map(value_of.__getitem__, tokens), dtype=np.float64, count=len(tokens))
-            checked, seen = np.array(list(value_of.values())), value_of
+            checked = np.array(list(value_of.values()))
         else:
             values = checked = np.array(list(map(float, tokens)))
-            seen = tokens
-        if not np.isfinite(checked).all() or "_" in "".join(seen):
+        if not np.isfinite(checked).all():
             raise ValueError
         return values
     except ValueError:
         for row, tok in enumerate(tokens):
-            if not _NUMBER.match(tok) or not np.isfinite(float(tok)):
-                raise InputError(f"{what} must be a finite number, got {tok!r}", path,
-                                 line_of_row(text, row)) from None
+            try:
+                ascii_float(tok)
+            except ValueError:
+                raise InputError(f"{what} must be a finite number, got {tok!r} (ASCII digits only)",
+                                 path, line_of_row(text, row)) from None
         raise AssertionError("unreachable: every token is a finite number") from None

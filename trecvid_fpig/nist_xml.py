@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
+from .columns import is_whole_number
 from .errors import InputError
 from .textio import atomic_write
 
@@ -156,7 +157,7 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
             run.update(attributes=dict(attrs), line=line)
         elif name == "videoAdhocSearchTopicResult":
             tnum = attrs.get("tNum", "")
-            if not tnum.isdigit():
+            if not is_whole_number(tnum):
                 raise InputError(f"tNum must be a topic number such as 661, got {tnum!r}", path, line)
             current.clear()
             current.update(tnum=int(tnum), elapsed=attrs.get("elapsedTime", ""), line=line, items=[])
@@ -164,7 +165,7 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
             if not current:
                 raise InputError("item outside a videoAdhocSearchTopicResult", path, line)
             seq, shot = attrs.get("seqNum", ""), attrs.get("shotId", "")
-            if not seq.isdigit() or not shot:
+            if not is_whole_number(seq) or not shot:
                 raise InputError(f"item needs seqNum (a number) and shotId, got "
                                  f"seqNum={seq!r} shotId={shot!r}", path, line)
             current["items"].append((int(seq), shot))

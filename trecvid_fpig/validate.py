@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
-from .columns import split_fields, text_lines
+from .columns import ascii_float, is_whole_number, split_fields, text_lines
 from .nist_xml import ALLOWED, looks_like_xml
 from .qrels import MAX_RESULT_SIZE
 from .runs import SHOT_ID
@@ -95,9 +95,9 @@ def check_run_file(path: PathLike, expect: Expectations) -> List[Problem]:
             checker.report(lineno, f"expected 6 fields (topic Q0 shot rank score tag), found {len(fields)}")
             continue
         try:
-            float(fields[4])
+            ascii_float(fields[4])
         except ValueError:
-            checker.report(lineno, f"score {fields[4]!r} is not a number")
+            checker.report(lineno, f"score {fields[4]!r} is not a number (finite, in ASCII digits)")
         checker.item(fields[0], fields[2], lineno)
     return checker.finish()
 
@@ -121,7 +121,7 @@ def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
                     checker.report(line, f"attribute {key} is missing or empty")
         elif name == "videoAdhocSearchTopicResult":
             topic[:] = [attrs.get("tNum", "")]
-            if not attrs.get("elapsedTime", "").isdigit():
+            if not is_whole_number(attrs.get("elapsedTime", "")):
                 checker.report(line, f"elapsedTime must be whole seconds, got "
                                      f"{attrs.get('elapsedTime')!r}")
         elif name == "item":

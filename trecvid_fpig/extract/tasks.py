@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
-from ..columns import split_fields, text_lines
+from ..columns import ascii_float, is_whole_number, split_fields, text_lines
 from ..textio import read_text
 
 PathLike = Union[str, Path]
@@ -120,11 +120,13 @@ def read_boundaries(path: Path) -> List[Tuple[int, int]]:
             raise InputError(f"expected 4 columns ({' '.join(BOUNDARY_COLUMNS)}), got "
                              f"{len(fields)}", path, number)
         try:
+            if not (is_whole_number(fields[0]) and is_whole_number(fields[2])):
+                raise ValueError
             first, last = int(fields[0]), int(fields[2])
-            float(fields[1]), float(fields[3])
+            ascii_float(fields[1]), ascii_float(fields[3])
         except ValueError:
             raise InputError("startframe and endframe must be whole numbers, starttime and "
-                             "endtime numbers", path, number) from None
+                             "endtime numbers (ASCII digits)", path, number) from None
         if first < 0 or last < first:
             raise InputError(f"endframe {last} is before startframe {first}", path, number)
         rows.append((first, last))

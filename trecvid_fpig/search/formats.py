@@ -15,7 +15,7 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import InputError
-from ..columns import split_fields
+from ..columns import is_whole_number, split_fields
 from ..textio import read_text
 from .matrix import FLOAT_DTYPES, FeatureMatrix, check_ids
 
@@ -40,7 +40,7 @@ def read_bigfile(directory: Path) -> FeatureMatrix:
         if not p.is_file():
             raise InputError(f"BigFile directory lacks {p.name}", directory)
     fields = split_fields(read_text(shape_path, "BigFile shape.txt"))
-    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+    if len(fields) != 2 or not all(map(is_whole_number, fields)):
         raise InputError(f"expected 'N D' (two whole numbers), got {' '.join(fields)[:60]!r}",
                          shape_path, 1)
     count, dim = int(fields[0]), int(fields[1])
