@@ -56,11 +56,13 @@ def _tiny_open_clip(quick_gelu: bool, seed: int) -> "open_clip_model.CLIP":
 def tiny_hf_clip(seed: int, text: dict, vision: dict, projection_dim: int
                  ) -> "transformers.CLIPModel":
     """A perturbed Hugging Face ``CLIPModel`` of the sizes in `text` and `vision`, with the
-    CLIP tokenizer's vocabulary and special tokens and QuickGELU, as OpenAI's CLIP."""
+    CLIP tokenizer's vocabulary and special tokens and, unless they say otherwise, QuickGELU,
+    as OpenAI's CLIP."""
     config = transformers.CLIPConfig(
-        text_config=dict(vocab_size=49408, max_position_embeddings=77, hidden_act="quick_gelu",
-                         bos_token_id=49406, eos_token_id=49407, pad_token_id=0, **text),
-        vision_config=dict(hidden_act="quick_gelu", **vision), projection_dim=projection_dim)
+        text_config={"vocab_size": 49408, "max_position_embeddings": 77,
+                     "hidden_act": "quick_gelu", "bos_token_id": 49406, "eos_token_id": 49407,
+                     "pad_token_id": 0, **text},
+        vision_config={"hidden_act": "quick_gelu", **vision}, projection_dim=projection_dim)
     torch.manual_seed(seed)
     model = transformers.CLIPModel(config).eval()
     perturb(model, seed)

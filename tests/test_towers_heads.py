@@ -101,6 +101,32 @@ def test_hf_tower_without_config_assumes_64_wide_heads_and_says_so(hf32):
     assert np.abs(text.encode(TEXTS, max_words=32) - expected.numpy()).max() > 1e-3
 
 
+def test_hf_config_gives_the_activation_too(tmp_path):
+    """A LAION-style HF CLIP (exact GELU): its config.json says so, and --activation auto
+    follows it; without the config the hf-clip layout's QuickGELU is used."""
+    model = tiny_hf_clip(6, text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                                      num_attention_heads=1, hidden_act="gelu"),
+                         vision=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                                     num_attention_heads=1, image_size=32, patch_size=16,
+                                     hidden_act="gelu"),
+                         projection_dim=24)
+    model.save_pretrained(tmp_path / "hf")
+    path = tmp_path / "model.pt"
+    torch.save({"encoder.clipmodel." + k: v for k, v in model.state_dict().items()}, path)
+    config = tmp_path / "hf" / "config.json"
+    text = load_text_encoder(path, device="cpu", tower_config=config)
+    assert not text.spec.quick_gelu and load_text_encoder(path, device="cpu").spec.quick_gelu
+    ids = text.token_ids(TEXTS, max_words=32)
+    with torch.no_grad():
+        expected = _unit(model.get_text_features(input_ids=torch.from_numpy(ids)).pooler_output)
+    assert np.abs(text.encode(TEXTS, max_words=32) - expected.numpy()).max() <= TOL
+    video = load_video_encoder(path, device="cpu", tower_config=config)
+    frames, shots = _video_features(video, _images(seed=3))
+    with torch.no_grad():
+        expected = _unit(model.get_image_features(pixel_values=frames).pooler_output)
+    assert (shots - expected).abs().max() <= TOL and not video.provenance()["quick_gelu"]
+
+
 @pytest.fixture
 def h80_table(monkeypatch):
     """open_clip's architecture table with one more entry, as open_clip.add_model_config
@@ -195,7 +221,11 @@ def test_config_for_another_model_is_refused_naming_both(hf32, tmp_path):
      "no positive integer 'num_attention_heads'"),
     (json.dumps({"text_config": {"hidden_size": 64, "num_attention_heads": 3},
                  "vision_config": {"hidden_size": 128, "num_attention_heads": 4}}),
-     "does not split into 3 heads")])
+     "does not split into 3 heads"),
+    (json.dumps({"text_config": {"hidden_size": 64, "num_attention_heads": 1},
+                 "vision_config": {"hidden_size": 128, "num_attention_heads": 2,
+                                   "hidden_act": "gelu_new"}}),
+     "hidden_act 'gelu_new'")])
 def test_bad_tower_configs_are_one_line_naming_the_file(tmp_path, content, expected):
     config = tmp_path / "config.json"
     config.write_text(content)

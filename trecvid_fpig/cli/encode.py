@@ -31,11 +31,12 @@ def _npy_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Default: cuda when available, else cpu.")
 @click.option("--activation", type=click.Choice(sorted(_ACTIVATIONS)), default="auto",
               show_default=True,
-              help="auto: QuickGELU for hf-clip and clip4clip (OpenAI-derived), GELU for "
-                   "open_clip checkpoints.")
+              help="auto: as --tower-config says, else QuickGELU for hf-clip and clip4clip "
+                   "(OpenAI-derived), GELU for open_clip checkpoints.")
 @click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="The model's config.json (Hugging Face CLIP) or open_clip model config: "
-                   "the attention heads, which no weight tells (default: docs/extract.md).")
+                   "the attention heads, which no weight tells, and the activation "
+                   "(default: docs/extract.md).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="q.npy",
               callback=_npy_path,
               help="Features file; the sidecar q.json is written beside it.")

@@ -88,7 +88,8 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
                    "fpig_trecvid.video_encoders).")
 @click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="The model's config.json (Hugging Face CLIP) or open_clip model config: "
-                   "the attention heads, which no weight tells (default: docs/extract.md).")
+                   "the attention heads, which no weight tells, and the activation "
+                   "(default: docs/extract.md).")
 @click.option("--keep-frames", is_flag=True,
               help="Also store each shot's frame vectors (frames.npy + frame_offsets.npy).")
 @click.option("--dtype", type=click.Choice(STORE_DTYPES), default="float32", show_default=True)

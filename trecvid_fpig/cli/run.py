@@ -28,7 +28,8 @@ def _key_values(pairs: Tuple[str, ...]) -> dict:
                    "set's order).")
 @click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="With --checkpoint: the model's config.json (Hugging Face CLIP) or open_clip "
-                   "model config, for the attention heads no weight tells.")
+                   "model config: the attention heads, which no weight tells, and the "
+                   "activation.")
 @click.option("--features", default=None, type=click.Path(), metavar="STORE",
               help="Shot features: a store from `features convert`, a BigFile directory, "
                    ".npy (+ ids), Parquet or Arrow.")

@@ -74,6 +74,8 @@ TOWERS = ("text", "vision")
 HEADS_FROM_OPENAI = "OpenAI CLIP's build_model (width // 64)"
 HEADS_FROM_CLIP4CLIP = "CLIP4Clip's transformerClip (width // 64)"
 HEADS_ASSUMED = "assumed: 64-wide heads (no --tower-config, no open_clip config matched)"
+#: Hugging Face ``hidden_act`` values the open_clip towers can be built with -> QuickGELU.
+HF_ACTIVATIONS = {"quick_gelu": True, "gelu": False}
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,13 @@ class TowerHeads:
 
 @dataclass(frozen=True)
 class TowerConfig:
-    """Widths and heads of both towers as a model config file gives them."""
+    """Widths, heads and activation (QuickGELU or not) of both towers as a model config file
+    gives them."""
     path: str
     form: str
     widths: Dict[str, int]
     heads: Dict[str, int]
+    quick_gelu: Dict[str, bool]
 
 
 def heads_notice(path: Union[str, Path], tower: str, heads: int) -> str:
@@ -180,13 +184,19 @@ def read_tower_config(path: Union[str, Path]) -> TowerConfig:
     obj = _json_object(path)
     if isinstance(obj.get("text_config"), Mapping) and isinstance(obj.get("vision_config"),
                                                                    Mapping):
-        widths, heads = {}, {}
+        widths, heads, quick_gelu = {}, {}, {}
         for tower in TOWERS:
             section = obj[f"{tower}_config"]
             widths[tower] = _positive_int(section, "hidden_size", f"{tower}_config", path)
             heads[tower] = _checked_heads(widths[tower], _positive_int(
                 section, "num_attention_heads", f"{tower}_config", path), tower, path)
-        return TowerConfig(str(path), "Hugging Face config.json", widths, heads)
+            # transformers' CLIP default; "gelu" is torch's exact GELU, as nn.GELU here
+            act = section.get("hidden_act", "quick_gelu")
+            if act not in HF_ACTIVATIONS:
+                raise InputError(f"{tower}_config hidden_act {act!r}: the toolkit builds "
+                                 f"{' or '.join(HF_ACTIVATIONS)} towers", path)
+            quick_gelu[tower] = HF_ACTIVATIONS[act]
+        return TowerConfig(str(path), "Hugging Face config.json", widths, heads, quick_gelu)
     model_cfg = obj.get("model_cfg", obj)
     if isinstance(model_cfg, Mapping) and ("text_cfg" in model_cfg or "vision_cfg" in model_cfg):
         parsed = open_clip_config_shapes(model_cfg, path)
@@ -196,8 +206,12 @@ def read_tower_config(path: Union[str, Path]) -> TowerConfig:
         shapes, heads = parsed
         for tower in TOWERS:
             _checked_heads(shapes[tower][0], heads[tower], tower, path)
+        quick_gelu = model_cfg.get("quick_gelu", False)
+        if not isinstance(quick_gelu, bool):
+            raise InputError(f"quick_gelu must be true or false, found {quick_gelu!r}", path)
         return TowerConfig(str(path), "open_clip model config",
-                           {t: shapes[t][0] for t in TOWERS}, heads)
+                           {t: shapes[t][0] for t in TOWERS}, heads,
+                           {t: quick_gelu for t in TOWERS})
     raise InputError("neither a Hugging Face CLIP config.json (with text_config and "
                      "vision_config) nor an open_clip model config (with text_cfg and "
                      "vision_cfg)", path)
@@ -259,6 +273,17 @@ def match_open_clip_table(shapes: Mapping[str, Tuple]
     if not names or len(found) != 1:
         return names, None
     return names, dict(zip(shapes, found.pop()))
+
+
+def _activation(quick_gelu: Optional[bool], layout: str,
+                tower_config: Optional[Union[str, Path]], tower: str) -> bool:
+    """QuickGELU or GELU: as asked, else as the config says, else by layout (OpenAI-derived
+    layouts QuickGELU, open_clip GELU, its default)."""
+    if quick_gelu is not None:
+        return quick_gelu
+    if tower_config is not None:
+        return read_tower_config(tower_config).quick_gelu[tower]
+    return layout != "open_clip"
 
 
 def tower_heads(state: Mapping[str, "torch.Tensor"], layout: str,
@@ -483,9 +508,10 @@ def load_text_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = No
                          tower_config: Optional[Union[str, Path]] = None) -> TextCheckpoint:
     """Read `path`, find its text tower and convert it to open_clip's names in float32.
 
-    `quick_gelu` None means: QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip),
-    GELU for open_clip checkpoints (open_clip's default; pass True for ``-quickgelu`` models).
-    `tower_config` (a config.json or open_clip model config) gives the attention heads.
+    `quick_gelu` None means: what `tower_config` (a config.json or open_clip model config, which
+    also gives the attention heads) says, else QuickGELU for the OpenAI-derived layouts
+    (hf-clip, clip4clip) and GELU for open_clip checkpoints (open_clip's default; pass True for
+    ``-quickgelu`` models).
     """
     state = read_state_dict(path)
     layout, prefix = detect_layout(state, path)
@@ -493,8 +519,7 @@ def load_text_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = No
         text = hf_text_state(state, prefix, path)
     else:
         text = openai_text_state(state, prefix, layout, path)
-    if quick_gelu is None:
-        quick_gelu = layout != "open_clip"
+    quick_gelu = _activation(quick_gelu, layout, tower_config, "text")
     heads = tower_heads(state, layout, path, tower_config)
     return TextCheckpoint(str(path), layout, prefix, infer_spec(text, quick_gelu, path, heads),
                           text)
@@ -651,8 +676,9 @@ def load_video_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = N
                           tower_config: Optional[Union[str, Path]] = None) -> VideoCheckpoint:
     """Read `path`, find its video tower and convert it to open_clip's names in float32.
 
-    `quick_gelu` None means QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip),
-    GELU for open_clip checkpoints, as for the text tower; `tower_config` gives the heads.
+    `quick_gelu` None means what `tower_config` (which also gives the heads) says, else
+    QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip) and GELU for open_clip
+    checkpoints, as for the text tower.
     """
     state = read_state_dict(path)
     layout, prefix, pooling = detect_video_layout(state, path)
@@ -661,8 +687,7 @@ def load_video_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = N
                            (HF_VISION_PROJECTION, "proj"), path, "vision")
     else:
         visual = _openai_state(state, prefix, OPENAI_VISION_TOP_KEYS, layout, path, "vision")
-    if quick_gelu is None:
-        quick_gelu = layout != "open_clip"
+    quick_gelu = _activation(quick_gelu, layout, tower_config, "vision")
     spec = infer_vision_spec(visual, quick_gelu, path,
                              tower_heads(state, layout, path, tower_config))
     temporal, temporal_tensors = (temporal_state(state, path) if pooling == "seqTransf"
