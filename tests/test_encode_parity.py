@@ -27,7 +27,7 @@ TEXTS = [
 TOL = 1e-5
 
 
-def _perturb(module: "torch.nn.Module", seed: int) -> None:
+def perturb(module: "torch.nn.Module", seed: int) -> None:
     """Move every weight off its default init (unit LayerNorms, zero biases test nothing)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -49,8 +49,24 @@ def _tiny_open_clip(quick_gelu: bool, seed: int) -> "open_clip_model.CLIP":
                                              heads=2, layers=2),
         quick_gelu=quick_gelu,
     )
-    _perturb(model, seed)
+    perturb(model, seed)
     return model.eval()
+
+
+def tiny_hf_clip(seed: int, text: dict, vision: dict, projection_dim: int
+                 ) -> "transformers.CLIPModel":
+    """A perturbed Hugging Face ``CLIPModel`` of the sizes in `text` and `vision`, with the
+    CLIP tokenizer's vocabulary and special tokens and, unless they say otherwise, QuickGELU,
+    as OpenAI's CLIP."""
+    config = transformers.CLIPConfig(
+        text_config={"vocab_size": 49408, "max_position_embeddings": 77,
+                     "hidden_act": "quick_gelu", "bos_token_id": 49406, "eos_token_id": 49407,
+                     "pad_token_id": 0, **text},
+        vision_config={"hidden_act": "quick_gelu", **vision}, projection_dim=projection_dim)
+    torch.manual_seed(seed)
+    model = transformers.CLIPModel(config).eval()
+    perturb(model, seed)
+    return model
 
 
 def _open_clip_reference(model, ids: np.ndarray) -> np.ndarray:
@@ -59,18 +75,11 @@ def _open_clip_reference(model, ids: np.ndarray) -> np.ndarray:
 
 
 def test_hf_clip_layout_matches_transformers_clipmodel(tmp_path):
-    config = transformers.CLIPConfig(
-        text_config=dict(vocab_size=49408, hidden_size=128, intermediate_size=512,
-                         num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77,
-                         hidden_act="quick_gelu", bos_token_id=49406, eos_token_id=49407,
-                         pad_token_id=0),
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                           num_attention_heads=1, image_size=32, patch_size=16),
-        projection_dim=48,
-    )
-    torch.manual_seed(0)
-    model = transformers.CLIPModel(config).eval()
-    _perturb(model, 0)
+    model = tiny_hf_clip(0, text=dict(hidden_size=128, intermediate_size=512,
+                                      num_hidden_layers=2, num_attention_heads=2),
+                         vision=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                     num_attention_heads=1, image_size=32, patch_size=16),
+                         projection_dim=48)
     state = {"encoder.clipmodel." + k: v for k, v in model.state_dict().items()}
     state["generator.decoder.layers.0.linear1.weight"] = torch.randn(64, 32)
     state["fusioner.norm.weight"] = torch.ones(32)

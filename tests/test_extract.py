@@ -139,7 +139,7 @@ def test_shot_table_reads_seconds_and_names_bad_rows(tmp_path):
 @pytest.fixture
 def fake_tower(monkeypatch):
     encoder = FakeVideoEncoder()
-    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin: encoder)
+    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin, tower_config=None: encoder)
     return encoder
 
 

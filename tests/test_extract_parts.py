@@ -18,7 +18,7 @@ SHOTS = {f"shot0000{v}_{n}": 1 + (n % 3) for v in (1, 2, 3) for n in range(1, 6)
 
 @pytest.fixture
 def fake_tower(monkeypatch):
-    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin: FakeVideoEncoder())
+    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin, tower_config=None: FakeVideoEncoder())
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def keyframes(tmp_path_factory):
 def local_store(keyframes, tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "local.fpig"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(job, "open_encoder", lambda checkpoint, device, plugin: FakeVideoEncoder())
+        mp.setattr(job, "open_encoder", lambda checkpoint, device, plugin, tower_config=None: FakeVideoEncoder())
         extract(keyframes, out, "--workers", 2)
     return out
 
@@ -54,7 +54,7 @@ def same_bytes(a, b):
 
 def test_ray_starts_its_own_cluster_and_writes_the_local_bytes(tmp_path, keyframes,
                                                                local_store, monkeypatch):
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
     assert not ray.is_initialized()
     out = tmp_path / "ray.fpig"
     result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
@@ -83,7 +83,7 @@ def cluster():
 def test_a_killed_actor_is_restarted_and_its_shard_redone(tmp_path, keyframes, local_store,
                                                           cluster, monkeypatch):
     marker = tmp_path / "killed-once"
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: KillOnceEncoder(str(marker)))
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: KillOnceEncoder(str(marker)))
     out = tmp_path / "ray.fpig"
     extract(keyframes, out, "--engine", "ray")
     assert marker.exists()                           # a worker process did die
@@ -92,14 +92,14 @@ def test_a_killed_actor_is_restarted_and_its_shard_redone(tmp_path, keyframes, l
 
 def test_a_failed_ray_run_resumes_from_its_done_shards(tmp_path, keyframes, local_store,
                                                        cluster, monkeypatch):
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FailingEncoder(fail_at=4))
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FailingEncoder(fail_at=4))
     out = tmp_path / "ray.fpig"
     result = extract(keyframes, out, "--engine", "ray", ok=False)
     assert result.exit_code == 2 and "CUDA out of memory (simulated)" in result.stderr
     assert "rerun the same command" in result.stderr and not out.exists()
     done = len(list((tmp_path / "ray.fpig.shards").glob("shard-*")))
     assert done == 3
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
     result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
                     "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--engine", "ray", out)
     assert "5 shard(s) run, 3 reused" in result.stdout
@@ -111,7 +111,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from extract_helpers import FakeVideoEncoder
 from trecvid_fpig.extract import job
-job.open_encoder = lambda checkpoint, device, plugin: FakeVideoEncoder(delay=1.0)
+job.open_encoder = lambda checkpoint, device, plugin, tower_config=None: FakeVideoEncoder(delay=1.0)
 from trecvid_fpig.cli import main
 sys.argv = ["fpig-trecvid"] + sys.argv[1:]
 main()
@@ -136,7 +136,7 @@ def test_a_killed_driver_resumes_from_the_shards_its_actors_wrote(tmp_path, keyf
     os.kill(driver.pid, signal.SIGKILL)             # its local Ray goes down with it
     driver.wait()
     assert len(list(shards.glob("shard-*"))) >= 2 and not out.exists()
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
     result = invoke(*[a for a in args if a != "--quiet"])
     run, reused = map(int, re.search(r"(\d+) shard\(s\) run, (\d+) reused",
                                      result.stdout).groups())

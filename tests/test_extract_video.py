@@ -79,7 +79,7 @@ def test_shot_table_seconds_map_to_frames(tmp_path, collection):
 
 
 def test_missing_and_corrupt_videos_go_to_failed_tsv(tmp_path, collection, monkeypatch):
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
     videos, msb = tmp_path / "videos", tmp_path / "msb"
     msb.mkdir()
     for video in ("00001", "00003", "00004"):
@@ -100,7 +100,7 @@ def test_missing_and_corrupt_videos_go_to_failed_tsv(tmp_path, collection, monke
 
 
 def test_workers_and_batch_sizes_give_identical_bytes(tmp_path, collection, monkeypatch):
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
     digests = set()
     for workers, batch in ((0, 32), (1, 1), (2, 3)):
         out = tmp_path / f"w{workers}b{batch}.fpig"
@@ -120,7 +120,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from extract_helpers import FakeVideoEncoder
 from trecvid_fpig.extract import job
-job.open_encoder = lambda checkpoint, device, plugin: FakeVideoEncoder(delay={delay})
+job.open_encoder = lambda checkpoint, device, plugin, tower_config=None: FakeVideoEncoder(delay={delay})
 from trecvid_fpig.cli import main
 sys.argv = ["fpig-trecvid"] + sys.argv[1:]
 main()
@@ -168,7 +168,7 @@ def _die(unit, spec):
 def test_a_dead_decode_worker_is_an_error_not_a_hang(tmp_path, collection, monkeypatch):
     from trecvid_fpig.extract import engines
 
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p: FakeVideoEncoder())
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
     monkeypatch.setattr(engines, "decode_unit", _die)
     result = invoke("features", "extract", "--checkpoint", "x.pt", "--videos", collection[0],
                     "--boundaries", collection[1], "--workers", "1", "--quiet",

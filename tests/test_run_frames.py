@@ -114,7 +114,7 @@ def test_run_cli_writes_the_reference_ranking_and_records_the_pooling(tmp_path):
 
 def test_store_extracted_with_keep_frames(tmp_path, monkeypatch):
     encoder = FakeVideoEncoder()
-    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin: encoder)
+    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin, tower_config=None: encoder)
     counts = {"shot00001_1": 3, "shot00001_2": 1, "shot00001_3": 5, "shot00002_1": 2,
               "shot00002_2": 4}
     root = keyframe_collection(tmp_path / "kf", counts)

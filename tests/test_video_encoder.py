@@ -12,6 +12,7 @@ open_clip_model = pytest.importorskip("open_clip.model")
 transformers = pytest.importorskip("transformers")
 Image = pytest.importorskip("PIL.Image")
 
+from test_encode_parity import perturb, tiny_hf_clip  # noqa: E402
 from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode import video_encoder  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
@@ -24,14 +25,6 @@ MASK = torch.tensor([[1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 1], [1,
                     dtype=torch.bool)
 
 
-def _perturb(module, seed):
-    """Move every weight off its default init (unit LayerNorms, zero biases test nothing)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for param in module.parameters():
-            param.add_(torch.randn(param.shape, generator=generator) * 0.05)
-
-
 def _tiny_open_clip(quick_gelu, seed, image_size=32, patch_size=16):
     torch.manual_seed(seed)
     model = open_clip_model.CLIP(
@@ -39,7 +32,7 @@ def _tiny_open_clip(quick_gelu, seed, image_size=32, patch_size=16):
         vision_cfg=open_clip_model.CLIPVisionCfg(layers=2, width=128, head_width=64,
                                                  patch_size=patch_size, image_size=image_size),
         text_cfg=open_clip_model.CLIPTextCfg(width=64, heads=1, layers=1), quick_gelu=quick_gelu)
-    _perturb(model, seed)
+    perturb(model, seed)
     return model.eval()
 
 
@@ -87,16 +80,11 @@ def test_open_clip_layout_matches_encode_image(tmp_path, quick_gelu):
 
 
 def test_hf_clip_layout_matches_get_image_features(tmp_path):
-    config = transformers.CLIPConfig(
-        text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=1, hidden_act="quick_gelu"),
-        vision_config=dict(hidden_size=128, intermediate_size=320, num_hidden_layers=2,
-                           num_attention_heads=2, image_size=48, patch_size=16,
-                           hidden_act="quick_gelu"),
-        projection_dim=40)
-    torch.manual_seed(2)
-    model = transformers.CLIPModel(config).eval()
-    _perturb(model, 2)
+    model = tiny_hf_clip(2, text=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                      num_attention_heads=1),
+                         vision=dict(hidden_size=128, intermediate_size=320, num_hidden_layers=2,
+                                     num_attention_heads=2, image_size=48, patch_size=16),
+                         projection_dim=40)
     state = {"encoder.clipmodel." + k: v for k, v in model.state_dict().items()}
     state["generator.query_embed.weight"] = torch.randn(8, 32)
     path = tmp_path / "model_best.pt"
@@ -180,8 +168,9 @@ def test_clip4clip_seqtransf_matches_clip4clip_formulas(tmp_path):
     weights = torch.load(path, weights_only=True)
     encoder = load_video_encoder(path, device="cpu")
     assert encoder.kind == "clip4clip-seqTransf"
-    assert encoder.provenance()["temporal"] == {"layers": 3, "heads": 2, "width": 128,
-                                                "max_frames": 128}
+    assert encoder.provenance()["temporal"] == {
+        "layers": 3, "heads": 2, "heads_from": "CLIP4Clip's transformerClip (width // 64)",
+        "width": 128, "max_frames": 128}
     frames = _frames(encoder, MASK.shape, seed=3)
     shots, _ = encoder.encode(frames, MASK)
     raw = torch.zeros(*MASK.shape, 128)

@@ -14,6 +14,7 @@ written, is renamed into place last. One process at a time writes ``OUT/RUN_ID``
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -66,16 +67,18 @@ class RunRequest:
     frame_pool: Optional[str] = None        # "max": score shots by their frames (--keep-frames)
     frame_weight: Optional[float] = None    # add W * the pooled frame score to the shot's cosine
     models: Tuple[str, ...] = ()
+    tower_config: Optional[str] = None      # the checkpoint's config.json: its heads
 
 
 @dataclass(frozen=True)
 class RunOutput:
-    """Files written for one topic set."""
+    """Files written for one topic set, and notices for the user (heads assumed)."""
     topic_set: str
     topics: int
     run_file: Path
     sidecar: Path
     xml_file: Optional[Path] = None
+    notes: Tuple[str, ...] = ()
 
 
 def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
@@ -133,8 +136,10 @@ def make_run(request: RunRequest) -> List[RunOutput]:
             "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
             "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
         }
-        return commit_sets(request, topic_sets, hits, out_dir, stage, clock, features.manifest,
-                           query_record, search_record)
+        outputs = commit_sets(request, topic_sets, hits, out_dir, stage, clock,
+                              features.manifest, query_record, search_record)
+    notes = tuple(n for n in [query_record.get("heads_note")] if n)
+    return [dataclasses.replace(out, notes=notes) for out in outputs]
 
 
 def commit_sets(request: RunRequest, topic_sets: Sequence, hits, out_dir: Path, stage: Path,
@@ -172,6 +177,9 @@ def _check_request(request: RunRequest) -> None:
                          "--model for each model to fuse")
     elif request.features is None:
         raise InputError("give --features: the shot features to rank")
+    if request.tower_config is not None and request.checkpoint is None:
+        raise InputError("--tower-config gives the heads of --checkpoint's text tower: give it "
+                         "with --checkpoint (not with --query-features or --model)")
     if request.top < 1:
         raise InputError(f"--top must be at least 1, got {request.top}")
     if request.xml:
@@ -194,7 +202,7 @@ def _refuse_inputs_as_outputs(request: RunRequest, topic_sets: Sequence[TopicSet
 
     inputs = [("topic file", t.source) for t in topic_sets]
     inputs += [("features", request.features), ("checkpoint", request.checkpoint),
-               ("query features", request.query_features)]
+               ("query features", request.query_features), ("tower config", request.tower_config)]
     if request.query_features is not None:
         inputs.append(("query features sidecar", sidecar_path(request.query_features)))
     inputs += [("--exclude list", e) for e in request.exclude if e not in EXCLUDE_LISTS]
@@ -234,7 +242,8 @@ def _prepare_queries(request: RunRequest, topic_sets: Sequence[TopicSet],
     from .encode.text_encoder import load_text_encoder
 
     encoder = load_text_encoder(request.checkpoint,
-                                device=None if request.device == "auto" else request.device)
+                                device=None if request.device == "auto" else request.device,
+                                tower_config=request.tower_config)
     _check_dim(encoder.output_dim, features, f"checkpoint {request.checkpoint} encodes")
     return encoder
 
@@ -247,6 +256,7 @@ def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepare
     `stage`) and read back through the loader ``--query-features`` uses, so a checkpoint run
     and ``encode`` then ``run --query-features`` give byte-identical run files.
     """
+    from .encode.checkpoints import text_heads_record
     from .encode.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
                                         save_query_features, sidecar_path)
 
@@ -264,6 +274,7 @@ def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepare
               "checkpoint_sha256": checkpoint_sha256(request.checkpoint),
               "checkpoint_layout": encoder.layout,
               "activation": "quick_gelu" if encoder.spec.quick_gelu else "gelu",
+              **text_heads_record(encoder.spec, request.checkpoint),
               "max_words": request.max_words}
     matrices, saved = [], []
     for topic_set in topic_sets:

@@ -31,24 +31,35 @@ def _npy_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Default: cuda when available, else cpu.")
 @click.option("--activation", type=click.Choice(sorted(_ACTIVATIONS)), default="auto",
               show_default=True,
-              help="auto: QuickGELU for hf-clip and clip4clip (OpenAI-derived), GELU for "
-                   "open_clip checkpoints.")
+              help="auto: as --tower-config says, else QuickGELU for hf-clip and clip4clip "
+                   "(OpenAI-derived), GELU for open_clip checkpoints.")
+@click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The model's config.json (Hugging Face CLIP) or open_clip model config: "
+                   "the attention heads, which no weight tells, and the activation "
+                   "(default: docs/extract.md).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="q.npy",
               callback=_npy_path,
               help="Features file; the sidecar q.json is written beside it.")
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.option("--quiet", is_flag=True, help="No progress bar, summary line or notices.")
 def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
-            device: Optional[str], activation: str, out: str, quiet: bool) -> None:
+            device: Optional[str], activation: str, tower_config: Optional[str], out: str,
+            quiet: bool) -> None:
     """Encode the topics' texts with CKPT's text tower into L2-normalised features."""
+    from ..encode.checkpoints import text_heads_record
     from ..encode.query_features import checkpoint_sha256, save_query_features, sidecar_path
     from ..encode.text_encoder import load_text_encoder
 
     topics = load_topics(topics_spec)
     refuse_input_as_output([out, sidecar_path(out)],
-                           [("checkpoint", checkpoint), ("topic file", topics.source)])
+                           [("checkpoint", checkpoint), ("topic file", topics.source),
+                            ("tower config", tower_config)])
     with output_lock(out):
         encoder = load_text_encoder(checkpoint, device=device,
-                                    quick_gelu=_ACTIVATIONS[activation])
+                                    quick_gelu=_ACTIVATIONS[activation],
+                                    tower_config=tower_config)
+        heads = text_heads_record(encoder.spec, checkpoint)
+        if "heads_note" in heads and not quiet:
+            click.echo(f"note: {heads['heads_note']}", err=True)
         features = encoder.encode(topics.texts, max_words=max_words, batch_size=batch_size,
                                   progress=not quiet)
         meta = {
@@ -58,6 +69,7 @@ def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
             "checkpoint_sha256": checkpoint_sha256(checkpoint),
             "checkpoint_layout": encoder.layout,
             "activation": "quick_gelu" if encoder.spec.quick_gelu else "gelu",
+            **heads,
         }
         path = save_query_features(out, features, topics, meta)
     if not quiet:

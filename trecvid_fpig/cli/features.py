@@ -86,6 +86,10 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
 @click.option("--video-encoder", default=None, metavar="MODULE:FACTORY",
               help="A plugin tower instead of the detected one (or an entry point of "
                    "fpig_trecvid.video_encoders).")
+@click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The model's config.json (Hugging Face CLIP) or open_clip model config: "
+                   "the attention heads, which no weight tells, and the activation "
+                   "(default: docs/extract.md).")
 @click.option("--keep-frames", is_flag=True,
               help="Also store each shot's frame vectors (frames.npy + frame_offsets.npy).")
 @click.option("--dtype", type=click.Choice(STORE_DTYPES), default="float32", show_default=True)
@@ -121,7 +125,8 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
 def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optional[str],
             boundaries: Optional[str], shot_table: Optional[str], frames: int,
             sampling: Optional[str], shots: Optional[str], exclude: tuple,
-            video_encoder: Optional[str], keep_frames: bool, dtype: str, device: str,
+            video_encoder: Optional[str], tower_config: Optional[str], keep_frames: bool,
+            dtype: str, device: str,
             workers: Optional[int], batch_size: int, shard_size: int, engine: str,
             ray_address: Optional[str], actors: int, num_gpus_per_actor: float,
             part: Optional[str], overwrite: bool, allow_missing: bool, quiet: bool) -> None:
@@ -138,6 +143,7 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
         checkpoint=checkpoint, out=out, keyframes=keyframes, videos=videos,
         boundaries=boundaries, shot_table=shot_table, frames=frames, sampling=sampling,
         shots=shots, exclude=tuple(exclude), video_encoder=video_encoder,
+        tower_config=tower_config,
         keep_frames=keep_frames, dtype=dtype, device=device, workers=workers,
         batch_size=batch_size, shard_shots=shard_size, engine=engine,
         part=parse_part(part) if part else None, actors=actors,
@@ -165,6 +171,8 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
                    f"{timing['frames_per_s']} frames/s")
         if record["tower"].get("note"):
             click.echo(f"note: {record['tower']['note']}")
+        if record["tower"].get("heads_note"):
+            click.echo(f"note: {record['tower']['heads_note']}", err=True)
         for actor in timing.get("actors", []):
             click.echo(f"actor {actor['actor']} on {actor['node']}: {actor['shards']} shard(s), "
                        f"{actor['shots']} shots, {actor['shots_per_s']} shots/s")

@@ -26,6 +26,10 @@ def _key_values(pairs: Tuple[str, ...]) -> dict:
 @click.option("--query-features", type=click.Path(), default=None, metavar="q.npy",
               help="Topic features from `fpig-trecvid encode` (a bare .npy follows the topic "
                    "set's order).")
+@click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="With --checkpoint: the model's config.json (Hugging Face CLIP) or open_clip "
+                   "model config: the attention heads, which no weight tells, and the "
+                   "activation.")
 @click.option("--features", default=None, type=click.Path(), metavar="STORE",
               help="Shot features: a store from `features convert`, a BigFile directory, "
                    ".npy (+ ids), Parquet or Arrow.")
@@ -55,9 +59,9 @@ def _key_values(pairs: Tuple[str, ...]) -> dict:
               help="Score = shot cosine + W * max frame cosine (CLIPRerank); W > 0.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="auto: the GPU when there is one, else numpy on the CPU.")
-@click.option("--quiet", is_flag=True, help="No progress bars and no summary.")
-def command(checkpoint: Optional[str], query_features: Optional[str], features: Optional[str],
-            models: Tuple[str, ...],
+@click.option("--quiet", is_flag=True, help="No progress bars, summary or notices.")
+def command(checkpoint: Optional[str], query_features: Optional[str],
+            tower_config: Optional[str], features: Optional[str], models: Tuple[str, ...],
             topics: Tuple[str, ...], run_id: str, out_dir: str, max_words: int, top: int,
             exclude: Tuple[str, ...], xml: bool, xml_fields: Tuple[str, ...],
             frame_pool: Optional[str], frame_weight: Optional[float], device: str,
@@ -69,10 +73,12 @@ def command(checkpoint: Optional[str], query_features: Optional[str], features: 
                          query_features=query_features, out_dir=out_dir, max_words=max_words,
                          top=top, exclude=exclude, xml=xml, xml_attributes=_key_values(xml_fields),
                          frame_pool=frame_pool, frame_weight=frame_weight, device=device,
-                         progress=not quiet, models=models)
+                         progress=not quiet, models=models, tower_config=tower_config)
     outputs = make_run(request)
     if quiet:
         return
+    for note in outputs[0].notes if outputs else ():
+        click.echo(f"note: {note}", err=True)
     for out in outputs:
         extra = f" and {out.xml_file.name}" if out.xml_file else ""
         click.echo(f"wrote {out.run_file} ({out.topics} topics){extra}, provenance in "

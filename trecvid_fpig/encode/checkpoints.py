@@ -12,11 +12,18 @@ Everything is converted to the state dict of :class:`open_clip.transformer.TextT
 (text) or :class:`open_clip.transformer.VisionTransformer` (frames) in float32, and the tower's
 size is read from the tensors, so any width/depth/image size loads. CLIP4Clip's temporal
 transformer (seqTransf) is converted to :class:`open_clip.transformer.Transformer` names.
+
+No tensor tells the number of attention heads. They come from a ``--tower-config`` (a Hugging
+Face ``config.json`` or an open_clip model config), else from the model's own code (OpenAI's
+CLIP and CLIP4Clip: ``width // 64``), else, for open_clip checkpoints, from open_clip's own
+model-config table when the shapes pick one head count; otherwise 64-wide heads are assumed and
+the spec says so (:attr:`TextTowerSpec.heads_assumed`).
 """
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -61,10 +68,254 @@ HF_PROJECTION = "text_projection.weight"
 
 _MISSING_SHOWN = 5
 
+#: CLIP's head width: OpenAI's and CLIP4Clip's ``width // 64``, and the fallback.
+CLIP_HEAD_WIDTH = 64
+TOWERS = ("text", "vision")
+HEADS_FROM_OPENAI = "OpenAI CLIP's build_model (width // 64)"
+HEADS_FROM_CLIP4CLIP = "CLIP4Clip's transformerClip (width // 64)"
+HEADS_ASSUMED = "assumed: 64-wide heads (no --tower-config, no open_clip config matched)"
+#: Hugging Face ``hidden_act`` values the open_clip towers can be built with -> QuickGELU.
+HF_ACTIVATIONS = {"quick_gelu": True, "gelu": False}
+
+
+@dataclass(frozen=True)
+class TowerHeads:
+    """Attention heads per tower (``text``/``vision``, those the checkpoint holds), and where
+    they come from; `assumed` when nothing told them (the 64-wide fallback)."""
+    heads: Dict[str, int]
+    source: str
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class TowerConfig:
+    """Widths, heads and activation (QuickGELU or not) of both towers as a model config file
+    gives them."""
+    path: str
+    form: str
+    widths: Dict[str, int]
+    heads: Dict[str, int]
+    quick_gelu: Dict[str, bool]
+
+
+def heads_notice(path: Union[str, Path], tower: str, heads: int) -> str:
+    """The one line that says heads were assumed and how to give them."""
+    return (f"{path}: the {tower} tower's {heads} attention head(s) are assumed 64 wide (no "
+            "weight tells the head count); if the model has other heads, give its config.json "
+            "or open_clip model config with --tower-config FILE")
+
+
+def text_heads_record(spec: "TextTowerSpec", path: Union[str, Path]) -> Dict[str, object]:
+    """What a topic-features sidecar records of the text tower's heads (and the notice line
+    when they were assumed)."""
+    record: Dict[str, object] = {"text_heads": spec.heads, "text_heads_from": spec.heads_from}
+    if spec.heads_assumed:
+        record["heads_note"] = heads_notice(path, "text", spec.heads)
+    return record
+
+
+def _json_object(path: Union[str, Path]) -> dict:
+    from ..textio import read_text
+
+    try:
+        obj = json.loads(read_text(path, "tower config JSON"))
+    except ValueError as exc:
+        raise InputError(f"not a readable JSON model config ({exc})", path) from None
+    if not isinstance(obj, dict):
+        raise InputError("a model config must be a JSON object", path)
+    return obj
+
+
+def _positive_int(section: Mapping, key: str, where: str, path: Union[str, Path]) -> int:
+    value = section.get(key)
+    if type(value) is not int or value < 1:
+        raise InputError(f"{where} has no positive integer {key!r} (found {value!r})", path)
+    return value
+
+
+def _checked_heads(width: int, heads: int, tower: str, path: Union[str, Path]) -> int:
+    if width % heads:
+        raise InputError(f"{tower} width {width} does not split into {heads} heads", path)
+    return heads
+
+
+def _cfg_defaults(cfg_class: type) -> Dict[str, object]:
+    return {f.name: f.default for f in fields(cfg_class)}
+
+
+def open_clip_config_shapes(model_cfg: Mapping, path: Union[str, Path, None] = None
+                            ) -> Optional[Tuple[Dict[str, Tuple], Dict[str, int]]]:
+    """``(shapes, heads)`` per tower of an open_clip model config, its omitted keys taken from
+    open_clip's own ``CLIPTextCfg``/``CLIPVisionCfg`` defaults; None for towers this toolkit
+    does not build (timm or Hugging Face towers, non-square images). `shapes` is what
+    :func:`open_clip_state_shapes` reads from the tensors."""
+    from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+
+    text_cfg, vision_cfg = model_cfg.get("text_cfg"), model_cfg.get("vision_cfg")
+    if not isinstance(text_cfg, Mapping) or not isinstance(vision_cfg, Mapping):
+        return None
+    text = {**_cfg_defaults(CLIPTextCfg), **text_cfg}
+    vision = {**_cfg_defaults(CLIPVisionCfg), **vision_cfg}
+    if text.get("hf_model_name") or vision.get("timm_model_name"):
+        return None
+    counts = (vision["image_size"], vision["patch_size"], vision["layers"], vision["width"],
+              vision["head_width"], text["width"], text["heads"])
+    if not all(type(v) is int and v > 0 for v in counts):
+        return None
+    embed = model_cfg.get("embed_dim")
+    shapes = {
+        "text": (text["width"], text["layers"], int(text["width"] * text["mlp_ratio"]),
+                 text["context_length"], text["vocab_size"], embed),
+        "vision": (vision["width"], vision["layers"], int(vision["width"] * vision["mlp_ratio"]),
+                   vision["patch_size"], vision["image_size"], embed),
+    }
+    if vision["width"] % vision["head_width"]:
+        if path is not None:
+            raise InputError(f"vision width {vision['width']} is not a multiple of head_width "
+                             f"{vision['head_width']}", path)
+        return None
+    return shapes, {"text": text["heads"], "vision": vision["width"] // vision["head_width"]}
+
+
+def read_tower_config(path: Union[str, Path]) -> TowerConfig:
+    """A Hugging Face CLIP ``config.json`` (``text_config`` and ``vision_config``) or an open_clip
+    model config (``text_cfg``/``vision_cfg``, as in open_clip's model_configs, or inside
+    ``model_cfg`` of an ``open_clip_config.json``): both towers' widths and heads."""
+    obj = _json_object(path)
+    if isinstance(obj.get("text_config"), Mapping) and isinstance(obj.get("vision_config"),
+                                                                   Mapping):
+        widths, heads, quick_gelu = {}, {}, {}
+        for tower in TOWERS:
+            section = obj[f"{tower}_config"]
+            widths[tower] = _positive_int(section, "hidden_size", f"{tower}_config", path)
+            heads[tower] = _checked_heads(widths[tower], _positive_int(
+                section, "num_attention_heads", f"{tower}_config", path), tower, path)
+            # transformers' CLIP default; "gelu" is torch's exact GELU, as nn.GELU here
+            act = section.get("hidden_act", "quick_gelu")
+            if act not in HF_ACTIVATIONS:
+                raise InputError(f"{tower}_config hidden_act {act!r}: the toolkit builds "
+                                 f"{' or '.join(HF_ACTIVATIONS)} towers", path)
+            quick_gelu[tower] = HF_ACTIVATIONS[act]
+        return TowerConfig(str(path), "Hugging Face config.json", widths, heads, quick_gelu)
+    model_cfg = obj.get("model_cfg", obj)
+    if isinstance(model_cfg, Mapping) and ("text_cfg" in model_cfg or "vision_cfg" in model_cfg):
+        parsed = open_clip_config_shapes(model_cfg, path)
+        if parsed is None:
+            raise InputError("open_clip model config of a tower this toolkit does not build "
+                             "(a timm or Hugging Face tower, or non-square images)", path)
+        shapes, heads = parsed
+        for tower in TOWERS:
+            _checked_heads(shapes[tower][0], heads[tower], tower, path)
+        quick_gelu = model_cfg.get("quick_gelu", False)
+        if not isinstance(quick_gelu, bool):
+            raise InputError(f"quick_gelu must be true or false, found {quick_gelu!r}", path)
+        return TowerConfig(str(path), "open_clip model config",
+                           {t: shapes[t][0] for t in TOWERS}, heads,
+                           {t: quick_gelu for t in TOWERS})
+    raise InputError("neither a Hugging Face CLIP config.json (with text_config and "
+                     "vision_config) nor an open_clip model config (with text_cfg and "
+                     "vision_cfg)", path)
+
+
+def _tower_widths(state: Mapping[str, "torch.Tensor"], layout: str) -> Dict[str, int]:
+    """Widths of the towers `state` holds, from the anchor tensor of each (by layout)."""
+    text_keys = {"hf-clip": None, "clip4clip": CLIP4CLIP_PREFIX + "token_embedding.weight",
+                 "open_clip": "token_embedding.weight"}
+    vision_keys = {"hf-clip": None, "clip4clip": CLIP4CLIP_PREFIX + "visual.conv1.weight",
+                   "open_clip": "visual.conv1.weight"}
+    widths = {}
+    for key, tensor in state.items():
+        if key == text_keys[layout] or (layout == "hf-clip" and key.endswith(HF_ANCHOR)):
+            widths["text"] = int(tensor.shape[1])
+        elif key == vision_keys[layout] or (layout == "hf-clip"
+                                            and key.endswith(HF_VISION_ANCHOR)):
+            widths["vision"] = int(tensor.shape[0])
+    return widths
+
+
+def open_clip_state_shapes(state: Mapping[str, "torch.Tensor"]) -> Dict[str, Tuple]:
+    """Per tower of an open_clip-named state dict: (width, layers, MLP width, context length,
+    vocab size, embed dim) for text, (width, layers, MLP width, patch, image size, embed dim)
+    for vision; what :func:`open_clip_config_shapes` gives for its configs."""
+    shapes: Dict[str, Tuple] = {}
+    text_keys = ("token_embedding.weight", "positional_embedding", "text_projection",
+                 "transformer.resblocks.0.mlp.c_fc.weight")
+    if all(k in state for k in text_keys):
+        vocab, width = (int(n) for n in state["token_embedding.weight"].shape)
+        shapes["text"] = (width, _layer_count(state, r"transformer\.resblocks\.(\d+)\."),
+                          int(state[text_keys[3]].shape[0]),
+                          int(state["positional_embedding"].shape[0]), vocab,
+                          int(state["text_projection"].shape[-1]))
+    vision_keys = ("visual.conv1.weight", "visual.positional_embedding", "visual.proj",
+                   "visual.transformer.resblocks.0.mlp.c_fc.weight")
+    if all(k in state for k in vision_keys):
+        width, _, patch, _ = (int(n) for n in state["visual.conv1.weight"].shape)
+        grid = int(round((int(state["visual.positional_embedding"].shape[0]) - 1) ** 0.5))
+        layers = _layer_count(state, r"visual\.transformer\.resblocks\.(\d+)\.")
+        shapes["vision"] = (width, layers, int(state[vision_keys[3]].shape[0]), patch,
+                            grid * patch, int(state["visual.proj"].shape[-1]))
+    return shapes
+
+
+def match_open_clip_table(shapes: Mapping[str, Tuple]
+                          ) -> Tuple[List[str], Optional[Dict[str, int]]]:
+    """The open_clip model configs (``open_clip.list_models()``) whose towers have exactly
+    `shapes`, and their heads when all of them agree (None when none matched or they differ)."""
+    import open_clip
+
+    names, found = [], set()
+    for name in open_clip.list_models():
+        parsed = open_clip_config_shapes(open_clip.get_model_config(name) or {})
+        if parsed is None or any(parsed[0][t] != shapes[t] for t in shapes):
+            continue
+        names.append(name)
+        found.add(tuple(parsed[1][t] for t in shapes))
+    if not names or len(found) != 1:
+        return names, None
+    return names, dict(zip(shapes, found.pop()))
+
+
+def _activation(quick_gelu: Optional[bool], layout: str,
+                tower_config: Optional[Union[str, Path]], tower: str) -> bool:
+    """QuickGELU or GELU: as asked, else as the config says, else by layout (OpenAI-derived
+    layouts QuickGELU, open_clip GELU, its default)."""
+    if quick_gelu is not None:
+        return quick_gelu
+    if tower_config is not None:
+        return read_tower_config(tower_config).quick_gelu[tower]
+    return layout != "open_clip"
+
+
+def tower_heads(state: Mapping[str, "torch.Tensor"], layout: str,
+                path: Optional[Union[str, Path]], tower_config: Optional[Union[str, Path]]
+                ) -> TowerHeads:
+    """Heads of every tower `state` holds: from `tower_config` (its widths must be the
+    checkpoint's), OpenAI's rule for clip4clip, open_clip's table for open_clip, else assumed."""
+    widths = _tower_widths(state, layout)
+    if tower_config is not None:
+        config = read_tower_config(tower_config)
+        for tower, width in widths.items():
+            if config.widths[tower] != width:
+                raise InputError(f"{config.form} gives a {tower} width of "
+                                 f"{config.widths[tower]}, but the {tower} tower of {path} is "
+                                 f"{width} wide: the config is for another model", tower_config)
+        return TowerHeads({t: config.heads[t] for t in widths}, f"--tower-config {tower_config}")
+    default = {t: max(1, w // CLIP_HEAD_WIDTH) for t, w in widths.items()}
+    if layout == "clip4clip":
+        return TowerHeads(default, HEADS_FROM_OPENAI)
+    if layout == "open_clip":
+        shapes = open_clip_state_shapes(state)
+        names, heads = match_open_clip_table(shapes) if shapes else ([], None)
+        if heads is not None and set(heads) == set(widths):
+            shown = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
+            return TowerHeads(heads, f"open_clip model config {shown}")
+    return TowerHeads(default, HEADS_ASSUMED, assumed=True)
+
 
 @dataclass(frozen=True)
 class TextTowerSpec:
-    """Size of a CLIP text tower, read from its tensors."""
+    """Size of a CLIP text tower, read from its tensors; `heads` as :func:`tower_heads` found
+    them (`heads_from` says where, `heads_assumed` when nothing told them)."""
     width: int
     layers: int
     heads: int
@@ -73,6 +324,8 @@ class TextTowerSpec:
     output_dim: int
     mlp_width: int
     quick_gelu: bool
+    heads_from: str = HEADS_ASSUMED
+    heads_assumed: bool = True
 
 
 @dataclass(frozen=True)
@@ -232,8 +485,10 @@ def _hf_state(state: Mapping[str, "torch.Tensor"], prefix: str, layers_under: st
 
 
 def infer_spec(text_state: Mapping[str, "torch.Tensor"], quick_gelu: bool,
-               path: Optional[Union[str, Path]] = None) -> TextTowerSpec:
-    """The tower's size from open_clip-named tensors; heads follow CLIP's 64-wide heads."""
+               path: Optional[Union[str, Path]] = None,
+               heads: Optional[TowerHeads] = None) -> TextTowerSpec:
+    """The tower's size from open_clip-named tensors; its heads from `heads` (None: assumed
+    64 wide)."""
     vocab_size, width = (int(n) for n in text_state["token_embedding.weight"].shape)
     context_length = int(text_state["positional_embedding"].shape[0])
     projection = text_state["text_projection"]
@@ -241,19 +496,22 @@ def infer_spec(text_state: Mapping[str, "torch.Tensor"], quick_gelu: bool,
         raise InputError(f"text projection of shape {tuple(projection.shape)} does not start "
                          f"with the token width {width}", path)
     layers = _layer_count(text_state, r"transformer\.resblocks\.(\d+)\.")
+    heads = heads or TowerHeads({"text": max(1, width // CLIP_HEAD_WIDTH)}, HEADS_ASSUMED, True)
     return TextTowerSpec(
-        width=width, layers=layers, heads=max(1, width // 64), context_length=context_length,
+        width=width, layers=layers, heads=heads.heads["text"], context_length=context_length,
         vocab_size=vocab_size, output_dim=int(projection.shape[1]),
         mlp_width=int(text_state["transformer.resblocks.0.mlp.c_fc.weight"].shape[0]),
-        quick_gelu=quick_gelu)
+        quick_gelu=quick_gelu, heads_from=heads.source, heads_assumed=heads.assumed)
 
 
-def load_text_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = None
-                         ) -> TextCheckpoint:
+def load_text_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = None,
+                         tower_config: Optional[Union[str, Path]] = None) -> TextCheckpoint:
     """Read `path`, find its text tower and convert it to open_clip's names in float32.
 
-    `quick_gelu` None means: QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip),
-    GELU for open_clip checkpoints (open_clip's default; pass True for ``-quickgelu`` models).
+    `quick_gelu` None means: what `tower_config` (a config.json or open_clip model config, which
+    also gives the attention heads) says, else QuickGELU for the OpenAI-derived layouts
+    (hf-clip, clip4clip) and GELU for open_clip checkpoints (open_clip's default; pass True for
+    ``-quickgelu`` models).
     """
     state = read_state_dict(path)
     layout, prefix = detect_layout(state, path)
@@ -261,9 +519,10 @@ def load_text_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = No
         text = hf_text_state(state, prefix, path)
     else:
         text = openai_text_state(state, prefix, layout, path)
-    if quick_gelu is None:
-        quick_gelu = layout != "open_clip"
-    return TextCheckpoint(str(path), layout, prefix, infer_spec(text, quick_gelu, path), text)
+    quick_gelu = _activation(quick_gelu, layout, tower_config, "text")
+    heads = tower_heads(state, layout, path, tower_config)
+    return TextCheckpoint(str(path), layout, prefix, infer_spec(text, quick_gelu, path, heads),
+                          text)
 
 
 # --- Video towers --------------------------------------------------------------------------
@@ -297,7 +556,7 @@ VIDEO_LAYOUT_HINT = ("open_clip ('visual.conv1.weight'), clip4clip meanP/seqTran
 
 @dataclass(frozen=True)
 class VisionTowerSpec:
-    """Size of a CLIP ViT image tower, read from its tensors."""
+    """Size of a CLIP ViT image tower, read from its tensors; heads as for the text tower."""
     width: int
     layers: int
     heads: int
@@ -306,6 +565,8 @@ class VisionTowerSpec:
     output_dim: int
     mlp_width: int
     quick_gelu: bool
+    heads_from: str = HEADS_ASSUMED
+    heads_assumed: bool = True
 
 
 @dataclass(frozen=True)
@@ -367,9 +628,11 @@ def detect_video_layout(keys: Iterable[str], path: Optional[Union[str, Path]] = 
 
 
 def infer_vision_spec(visual: Mapping[str, "torch.Tensor"], quick_gelu: bool,
-                      path: Optional[Union[str, Path]] = None) -> VisionTowerSpec:
+                      path: Optional[Union[str, Path]] = None,
+                      heads: Optional[TowerHeads] = None) -> VisionTowerSpec:
     """The ViT's size from open_clip-named tensors: the patch from the conv, the image size
-    from the position table (a square grid plus the class token), 64-wide heads."""
+    from the position table (a square grid plus the class token); heads from `heads` (None:
+    assumed 64 wide)."""
     width, _, patch, _ = (int(n) for n in visual["conv1.weight"].shape)
     positions = int(visual["positional_embedding"].shape[0])
     grid = int(round((positions - 1) ** 0.5))
@@ -380,19 +643,22 @@ def infer_vision_spec(visual: Mapping[str, "torch.Tensor"], quick_gelu: bool,
     if projection.ndim != 2 or projection.shape[0] != width:
         raise InputError(f"visual projection of shape {tuple(projection.shape)} does not start "
                          f"with the patch width {width}", path)
+    heads = heads or TowerHeads({"vision": max(1, width // CLIP_HEAD_WIDTH)}, HEADS_ASSUMED,
+                                True)
     return VisionTowerSpec(
         width=width, layers=_layer_count(visual, r"transformer\.resblocks\.(\d+)\."),
-        heads=max(1, width // 64), image_size=grid * patch, patch_size=patch,
+        heads=heads.heads["vision"], image_size=grid * patch, patch_size=patch,
         output_dim=int(projection.shape[1]),
         mlp_width=int(visual["transformer.resblocks.0.mlp.c_fc.weight"].shape[0]),
-        quick_gelu=quick_gelu)
+        quick_gelu=quick_gelu, heads_from=heads.source, heads_assumed=heads.assumed)
 
 
 def temporal_state(state: Mapping[str, "torch.Tensor"], path: Optional[Union[str, Path]] = None
                    ) -> Tuple[TemporalSpec, Dict[str, "torch.Tensor"]]:
     """CLIP4Clip's seqTransf head as open_clip ``Transformer`` names plus ``frame_positions``.
 
-    Its heads are ``width // 64`` as CLIP4Clip builds it (``transformer_width // 64``).
+    Its heads are ``width // 64`` as CLIP4Clip builds it (``transformer_width // 64``, the
+    text tower's width, whatever that tower's own heads), so no config changes them.
     """
     out = _openai_state(state, TEMPORAL_PREFIX, (), "clip4clip", path, "temporal", "resblocks.")
     out["frame_positions"] = state[FRAME_POSITIONS].float().contiguous()
@@ -402,16 +668,17 @@ def temporal_state(state: Mapping[str, "torch.Tensor"], path: Optional[Union[str
         raise InputError(f"frame position table is {position_width} wide, the temporal "
                          f"transformer {width}", path)
     spec = TemporalSpec(width=width, layers=_layer_count(out, r"resblocks\.(\d+)\."),
-                        heads=max(1, width // 64), max_frames=max_frames)
+                        heads=max(1, width // CLIP_HEAD_WIDTH), max_frames=max_frames)
     return spec, out
 
 
-def load_video_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = None
-                          ) -> VideoCheckpoint:
+def load_video_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = None,
+                          tower_config: Optional[Union[str, Path]] = None) -> VideoCheckpoint:
     """Read `path`, find its video tower and convert it to open_clip's names in float32.
 
-    `quick_gelu` None means QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip),
-    GELU for open_clip checkpoints, as for the text tower.
+    `quick_gelu` None means what `tower_config` (which also gives the heads) says, else
+    QuickGELU for the OpenAI-derived layouts (hf-clip, clip4clip) and GELU for open_clip
+    checkpoints, as for the text tower.
     """
     state = read_state_dict(path)
     layout, prefix, pooling = detect_video_layout(state, path)
@@ -420,9 +687,9 @@ def load_video_checkpoint(path: Union[str, Path], quick_gelu: Optional[bool] = N
                            (HF_VISION_PROJECTION, "proj"), path, "vision")
     else:
         visual = _openai_state(state, prefix, OPENAI_VISION_TOP_KEYS, layout, path, "vision")
-    if quick_gelu is None:
-        quick_gelu = layout != "open_clip"
-    spec = infer_vision_spec(visual, quick_gelu, path)
+    quick_gelu = _activation(quick_gelu, layout, tower_config, "vision")
+    spec = infer_vision_spec(visual, quick_gelu, path,
+                             tower_heads(state, layout, path, tower_config))
     temporal, temporal_tensors = (temporal_state(state, path) if pooling == "seqTransf"
                                   else (None, None))
     if temporal is not None and temporal.width != spec.output_dim:

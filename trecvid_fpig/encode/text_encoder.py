@@ -147,15 +147,17 @@ class TextEncoder:
 
 
 def load_text_encoder(checkpoint_path: Union[str, Path], device: Optional[str] = None,
-                      quick_gelu: Optional[bool] = None) -> TextEncoder:
+                      quick_gelu: Optional[bool] = None,
+                      tower_config: Optional[Union[str, Path]] = None) -> TextEncoder:
     """Load `checkpoint_path` (hf-clip, clip4clip or open_clip layout) onto `device`.
 
-    `quick_gelu` None chooses by layout (see :func:`load_text_checkpoint`).
+    `quick_gelu` None chooses by layout (see :func:`load_text_checkpoint`); `tower_config`
+    gives the attention heads.
     """
     from open_clip.tokenizer import SimpleTokenizer
 
     resolved = resolve_device(device)
-    checkpoint = load_text_checkpoint(checkpoint_path, quick_gelu)
+    checkpoint = load_text_checkpoint(checkpoint_path, quick_gelu, tower_config)
     tokenizer = SimpleTokenizer()
     if checkpoint.spec.vocab_size < tokenizer.vocab_size:
         raise InputError(f"the text tower has a vocabulary of {checkpoint.spec.vocab_size} "

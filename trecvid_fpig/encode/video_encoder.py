@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
 
 from ..errors import InputError
 from ..textio import PathLike, file_sha256
-from .checkpoints import VideoCheckpoint, load_video_checkpoint
+from .checkpoints import (HEADS_FROM_CLIP4CLIP, VideoCheckpoint, heads_notice,
+                          load_video_checkpoint)
 from .text_encoder import assign_weights, resolve_device
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -253,14 +254,17 @@ class CheckpointVideoEncoder(VideoEncoder):
             "kind": self.kind, "layout": ckpt.layout, "prefix": ckpt.prefix,
             "pooling": ckpt.pooling, "image_size": spec.image_size,
             "patch_size": spec.patch_size, "width": spec.width, "layers": spec.layers,
-            "heads": spec.heads, "output_dim": spec.output_dim, "quick_gelu": spec.quick_gelu,
+            "heads": spec.heads, "heads_from": spec.heads_from,
+            "output_dim": spec.output_dim, "quick_gelu": spec.quick_gelu,
             "mean": list(self.mean), "std": list(self.std),
             "checkpoint": ckpt.path, "checkpoint_sha256": self.checkpoint_sha256(),
             "open_clip": open_clip.__version__, "torch": torch.__version__,
         }
+        if spec.heads_assumed:
+            out["heads_note"] = heads_notice(ckpt.path, "vision", spec.heads)
         if ckpt.temporal is not None:
             out["temporal"] = {"layers": ckpt.temporal.layers, "heads": ckpt.temporal.heads,
-                               "width": ckpt.temporal.width,
+                               "heads_from": HEADS_FROM_CLIP4CLIP, "width": ckpt.temporal.width,
                                "max_frames": ckpt.temporal.max_frames}
         if ckpt.layout == "hf-clip":
             out["note"] = HF_CLIP_NOTE
@@ -407,16 +411,22 @@ def resolve_factory(spec: str) -> Tuple[str, Callable]:
 
 def load_video_encoder(checkpoint: PathLike, device: Optional[str] = None,
                        video_encoder: Optional[str] = None,
-                       quick_gelu: Optional[bool] = None) -> VideoEncoder:
+                       quick_gelu: Optional[bool] = None,
+                       tower_config: Optional[PathLike] = None) -> VideoEncoder:
     """The video tower of `checkpoint` on `device` (None: CUDA if present).
 
     `video_encoder` (``package.module:factory`` or an installed entry-point name) replaces the
     detection: the factory is called as ``factory(checkpoint_path, device)`` and returns a
-    :class:`VideoTowerPlugin`. `quick_gelu` None chooses by layout, as for the text tower.
+    :class:`VideoTowerPlugin`. `quick_gelu` None chooses by layout, as for the text tower;
+    `tower_config` (config.json or open_clip model config) gives the attention heads.
     """
     resolved = resolve_device(device)
     if video_encoder is None:
-        return CheckpointVideoEncoder(load_video_checkpoint(checkpoint, quick_gelu), resolved)
+        return CheckpointVideoEncoder(load_video_checkpoint(checkpoint, quick_gelu, tower_config),
+                                      resolved)
+    if tower_config is not None:
+        raise InputError("--tower-config sizes the built-in towers; a --video-encoder plugin "
+                         "builds its own model")
     target, factory = resolve_factory(video_encoder)
     plugin = factory(str(checkpoint), resolved)
     if not isinstance(plugin, VideoTowerPlugin):

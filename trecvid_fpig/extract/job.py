@@ -43,6 +43,7 @@ class ExtractRequest:
     shots: Optional[str] = None
     exclude: Tuple[str, ...] = ()
     video_encoder: Optional[str] = None
+    tower_config: Optional[str] = None      # config.json / open_clip model config: the heads
     keep_frames: bool = False
     dtype: str = "float32"
     device: str = "auto"
@@ -132,14 +133,16 @@ def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> Ext
         device = actor_device = pick_device(request.device)
     given = encoder
     if encoder is None:
-        encoder = open_encoder(request.checkpoint, device, request.video_encoder)
+        encoder = open_encoder(request.checkpoint, device, request.video_encoder,
+                               request.tower_config)
     tower = encoder.provenance()
     settings = {
         "input": kind, "shots": len(planned),
         "shots_sha256": writer.ids_sha256([s.shot_id for s in planned]),
         "checkpoint_sha256": tower.get("checkpoint_sha256"),
         "tower": tower.get("kind", getattr(encoder, "kind", None)),
-        "video_encoder": request.video_encoder, "image_size": int(encoder.image_size),
+        "video_encoder": request.video_encoder, "heads": tower.get("heads"),
+        "image_size": int(encoder.image_size),
         "dim": int(encoder.output_dim), "sampling": sampling, "frames": request.frames,
         "keep_frames": request.keep_frames, "shard_shots": request.shard_shots,
         "device": actor_device.split(":")[0],
@@ -167,7 +170,8 @@ def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> Ext
         from .ray_engine import RayEngine, RaySettings
 
         opener = partial(_given, given) if given is not None else partial(
-            open_encoder, request.checkpoint, actor_device, request.video_encoder)
+            open_encoder, request.checkpoint, actor_device, request.video_encoder,
+            request.tower_config)
         engine = RayEngine(RaySettings(request.ray_address, request.actors,
                                        request.num_gpus_per_actor, request.workers),
                            opener, work)

@@ -97,11 +97,14 @@ def split_transform(transform: Callable) -> Preprocess:
     return Preprocess((), (lambda pixels: transform(Image.fromarray(pixels)),))
 
 
-def open_encoder(checkpoint: str, device: str, video_encoder: Optional[str]):
-    """The checkpoint's video tower (:mod:`trecvid_fpig.encode.video_encoder`)."""
+def open_encoder(checkpoint: str, device: str, video_encoder: Optional[str],
+                 tower_config: Optional[str] = None):
+    """The checkpoint's video tower (:mod:`trecvid_fpig.encode.video_encoder`); `tower_config`
+    gives its attention heads."""
     from ..encode.video_encoder import load_video_encoder
 
-    return load_video_encoder(checkpoint, device=device, video_encoder=video_encoder)
+    return load_video_encoder(checkpoint, device=device, video_encoder=video_encoder,
+                              tower_config=tower_config)
 
 
 class ShotMapper:
