@@ -209,3 +209,21 @@ def test_other_readers_take_ascii_digits_only(tmp_path, one):
     with pytest.raises(InputError) as err:
         read_sensitivity(csv)
     assert err.value.line == 2
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl as the reference")
+@pytest.mark.parametrize("start", list(PERL_SPACE) + ["\r\n", "\n\n"])
+def test_a_column_file_starting_with_white_space_is_refused(tmp_path, start):
+    """Perl's split(/\\s+/) gives an empty first field there, so NIST's script reads every field
+    shifted by one: no number it prints would be the toolkit's."""
+    line = "1661 Q0 shot00001_1 1 0.5 t\n"
+    assert perl_split((start + line).encode())[:2] == ["", "1661"]
+    run = tmp_path / "r"
+    run.write_text(start + line, encoding="utf-8", newline="")
+    with pytest.raises(InputError, match="starts with white space") as err:
+        parse_run(run)
+    assert err.value.line == 1
+    qrels = tmp_path / "q"
+    qrels.write_text(start + "1661 0 shot00001_1 1 1\n", encoding="utf-8", newline="")
+    with pytest.raises(InputError, match="starts with white space"):
+        parse_qrels(qrels)

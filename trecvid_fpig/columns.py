@@ -103,8 +103,14 @@ def _wrong_count(path, lineno: int, line: str, found: int, ncols: int, layout: s
 def split_columns(text: str, ncols: int, path, layout: str) -> List[List[str]]:
     """The file's columns as lists of tokens, or an error naming the first line with the wrong count.
 
-    Blank lines are allowed (NIST files often end without or with extra newlines).
+    Blank lines are allowed (NIST files often end without or with extra newlines), but not
+    before the first field: sample_eval.pl's ``split(/\\s+/)`` reads white space at the start of
+    the file as an empty first field, which shifts every later field by one.
     """
+    if text[:1] in tuple(WHITESPACE):
+        raise InputError("the file starts with white space (a blank line or a space), which "
+                         "sample_eval.pl reads as an empty first field, shifting every field "
+                         "after it: remove it", path, 1)
     counts = fields_per_line(text)
     bad = np.flatnonzero((counts != 0) & (counts != ncols))
     if len(bad):
