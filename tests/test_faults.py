@@ -381,9 +381,11 @@ def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path
 
     from trecvid_fpig import textio
     from trecvid_fpig.encode.query_features import save_query_features
+    from trecvid_fpig.topics import TopicSet
 
+    topics = TopicSet("two", (661, 662), ("a dog", "a cat"), "two.txt")
     target = tmp_path / "q.npy"
-    save_query_features(target, np.eye(2, 4, dtype=np.float32), [661, 662], {"run": "old"})
+    save_query_features(target, np.eye(2, 4, dtype=np.float32), topics, {"run": "old"})
     real_replace = os.replace
 
     def replace_then_interrupt(src, dst):
@@ -401,7 +403,7 @@ def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)   # whatever ran before
     try:
         with pytest.raises(KeyboardInterrupt):
-            save_query_features(target, new, [661, 662], {"run": "new"})
+            save_query_features(target, new, topics, {"run": "new"})
     finally:
         signal.signal(signal.SIGINT, handler)
         stop.set()

@@ -26,3 +26,7 @@ class InputError(Exception):
     def __reduce__(self):
         """Keep path and line when the error crosses a process boundary (parallel scoring)."""
         return (type(self), (self.reason, self.path, self.line))
+
+
+class InputWarning(UserWarning):
+    """Input the toolkit accepts but cannot fully check; the CLI prints it as one line."""

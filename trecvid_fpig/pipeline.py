@@ -270,7 +270,7 @@ def _query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepare
         encoded = encoder.encode(topic_set.texts, max_words=request.max_words,
                                  progress=request.progress)
         path = stage / f"{_set_name(topic_set)}.topics.npy"
-        save_query_features(path, encoded, topic_set.ids, dict(record, topic_set=topic_set.name))
+        save_query_features(path, encoded, topic_set, dict(record, topic_set=topic_set.name))
         matrices.append(load_query_features(path, topic_set)[1])
         saved.append(path.name)
     record["saved_as"] = saved

@@ -10,10 +10,11 @@ import errno
 import importlib
 import signal
 import sys
+import warnings
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 
 #: Exit codes: 0 done, 1 done but a check failed (``score --strict``), 2 refused input or an
 #: error writing, 128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM).
@@ -55,6 +56,14 @@ COMMANDS = {
 MODEL_LIBRARIES = ("torch", "open_clip", "torchvision", "av")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The toolkit's own warnings as one line on stderr, others as Python prints them."""
+    if issubclass(category, InputWarning):
+        click.echo(f"fpig-trecvid: warning: {message}", err=True)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 class _Group(click.Group):
     """Loads each verb's module on demand, and turns :class:`InputError` into one clear line on
     stderr and exit code 2, with no traceback."""
@@ -69,7 +78,9 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except InputError as exc:
             click.echo(f"fpig-trecvid: error: {exc}", err=True)
             ctx.exit(EXIT_INPUT)

@@ -59,7 +59,7 @@ def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
             "checkpoint_layout": encoder.layout,
             "activation": "quick_gelu" if encoder.spec.quick_gelu else "gelu",
         }
-        path = save_query_features(out, features, topics.ids, meta)
+        path = save_query_features(out, features, topics, meta)
     if not quiet:
         click.echo(f"wrote {path} ({features.shape[0]} topics x {features.shape[1]}, float32, "
                    f"{encoder.layout} checkpoint) and its sidecar {path.with_suffix('.json')}")

@@ -2,21 +2,24 @@
 
 The sidecar names the topic of each row and records provenance; it also holds the sha256 of the
 ``.npy`` bytes, so a matrix replaced after the sidecar was written is caught instead of being
-silently paired with the wrong topic ids. A bare ``.npy`` (no sidecar) is taken to follow the
-topic set's order. Nothing here imports torch: ``run --query-features`` stays light.
+silently paired with the wrong topic ids, and the sha256 of each topic's text, so features
+encoded from one topic file are not used for another file's different texts under the same
+ids. A bare ``.npy`` (no sidecar) is taken to follow the topic set's order. Nothing here
+imports torch: ``run --query-features`` stays light.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..columns import topic_number
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
@@ -35,13 +38,18 @@ def sidecar_path(path: PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def topic_text_sha256(text: str) -> str:
+    """Hex sha256 of a topic's text (UTF-8), as the sidecar records it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _npy_bytes(features: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, features, allow_pickle=False)
     return buffer.getvalue()
 
 
-def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequence[int],
+def save_query_features(path: PathLike, features: np.ndarray, topics: TopicSet,
                         meta: Mapping[str, object]) -> Path:
     """Write `features` to `path` (``.npy``) and the sidecar beside it, as one unit.
 
@@ -51,21 +59,23 @@ def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequenc
     does not describe (the loader checks that hash), and an interruption at any moment leaves
     either the old pair or the new one, never the old matrix bare.
 
-    `meta` (topic set, max words, checkpoint sha256, …) goes into the sidecar with the topic
-    ids, the dimension, the package version and the matrix's sha256; keys are sorted and no
+    `features` holds one row per topic of `topics`, in its order. `meta` (topic set, max words,
+    checkpoint sha256, …) goes into the sidecar with the topic ids, their texts' sha256, the
+    dimension, the package version and the matrix's sha256; keys are sorted and no
     clock is recorded, so equal inputs give byte-identical files.
     """
     target = Path(path)
     if target.suffix != ".npy":
         raise InputError("query features are written as .npy: name the output *.npy", target)
     matrix = np.ascontiguousarray(features, dtype=np.float32)
-    ids = [str(int(t)) for t in topic_ids]       # strings, as topic ids are in every sidecar
+    ids = [str(int(t)) for t in topics.ids]      # strings, as topic ids are in every sidecar
     if matrix.ndim != 2 or matrix.shape[0] != len(ids):
         raise ValueError(f"features of shape {matrix.shape} for {len(ids)} topics")
     payload = _npy_bytes(matrix)
     sidecar = dict(meta)
     sidecar.update({
         "topic_ids": ids,
+        "topic_text_sha256": [topic_text_sha256(t) for t in topics.texts],
         "rows": len(ids),
         "dim": int(matrix.shape[1]),
         "dtype": "float32",
@@ -115,7 +125,9 @@ def read_sidecar(side: Path, path: Path) -> dict:
     return info
 
 
-def _sidecar_ids(path: Path, matrix: np.ndarray, raw: bytes) -> Tuple[int, ...]:
+def _sidecar_ids(path: Path, matrix: np.ndarray, raw: bytes
+                 ) -> Tuple[Tuple[int, ...], Optional[Tuple[str, ...]]]:
+    """The sidecar's topic ids and, when it records them, their texts' sha256."""
     side = sidecar_path(path)
     info = read_sidecar(side, path)
     ids = info.get("topic_ids")
@@ -133,7 +145,34 @@ def _sidecar_ids(path: Path, matrix: np.ndarray, raw: bytes) -> Tuple[int, ...]:
         raise InputError(f"sidecar describes another {path.name} (sha256 differs): the matrix "
                          "was replaced after encoding; delete the sidecar if its rows follow "
                          "the topic file's order", side)
-    return tuple(ids)
+    hashes = info.get("topic_text_sha256")
+    if hashes is None:
+        return tuple(ids), None
+    if (not isinstance(hashes, list) or len(hashes) != len(ids)
+            or not all(isinstance(h, str) for h in hashes)):
+        raise InputError("sidecar's 'topic_text_sha256' is not one text hash per topic id", side)
+    return tuple(ids), tuple(hashes)
+
+
+def _check_topic_texts(path: Path, ids: Sequence[int], hashes: Optional[Sequence[str]],
+                       topic_set: TopicSet) -> None:
+    """Refuse a topic whose text is not the one its row was encoded from, naming it.
+
+    Sidecars written before the hashes were recorded cannot be checked: they still read (they
+    were the only record of those features), with a warning that rows are matched by id only.
+    """
+    side = sidecar_path(path)
+    if hashes is None:
+        warnings.warn(f"{side}: written before topic texts were hashed, so the features are "
+                      f"matched to {topic_set.name}'s topics by id only; re-encode to check "
+                      f"the texts too", InputWarning, stacklevel=3)
+        return
+    hash_of = dict(zip(ids, hashes))
+    for tid, text in zip(topic_set.ids, topic_set.texts):
+        if hash_of[tid] != topic_text_sha256(text):
+            raise InputError(f"topic {tid}'s text in {topic_set.source} ({text[:60]!r}) is not "
+                             f"the text its features were encoded from: encode this topic file",
+                             side)
 
 
 def load_query_features(path: PathLike, topic_set: TopicSet
@@ -141,17 +180,19 @@ def load_query_features(path: PathLike, topic_set: TopicSet
     """``(topic ids, features)`` for `topic_set`'s topics, in its order, rows L2-normalised.
 
     With a sidecar, rows are matched to topics by its ids (extra topics are ignored, a missing
-    one is an error); a bare ``.npy`` must have exactly one row per topic of the set.
+    one is an error) and each topic's text must hash as recorded; a bare ``.npy`` must have
+    exactly one row per topic of the set.
     """
     p = Path(path)
     matrix, raw = _read_matrix(p)
     if sidecar_path(p).exists():
-        ids = _sidecar_ids(p, matrix, raw)
+        ids, hashes = _sidecar_ids(p, matrix, raw)
         row_of = {t: r for r, t in enumerate(ids)}
         missing = [t for t in topic_set.ids if t not in row_of]
         if missing:
             raise InputError(f"no features for topic(s) {', '.join(map(str, missing[:5]))} of "
                              f"{topic_set.name} (the sidecar lists {ids[0]}..{ids[-1]})", p)
+        _check_topic_texts(p, ids, hashes, topic_set)
         matrix = matrix[[row_of[t] for t in topic_set.ids]]
     elif matrix.shape[0] != len(topic_set):
         raise InputError(f"{matrix.shape[0]} rows but {topic_set.name} has {len(topic_set)} "
