@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from trecvid_fpig.columns import parse_numbers, split_columns, split_fields, text_lines
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
-from trecvid_fpig.extract.tasks import read_boundaries
+from trecvid_fpig.extract.tasks import read_boundaries, table_shots
 from trecvid_fpig.nist_xml import parse_avs_xml
 from trecvid_fpig.qrels import parse_qrels
 from trecvid_fpig.report.plots import read_sensitivity
@@ -209,6 +209,12 @@ def test_other_readers_take_ascii_digits_only(tmp_path, one):
     with pytest.raises(InputError) as err:
         read_sensitivity(csv)
     assert err.value.line == 2
+    table = tmp_path / "clips.csv"                    # pandas leaves '１' a string: float() took it
+    table.write_text(f"shot_id,video,start,end\nclip1,v.mp4,0,2\nclip2,v.mp4,{one},2\n",
+                     encoding="utf-8")
+    with pytest.raises(InputError, match="start and end must be seconds") as err:
+        table_shots(table)
+    assert err.value.line == 3
 
 
 @pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl as the reference")
