@@ -384,3 +384,11 @@ def test_dsl_in_log_space_keeps_nan_lowest():
     assert result["t2v"]["MnR"] == pytest.approx((3 + 1 + 1) / 3)
     # video 0's own caption is NaN: captions 1 and 2 beat it there
     assert result["v2t"]["MnR"] == pytest.approx((3 + 1 + 1) / 3)
+
+
+@pytest.mark.parametrize("temperature", [100.0, 1e15])
+def test_dsl_tiny_similarities_do_not_underflow_into_ties(temperature):
+    # T * (max - min) = 500 lets the weights be computed directly, but 2e-300 * e^-500 is
+    # below float64's normal range: the products once underflowed to equal zeros
+    x = np.array([[1e-300, 5.0, 0.1], [5.0, 3e-300, 0.2], [2e-300, 5e-324, 5.0]])
+    assert_exact_dsl(x, temperature)

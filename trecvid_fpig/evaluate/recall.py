@@ -336,8 +336,8 @@ class _DualSoftmax:
 
     Two passes over the matrix give each video column's maximum and softmax denominator (the
     sum of exp(T * (sims - column max)), at least 1, so it can neither overflow nor vanish).
-    When T * (largest - smallest value) is small enough that no weight can underflow, the
-    values are the formula itself. Otherwise (logits such as 100 x cosine, or a large T) most
+    When T * (largest - smallest value) is small enough that no weight, and no product of a
+    weight and a similarity, can underflow, the values are the formula itself. Otherwise (logits such as 100 x cosine, or a large T) most
     weights would round to exact zeros that tie, and a tie counts for the query: random
     features would score R@10 near 100. No single float64 can stand for such a value either
     (its logarithm ``T * (sims - max) + log|sims| - log(sum)`` needs the precision of its small
@@ -360,16 +360,22 @@ class _DualSoftmax:
         n_captions, n_videos = scan.matrix.shape
         self.temperature = temperature
         self.col_max = np.full(n_videos, -np.inf)
-        lowest = np.inf
+        lowest = smallest = np.inf               # smallest: the least magnitude but zero
         for _, block in scan.blocks():
             np.maximum(self.col_max, block.max(axis=0), out=self.col_max)
             lowest = min(lowest, float(np.where(np.isneginf(block), np.inf, block).min()))
+            magnitudes = np.abs(block)
+            smallest = min(smallest, float(np.where(magnitudes > 0, magnitudes, np.inf).min()))
         highest = float(self.col_max.max())
         span = temperature * (highest - lowest) if np.isfinite(lowest) else 0.0
-        self.log_space = span > self.DIRECT_SPAN
         if not math.isfinite(span):
             raise InputError(f"DSL temperature {temperature} times the value range "
                              f"{highest - lowest} overflows float64", scan.source)
+        # sims * weight / sum >= smallest * exp(-span) / captions must stay a normal float64
+        # too: tiny similarities far below their column's maximum would underflow and tie
+        self.log_space = span > self.DIRECT_SPAN or (
+            math.isfinite(smallest) and math.log(smallest) - span - math.log(n_captions)
+            < math.log(np.finfo(np.float64).tiny))
         self.col_sum = np.zeros(n_videos)
         own = np.empty(n_captions)
         with np.errstate(invalid="ignore"):      # a column that is all NaN-as-lowest
