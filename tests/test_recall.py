@@ -290,6 +290,9 @@ def exact_dsl_ranks(x, temperature, groups=None):
 
     mpmath's numbers have unbounded exponents, and T * sims is exact at 60 digits (a product
     of two doubles needs 106 bits), so every value, however far below 1, keeps 60 digits.
+    Values closer than float64 can tell (0.4 / (1 + e^-1e284) against 0.8 / 2) are ties for
+    recall_metrics, as for any float64 formula, and may not be here: the matrices the tests
+    give it have exact ties and clear differences only.
     """
     import mpmath
 
