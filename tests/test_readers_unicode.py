@@ -70,6 +70,22 @@ def test_columns_split_as_perl_does(char):
             split_columns(text, 6, "run", "topic Q0 shot rank score tag")
 
 
+@pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl as the reference")
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=PERL_SPACE + "".join(PYTHON_ONLY_SPACE) + "\u2029ab1é\U0001f600",
+               max_size=30), st.integers(-1, 3))
+def test_split_fields_is_perls_split(text, maxsplit):
+    perl = perl_split(text.encode("utf-8"))
+    if perl and perl[0] == "":
+        perl = perl[1:]
+    fields = split_fields(text, maxsplit)
+    if maxsplit < 0 or len(perl) <= maxsplit:
+        assert fields == perl
+    else:                            # the rest of the text, from its first field on
+        assert fields[:maxsplit] == perl[:maxsplit]
+        assert split_fields(fields[maxsplit]) == perl[maxsplit:]
+
+
 @pytest.mark.parametrize("char", PYTHON_ONLY_SPACE)
 def test_a_shot_id_keeps_unicode_space(tmp_path, char):
     qrels = tmp_path / "q"

@@ -40,7 +40,10 @@ def split_fields(text: str, maxsplit: int = -1) -> List[str]:
     Python's white space were Perl's: NBSP, U+3000 or U+001F stay inside a field."""
     if text.isascii() and not any(c in text for c in _PYTHON_ONLY_ASCII_SPACE):
         return text.split(None, maxsplit)              # the same split, three times faster
-    fields = _SEPARATORS.split(text.lstrip(WHITESPACE), max(maxsplit, 0))
+    rest = text.lstrip(WHITESPACE)
+    if maxsplit == 0:                                  # re.split's 0 would mean "no limit"
+        return [rest] if rest else []
+    fields = _SEPARATORS.split(rest, max(maxsplit, 0))
     if fields[-1] == "":                               # trailing white space, or no text
         fields.pop()
     return fields
