@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from trecvid_fpig.columns import parse_numbers, split_columns, split_fields, text_lines
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
-from trecvid_fpig.extract.tasks import read_boundaries
+from trecvid_fpig.extract.tasks import read_boundaries, table_shots
 from trecvid_fpig.nist_xml import parse_avs_xml
 from trecvid_fpig.qrels import parse_qrels
 from trecvid_fpig.report.plots import read_sensitivity
@@ -68,6 +68,22 @@ def test_columns_split_as_perl_does(char):
     else:
         with pytest.raises(InputError, match="expected 6 whitespace-separated fields"):
             split_columns(text, 6, "run", "topic Q0 shot rank score tag")
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl as the reference")
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=PERL_SPACE + "".join(PYTHON_ONLY_SPACE) + "\u2029ab1é\U0001f600",
+               max_size=30), st.integers(-1, 3))
+def test_split_fields_is_perls_split(text, maxsplit):
+    perl = perl_split(text.encode("utf-8"))
+    if perl and perl[0] == "":
+        perl = perl[1:]
+    fields = split_fields(text, maxsplit)
+    if maxsplit < 0 or len(perl) <= maxsplit:
+        assert fields == perl
+    else:                            # the rest of the text, from its first field on
+        assert fields[:maxsplit] == perl[:maxsplit]
+        assert split_fields(fields[maxsplit]) == perl[maxsplit:]
 
 
 @pytest.mark.parametrize("char", PYTHON_ONLY_SPACE)
@@ -209,3 +225,27 @@ def test_other_readers_take_ascii_digits_only(tmp_path, one):
     with pytest.raises(InputError) as err:
         read_sensitivity(csv)
     assert err.value.line == 2
+    table = tmp_path / "clips.csv"                    # pandas leaves '１' a string: float() took it
+    table.write_text(f"shot_id,video,start,end\nclip1,v.mp4,0,2\nclip2,v.mp4,{one},2\n",
+                     encoding="utf-8")
+    with pytest.raises(InputError, match="start and end must be seconds") as err:
+        table_shots(table)
+    assert err.value.line == 3
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="needs perl as the reference")
+@pytest.mark.parametrize("start", list(PERL_SPACE) + ["\r\n", "\n\n"])
+def test_a_column_file_starting_with_white_space_is_refused(tmp_path, start):
+    """Perl's split(/\\s+/) gives an empty first field there, so NIST's script reads every field
+    shifted by one: no number it prints would be the toolkit's."""
+    line = "1661 Q0 shot00001_1 1 0.5 t\n"
+    assert perl_split((start + line).encode())[:2] == ["", "1661"]
+    run = tmp_path / "r"
+    run.write_text(start + line, encoding="utf-8", newline="")
+    with pytest.raises(InputError, match="starts with white space") as err:
+        parse_run(run)
+    assert err.value.line == 1
+    qrels = tmp_path / "q"
+    qrels.write_text(start + "1661 0 shot00001_1 1 1\n", encoding="utf-8", newline="")
+    with pytest.raises(InputError, match="starts with white space"):
+        parse_qrels(qrels)

@@ -285,21 +285,32 @@ def test_recall_from_files_can_skip_the_fingerprint(tmp_path):
 
 # --- DSL on logits or with a large temperature: the exact formula's ranks, never free ties ---
 
-def exact_dsl_ranks(x, temperature):
-    """t2v and v2t ranks of sims * softmax(T * sims over captions), in 60-digit arithmetic."""
+def exact_dsl_ranks(x, temperature, groups=None):
+    """t2v and v2t ranks of sims * softmax(T * sims over captions), in 60-digit arithmetic.
+
+    mpmath's numbers have unbounded exponents, and T * sims is exact at 60 digits (a product
+    of two doubles needs 106 bits), so every value, however far below 1, keeps 60 digits.
+    Values closer than float64 can tell (0.4 / (1 + e^-1e284) against 0.8 / 2) are ties for
+    recall_metrics, as for any float64 formula, and may not be here: the matrices the tests
+    give it have exact ties and clear differences only.
+    """
     import mpmath
 
     mpmath.mp.dps = 60
     n_captions, n_videos = x.shape
+    groups = list(range(n_videos)) if groups is None else [int(g) for g in groups]
     values = [[mpmath.mpf(float(v)) for v in row] for row in x]
     dsl = [[None] * n_videos for _ in range(n_captions)]
     for j in range(n_videos):
-        weights = [mpmath.exp(temperature * values[i][j]) for i in range(n_captions)]
+        weights = [mpmath.exp(mpmath.mpf(temperature) * values[i][j]) for i in range(n_captions)]
         total = mpmath.fsum(weights)
         for i in range(n_captions):
             dsl[i][j] = values[i][j] * weights[i] / total
-    t2v = [1 + sum(dsl[i][j] > dsl[i][i] for j in range(n_videos)) for i in range(n_captions)]
-    v2t = [1 + sum(dsl[i][j] > dsl[j][j] for i in range(n_captions)) for j in range(n_videos)]
+    t2v = [1 + sum(dsl[i][j] > dsl[i][groups[i]] for j in range(n_videos))
+           for i in range(n_captions)]
+    best = [[max(dsl[i][j] for i in range(n_captions) if groups[i] == g) for j in range(n_videos)]
+            for g in range(n_videos)]
+    v2t = [1 + sum(best[g][j] > best[j][j] for g in range(n_videos)) for j in range(n_videos)]
     return np.array(t2v), np.array(v2t)
 
 
@@ -333,3 +344,54 @@ def test_dsl_on_random_features_is_chance_level(scale, temperature):
 def test_dsl_temperature_that_overflows_is_refused():
     with pytest.raises(InputError, match="overflows"):
         recall_metrics(np.array([[1.0, -1.0], [0.5, 0.2]]), dsl=True, dsl_temperature=1e308)
+
+
+# --- DSL where T * (max - min) is far beyond float64's digits: still the exact formula's ranks ---
+# (a log-space key offset by about T * (max - min) once absorbed log|value| from about 1e14 on)
+
+def assert_exact_dsl(x, temperature, per_video=1, **kwargs):
+    groups = np.repeat(np.arange(x.shape[1]), per_video)
+    t2v, v2t = exact_dsl_ranks(x, temperature, groups)
+    ours = recall_metrics(x, dsl=True, dsl_temperature=temperature, ks=(1, 5),
+                          captions_per_video=per_video, **kwargs)
+    for direction, ranks in (("t2v", t2v), ("v2t", v2t)):
+        assert ours[direction] == pytest.approx({
+            "R@1": 100 * np.mean(ranks <= 1), "R@5": 100 * np.mean(ranks <= 5),
+            "MdR": float(np.median(ranks)), "MnR": float(ranks.mean())}), direction
+
+
+def test_dsl_2x2_with_a_huge_temperature():
+    # caption 0's own value 0.9 * 1 is below 1.0 * 1: rank 2, not a free hit (R@1 once 100)
+    assert_exact_dsl(np.array([[0.9, 1.0], [-0.9, 0.7]]), 1e15)
+
+
+def test_dsl_60x60_with_a_huge_temperature():
+    x = np.tanh(np.random.default_rng(2).standard_normal((60, 60)))    # t2v R@1 3.33, once 5.0
+    assert_exact_dsl(x, 1e15)
+
+
+@pytest.mark.parametrize("temperature", [1e3, 1e14, 1e15, 1e30, 1e100, 1e300])
+@pytest.mark.parametrize("per_video", [1, 3])
+def test_dsl_is_exact_at_every_scale(temperature, per_video):
+    rng = np.random.default_rng(int(math.log10(temperature)) * 10 + per_video)
+    x = np.tanh(rng.standard_normal((10 * per_video, 10)))
+    x[1] = x[0]                      # ties of the formula itself: equal values in every column
+    x[2, :3] = 0.0                   # zeros, which rank between the signs
+    assert_exact_dsl(x, temperature, per_video)
+
+
+def test_dsl_in_log_space_keeps_nan_lowest():
+    x = np.array([[np.nan, 0.5, 0.1], [0.2, 0.8, np.nan], [-0.4, 0.3, 0.7]])
+    result = recall_metrics(x, dsl=True, dsl_temperature=1e15, nan_as_lowest=True, ks=(1,))
+    # caption 0's own value is NaN: both numbers beat it; captions 1 and 2 hold their column max
+    assert result["t2v"]["MnR"] == pytest.approx((3 + 1 + 1) / 3)
+    # video 0's own caption is NaN: captions 1 and 2 beat it there
+    assert result["v2t"]["MnR"] == pytest.approx((3 + 1 + 1) / 3)
+
+
+@pytest.mark.parametrize("temperature", [100.0, 1e15])
+def test_dsl_tiny_similarities_do_not_underflow_into_ties(temperature):
+    # T * (max - min) = 500 lets the weights be computed directly, but 2e-300 * e^-500 is
+    # below float64's normal range: the products once underflowed to equal zeros
+    x = np.array([[1e-300, 5.0, 0.1], [5.0, 3e-300, 0.2], [2e-300, 5e-324, 5.0]])
+    assert_exact_dsl(x, temperature)

@@ -40,7 +40,10 @@ def split_fields(text: str, maxsplit: int = -1) -> List[str]:
     Python's white space were Perl's: NBSP, U+3000 or U+001F stay inside a field."""
     if text.isascii() and not any(c in text for c in _PYTHON_ONLY_ASCII_SPACE):
         return text.split(None, maxsplit)              # the same split, three times faster
-    fields = _SEPARATORS.split(text.lstrip(WHITESPACE), max(maxsplit, 0))
+    rest = text.lstrip(WHITESPACE)
+    if maxsplit == 0:                                  # re.split's 0 would mean "no limit"
+        return [rest] if rest else []
+    fields = _SEPARATORS.split(rest, max(maxsplit, 0))
     if fields[-1] == "":                               # trailing white space, or no text
         fields.pop()
     return fields
@@ -103,8 +106,14 @@ def _wrong_count(path, lineno: int, line: str, found: int, ncols: int, layout: s
 def split_columns(text: str, ncols: int, path, layout: str) -> List[List[str]]:
     """The file's columns as lists of tokens, or an error naming the first line with the wrong count.
 
-    Blank lines are allowed (NIST files often end without or with extra newlines).
+    Blank lines are allowed (NIST files often end without or with extra newlines), but not
+    before the first field: sample_eval.pl's ``split(/\\s+/)`` reads white space at the start of
+    the file as an empty first field, which shifts every later field by one.
     """
+    if text[:1] in tuple(WHITESPACE):
+        raise InputError("the file starts with white space (a blank line or a space), which "
+                         "sample_eval.pl reads as an empty first field, shifting every field "
+                         "after it: remove it", path, 1)
     counts = fields_per_line(text)
     bad = np.flatnonzero((counts != 0) & (counts != ncols))
     if len(bad):

@@ -32,9 +32,10 @@ Conventions (also written into every result's ``meta["conventions"]``):
   (100 × cosine, as CLIP4Clip-family code and TS2-Net save) need T = 1. It is computed in
   float64, block by block, from each column's maximum and softmax denominator found in two
   earlier passes (so DSL costs two exponentials an entry). Where T · (max − min) could make a
-  weight underflow to an exact zero, entries are ranked by an order-preserving log-space key
-  instead (see ``_DualSoftmax``), so the ranks are those of the exact formula: underflow never
-  creates ties, and the ties that remain are ties of the formula, ranked as above.
+  weight underflow to an exact zero, entries are compared exactly instead, by sign and then by
+  the difference of their logarithms (see ``_DualSoftmax``), at every T: underflow never
+  creates ties, and the ties that remain are ties of the formula (to the rounding of the
+  logarithms and of the softmax sums, about 1e-12 of a value), ranked as above.
 - **How CLIP4Clip's ``metrics.py`` differs.** On a matrix without ties the ranks are the same
   as ``compute_metrics`` (1:1) and ``tensor_text_to_video_metrics`` (several captions a video).
   With ties, ``compute_metrics`` counts a query once at *every* tied position (so a tied query
@@ -107,7 +108,7 @@ CONVENTIONS = {
     "MdR": "median rank, mean of the two middle ranks when even (numpy.median)",
     "MnR": "mean rank",
     "dsl": "sims * softmax(T * sims over the caption axis), float64, used for both directions; "
-           "ranked by an exact log-space key where weights would underflow",
+           "compared exactly in log space where weights would underflow",
     "clip4clip": "same ranks as CLIP4Clip compute_metrics / tensor_text_to_video_metrics without "
                  "ties; with ties compute_metrics counts a query at every tied position and "
                  "tensor_text_to_video_metrics uses argsort order; tensor_text_to_video_metrics "
@@ -146,27 +147,43 @@ def recall_metrics(sims: np.ndarray, *, captions_per_video: Optional[int] = None
     work_dtype = np.dtype(np.float64) if dsl else matrix.dtype
     block_rows = max(1, min(chunk_rows, CACHE_BYTES // (work_dtype.itemsize * n_videos)))
     scan = _Scan(matrix, chunk_rows, block_rows, nan_as_lowest, source)
-    reweight = _DualSoftmax(scan, dsl_temperature) if dsl else None
-    best = np.full((n_videos, n_videos), -np.inf, dtype=work_dtype)   # best[group, video]
+    reweight = _DualSoftmax(scan, dsl_temperature, groups) if dsl else None
+    exact = reweight if reweight is not None and reweight.log_space else None
+    # best[group, video]: the group's best value in the video's column; with exact DSL
+    # comparisons, whether one of the group's values there beats the video's own group's best
+    best = (np.zeros((n_videos, n_videos), dtype=bool) if exact is not None
+            else np.full((n_videos, n_videos), -np.inf, dtype=work_dtype))
     beaten = np.empty(n_captions, dtype=np.int64)      # videos strictly above the caption's own
     counter = np.uint16 if n_videos < 1 << 16 else np.int64
     row_index = np.arange(block_rows)
+    columns = np.arange(n_videos)
     groups_in_order = bool(np.all(groups[1:] >= groups[:-1]))
     digest = None
     if fingerprint:
         digest = xxhash.xxh3_128(f"{matrix.dtype.name} {n_captions}x{n_videos}\n".encode())
     for start, block in scan.blocks(digest):
-        if reweight is not None:
-            block = reweight(block)
         stop = start + len(block)
         block_groups = groups[start:stop]
-        own = block[row_index[:len(block)], block_groups]
-        above = (block > own[:, None]).view(np.uint8)
-        beaten[start:stop] = above.sum(axis=1, dtype=counter)
+        rows = row_index[:len(block)]
+        if exact is not None:
+            values = block.astype(np.float64)
+            keys = exact.log_keys(values, columns)
+            own_keys = tuple(k[rows, block_groups][:, None] for k in keys)
+            above = exact.above(keys, own_keys, values, columns,
+                                values[rows, block_groups][:, None], block_groups[:, None])
+            block = exact.above(keys, exact.reference_keys, values, columns, exact.reference,
+                                columns)
+        else:
+            if reweight is not None:
+                block = reweight(block)
+            above = block > block[rows, block_groups][:, None]
+        beaten[start:stop] = above.view(np.uint8).sum(axis=1, dtype=counter)
         _update_group_max(best, block, block_groups, groups_in_order)
     t2v_ranks = beaten + 1
-    own_group = np.diagonal(best)
-    v2t_ranks = 1 + np.count_nonzero(best > own_group[None, :], axis=0)
+    if exact is not None:
+        v2t_ranks = 1 + np.count_nonzero(best, axis=0)
+    else:
+        v2t_ranks = 1 + np.count_nonzero(best > np.diagonal(best)[None, :], axis=0)
 
     meta = {
         "shape": [n_captions, n_videos],
@@ -319,60 +336,159 @@ class _DualSoftmax:
 
     Two passes over the matrix give each video column's maximum and softmax denominator (the
     sum of exp(T * (sims - column max)), at least 1, so it can neither overflow nor vanish).
-    When T * (largest - smallest value) is small enough that no weight can underflow, the
-    values are the formula itself. Otherwise (logits such as 100 x cosine, or a large T) most
+    When T * (largest - smallest value) is small enough that no weight, and no product of a
+    weight and a similarity, can underflow, the values are the formula itself. Otherwise (logits such as 100 x cosine, or a large T) most
     weights would round to exact zeros that tie, and a tie counts for the query: random
-    features would score R@10 near 100. Then each value v is replaced by the order-preserving
-    key sign(v) * (K + log|v|), with log|v| = log|sims| + T * (sims - column max) - log(sum)
-    computed without exponentials and K chosen so that K + log|v| > 0 for every v != 0; the
-    ranking is that of the exact formula, and ties left are ties of the formula itself.
+    features would score R@10 near 100. No single float64 can stand for such a value either
+    (its logarithm ``T * (sims - max) + log|sims| - log(sum)`` needs the precision of its small
+    terms at the magnitude of its large one), so :meth:`exceeds` compares two values exactly
+    instead: by sign, then by the difference of their logarithms, with ``sims - max`` carried
+    as exact double-double sums so that T never magnifies a rounding. Each query is compared
+    with its own entry (t2v) and each column with its own group's best entry (v2t, found by
+    :meth:`own_group_best`); the ties left are ties of the formula, to the rounding of the
+    logarithms and of the softmax sums.
     """
 
     #: Widest T * (max - min) for which exp() of every shifted value stays a normal float64.
     DIRECT_SPAN = 600.0
+    #: Log gaps within this many float64 epsilons of the terms' magnitudes are ties.
+    TIE_ULPS = 8
+    #: A float64 log key is within this many epsilons of its terms' magnitudes of the exact one.
+    KEY_ULPS = 8
 
-    def __init__(self, scan: _Scan, temperature: float):
+    def __init__(self, scan: _Scan, temperature: float, groups: np.ndarray):
         n_captions, n_videos = scan.matrix.shape
         self.temperature = temperature
         self.col_max = np.full(n_videos, -np.inf)
-        lowest = np.inf
+        lowest = smallest = np.inf               # smallest: the least magnitude but zero
         for _, block in scan.blocks():
             np.maximum(self.col_max, block.max(axis=0), out=self.col_max)
             lowest = min(lowest, float(np.where(np.isneginf(block), np.inf, block).min()))
+            magnitudes = np.abs(block)
+            smallest = min(smallest, float(np.where(magnitudes > 0, magnitudes, np.inf).min()))
         highest = float(self.col_max.max())
         span = temperature * (highest - lowest) if np.isfinite(lowest) else 0.0
-        self.log_space = span > self.DIRECT_SPAN
         if not math.isfinite(span):
             raise InputError(f"DSL temperature {temperature} times the value range "
                              f"{highest - lowest} overflows float64", scan.source)
-        # log|v| >= log(smallest positive float64) - span - log(n_captions)
-        self.offset = 746.0 + span + math.log(n_captions) + 1.0
+        # sims * weight / sum >= smallest * exp(-span) / captions must stay a normal float64
+        # too: tiny similarities far below their column's maximum would underflow and tie
+        self.log_space = span > self.DIRECT_SPAN or (
+            math.isfinite(smallest) and math.log(smallest) - span - math.log(n_captions)
+            < math.log(np.finfo(np.float64).tiny))
         self.col_sum = np.zeros(n_videos)
+        own = np.empty(n_captions)
         with np.errstate(invalid="ignore"):      # a column that is all NaN-as-lowest
-            for _, block in scan.blocks():
+            for start, block in scan.blocks():
                 self.col_sum += self._weights(block).sum(axis=0)
+                stop = start + len(block)
+                own[start:stop] = block[np.arange(len(block)), groups[start:stop]]
         with np.errstate(divide="ignore"):
             self.log_sum = np.log(self.col_sum)
+        if self.log_space:
+            self.reference = self.own_group_best(own, groups, n_videos)
+            self.reference_keys = self.log_keys(self.reference, np.arange(n_videos))
 
     def _weights(self, block: np.ndarray) -> np.ndarray:
         return np.exp(self.temperature * (block.astype(np.float64) - self.col_max))
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if self.log_space:
-                values = block.astype(np.float64)
-                out = np.log(np.abs(values))
-                out += self.temperature * (values - self.col_max)
-                out -= self.log_sum
-                out += self.offset
-                out *= np.sign(values)
-                out[values == 0] = 0.0
-            else:
-                out = self._weights(block)
-                out /= self.col_sum
-                out *= block
+        """The reweighted block (direct mode only)."""
+        with np.errstate(invalid="ignore"):      # a column that is all NaN-as-lowest
+            out = self._weights(block)
+            out /= self.col_sum
+            out *= block
         out[np.isneginf(block)] = -np.inf       # NaN-as-lowest stays lowest
         return out
+
+    def log_keys(self, values: np.ndarray, columns: np.ndarray) -> Tuple[np.ndarray, ...]:
+        """(sign class, log|DSL value| in float64, twice a bound on that log's error) of each
+        entry."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scaled = self.temperature * (values - self.col_max[columns])
+            logs = np.log(np.abs(values))
+            key = scaled + (logs - self.log_sum[columns])
+            bound = np.abs(scaled) + np.abs(logs) + self.log_sum[columns]
+            bound *= 2 * self.KEY_ULPS * np.finfo(np.float64).eps
+        return _kind(values), key, bound
+
+    def above(self, keys: Tuple[np.ndarray, ...], other_keys: Tuple[np.ndarray, ...],
+              values: np.ndarray, columns: np.ndarray, others: np.ndarray,
+              other_columns: np.ndarray) -> np.ndarray:
+        """:meth:`exceeds`, decided by the float64 keys of :meth:`log_keys` wherever they differ
+        by more than twice their error bounds (nearly everywhere), by :meth:`exceeds` elsewhere."""
+        kind, key, bound = keys
+        other_kind, other_key, other_bound = other_keys
+        with np.errstate(invalid="ignore"):
+            gap = key - other_key
+            gap *= kind                           # > 0: higher (a smaller negative is higher)
+            margin = bound + other_bound
+            same = kind == other_kind
+            result = (gap > margin) & same | (kind > other_kind)
+            np.abs(gap, out=gap)                  # NaN (two zeros, two NaN-as-lowest): a tie
+            unsure = (gap <= margin) & same
+        if unsure.any():
+            where = np.nonzero(unsure)
+            pick = [np.broadcast_to(a, unsure.shape)[where]
+                    for a in (values, columns, others, other_columns)]
+            result[where] = self.exceeds(*pick)
+        return result
+
+    def exceeds(self, values: np.ndarray, columns: np.ndarray, others: np.ndarray,
+                other_columns: np.ndarray) -> np.ndarray:
+        """Whether the DSL value of each entry `values` (in video `columns`) is strictly above
+        that of `others` (in `other_columns`), all broadcast together; exact as the class says."""
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            a_hi, a_lo = _two_sum(values, -self.col_max[columns])
+            b_hi, b_lo = _two_sum(others, -self.col_max[other_columns])
+            gap_hi, gap_lo = _double_double_difference(a_hi, a_lo, b_hi, b_lo)
+            scaled_gap = self.temperature * gap_hi
+            log_value, log_other = np.log(np.abs(values)), np.log(np.abs(others))
+            sum_value, sum_other = self.log_sum[columns], self.log_sum[other_columns]
+            log_gap = scaled_gap + (self.temperature * gap_lo
+                                    + ((log_value - sum_value) - (log_other - sum_other)))
+            # within the rounding of the terms it is a tie, as the direct formula has it
+            # (0.6 * 1/2 against 0.3 * 1/1), not a coin toss between two roundings
+            tie = self.TIE_ULPS * np.finfo(np.float64).eps * (
+                np.abs(scaled_gap) + np.abs(log_value) + sum_value + np.abs(log_other) + sum_other)
+        kind, other_kind = _kind(values), _kind(others)
+        same = np.where(kind > 0, log_gap > tie, (kind == -1) & (log_gap < -tie))
+        return np.where(kind == other_kind, same, kind > other_kind)
+
+    def own_group_best(self, own: np.ndarray, groups: np.ndarray, n_videos: int) -> np.ndarray:
+        """For each video, the value of its best caption in its own column (the v2t reference)."""
+        order = np.argsort(groups, kind="stable")
+        sorted_groups = groups[order]
+        first = np.searchsorted(sorted_groups, np.arange(n_videos))
+        member = np.arange(len(order)) - first[sorted_groups]      # position within the group
+        best = own[order[member == 0]]
+        for k in range(1, int(member.max()) + 1):
+            rows = order[member == k]
+            videos = groups[rows]
+            better = self.exceeds(own[rows], videos, best[videos], videos)
+            best[videos[better]] = own[rows][better]
+        return best
+
+
+def _kind(values: np.ndarray) -> np.ndarray:
+    """-2 for NaN-as-lowest, -1 negative, 0 zero, 1 positive: the order of DSL values' classes
+    (a negative value is then higher the smaller its magnitude)."""
+    return np.sign(values) - np.isneginf(values)
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """a + b as a rounded sum and its exact rounding error (Knuth's TwoSum)."""
+    total = a + b
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
+
+
+def _double_double_difference(a_hi, a_lo, b_hi, b_lo) -> Tuple[np.ndarray, np.ndarray]:
+    """(a_hi + a_lo) - (b_hi + b_lo) to about 2**-104 of the result, however much cancels."""
+    hi, lo = _two_sum(a_hi, -b_hi)
+    low_hi, low_lo = _two_sum(a_lo, -b_lo)
+    hi, lo = _two_sum(hi, lo + low_hi)
+    return _two_sum(hi, lo + low_lo)
 
 
 def _update_group_max(best: np.ndarray, block: np.ndarray, groups: np.ndarray,

@@ -182,7 +182,7 @@ def table_shots(path: PathLike, videos: Optional[PathLike] = None) -> List[Shot]
     for row, (shot, video, start, end) in enumerate(
             zip(*(frame[c].tolist() for c in TABLE_COLUMNS)), start=2):
         try:
-            start, end = float(start), float(end)
+            start, end = (ascii_float(v) if isinstance(v, str) else float(v) for v in (start, end))
         except (TypeError, ValueError):
             raise InputError("start and end must be seconds", table_path, row) from None
         if not (0 <= start < end <= MAX_SECONDS):
