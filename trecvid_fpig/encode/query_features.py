@@ -71,6 +71,7 @@ def save_query_features(path: PathLike, features: np.ndarray, topics: TopicSet,
     ids = [str(int(t)) for t in topics.ids]      # strings, as topic ids are in every sidecar
     if matrix.ndim != 2 or matrix.shape[0] != len(ids):
         raise ValueError(f"features of shape {matrix.shape} for {len(ids)} topics")
+    unit_topic_rows(matrix, topics.ids, target)     # a zero row would be no direction at all
     payload = _npy_bytes(matrix)
     sidecar = dict(meta)
     sidecar.update({
