@@ -7,23 +7,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from .errors import InputError
+from .ids import MAX_ID_CHARS, topic_number
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
-#: Topic ids are ASCII digits only (``str.isdigit`` also takes '²' and Arabic-Indic digits) and
-#: at most 9 of them: NIST writes 1 + the 3-digit topic number (1661), so this is already generous.
-MAX_TOPIC_DIGITS = 9
-_TOPIC_ID = re.compile(f"[0-9]{{1,{MAX_TOPIC_DIGITS}}}\\Z")
-#: Longest shot / caption / video id accepted: ids land in fixed-width numpy string arrays sized
-#: by the longest one, so a single megabyte-long id would make every row a megabyte.
-MAX_ID_CHARS = 256
-
-
-def topic_number(token: str, path=None, line: Optional[int] = None) -> int:
-    """The one check of a topic id, for qrels, runs, topic files and sidecars alike."""
-    if not _TOPIC_ID.match(token):
-        raise InputError(f"topic must be a number of 1 to {MAX_TOPIC_DIGITS} ASCII digits such as "
-                         f"1661, got {token[:40]!r}", path, line)
-    return int(token)
 
 
 def topic_numbers(tokens: Sequence[str], text: str, path) -> Dict[str, int]:

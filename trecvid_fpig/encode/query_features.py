@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError, InputWarning
-from ..columns import topic_number
+from ..ids import topic_number
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
 from ..topics import TopicSet
