@@ -152,3 +152,32 @@ def test_feeding_threads_follow_what_bounds_and_are_restored():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(saved)
+
+
+def test_merge_never_replaces_what_is_not_a_store(tmp_path, keyframes, fake_tower):
+    p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, path in enumerate(p, 1):
+        extract(keyframes, path, "--shard", f"{i}/2")
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine\n")
+    adir = tmp_path / "photos"
+    adir.mkdir()
+    (adir / "a.jpg").write_bytes(b"x")
+    for out in (afile, adir):
+        result = invoke("features", "merge", "--overwrite", out, *p, ok=False)
+        assert result.exit_code == 2 and "is not a feature store" in result.stderr
+    assert afile.read_text() == "mine\n" and (adir / "a.jpg").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("name", ["features.npy", "ids.npy", "frames.npy"])
+def test_a_changed_part_is_refused_by_name(tmp_path, keyframes, fake_tower, name):
+    p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, path in enumerate(p, 1):
+        extract(keyframes, path, "--shard", f"{i}/2", "--keep-frames")
+    data = bytearray((p[1] / name).read_bytes())
+    data[-1] ^= 1                                   # one bit of the last row, shape unchanged
+    (p[1] / name).write_bytes(bytes(data))
+    out = tmp_path / "m.fpig"
+    result = invoke("features", "merge", out, *p, ok=False)
+    assert result.exit_code == 2 and not out.exists()
+    assert str(p[1] / name) in result.stderr and "sha256" in result.stderr

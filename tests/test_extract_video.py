@@ -127,7 +127,7 @@ main()
 """
 
 
-def _cli_script(tmp_path: Path, delay: float) -> Path:
+def cli_script(tmp_path: Path, delay: float) -> Path:
     script = tmp_path / f"extract_{delay}.py"
     script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), delay=delay))
     return script
@@ -139,10 +139,10 @@ def test_resume_after_sigkill_gives_identical_bytes(tmp_path, collection):
             "--workers", "1", "--quiet"]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
     clean = tmp_path / "clean.fpig"
-    subprocess.run([sys.executable, str(_cli_script(tmp_path, 0.0)), *args, str(clean)],
+    subprocess.run([sys.executable, str(cli_script(tmp_path, 0.0)), *args, str(clean)],
                    check=True, env=env)
     out = tmp_path / "killed.fpig"
-    slow = subprocess.Popen([sys.executable, str(_cli_script(tmp_path, 0.5)), *args, str(out)],
+    slow = subprocess.Popen([sys.executable, str(cli_script(tmp_path, 0.5)), *args, str(out)],
                             env=env, start_new_session=True)
     shards = tmp_path / "killed.fpig.shards"
     deadline = time.time() + 120
@@ -152,7 +152,7 @@ def test_resume_after_sigkill_gives_identical_bytes(tmp_path, collection):
     slow.wait()
     done = len(list(shards.glob("shard-*")))
     assert 2 <= done < 6 and not out.exists()
-    resumed = subprocess.run([sys.executable, str(_cli_script(tmp_path, 0.0)),
+    resumed = subprocess.run([sys.executable, str(cli_script(tmp_path, 0.0)),
                               *[a for a in args if a != "--quiet"], str(out)],
                              check=True, env=env, capture_output=True, text=True)
     assert f"{6 - done} shard(s) run, {done} reused" in resumed.stdout

@@ -11,6 +11,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trecvid_fpig.columns import split_fields
 from trecvid_fpig.encode.query_features import load_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
@@ -28,7 +29,8 @@ ODD_TOKENS = ["1661", "01661", "661", "+1", "-1", "0", "1", "2", "1e3", "nan", "
               "1_0", "\u00b2", "\u0661\u0666", "9" * 25, "Q0", "shot00001_1", "shot00001_1_3",
               "\ufeff1661", "\u00a0", "\u2028", "\x00", "\x01", "é", '"', "'", "#", "=", "[a]",
               "x" * 300, "0.5", "1.0e-400", "1e400", "tag"]
-SEPARATORS = [" ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\u3000", ""]
+SEPARATORS = [" ", "  ", "\t", "\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0",
+              "\u2028", "\u3000", ""]
 
 
 @st.composite
@@ -115,7 +117,7 @@ def test_ids_file_of_a_npy(tmp_path, data):
         features = read_features(tmp_path / "x.npy")
     except InputError:
         return
-    assert len(features.ids) == 3 and all(len(i) <= 256 and i.split() == [i] for i in features.ids)
+    assert len(features.ids) == 3 and all(len(i) <= 256 and split_fields(i) == [i] for i in features.ids)
 
 
 MANIFEST_LINES = ['[[model]]', 'name = "m"', 'published = "p.toml"', '[model.trecvid]',

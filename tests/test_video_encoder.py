@@ -126,10 +126,19 @@ def test_clip4clip_fp16_meanp_matches_open_clip(tmp_path):
     _check_image_parity(encoder, model.encode_image)
 
 
+def _clip4clip_layer_norm(x, weight, bias):
+    """CLIP4Clip's ``until_module.LayerNorm`` as it defines it: TF style, eps 1e-12 inside the
+    square root of the biased variance."""
+    u = x.mean(-1, keepdim=True)
+    s = (x - u).pow(2).mean(-1, keepdim=True)
+    return weight * ((x - u) / torch.sqrt(s + 1e-12)) + bias
+
+
 def _clip4clip_seq_transf(visual_output, video_mask, weights, layers, heads):
     """CLIP4Clip's ``_loose_similarity`` seqTransf branch, written out in its (T, B, D) layout
-    with plain torch ops: positions, additive -1e6 key mask, residual blocks with QuickGELU,
-    ``visual_output + visual_output_original``, then normalise, masked mean, normalise."""
+    with plain torch ops: positions, additive -1e6 key mask, residual blocks with its own
+    LayerNorm and QuickGELU, ``visual_output + visual_output_original``, then normalise,
+    masked mean, normalise."""
     original = visual_output
     b, t, d = visual_output.shape
     x = visual_output + weights["frame_position_embeddings.weight"][:t].unsqueeze(0)
@@ -140,7 +149,7 @@ def _clip4clip_seq_transf(visual_output, video_mask, weights, layers, heads):
     for i in range(layers):
         w = {k[len(f"transformerClip.resblocks.{i}."):]: v.float() for k, v in weights.items()
              if k.startswith(f"transformerClip.resblocks.{i}.")}
-        h = F.layer_norm(x, (d,), w["ln_1.weight"], w["ln_1.bias"], 1e-5)
+        h = _clip4clip_layer_norm(x, w["ln_1.weight"], w["ln_1.bias"])
         q, k, v = (h @ w["attn.in_proj_weight"].t() + w["attn.in_proj_bias"]).chunk(3, dim=-1)
 
         def split(z):  # [T, B, D] -> [B*heads, T, dh]
@@ -148,12 +157,21 @@ def _clip4clip_seq_transf(visual_output, video_mask, weights, layers, heads):
         scores = split(q) @ split(k).transpose(1, 2) / dh ** 0.5 + extended
         attended = (scores.softmax(dim=-1) @ split(v)).transpose(0, 1).reshape(t, b, d)
         x = x + attended @ w["attn.out_proj.weight"].t() + w["attn.out_proj.bias"]
-        h = F.layer_norm(x, (d,), w["ln_2.weight"], w["ln_2.bias"], 1e-5)
+        h = _clip4clip_layer_norm(x, w["ln_2.weight"], w["ln_2.bias"])
         h = h @ w["mlp.c_fc.weight"].t() + w["mlp.c_fc.bias"]
         h = h * torch.sigmoid(1.702 * h)
         x = x + h @ w["mlp.c_proj.weight"].t() + w["mlp.c_proj.bias"]
     x = x.permute(1, 0, 2) + original
     return _mean_pool_reference(x, video_mask)
+
+
+def _seq_transf_in_blocks_of_two(encoder, raw, mask):
+    """The CUDA route's fixed-shape blocks, two shots a block, run on the CPU."""
+    video_encoder.CUDA_SHOT_CHUNK, saved = 2, video_encoder.CUDA_SHOT_CHUNK
+    try:
+        return encoder._seq_transf_blocks(raw, mask)
+    finally:
+        video_encoder.CUDA_SHOT_CHUNK = saved
 
 
 def test_clip4clip_seqtransf_matches_clip4clip_formulas(tmp_path):
@@ -175,15 +193,29 @@ def test_clip4clip_seqtransf_matches_clip4clip_formulas(tmp_path):
     assert (batched - expected).abs().max() <= TOL
     # The CUDA route's fixed-shape blocks (two shots a block here, filler rows, every frame
     # position) compute the same formula; run on the CPU to check the cutting and filling.
-    video_encoder.CUDA_SHOT_CHUNK, saved = 2, video_encoder.CUDA_SHOT_CHUNK
-    try:
-        blocked, blocked_frames = encoder._seq_transf_blocks(raw, MASK)
-    finally:
-        video_encoder.CUDA_SHOT_CHUNK = saved
+    blocked, blocked_frames = _seq_transf_in_blocks_of_two(encoder, raw, MASK)
     assert (blocked - expected).abs().max() <= TOL
     assert blocked_frames.shape == raw.shape and not blocked_frames[~MASK].any()
     # The head matters: plain mean pooling of the same frames is far from it.
     assert (shots - _mean_pool_reference(raw, MASK)).abs().max() > 1e-2
+
+
+def test_clip4clip_seqtransf_at_small_feature_scale(tmp_path):
+    """Small frame features (std 0.03) make the LayerNorm's eps count: torch's 1e-5 is 1e-4
+    away from CLIP4Clip's 1e-12 there. Every route (per shot, batched, CUDA blocks) agrees."""
+    path = save_random_checkpoint(tmp_path / "pytorch_model.bin.4", "clip4clip",
+                                  embed_dim=128, temporal="seqTransf", temporal_layers=3, seed=9)
+    weights = torch.load(path, weights_only=True)
+    encoder = load_video_encoder(path, device="cpu")
+    raw = torch.randn(*MASK.shape, 128, generator=torch.Generator().manual_seed(4)) * 0.03
+    raw[~MASK] = 0.0
+    expected = _clip4clip_seq_transf(raw, MASK, weights, layers=3, heads=2)
+    encoder.frame_features = lambda frames: raw[MASK][:frames.shape[0]]
+    shots, _ = encoder.encode(torch.zeros(*MASK.shape, 3, 32, 32), MASK)
+    assert (shots - expected).abs().max() <= TOL
+    assert (encoder.seq_transf(raw, MASK)[0] - expected).abs().max() <= TOL
+    blocked, _ = _seq_transf_in_blocks_of_two(encoder, raw, MASK)
+    assert (blocked - expected).abs().max() <= TOL
 
 
 @pytest.mark.parametrize("layout,temporal", [("open_clip", "meanP"), ("hf-clip", "meanP"),

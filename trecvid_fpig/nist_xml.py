@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
+from .columns import is_whole_number
 from .errors import InputError
 from .ids import check_shot_ids, nist_topic_number, shot_id
 from .textio import atomic_write
@@ -135,9 +136,6 @@ class AvsSubmission:
     line: int                        # of the run element
 
 
-_SEQ_NUM = re.compile("[0-9]{1,9}\\Z")
-
-
 def looks_like_xml(raw: bytes) -> bool:
     """NIST submissions start with an XML declaration or the root element; TREC runs with a digit."""
     head = raw.lstrip()[:200]
@@ -170,7 +168,7 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
             if not current:
                 raise InputError("item outside a videoAdhocSearchTopicResult", path, line)
             seq = attrs.get("seqNum", "")
-            if not _SEQ_NUM.match(seq):
+            if not is_whole_number(seq):
                 raise InputError(f"item needs seqNum, a number in ASCII digits, got {seq!r}",
                                  path, line)
             current["items"].append((int(seq), shot_id(attrs.get("shotId", ""), path, line)))

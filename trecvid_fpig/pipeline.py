@@ -24,7 +24,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import __version__
-from .columns import check_id_lengths
+from .columns import check_id_lengths, split_fields
 from .devices import pick_device
 from .errors import InputError
 from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
@@ -87,7 +87,7 @@ def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
         if spec not in EXCLUDE_LISTS and not path.exists():
             raise InputError(f"--exclude takes {', '.join(EXCLUDE_LISTS)} or a file of shot "
                              f"ids; no such file", path)
-        listed = read_text(path, "shot id list").split()
+        listed = split_fields(read_text(path, "shot id list"))
         check_id_lengths(listed, path, "shot id")
         ids.update(listed)
         records.append({"list": spec, "ids": len(listed), "sha256": file_sha256(path)})

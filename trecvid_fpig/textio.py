@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence, Tuple, Union
 
+from .columns import WHITESPACE
 from .errors import InputError
 
 PathLike = Union[str, Path]
@@ -78,7 +79,7 @@ def read_text(path: PathLike, what: str = "file") -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise InputError(f"bytes that are not UTF-8 text at byte {exc.start}"
                          f" (is this a {what}?)", path, line) from None
-    if not text or text.isspace():            # Unicode white space too: it splits to nothing
+    if not text or not text.strip(WHITESPACE):     # what splits to no field at all
         raise InputError(f"empty {what}", path)
     return text
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
+from .columns import WHITESPACE, split_fields, text_lines
 from .datafiles import data_file
 from .errors import InputError
 from .ids import nist_topic_number, run_topic_id
@@ -70,18 +71,19 @@ def parse_topics(path: Union[str, Path], name: Optional[str] = None,
     """Read ``NNN text`` lines; blank lines are skipped, anything else is an error with its line."""
     text = read_text(path, "topic file")
     ids, texts, seen = [], [], {}
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for lineno, line in enumerate(text_lines(text), 1):
+        parts = split_fields(line, maxsplit=1)
+        if not parts:
             continue
-        parts = line.split(maxsplit=1)
         if len(parts) != 2:
-            raise InputError(f"expected 'TOPIC_NUMBER text', got {line.strip()[:60]!r}", path, lineno)
+            raise InputError(f"expected 'TOPIC_NUMBER text', got {line.strip(WHITESPACE)[:60]!r}",
+                             path, lineno)
         tid = nist_topic_number(parts[0], path, lineno)
         if tid in seen:
             raise InputError(f"topic {tid} repeats line {seen[tid]}", path, lineno)
         seen[tid] = lineno
         ids.append(tid)
-        texts.append(parts[1].strip())
+        texts.append(parts[1].strip(WHITESPACE))
     return TopicSet(name or Path(path).name, tuple(ids), tuple(texts), str(path), collection)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
+from .columns import ascii_float, is_whole_number, split_fields, text_lines
 from .errors import InputError
 from .nist_xml import ALLOWED, looks_like_xml, read_any_run
 from .qrels import MAX_RESULT_SIZE
@@ -102,17 +103,17 @@ def _file_problems(path: PathLike, expect: Expectations) -> List[Problem]:
     if looks_like_xml(raw):
         return _check_xml(raw, str(path), expect)
     checker = _Checker(str(path), expect, qrels_topic_id)
-    for lineno, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
-        fields = line.split()
+    for lineno, line in enumerate(text_lines(raw.decode("utf-8", errors="replace")), 1):
+        fields = split_fields(line)
         if not fields:
             continue
         if len(fields) != 6:
             checker.report(lineno, f"expected 6 fields (topic Q0 shot rank score tag), found {len(fields)}")
             continue
         try:
-            float(fields[4])
+            ascii_float(fields[4])
         except ValueError:
-            checker.report(lineno, f"score {fields[4]!r} is not a number")
+            checker.report(lineno, f"score {fields[4]!r} is not a number (finite, in ASCII digits)")
         checker.item(fields[0], fields[2], lineno)
     return checker.finish()
 
@@ -136,8 +137,8 @@ def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
                     checker.report(line, f"attribute {key} is missing or empty")
         elif name == "videoAdhocSearchTopicResult":
             tnum = attrs.get("tNum", "")
-            topic[:] = [str(int(tnum)) if tnum.isascii() and tnum.isdigit() else tnum]
-            if not attrs.get("elapsedTime", "").isdigit():
+            topic[:] = [str(int(tnum)) if is_whole_number(tnum) else tnum]
+            if not is_whole_number(attrs.get("elapsedTime", "")):
                 checker.report(line, f"elapsedTime must be whole seconds, got "
                                      f"{attrs.get('elapsedTime')!r}")
         elif name == "item":
@@ -154,4 +155,4 @@ def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
 
 def read_id_list(path: PathLike) -> FrozenSet[str]:
     from .textio import read_text
-    return frozenset(read_text(path, "shot id list").split())
+    return frozenset(split_fields(read_text(path, "shot id list")))

@@ -8,8 +8,9 @@ The frame tower is open_clip's ``VisionTransformer`` holding the checkpoint's we
   CLIP baseline). ``hf-clip`` is the CLIP part of a CLIP-ViP / F-Pig model only: its video
   proxy tokens live in CLIP-ViP's own code (use a plugin for the full tower).
 * ``clip4clip-seqTransf``: CLIP4Clip's temporal transformer over the raw frame features plus
-  learnt frame positions, keys masked with ``-1e6``, its residual (``output + original``),
-  then the same normalised masked mean.
+  learnt frame positions, keys masked with ``-1e6``, LayerNorm eps 1e-12 (CLIP4Clip's
+  ``until_module.LayerNorm``), its residual (``output + original``), then the same normalised
+  masked mean.
 
 Other models come in as plugins: ``--video-encoder package.module:factory`` or an entry point of
 the group ``fpig_trecvid.video_encoders`` (see docs/video-encoders.md).
@@ -282,18 +283,26 @@ def build_vision_tower(checkpoint: VideoCheckpoint, device: "torch.device") -> "
     return tower.to(device).eval()
 
 
+#: CLIP4Clip's ``until_module.LayerNorm`` (TF style), used by its temporal transformer; torch's
+#: 1e-5 would differ by 1e-4 once frame features are as small as std 0.03.
+CLIP4CLIP_LAYER_NORM_EPS = 1e-12
+
+
 def build_temporal_transformer(checkpoint: VideoCheckpoint, device: "torch.device"
                                ) -> Tuple["torch.nn.Module", "torch.Tensor"]:
     """CLIP4Clip's ``transformerClip`` as open_clip's ``Transformer`` (QuickGELU, batch first,
-    same residual blocks), and its frame position table."""
+    same residual blocks, CLIP4Clip's LayerNorm eps), and its frame position table."""
+    import functools
+
     import torch
-    from open_clip.transformer import QuickGELU, Transformer
+    from open_clip.transformer import LayerNorm, QuickGELU, Transformer
 
     spec, state = checkpoint.temporal, dict(checkpoint.temporal_state)
     positions = state.pop("frame_positions")
     with torch.device("meta"):
-        temporal = Transformer(width=spec.width, layers=spec.layers, heads=spec.heads,
-                               act_layer=QuickGELU)
+        temporal = Transformer(
+            width=spec.width, layers=spec.layers, heads=spec.heads, act_layer=QuickGELU,
+            norm_layer=functools.partial(LayerNorm, eps=CLIP4CLIP_LAYER_NORM_EPS))
     assign_weights(temporal, state, "seqTransf temporal transformer", checkpoint.path)
     return temporal.to(device).eval(), positions.to(device)
 

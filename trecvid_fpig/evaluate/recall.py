@@ -85,7 +85,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import xxhash
 
-from ..columns import MAX_ID_CHARS
+from ..columns import MAX_ID_CHARS, WHITESPACE, text_lines
 from ..errors import InputError
 from ..textio import read_text
 
@@ -409,10 +409,10 @@ def read_ground_truth(path: PathLike) -> GroundTruth:
     captions: Dict[str, int] = {}
     videos: Dict[str, int] = {}
     caption_video: List[int] = []
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for line_no, line in enumerate(text_lines(text), 1):
+        if not line.strip(WHITESPACE):
             continue
-        fields = [f.strip() for f in line.strip().split("\t")]
+        fields = [f.strip(WHITESPACE) for f in line.strip(WHITESPACE).split("\t")]
         if len(fields) != 2 or not all(fields):
             raise InputError(f"expected caption_id<TAB>video_id, got {len(fields)} field(s)",
                              path, line_no)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -13,6 +13,7 @@ from ..qrels import Qrels, parse_qrels
 from ..nist_xml import read_any_run
 from ..runs import Run
 from ..topics import resolve_qrels
+from ..workers import WorkerDied, fork_map
 from .strict import submission_violations, topic_form_warnings
 from .trec_measures import parse_measures, trec_measures
 from .xinfap import RunResult, evaluate_run
@@ -59,7 +60,8 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict:
     instead of stopping the batch, so the good runs of a batch are still scored.
 
     Several runs are parsed and scored in forked worker processes (one per core by default), which
-    share the parsed qrels without copying them.
+    share the parsed qrels without copying them; a worker that dies (the out-of-memory killer) is
+    an :class:`InputError` naming its run, at once.
     """
     if measures:
         parse_measures(measures)       # fail on a bad measure name before any work
@@ -68,10 +70,18 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict:
     workers = min(workers or os.cpu_count() or 1, len(run_paths))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [_score_or_error(qrels, path, strict, measures, keep_going) for path in run_paths]
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_worker_init,
-                      initargs=(qrels, strict, tuple(measures), keep_going)) as pool:
-        return pool.map(_worker_score, run_paths, chunksize=1)
+    try:
+        return fork_map(partial(_score_or_error, qrels, strict=strict, measures=measures,
+                                keep_going=keep_going), run_paths, workers)
+    except WorkerDied as exc:
+        raise InputError(f"the process scoring this run {exc.cause}",
+                         _run_name(run_paths[exc.index])) from None
+
+
+def _run_name(path: Union[str, Path, Run, InputError]) -> str:
+    if isinstance(path, Run):
+        return path.path
+    return "-" if isinstance(path, InputError) else str(path)
 
 
 def _read_stdin(keep_going: bool) -> Union[Run, InputError]:
@@ -94,23 +104,6 @@ def _score_or_error(qrels: Qrels, path: Union[str, Path, Run, InputError], stric
         if not keep_going:
             raise
         return exc
-
-
-_worker_job: tuple = ()
-
-
-def _worker_init(qrels: Qrels, strict: bool, measures: Tuple[str, ...], keep_going: bool) -> None:
-    """Workers leave Ctrl-C to the parent and die on the SIGTERM of ``Pool.terminate``, whatever
-    handlers the parent (the CLI) had installed when it forked them."""
-    global _worker_job
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _worker_job = (qrels, strict, measures, keep_going)
-
-
-def _worker_score(path: Union[str, Path]) -> Union[ScoredRun, InputError]:
-    qrels, strict, measures, keep_going = _worker_job
-    return _score_or_error(qrels, path, strict, measures, keep_going)
 
 
 def trec_label(measure: str) -> str:

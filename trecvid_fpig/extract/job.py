@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence, Tuple
 from .. import __version__
 from ..devices import pick_device
 from ..errors import InputError
-from ..search.store import MANIFEST
+from ..search.store import check_store_destination
 from ..textio import output_lock
 from . import parts, tasks, writer
 from .engines import make_engine
@@ -112,10 +112,7 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
     if request.frames < 1 or request.batch_size < 1 or request.shard_shots < 1:
         raise InputError("--frames, --batch-size and --shard-size must be at least 1")
     out = Path(request.out)
-    if out.exists() and not (out / MANIFEST).is_file():
-        raise InputError("exists and is not a feature store; choose a new path", out)
-    if out.exists() and not request.overwrite:
-        raise InputError("a store exists here; pass --overwrite to replace it", out)
+    check_store_destination(out, request.overwrite)
     with output_lock(out):      # one extraction at a time into OUT and its OUT.shards
         return _extract(request, encoder, out, started)
 

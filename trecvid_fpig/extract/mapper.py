@@ -32,9 +32,12 @@ class Preprocess:
     normalize: Optional[Tuple[Tuple[float, ...], Tuple[float, ...]]] = None
 
     def to_pixels(self, image) -> np.ndarray:
-        """A PIL image -> ``uint8 [H,W,3]`` after the PIL steps."""
+        """A PIL image as opened -> ``uint8 [H,W,3]`` after the PIL steps (open_clip's end with
+        its RGB conversion; a transform that could not be split is given RGB pixels)."""
         for step in self.pil_steps:
             image = step(image)
+        if image.mode != "RGB":
+            image = image.convert("RGB")
         return np.asarray(image, dtype=np.uint8)
 
     def to_tensor(self, shots: Sequence[np.ndarray], device: str = "cpu") -> "torch.Tensor":

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import List, Sequence, Tuple
 
 from ..errors import InputError
-from ..search.store import MANIFEST
+from ..search.store import MANIFEST, check_store_destination, read_store, verify_store
+from ..textio import output_lock
 from . import writer
 
 _PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
@@ -45,12 +46,11 @@ def part_shards(shards: int, index: int, count: int) -> Tuple[int, int]:
 def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> dict:
     """One store from the partial stores of ``--shard 1/N .. N/N``; returns its manifest."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise InputError("a store exists here; pass --overwrite to replace it", out)
     if not parts:
         raise InputError("give the partial stores to merge")
     if any(Path(p).resolve() == out.resolve() for p in parts):
         raise InputError("is one of the parts: merge into a new path", out)
+    check_store_destination(out, overwrite)
     manifests = [_read_manifest(Path(p)) for p in parts]
     records = [_part_record(Path(p), m) for p, m in zip(parts, manifests)]
     first_path, first = Path(parts[0]), records[0]
@@ -80,11 +80,15 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
                          f"{', '.join(str(i) for i in sorted(by_index))})")
     position = {Path(p): n for n, p in enumerate(parts)}
     ordered = [by_index[i] for i in range(1, count + 1)]
+    for path in ordered:    # the merged store gets fresh hashes: a changed part must stop here
+        verify_store(read_store(path))
     _check_tiling(ordered, [records[position[p]] for p in ordered])
-    return writer.write_store(
-        out, ordered, manifests[0]["dtype"], bool(first["settings"].get("keep_frames")),
-        _merged_record(first, ordered, [records[position[p]] for p in ordered],
-                       [manifests[position[p]] for p in ordered]), stored_rows=True)
+    with output_lock(out):
+        check_store_destination(out, overwrite)     # again: another process may have been first
+        return writer.write_store(
+            out, ordered, manifests[0]["dtype"], bool(first["settings"].get("keep_frames")),
+            _merged_record(first, ordered, [records[position[p]] for p in ordered],
+                           [manifests[position[p]] for p in ordered]), stored_rows=True)
 
 
 def _read_manifest(store: Path) -> dict:

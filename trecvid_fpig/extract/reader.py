@@ -12,10 +12,8 @@ No torch here: this runs in the decode worker processes. The sampling rules (doc
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import chain
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -23,8 +21,9 @@ import numpy as np
 from .tasks import Failure, Shot
 
 SAMPLINGS = ("clip4clip", "uniform", "keyframes")
-#: Seek instead of decoding through a gap longer than this (a GOP is rarely longer).
-SEEK_GAP_SECONDS = 4.0
+#: A GOP whose packets pass this size before one is known to be wanted is decoded anyway, so a
+#: file without keyframe flags is decoded as it streams instead of held in memory.
+GOP_BUFFER_BYTES = 64 << 20
 
 
 def thin(count: int, frames: int) -> List[int]:
@@ -85,6 +84,9 @@ ReadResult = Union[ShotPixels, Failure]
 
 
 def read_keyframes(shot: Shot, frames: int) -> ReadResult:
+    """The shot's thinned images as opened (mode, palette, EXIF untouched): open_clip's
+    transform resizes and crops first and converts to RGB last, so converting here first
+    would resample palette, alpha, CMYK and 16-bit images differently from it."""
     from PIL import Image, UnidentifiedImageError
 
     chosen = [shot.images[i] for i in thin(len(shot.images), frames)]
@@ -92,15 +94,15 @@ def read_keyframes(shot: Shot, frames: int) -> ReadResult:
     for path in chosen:
         try:
             with Image.open(path) as img:
-                img.load()
-                images.append(img.convert("RGB"))
+                img.load()      # the pixels stay in memory once the file is closed
+                images.append(img)
         except (OSError, UnidentifiedImageError, ValueError) as exc:
             return Failure(shot.shot_id, path, f"cannot decode image: {exc}")
     return ShotPixels(shot.shot_id, images, tuple(chosen))
 
 
 def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[ReadResult]:
-    """The shots of one video file, in one forward pass over it (seeking across long gaps).
+    """The shots of one video file, in one forward pass over it (skipping GOPs none needs).
 
     Every shot fails with the reason when the file is missing or cannot be decoded; a shot
     whose sampled frames all lie beyond the end of the video fails alone.
@@ -142,43 +144,58 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[
 
 
 def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> Dict[int, object]:
-    """Frames numbered `wanted` (sorted) as PIL images; a frame's number comes from its pts.
+    """Frames numbered `wanted` as PIL images; a frame's number comes from its pts.
 
-    Decoding runs forward; it seeks (to the keyframe before) only across gaps longer than
-    :data:`SEEK_GAP_SECONDS`. A seek that lands after its target falls back to the start.
+    One forward pass over the packets, without seeking, so decoding always advances and ends
+    at the end of the file (frames past it are simply not found). Packets are grouped into
+    GOPs (keyframe to keyframe); a GOP is decoded once one of its packets carries a wanted
+    frame (or a packet has no pts, or it grows past :data:`GOP_BUFFER_BYTES`), otherwise it is
+    dropped unread. After a drop the decoder is drained and reset, and restarts at the dropped
+    GOP before the needed one, so frames that an open GOP's first pictures take from the GOP
+    before are decoded too: every frame taken is the one a sequential decode gives.
     """
     time_base = stream.time_base
     start_pts = stream.start_time or 0
-    gap = int(SEEK_GAP_SECONDS * fps)
-
-    def frames_from(pts: int):
-        container.seek(pts, stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
-            if frame.pts is not None:
-                yield int(round((frame.pts - start_pts) * time_base * fps)), frame
-
+    codec = stream.codec_context
+    missing = set(wanted)
     found: Dict[int, object] = {}
-    todo = deque(wanted)
-    while todo:
-        target = todo[0]
-        seek_pts = start_pts + int(Fraction(target) / fps / time_base)
-        frames = frames_from(seek_pts)
-        first = next(frames, None)
-        if first is not None and first[0] > target and seek_pts != start_pts:
-            frames = frames_from(start_pts)
-            first = next(frames, None)
-        if first is None:
+
+    def number(pts: int) -> int:
+        return int(round((pts - start_pts) * time_base * fps))
+
+    def take(frames) -> None:
+        for frame in frames:
+            if frame.pts is not None and number(frame.pts) in missing:
+                missing.discard(number(frame.pts))
+                found[number(frame.pts)] = frame.to_image()
+
+    dropped: list = []                # the last GOP dropped, while the decoder is reset
+    gop: list = []                    # packets of the current GOP not yet decoded
+    gop_bytes, live, streaming = 0, False, False
+    for packet in container.demux(stream):
+        if not missing:
             break
-        for number, frame in chain([first], frames):
-            while todo and todo[0] < number:
-                todo.popleft()             # not in the stream (a dropped frame)
-            if todo and todo[0] == number:
-                found[number] = frame.to_image()
-                todo.popleft()
-            if not todo or todo[0] - number > gap:
-                break
-        else:
-            break                          # end of stream: the rest lie beyond the video
+        if packet.size == 0:          # the demuxer's end-of-stream marker
+            continue
+        if packet.is_keyframe:
+            if gop:                   # the GOP before held no wanted frame: drop it
+                if live:
+                    take(codec.decode(None))
+                    codec.flush_buffers()
+                dropped, live = gop, False
+            gop, gop_bytes, streaming = [], 0, False
+        if streaming:
+            take(codec.decode(packet))
+            continue
+        gop.append(packet)
+        gop_bytes += packet.size
+        if (packet.pts is None or number(packet.pts) in missing
+                or gop_bytes > GOP_BUFFER_BYTES):
+            for queued in (gop if live else dropped + gop):
+                take(codec.decode(queued))
+            dropped, gop, live, streaming = [], [], True, True
+    if live:
+        take(codec.decode(None))
     return found
 
 

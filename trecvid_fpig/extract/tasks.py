@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
+from ..columns import ascii_float, is_whole_number, split_fields, text_lines
 from ..ids import shot_id
 from ..textio import read_text
 
@@ -106,25 +107,27 @@ def glob_escape(text: str) -> str:
 
 def read_boundaries(path: Path) -> List[Tuple[int, int]]:
     """Inclusive (startframe, endframe) of each shot, in row order; a bad row is file:line."""
-    lines = read_text(path, "shot boundaries file").splitlines()
-    header = lines[0].split()
+    lines = text_lines(read_text(path, "shot boundaries file"))
+    header = split_fields(lines[0])
     if tuple(header) != BOUNDARY_COLUMNS:
         raise InputError(f"expected the header '{' '.join(BOUNDARY_COLUMNS)}' (tab separated), "
                          f"got {' '.join(header)[:80]!r}", path, 1)
     rows = []
     for number, line in enumerate(lines[1:], start=2):
-        fields = line.split()
+        fields = split_fields(line)
         if not fields:
             continue
         if len(fields) != 4:
             raise InputError(f"expected 4 columns ({' '.join(BOUNDARY_COLUMNS)}), got "
                              f"{len(fields)}", path, number)
         try:
+            if not (is_whole_number(fields[0]) and is_whole_number(fields[2])):
+                raise ValueError
             first, last = int(fields[0]), int(fields[2])
-            float(fields[1]), float(fields[3])
+            ascii_float(fields[1]), ascii_float(fields[3])
         except ValueError:
             raise InputError("startframe and endframe must be whole numbers, starttime and "
-                             "endtime numbers", path, number) from None
+                             "endtime numbers (ASCII digits)", path, number) from None
         if first < 0 or last < first:
             raise InputError(f"endframe {last} is before startframe {first}", path, number)
         rows.append((first, last))
@@ -214,7 +217,7 @@ def select(shots: Sequence[Shot], wanted: Optional[Sequence[str]],
 
 
 def read_shot_list(path: PathLike) -> List[str]:
-    return read_text(path, "shot id list").split()
+    return split_fields(read_text(path, "shot id list"))
 
 
 def shard_ranges(count: int, size: int = SHARD_SHOTS) -> List[Tuple[int, int]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from ..columns import ascii_float
 from ..errors import InputError
 from ..textio import atomic_write, read_text
 from .compare import TopicScores
@@ -168,12 +169,10 @@ class SensitivityPoint:
 
 def _finite(token: str, what: str, path: Union[str, Path], line: int) -> float:
     try:
-        value = float(token)
+        return ascii_float(token)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InputError(f"{what} must be a finite number, got {token!r}", path, line)
-    return value
+        raise InputError(f"{what} must be a finite number, got {token!r} (ASCII digits only)",
+                         path, line) from None
 
 
 @dataclass(frozen=True)

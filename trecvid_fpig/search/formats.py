@@ -15,6 +15,7 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import InputError
+from ..columns import is_whole_number, split_fields
 from ..textio import read_text
 from .matrix import FLOAT_DTYPES, FeatureMatrix, check_ids
 
@@ -29,7 +30,7 @@ def file_fingerprint(path: Path) -> dict:
 
 
 def _read_ids(path: Path) -> Tuple[str, ...]:
-    return tuple(read_text(path, "shot id file").split())
+    return tuple(split_fields(read_text(path, "shot id file")))
 
 
 def read_bigfile(directory: Path) -> FeatureMatrix:
@@ -38,8 +39,8 @@ def read_bigfile(directory: Path) -> FeatureMatrix:
     for p in (shape_path, bin_path, id_path):
         if not p.is_file():
             raise InputError(f"BigFile directory lacks {p.name}", directory)
-    fields = read_text(shape_path, "BigFile shape.txt").split()
-    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+    fields = split_fields(read_text(shape_path, "BigFile shape.txt"))
+    if len(fields) != 2 or not all(map(is_whole_number, fields)):
         raise InputError(f"expected 'N D' (two whole numbers), got {' '.join(fields)[:60]!r}",
                          shape_path, 1)
     count, dim = int(fields[0]), int(fields[1])

@@ -166,7 +166,7 @@ def convert_features(src: PathLike, dst: PathLike, ids: Optional[PathLike] = Non
     if pool is not None and pool not in POOLS:
         raise InputError(f"pooling must be one of {', '.join(POOLS)}, got {pool!r}")
     target = Path(dst)
-    _check_destination(target, overwrite)
+    check_store_destination(target, overwrite)
     refuse_input_as_output([target], [("source", src), ("ids file", ids)])
     source = read_features(src, ids)
     refuse_input_as_output([target], [(f"source's {f.name}", f) for f in source.files])
@@ -175,7 +175,7 @@ def convert_features(src: PathLike, dst: PathLike, ids: Optional[PathLike] = Non
     else:
         out_ids, groups = _group_frames(source)
     with output_lock(target):
-        _check_destination(target, overwrite)      # again: another process may have been first
+        check_store_destination(target, overwrite)      # again: another process may have been first
         return _write_store(source, out_ids, groups, target, pool, dtype, progress)
 
 
@@ -242,7 +242,9 @@ def _reserve(fh, start: int, end: int) -> None:
     fh.flush()
 
 
-def _check_destination(target: Path, overwrite: bool) -> None:
+def check_store_destination(target: Path, overwrite: bool) -> None:
+    """Refuse to write a store over anything but a store (a file, a directory of other things),
+    and over a store unless `overwrite`: replacing removes what was there."""
     if not target.exists():
         return
     if not (target / MANIFEST).is_file():
