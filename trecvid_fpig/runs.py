@@ -15,7 +15,7 @@ import numpy as np
 
 from .columns import check_id_lengths, parse_numbers, split_columns, topic_numbers
 from .errors import InputError
-from .ids import id_problem, check_shot_ids, run_topic_key, topic_number
+from .ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from .qrels import MAX_RESULT_SIZE
 from .textio import atomic_write, read_text
 
@@ -149,7 +149,7 @@ def format_score(score: float, decimals: int = 6) -> str:
 
 def check_tag(tag: str) -> None:
     """A run tag is the sixth column: one word, like a shot id."""
-    if not tag or id_problem(tag):
+    if id_problem(tag):
         raise InputError(f"run tag must be one word without spaces, got {tag!r}")
 
 
@@ -206,16 +206,15 @@ def run_from_dict(scores: Mapping[str, Mapping[str, float]], tag: str = "run",
     the same number (``1661`` and ``01661``, or ``1661`` and the integer 1661) are refused,
     since they would be one topic to a reader of numbers and two to the evaluator.
     """
-    keys: Dict[str, object] = {}
+    given: Dict[int, Tuple[str, object]] = {}      # topic number -> (key as written, dict key)
     for topic in scores:
         key = run_topic_key(topic, path)
-        same = next((k for k in keys if int(k) == int(key)), None)
-        if same is not None:
-            raise InputError(f"topics {keys[same]!r} and {topic!r} are the same topic number: "
-                             f"give each topic once, as NIST writes it (1661)", path)
-        keys[key] = topic
-    ordered = sorted(keys, key=lambda k: (int(k), k))
-    return Run(path, tag, {k: ranking_of(k, scores[keys[k]], path) for k in ordered})
+        if int(key) in given:
+            raise InputError(f"topics {given[int(key)][1]!r} and {topic!r} are the same topic "
+                             f"number: give each topic once, as NIST writes it (1661)", path)
+        given[int(key)] = (key, topic)
+    return Run(path, tag, {key: ranking_of(key, scores[topic], path)
+                           for _, (key, topic) in sorted(given.items())})
 
 
 def run_to_dict(run: Run) -> Dict[str, Dict[str, float]]:
