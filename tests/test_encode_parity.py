@@ -93,7 +93,7 @@ def test_hf_clip_layout_matches_transformers_clipmodel(tmp_path):
     with torch.no_grad():
         expected = _normalised(model.get_text_features(input_ids=torch.from_numpy(ids))
                                .pooler_output)
-    got = encoder.encode(TEXTS, max_words=50, batch_size=4)
+    got = encoder.encode(TEXTS, max_words=50)
     assert got.dtype == np.float32 and got.shape == (len(TEXTS), 48)
     assert np.abs(got - expected).max() <= TOL
 
@@ -115,7 +115,7 @@ def test_clip4clip_layout_with_fp16_tensors_matches_open_clip(tmp_path):
     ids = encoder.token_ids(TEXTS, max_words=32)
     row = ids[TEXTS.index('a crowd cheers "goal!", waving flags')]
     assert 0 in row[1:list(row).index(49407)]
-    got = encoder.encode(TEXTS, max_words=32, batch_size=1)
+    got = encoder.encode(TEXTS, max_words=32)
     assert np.abs(got - _open_clip_reference(model, ids)).max() <= TOL
 
 
@@ -130,7 +130,7 @@ def test_open_clip_layout_wrapped_and_module_prefixed_matches_open_clip(tmp_path
     encoder = load_text_encoder(path, device="cpu", quick_gelu=True if quick_gelu else None)
     assert encoder.layout == "open_clip" and encoder.spec.quick_gelu is quick_gelu
     ids = encoder.token_ids(TEXTS, max_words=50)
-    got = encoder.encode(TEXTS, max_words=50, batch_size=2)
+    got = encoder.encode(TEXTS, max_words=50)
     assert np.abs(got - _open_clip_reference(model, ids)).max() <= TOL
 
 

@@ -211,3 +211,13 @@ def test_run_refuses_features_of_other_texts_and_warns_on_old_sidecars(tmp_path)
     assert old.exit_code == 0
     assert old.stderr.startswith("fpig-trecvid: warning: ") and "by id only" in old.stderr
     assert old.stderr.count("\n") == 1
+
+
+def test_a_zero_or_non_finite_row_is_not_written(tmp_path):
+    """`encode` with a zero text projection wrote all-zero "unit" features with exit 0."""
+    for bad in (0.0, np.nan):
+        rows = _unit_rows(3)
+        rows[1] = bad
+        with pytest.raises(InputError, match="topic 612 has an all-zero or non-finite"):
+            save_query_features(tmp_path / "q.npy", rows, TOPICS, {})
+    assert list(tmp_path.iterdir()) == []

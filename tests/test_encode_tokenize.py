@@ -62,3 +62,41 @@ def test_text_shorter_than_max_words_is_not_cut(tokenizer):
 def test_max_words_below_two_is_refused(tokenizer):
     with pytest.raises(InputError, match="at least 2"):
         tokenize_truncated(tokenizer, ["x"], max_words=1, context_length=77)
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.encode.text_encoder import load_text_encoder
+
+    path = save_random_checkpoint(tmp_path_factory.mktemp("ckpt") / "model_best.pt", "hf-clip",
+                                  width=256, layers=2, embed_dim=64, vision=False)
+    return load_text_encoder(path, device="cpu")
+
+
+def test_a_topic_encodes_to_the_same_bytes_alone_and_in_any_batch(encoder):
+    """Features depend on the text alone: every subset, order and position gives the same
+    bytes (they used to depend on the batch's longest text)."""
+    from trecvid_fpig.topics import load_topics
+
+    texts = list(load_topics("tv21").texts) + [LONG, ""]
+    every = encoder.encode(texts)
+    for i, text in enumerate(texts):
+        assert encoder.encode([text]).tobytes() == every[i].tobytes(), i
+    for subset in (texts[3:], texts[::-1], texts[1::3], texts[5:14]):
+        got = encoder.encode(subset)
+        expected = np.stack([every[texts.index(t)] for t in subset])
+        assert got.tobytes() == expected.tobytes()
+
+
+def test_encode_batch_size_no_longer_changes_the_file(tmp_path, encoder):
+    from cli_helpers import invoke
+
+    files = []
+    for size in ("1", "64"):
+        out = tmp_path / size / "q.npy"
+        result = invoke("encode", "--checkpoint", encoder.checkpoint_path, "--topics", "tv21",
+                        "--batch-size", size, "--device", "cpu", "--quiet", "--out", out)
+        assert "fpig-trecvid: warning: --batch-size is ignored" in result.stderr
+        files.append((out.read_bytes(), out.with_suffix(".json").read_bytes()))
+    assert files[0] == files[1]

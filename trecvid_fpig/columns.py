@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from .errors import InputError
+from .ids import MAX_ID_CHARS, topic_number
 
 #: Perl's ``\s`` on the bytes sample_eval.pl reads: space, \t, \n, \v (since Perl 5.18), \f, \r.
 WHITESPACE = " \t\n\v\f\r"
@@ -26,13 +27,6 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 #: Any character no ASCII number is written with (the fast screen of a whole column).
 _NOT_IN_A_NUMBER = re.compile(r"[^0-9eE+\-.]")
 _WHOLE_NUMBER = re.compile(r"[0-9]+\Z")
-#: Topic ids are ASCII digits only (``str.isdigit`` also takes '²' and Arabic-Indic digits) and
-#: at most 9 of them: NIST writes 1 + the 3-digit topic number (1661), so this is already generous.
-MAX_TOPIC_DIGITS = 9
-_TOPIC_ID = re.compile(f"[0-9]{{1,{MAX_TOPIC_DIGITS}}}\\Z")
-#: Longest shot / caption / video id accepted: ids land in fixed-width numpy string arrays sized
-#: by the longest one, so a single megabyte-long id would make every row a megabyte.
-MAX_ID_CHARS = 256
 
 
 def split_fields(text: str, maxsplit: int = -1) -> List[str]:
@@ -54,14 +48,6 @@ def text_lines(text: str) -> List[str]:
     dropped), never at the form feeds, U+001C–U+001E or U+2028 where ``str.splitlines()`` also
     breaks; line ``i`` of the file is item ``i - 1``."""
     return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
-
-
-def topic_number(token: str, path=None, line: Optional[int] = None) -> int:
-    """The one check of a topic id, for qrels, runs, topic files and sidecars alike."""
-    if not _TOPIC_ID.match(token):
-        raise InputError(f"topic must be a number of 1 to {MAX_TOPIC_DIGITS} ASCII digits such as "
-                         f"1661, got {token[:40]!r}", path, line)
-    return int(token)
 
 
 def topic_numbers(tokens: Sequence[str], text: str, path) -> Dict[str, int]:

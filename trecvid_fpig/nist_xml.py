@@ -18,6 +18,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
 from .columns import is_whole_number
 from .errors import InputError
+from .ids import check_shot_ids, nist_topic_number, shot_id
 from .textio import atomic_write
 
 DOCTYPE = ('<!DOCTYPE videoAdhocSearchResults SYSTEM '
@@ -96,9 +97,13 @@ def elapsed_seconds(seconds: float) -> int:
 
 def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
                   topics: Sequence[Tuple[int, int, Sequence[str]]]) -> None:
-    """`topics` are ``(tNum, elapsed whole seconds, shots best first)``; written atomically."""
+    """`topics` are ``(tNum, elapsed whole seconds, shots best first)``; written atomically.
+    Topic numbers and shot ids are checked by the id rule first, so the file reads back."""
     attrs = " ".join(f'{name}="{xml_attribute(value, "XML attribute " + name)}"'
                      for name, value in attributes.items())
+    for tnum, _, shots in topics:
+        nist_topic_number(str(tnum))
+        check_shot_ids(shots, None, f"topic {tnum}: shot id", rows=False)
     with atomic_write(path) as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         fh.write(DOCTYPE + "\n")
@@ -156,19 +161,17 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
                 raise InputError("a submission holds one videoAdhocSearchRunResult", path, line)
             run.update(attributes=dict(attrs), line=line)
         elif name == "videoAdhocSearchTopicResult":
-            tnum = attrs.get("tNum", "")
-            if not is_whole_number(tnum):
-                raise InputError(f"tNum must be a topic number such as 661, got {tnum!r}", path, line)
+            tnum = nist_topic_number(attrs.get("tNum", ""), path, line)
             current.clear()
-            current.update(tnum=int(tnum), elapsed=attrs.get("elapsedTime", ""), line=line, items=[])
+            current.update(tnum=tnum, elapsed=attrs.get("elapsedTime", ""), line=line, items=[])
         elif name == "item":
             if not current:
                 raise InputError("item outside a videoAdhocSearchTopicResult", path, line)
-            seq, shot = attrs.get("seqNum", ""), attrs.get("shotId", "")
-            if not is_whole_number(seq) or not shot:
-                raise InputError(f"item needs seqNum (a number) and shotId, got "
-                                 f"seqNum={seq!r} shotId={shot!r}", path, line)
-            current["items"].append((int(seq), shot))
+            seq = attrs.get("seqNum", "")
+            if not is_whole_number(seq):
+                raise InputError(f"item needs seqNum, a number in ASCII digits, got {seq!r}",
+                                 path, line)
+            current["items"].append((int(seq), shot_id(attrs.get("shotId", ""), path, line)))
         elif name != "videoAdhocSearchResults":
             raise InputError(f"unexpected element <{name}> in an AVS submission", path, line)
 

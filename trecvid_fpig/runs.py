@@ -15,6 +15,7 @@ import numpy as np
 
 from .columns import check_id_lengths, parse_numbers, split_columns, topic_numbers
 from .errors import InputError
+from .ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from .qrels import MAX_RESULT_SIZE
 from .textio import atomic_write, read_text
 
@@ -60,6 +61,11 @@ class Run:
         columns = set(frame.columns)
         topic = topic if topic in columns else "query_id"
         shot = shot if shot in columns else "doc_id"
+        for column in (topic, shot):
+            missing = frame[column].isna().to_numpy().nonzero()[0]
+            if missing.size:            # astype(str) would make the id 'nan' or 'None'
+                raise InputError(f"row {int(missing[0])}: no {column} (an empty cell)",
+                                 "<DataFrame>")
         scores: Dict[str, Dict[str, float]] = {}
         for t, s, v in zip(frame[topic].astype(str), frame[shot].astype(str), frame[score].astype(float)):
             scores.setdefault(t, {})[s] = v
@@ -141,6 +147,19 @@ def format_score(score: float, decimals: int = 6) -> str:
     return f"{score:.{decimals}f}"
 
 
+def check_tag(tag: str) -> None:
+    """A run tag is the sixth column: one word, like a shot id."""
+    if id_problem(tag):
+        raise InputError(f"run tag must be one word without spaces, got {tag!r}")
+
+
+def check_written_ids(topic: str, shots: Sequence[str]) -> None:
+    """Before a topic's lines are written: its id and shot ids by the id rule, so that every
+    line reads back as six columns (a space, newline or empty id would shift or forge one)."""
+    topic_number(topic)
+    check_shot_ids(shots, None, f"topic {topic}: shot id", rows=False)
+
+
 def write_run(path: Union[str, Path], rankings: Iterable[Tuple[str, Sequence[str], Sequence[float]]],
               tag: str, decimals: int = 6) -> None:
     """Write `(topic, shots, scores)` triples atomically, ranks from 1, scores rounded to `decimals`.
@@ -148,10 +167,10 @@ def write_run(path: Union[str, Path], rankings: Iterable[Tuple[str, Sequence[str
     Rounding can create ties; shots are re-ranked on the rounded values with NIST's tie rule,
     so the file's order is exactly the order the evaluator will read back.
     """
-    if not tag or any(c.isspace() for c in tag):
-        raise InputError(f"run tag must be one word without spaces, got {tag!r}")
+    check_tag(tag)
     with atomic_write(path) as fh:
         for topic, shots, scores in rankings:
+            check_written_ids(topic, shots)
             rounded = [float(format_score(s, decimals)) for s in scores]
             ranked, ranked_scores = rank_shots(shots, rounded)
             for rank, (shot, score) in enumerate(zip(ranked, ranked_scores), 1):
@@ -169,8 +188,9 @@ def exact_score(score: float) -> str:
     return np.format_float_positional(float(score), unique=True, trim="0")
 
 
-def ranking_of(topic: str, scores: Dict[str, float]) -> TopicRanking:
-    """One topic from ``{shot: score}``, ranked with NIST's tie rule."""
+def ranking_of(topic: str, scores: Dict[str, float], path: str = "<memory>") -> TopicRanking:
+    """One topic from ``{shot: score}``, ranked with NIST's tie rule; shot ids by the id rule."""
+    check_shot_ids(list(scores), path, f"topic {topic}: shot id", rows=False)
     shots, ranked = rank_shots(list(scores), [float(v) for v in scores.values()])
     if not np.isfinite(ranked).all():
         raise InputError(f"topic {topic}: every score must be a finite number")
@@ -180,12 +200,21 @@ def ranking_of(topic: str, scores: Dict[str, float]) -> TopicRanking:
 def run_from_dict(scores: Mapping[str, Mapping[str, float]], tag: str = "run",
                   path: str = "<memory>") -> Run:
     """A run from ``{topic: {shot: score}}`` (ranx's and ir_measures' run dict), topics in
-    numeric order as the evaluator processes them."""
+    numeric order as the evaluator processes them.
+
+    Topics are kept as written (``01661`` is not ``1661`` to ``sample_eval.pl``); two keys of
+    the same number (``1661`` and ``01661``, or ``1661`` and the integer 1661) are refused,
+    since they would be one topic to a reader of numbers and two to the evaluator.
+    """
+    given: Dict[int, Tuple[str, object]] = {}      # topic number -> (key as written, dict key)
     for topic in scores:
-        if not str(topic).isdigit():
-            raise InputError(f"topic must be a number such as 1661, got {topic!r}", path)
-    ordered = sorted(scores, key=int)
-    return Run(path, tag, {str(int(t)): ranking_of(str(int(t)), scores[t]) for t in ordered})
+        key = run_topic_key(topic, path)
+        if int(key) in given:
+            raise InputError(f"topics {given[int(key)][1]!r} and {topic!r} are the same topic "
+                             f"number: give each topic once, as NIST writes it (1661)", path)
+        given[int(key)] = (key, topic)
+    return Run(path, tag, {key: ranking_of(key, scores[topic], path)
+                           for _, (key, topic) in sorted(given.items())})
 
 
 def run_to_dict(run: Run) -> Dict[str, Dict[str, float]]:
@@ -201,9 +230,9 @@ def write_exact_run(path: Union[str, Path], run: Run, tag: Optional[str] = None,
                     depth: Optional[int] = MAX_RESULT_SIZE) -> None:
     """Write `run` in its ranked order with :func:`exact_score` scores, at most `depth` lines a topic."""
     tag = tag or run.tag
-    if not tag or any(c.isspace() for c in tag):
-        raise InputError(f"run tag must be one word without spaces, got {tag!r}")
+    check_tag(tag)
     with atomic_write(path) as fh:
         for topic, shots, scores in ranked_triples(run):
+            check_written_ids(topic, shots[:depth])
             for rank, (shot, score) in enumerate(zip(shots[:depth], scores[:depth].tolist()), 1):
                 fh.write(f"{topic} Q0 {shot} {rank} {exact_score(score)} {tag}\n")

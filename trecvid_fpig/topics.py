@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-from .columns import WHITESPACE, split_fields, text_lines, topic_number
+from .columns import WHITESPACE, split_fields, text_lines
 from .datafiles import data_file
 from .errors import InputError
+from .ids import nist_topic_number, run_topic_id
 from .textio import read_text
 
 
@@ -45,7 +46,7 @@ def shipped_path(relative: str) -> Path:
 
 def qrels_topic_id(topic_id: int) -> str:
     """The id NIST's qrels and runs use for a topic: 661 -> '1661'."""
-    return f"1{topic_id:03d}"
+    return run_topic_id(topic_id)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def parse_topics(path: Union[str, Path], name: Optional[str] = None,
         if len(parts) != 2:
             raise InputError(f"expected 'TOPIC_NUMBER text', got {line.strip(WHITESPACE)[:60]!r}",
                              path, lineno)
-        tid = topic_number(parts[0], path, lineno)
+        tid = nist_topic_number(parts[0], path, lineno)
         if tid in seen:
             raise InputError(f"topic {tid} repeats line {seen[tid]}", path, lineno)
         seen[tid] = lineno

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from .columns import ascii_float, is_whole_number, split_fields, text_lines
-from .nist_xml import ALLOWED, looks_like_xml
+from .errors import InputError
+from .nist_xml import ALLOWED, looks_like_xml, read_any_run
 from .qrels import MAX_RESULT_SIZE
 from .runs import SHOT_ID
 from .textio import read_bytes
@@ -82,7 +83,22 @@ class _Checker:
 
 
 def check_run_file(path: PathLike, expect: Expectations) -> List[Problem]:
-    """Problems of a TREC run or an AVS XML submission (told apart by content), in file order."""
+    """Problems of a TREC run or an AVS XML submission (told apart by content), in file order.
+
+    The file is also read as ``score`` reads it, and a refusal there is a problem too unless its
+    line already has one: a run that passes the check is never refused when scored.
+    """
+    problems = _file_problems(path, expect)
+    try:
+        read_any_run(path)
+    except InputError as exc:
+        if exc.line is None or all(p.line != exc.line for p in problems):
+            problems.append(Problem(exc.path or str(path), exc.line, exc.reason))
+            problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    return problems
+
+
+def _file_problems(path: PathLike, expect: Expectations) -> List[Problem]:
     raw = read_bytes(path)
     if looks_like_xml(raw):
         return _check_xml(raw, str(path), expect)
@@ -120,7 +136,8 @@ def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
                 if not attrs.get(key, "").strip():
                     checker.report(line, f"attribute {key} is missing or empty")
         elif name == "videoAdhocSearchTopicResult":
-            topic[:] = [attrs.get("tNum", "")]
+            tnum = attrs.get("tNum", "")
+            topic[:] = [str(int(tnum)) if is_whole_number(tnum) else tnum]
             if not is_whole_number(attrs.get("elapsedTime", "")):
                 checker.report(line, f"elapsedTime must be whole seconds, got "
                                      f"{attrs.get('elapsedTime')!r}")

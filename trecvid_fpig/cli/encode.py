@@ -1,10 +1,12 @@
 """``fpig-trecvid encode``: a trained checkpoint's text tower -> topic features (q.npy + q.json)."""
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import click
 
+from ..errors import InputWarning
 from ..textio import output_lock, refuse_input_as_output
 from ..topics import load_topics
 
@@ -26,7 +28,8 @@ def _npy_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--max-words", default=50, show_default=True, type=click.IntRange(min=2),
               help="Tokens kept per topic, start and end tokens included (F-Pig 50, "
                    "CLIP4Clip/TeachCLIP 32).")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1), hidden=True,
+              help="Ignored: texts are encoded in fixed chunks, so features do not depend on it.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
               help="Default: cuda when available, else cpu.")
 @click.option("--activation", type=click.Choice(sorted(_ACTIVATIONS)), default="auto",
@@ -41,7 +44,7 @@ def _npy_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
               callback=_npy_path,
               help="Features file; the sidecar q.json is written beside it.")
 @click.option("--quiet", is_flag=True, help="No progress bar, summary line or notices.")
-def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
+def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: Optional[int],
             device: Optional[str], activation: str, tower_config: Optional[str], out: str,
             quiet: bool) -> None:
     """Encode the topics' texts with CKPT's text tower into L2-normalised features."""
@@ -49,6 +52,9 @@ def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
     from ..encode.query_features import checkpoint_sha256, save_query_features, sidecar_path
     from ..encode.text_encoder import load_text_encoder
 
+    if batch_size is not None:
+        warnings.warn("--batch-size is ignored: topics are encoded in chunks of a fixed size, "
+                      "so that a topic's features do not depend on the others", InputWarning)
     topics = load_topics(topics_spec)
     refuse_input_as_output([out, sidecar_path(out)],
                            [("checkpoint", checkpoint), ("topic file", topics.source),
@@ -60,8 +66,7 @@ def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: int,
         heads = text_heads_record(encoder.spec, checkpoint)
         if "heads_note" in heads and not quiet:
             click.echo(f"note: {heads['heads_note']}", err=True)
-        features = encoder.encode(topics.texts, max_words=max_words, batch_size=batch_size,
-                                  progress=not quiet)
+        features = encoder.encode(topics.texts, max_words=max_words, progress=not quiet)
         meta = {
             "topic_set": topics.name,
             "max_words": max_words,

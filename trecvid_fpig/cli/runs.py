@@ -5,7 +5,6 @@ from typing import Optional, Tuple
 
 import click
 
-from ..errors import InputError
 from ..textio import output_lock
 from .output import check_out
 
@@ -43,6 +42,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
     from dataclasses import replace
 
     from ..api import read_run
+    from ..ids import topic_of_run_id
     from ..nist_xml import elapsed_seconds, parse_avs_xml, run_attributes, write_avs_xml
     from ..textio import read_bytes
     from .run import _key_values
@@ -62,9 +62,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
                                 task=fields.get("task", "M"))
     topics = []
     for topic, ranking in run.topics.items():
-        if not (len(topic) == 4 and topic.startswith("1")):
-            raise InputError(f"topic {topic} is not in NIST's run form (1NNN, e.g. 1661)", src)
-        topics.append((int(topic) - 1000, elapsed_seconds(elapsed), ranking.shots))
+        topics.append((topic_of_run_id(topic, src), elapsed_seconds(elapsed), ranking.shots))
     write_avs_xml(dst, attributes, topics)
 
 

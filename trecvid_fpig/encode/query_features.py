@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError, InputWarning
-from ..columns import topic_number
+from ..ids import topic_number
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
 from ..topics import TopicSet
@@ -71,6 +71,7 @@ def save_query_features(path: PathLike, features: np.ndarray, topics: TopicSet,
     ids = [str(int(t)) for t in topics.ids]      # strings, as topic ids are in every sidecar
     if matrix.ndim != 2 or matrix.shape[0] != len(ids):
         raise ValueError(f"features of shape {matrix.shape} for {len(ids)} topics")
+    unit_topic_rows(matrix, topics.ids, target)     # a zero row would be no direction at all
     payload = _npy_bytes(matrix)
     sidecar = dict(meta)
     sidecar.update({

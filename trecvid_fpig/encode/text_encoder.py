@@ -70,6 +70,16 @@ def build_text_tower(checkpoint: TextCheckpoint, device: "torch.device") -> "Tex
     return tower.to(device).eval()
 
 
+#: Texts per tower call (fixed, for batch-independent features).
+CPU_TEXT_CHUNK = 8
+CUDA_TEXT_CHUNK = 64
+
+
+def text_chunk_rows(device: "torch.device") -> int:
+    """Rows of every text-tower call on `device`."""
+    return CPU_TEXT_CHUNK if device.type == "cpu" else CUDA_TEXT_CHUNK
+
+
 def tokenize_truncated(tokenizer: "SimpleTokenizer", texts: Sequence[str], max_words: int,
                        context_length: int) -> np.ndarray:
     """Token ids, ``(len(texts), context_length)`` int64, zero-padded, CLIP4Clip truncation."""
@@ -110,36 +120,32 @@ class TextEncoder:
     def token_ids(self, texts: Sequence[str], max_words: int = 50) -> np.ndarray:
         return tokenize_truncated(self.tokenizer, texts, max_words, self.context_length)
 
-    def encode(self, texts: Sequence[str], max_words: int = 50, batch_size: int = 64,
+    def encode(self, texts: Sequence[str], max_words: int = 50,
                progress: bool = False) -> np.ndarray:
         """``(len(texts), output_dim)`` float32 features with unit L2 norm, in `texts`' order.
 
-        Each batch is cut to its longest text instead of the full context: under the causal mask
-        the padding after the end token cannot change the end token's feature.
+        A text's feature depends on the text alone, not on the texts encoded with it: the tower
+        always sees the same shapes (the full context, zero-padded as open_clip's tokenizer
+        pads, and :func:`text_chunk_rows` rows, the last chunk filled with empty rows), since
+        MKL's and cuBLAS's results depend on the matrix sizes.
         """
         import torch
         from tqdm import tqdm
 
-        if batch_size < 1:
-            raise InputError(f"batch size must be at least 1, got {batch_size}")
         ids = self.token_ids(texts, max_words)
-        # Up to and including the end token, the highest id (padding is 0, but so is "!" mid-word).
-        lengths = ids.argmax(axis=1) + 1
-        full_mask = self.tower.build_causal_mask().to(self.device)
-        out = np.empty((len(texts), self.output_dim), dtype=np.float32)
-        try:
-            with torch.inference_mode(), tqdm(total=len(texts), desc="encode topics",
-                                              unit="topic", disable=not progress) as bar:
-                for start in range(0, len(texts), batch_size):
-                    stop = min(start + batch_size, len(texts))
-                    width = int(lengths[start:stop].max())
-                    self.tower.attn_mask = full_mask[:width, :width]
-                    batch = torch.from_numpy(ids[start:stop, :width]).to(self.device)
-                    feats = torch.nn.functional.normalize(self.tower(batch).float(), dim=-1)
-                    out[start:stop] = feats.cpu().numpy()
-                    bar.update(stop - start)
-        finally:
-            self.tower.attn_mask = full_mask
+        rows = text_chunk_rows(self.device)
+        chunks = -(-len(texts) // rows)
+        padded = np.zeros((chunks * rows, ids.shape[1]), dtype=np.int64)
+        padded[:len(texts)] = ids
+        out = np.empty((chunks * rows, self.output_dim), dtype=np.float32)
+        with torch.inference_mode(), tqdm(total=len(texts), desc="encode topics", unit="topic",
+                                          disable=not progress) as bar:
+            for start in range(0, len(padded), rows):
+                batch = torch.from_numpy(padded[start:start + rows]).to(self.device)
+                feats = torch.nn.functional.normalize(self.tower(batch).float(), dim=-1)
+                out[start:start + rows] = feats.cpu().numpy()
+                bar.update(min(rows, len(texts) - start))
+        out = out[:len(texts)]
         if not np.isfinite(out).all():
             raise InputError("the text tower produces NaN/inf features: the checkpoint's "
                              "weights are not finite", self.checkpoint_path)

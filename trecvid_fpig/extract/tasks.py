@@ -24,6 +24,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
 from ..columns import ascii_float, is_whole_number, split_fields, text_lines
+from ..ids import shot_id
 from ..textio import read_text
 
 PathLike = Union[str, Path]
@@ -155,7 +156,7 @@ def video_shots(videos: PathLike, boundaries: PathLike) -> List[Shot]:
         found = find_video(video_root, video)
         source = str(found) if found else str(video_root / video / f"{video}.*")
         for number, frames in enumerate(read_boundaries(table), start=1):
-            shots.append(Shot(f"shot{video}_{number}", source, frames=frames))
+            shots.append(Shot(shot_id(f"shot{video}_{number}", table), source, frames=frames))
     return shots
 
 
@@ -194,7 +195,8 @@ def table_shots(path: PathLike, videos: Optional[PathLike] = None) -> List[Shot]
         if found is None:
             candidate = Path(str(video))
             found = candidate if candidate.is_absolute() else table_path.parent / candidate
-        shots.append(Shot(str(shot), str(found), seconds=(start, end)))
+        shot = shot_id("" if pd.isna(shot) else str(shot), table_path, row)
+        shots.append(Shot(shot, str(found), seconds=(start, end)))
     return shots
 
 

@@ -12,7 +12,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import numpy as np
 
-from ..columns import check_id_lengths
+from ..ids import check_shot_ids
 from ..errors import InputError
 
 #: Rows per block when streaming: about 32 MiB of float32 at 512 dimensions.
@@ -156,22 +156,13 @@ def _rechunk(batches: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
 
 
 def check_ids(ids: Sequence[str], path: str) -> None:
-    """Shot ids must be single non-empty printable words (run files split on whitespace; run
-    files and NIST's XML cannot carry control characters) and unique.
-
-    The common case is checked in bulk; only a failure walks the ids to name the first bad row.
-    Length is bounded first: ids become fixed-width arrays sized by the longest one.
-    """
-    check_id_lengths(ids, path, "shot id")
-    if "\n".join(ids).split() == list(ids) and "".join(ids).isprintable() \
-            and len(set(ids)) == len(ids):
+    """Shot ids by the id rule (:mod:`trecvid_fpig.ids`: single printable words, as run files
+    and NIST's XML carry them), and unique."""
+    check_shot_ids(ids, path)
+    if len(set(ids)) == len(ids):
         return
     seen: Dict[str, int] = {}
     for row, shot in enumerate(ids):
-        if not shot or shot.split() != [shot]:
-            raise InputError(f"row {row}: shot id {shot!r} is empty or contains whitespace", path)
-        if not shot.isprintable():
-            raise InputError(f"row {row}: shot id {shot!r} contains a control character", path)
         first = seen.setdefault(shot, row)
         if first != row:
             raise InputError(f"duplicate shot id {shot!r} at rows {first} and {row}", path)
