@@ -39,7 +39,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
-                      refuse_input_as_output, write_error)
+                      refuse_input_as_output, remove_stale_temporaries, write_error)
 from .formats import ARROW_SUFFIXES, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
 
@@ -244,7 +244,9 @@ def _reserve(fh, start: int, end: int) -> None:
 
 def check_store_destination(target: Path, overwrite: bool) -> None:
     """Refuse to write a store over anything but a store (a file, a directory of other things),
-    and over a store unless `overwrite`: replacing removes what was there."""
+    and over a store unless `overwrite`: replacing removes what was there. A store whose
+    replacement was killed half-way is put back first, so it counts as there."""
+    remove_stale_temporaries(target)
     if not target.exists():
         return
     if not (target / MANIFEST).is_file():
