@@ -40,7 +40,7 @@ from .. import __version__
 from ..errors import InputError
 from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
                       refuse_input_as_output, remove_stale_temporaries, write_error)
-from .formats import ARROW_SUFFIXES, is_bigfile, read_arrow, read_bigfile, read_npy
+from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
 
 STORE_FORMAT = "fpig-trecvid feature store"
@@ -61,8 +61,10 @@ def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatr
         raise InputError("no such file or directory", p)
     if p.is_dir():
         if (p / MANIFEST).exists():
+            _refuse_ids(ids, p, "a feature store", IDS)
             return read_store(p)
         if is_bigfile(p):
+            _refuse_ids(ids, p, "a BigFile directory", "id.txt")
             return read_bigfile(p)
         raise InputError("is neither a feature store (manifest.json) nor a BigFile directory "
                          "(feature.bin, id.txt, shape.txt)", p)
@@ -70,9 +72,18 @@ def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatr
     if suffix == ".npy":
         return read_npy(p, None if ids is None else Path(ids))
     if suffix in (".parquet", ".pq") + ARROW_SUFFIXES:
+        _refuse_ids(ids, p, "a Parquet/Arrow file", f"its {ID_COLUMN!r} column")
         return read_arrow(p)
     raise InputError("unknown feature format: expected a store or BigFile directory, .npy, "
                      ".parquet, or Arrow IPC (.arrow/.feather/.ipc)", p)
+
+
+def _refuse_ids(ids: Optional[PathLike], source: Path, what: str, own_ids: str) -> None:
+    """--ids names the rows of a bare .npy matrix; any other source carries its own ids, and
+    an ids file given with it would be silently ignored, or relabel every row."""
+    if ids is not None:
+        raise InputError(f"--ids {ids}: ids are given only for a .npy matrix; {what} carries "
+                         f"its own ({own_ids})", source)
 
 
 def read_store(directory: PathLike) -> FeatureMatrix:
