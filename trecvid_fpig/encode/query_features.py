@@ -18,6 +18,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..columns import topic_number
+from ..search.store import unit_row_norms
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
 from ..topics import TopicSet
@@ -62,6 +63,7 @@ def save_query_features(path: PathLike, features: np.ndarray, topic_ids: Sequenc
     ids = [str(int(t)) for t in topic_ids]       # strings, as topic ids are in every sidecar
     if matrix.ndim != 2 or matrix.shape[0] != len(ids):
         raise ValueError(f"features of shape {matrix.shape} for {len(ids)} topics")
+    unit_row_norms(matrix, ids.__getitem__, "topic", target)
     payload = _npy_bytes(matrix)
     sidecar = dict(meta)
     sidecar.update({
