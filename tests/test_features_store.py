@@ -148,6 +148,26 @@ def test_explicit_ids_file(tmp_path):
     assert read_features(tmp_path / "x.npy", ids=tmp_path / "names.list").ids == tuple(ids)
 
 
+@pytest.mark.parametrize("kind", sorted(k for k in SOURCES if not k.startswith("npy")) + ["store"])
+def test_ids_for_a_source_with_its_own_ids_is_refused(tmp_path, kind):
+    """--ids used to be read for .npy only: a BigFile, Parquet, Arrow or store source silently
+    kept its own ids. Renamed ids would relabel every row, so it is refused, naming the source."""
+    matrix, ids = make_data()
+    if kind == "store":
+        source = tmp_path / "s.fpig"
+        convert_features(write_npy(tmp_path / "x.npy", matrix, ids), source)
+    else:
+        source = SOURCES[kind](tmp_path, matrix, ids)
+    other = tmp_path / "other.ids.txt"
+    other.write_text("".join(f"other{i}\n" for i in range(N)))
+    for verb in (["convert", str(source), str(tmp_path / "new.fpig")], ["inspect", str(source)]):
+        result = CliRunner().invoke(cli, ["features", *verb, "--ids", str(other)])
+        assert result.exit_code == 2, result.output
+        assert "--ids" in result.output and str(source) in result.output
+        assert "carries its own" in result.output
+    assert not (tmp_path / "new.fpig").exists()
+
+
 def test_conversion_is_byte_identical(tmp_path):
     matrix, ids = make_data()
     source = write_bigfile(tmp_path / "bf", matrix, ids)

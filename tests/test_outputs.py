@@ -331,3 +331,37 @@ def test_fuse_and_runs_convert_refuse_their_input_as_output(tmp_path, data_dir):
     with output_lock(tmp_path / "f.txt"):
         one_error_line(invoke("fuse", "--run-id", "f", "--out", tmp_path / "f.txt", run_a,
                               data_dir / "tv21.runB.txt.gz", ok=False), str(os.getpid()))
+
+
+# --- an empty run is an error, never a silent success -------------------------------------
+
+def fused(c, *models, extra=(), ok=True):
+    args = [a for m in models for a in ("--model", m)]
+    return invoke("run", *args, "--topics", c / "t.txt", "--run-id", "r", "--out-dir",
+                  c / "runs", "--quiet", *extra, ok=ok)
+
+
+def test_a_run_excluding_every_shot_is_an_error(collection):
+    """It used to write an empty run with exit 0, single model and fused alike."""
+    c = collection
+    (c / "all.txt").write_text("".join(f"shot{i:05d}_1\n" for i in range(300)))
+    (c / "most.txt").write_text("".join(f"shot{i:05d}_1\n" for i in range(1, 300)))
+    model = f"{c / 'q1.npy'}:{c / 'shots.fpig'}"
+    for result in (run(c, "q1.npy", "--exclude", c / "all.txt", ok=False),
+                   fused(c, model, model, extra=("--exclude", c / "all.txt"), ok=False)):
+        one_error_line(result, "shots.fpig", "--exclude leaves out all 300 shots")
+        assert not snapshot(c / "runs")
+    run(c, "q1.npy", "--exclude", c / "most.txt")
+    lines = (c / "runs" / "r" / "t.txt").read_text().splitlines()
+    assert [line.split()[2] for line in lines] == ["shot00000_1"] * 3
+
+
+def test_fused_weights_beyond_float32_are_refused(collection):
+    """A weight of 1e308 overflowed the float32 sum to infinity, and no candidate was kept:
+    an empty run with exit 0."""
+    c = collection
+    heavy, plain = (f"{c / 'q1.npy'}:{c / 'shots.fpig'}:{w}" for w in ("1e308", "1"))
+    one_error_line(fused(c, heavy, plain, ok=False), "weights sum to 1e+308", "float32")
+    assert not snapshot(c / "runs")
+    fused(c, f"{c / 'q1.npy'}:{c / 'shots.fpig'}:1e30", plain)
+    assert len((c / "runs" / "r" / "t.txt").read_text().splitlines()) == 3 * 300

@@ -138,19 +138,29 @@ def remove_path(path: PathLike) -> None:
 
 
 def remove_stale_temporaries(target: Path) -> None:
-    """Remove the ``.part``/``.old`` temporaries of `target` left by processes that are dead."""
+    """Remove the ``.part``/``.old`` temporaries of `target` left by processes that are dead.
+
+    A dead writer's ``.old`` while `target` is missing is the whole old directory of a
+    replacement killed between its two renames (:func:`atomic_directory`): it is put back, not
+    removed (the newest, should several writers have died there)."""
     prefix = f".{target.name}."
     try:
         names = os.listdir(target.parent)
     except OSError:
         return
+    stale = []
     for name in names:
         if not name.startswith(prefix):
             continue
         parts = name[len(prefix):].split(".")
         if len(parts) == 3 and parts[0].isdigit() and parts[2] in ("part", "old") \
                 and not _pid_alive(int(parts[0])):
-            remove_path(target.parent / name)
+            stale.append(target.parent / name)
+    olds = [p for p in stale if p.suffix == ".old" and os.path.lexists(p)]
+    if olds and not os.path.lexists(target):
+        _restore(max(olds, key=lambda p: p.lstat().st_ctime_ns), target)
+    for path in stale:
+        remove_path(path)
 
 
 def _fresh_temporary(target: Path) -> Path:
@@ -197,27 +207,46 @@ def write_text_atomic(path: PathLike, text: str) -> None:
 def atomic_directory(path: PathLike) -> Iterator[Path]:
     """Yield an empty hidden directory beside `path`; when the block ends, it replaces `path`.
 
-    An existing `path` is first renamed aside (``.old``) and removed only after the new directory
-    is in place, so `path` is at every moment either the whole old or the whole new directory.
+    An existing `path` is renamed aside (``.old``), the new directory renamed into place, and
+    the old one removed, with SIGINT/SIGTERM held over the three steps: an interruption lands
+    before them (the old directory stays) or after (the new one is in place). An error between
+    the renames puts the old directory back; a process killed between them (SIGKILL) leaves
+    only the ``.old``, which the next writer restores (:func:`remove_stale_temporaries`). So
+    `path` is the whole old or the whole new directory, never neither once anyone writes again.
     On any error the new directory is removed.
     """
     target = Path(path)
     tmp = _fresh_temporary(target)
+    old = None
     try:
         tmp.mkdir()
         yield tmp
-        old = None
-        if target.exists():
-            old = temp_path(target, "old")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            remove_path(old)
+        with _signals_held():
+            if os.path.lexists(target):
+                old = temp_path(target, "old")
+                target.rename(old)
+            tmp.rename(target)
+            if old is not None:
+                remove_path(old)
     except BaseException as exc:
+        if old is not None and os.path.lexists(old):
+            if not os.path.lexists(tmp):        # the new directory is in: the old one goes
+                remove_path(old)
+            elif not os.path.lexists(target):
+                _restore(old, target)
         remove_path(tmp)
         if isinstance(exc, OSError):
             raise write_error(exc, target) from None
         raise
+
+
+def _restore(old: Path, target: Path) -> None:
+    """Put the old directory of an unfinished replacement back at `target`. Should even this
+    rename fail, the ``.old`` stays, and the next writer tries again."""
+    try:
+        old.rename(target)
+    except OSError:
+        pass
 
 
 @contextmanager

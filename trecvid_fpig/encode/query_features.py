@@ -21,6 +21,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError, InputWarning
 from ..ids import topic_number
+from ..search.store import unit_row_norms
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
 from ..topics import TopicSet
@@ -205,11 +206,7 @@ def load_query_features(path: PathLike, topic_set: TopicSet
 def unit_topic_rows(matrix: np.ndarray, topic_ids: Sequence, path: Optional[PathLike] = None
                     ) -> np.ndarray:
     """Topic features L2-normalised in float32, as every search takes them; a row that is all
-    zero or not finite is refused naming its topic."""
+    zero or not finite is refused naming its topic (the one check every writer uses)."""
     matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    bad = np.flatnonzero(~(np.isfinite(norms[:, 0]) & (norms[:, 0] > 0)))
-    if bad.size:
-        raise InputError(f"topic {topic_ids[int(bad[0])]} has an all-zero or non-finite "
-                         f"feature", path)
-    return (matrix / norms).astype(np.float32)
+    norms = unit_row_norms(matrix, lambda row: topic_ids[row], "topic", path)
+    return (matrix / norms[:, None]).astype(np.float32)

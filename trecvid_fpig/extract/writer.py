@@ -30,7 +30,7 @@ from .. import __version__
 from ..errors import InputError
 from ..search.matrix import unit_float32
 from ..search.store import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, STORE_FORMAT,
-                            STORE_VERSION, reserved_memmap)
+                            STORE_VERSION, reserved_memmap, unit_row_norms)
 from ..textio import atomic_directory, atomic_write, file_sha256
 from .tasks import Failure
 
@@ -210,21 +210,18 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
         row = 0
         for part, count in zip(parts, counts):
             block = np.load(part / FEATURES)
-            norms.append(np.sqrt(np.einsum("ij,ij->i", block.astype(np.float64),
-                                           block.astype(np.float64))))
+            ids.extend(np.load(part / IDS).tolist())
+            norms.append(unit_row_norms(block, lambda r: ids[r].decode(), "shot", part, row))
             # as `features convert` does; normalising stored rows again could move a last bit
             features[row:row + count] = block if stored_rows else unit_float32(block)
-            ids.extend(np.load(part / IDS).tolist())
             row += count
         features.flush()
         del features
         width = max(len(i) for i in ids)
         np.save(tmp / IDS, np.array(ids, dtype=f"S{width}"), allow_pickle=False)
         if keep_frames:
-            _assemble_frames(tmp, parts, dim, dtype)
+            _assemble_frames(tmp, parts, dim, dtype, ids)
         norm = np.concatenate(norms)
-        if not (norm > 1e-6).all():
-            raise InputError("the video tower returned a zero shot vector", out)
         manifest = {
             "format": STORE_FORMAT, "version": STORE_VERSION,
             "count": total, "dim": int(dim), "dtype": dtype, "rows": "l2-normalised",
@@ -247,14 +244,21 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
     return manifest
 
 
-def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str) -> None:
+def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str,
+                     ids: Sequence[bytes]) -> None:
     counts = np.concatenate([_frame_counts(p) for p in parts])
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     frames = reserved_memmap(tmp / FRAMES, np.dtype(dtype), (int(offsets[-1]), dim))
+
+    def frame_id(row: int) -> str:
+        shot = int(np.searchsorted(offsets, row, side="right")) - 1
+        return f"{row - offsets[shot] + 1} of shot {ids[shot].decode()}"
+
     row = 0
     for part in parts:
         block = np.load(part / FRAMES)
+        unit_row_norms(block, frame_id, "frame", part, row)
         frames[row:row + len(block)] = block
         row += len(block)
     frames.flush()

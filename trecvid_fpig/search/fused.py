@@ -29,7 +29,7 @@ from ..errors import InputError
 from .matrix import FeatureMatrix
 from .topk import (SEARCH_BLOCK_VALUES, Hits, RunningTopK, _numpy_scores, _torch_scores,
                    check_unit_scores, collect, cosine_slack, evaluator_order, exact_cosines,
-                   finite_blocks)
+                   excluded_rows, finite_blocks)
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,24 @@ def fused_search(models: Sequence[ScoredModel], k: int = 1000,
         prepared.append(ScoredModel(model.features, queries, float(model.weight)))
     if k < 1:
         raise InputError(f"the number of shots per topic must be at least 1, got {k}")
+    _check_weight_sum(prepared)
     if block_rows is None:
         block_rows = max(1024, SEARCH_BLOCK_VALUES // max(m.features.dim for m in prepared))
-    excluded = np.unique(np.asarray([] if exclude_rows is None else exclude_rows, dtype=np.int64))
+    excluded = excluded_rows(exclude_rows, prepared[0].features)
     best = _FusedTopK(prepared, k, decimals)
     return collect(best, _summed_blocks(prepared, block_rows, device), excluded,
                    prepared[0].features.count, progress)
+
+
+def _check_weight_sum(models: Sequence[ScoredModel]) -> None:
+    """The weighted cosines are first summed in float32: weights whose sum passes float32's
+    largest value overflow to infinity, and the candidates (and the run) would be lost."""
+    total = math.fsum(m.weight for m in models)
+    largest = float(np.finfo(np.float32).max)
+    if total > largest:
+        raise InputError(f"the models' weights sum to {total:g}, beyond {largest:.4g}, the "
+                         f"largest float32 in which fused cosines are summed: scale them down "
+                         f"(only their ratios rank the shots)")
 
 
 def fused_slack(models: Sequence[ScoredModel], decimals: int) -> float:

@@ -32,15 +32,15 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .. import __version__
 from ..errors import InputError
 from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
-                      refuse_input_as_output, write_error)
-from .formats import ARROW_SUFFIXES, is_bigfile, read_arrow, read_bigfile, read_npy
+                      refuse_input_as_output, remove_stale_temporaries, write_error)
+from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
 
 STORE_FORMAT = "fpig-trecvid feature store"
@@ -61,8 +61,10 @@ def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatr
         raise InputError("no such file or directory", p)
     if p.is_dir():
         if (p / MANIFEST).exists():
+            _refuse_ids(ids, p, "a feature store", IDS)
             return read_store(p)
         if is_bigfile(p):
+            _refuse_ids(ids, p, "a BigFile directory", "id.txt")
             return read_bigfile(p)
         raise InputError("is neither a feature store (manifest.json) nor a BigFile directory "
                          "(feature.bin, id.txt, shape.txt)", p)
@@ -70,9 +72,38 @@ def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatr
     if suffix == ".npy":
         return read_npy(p, None if ids is None else Path(ids))
     if suffix in (".parquet", ".pq") + ARROW_SUFFIXES:
+        _refuse_ids(ids, p, "a Parquet/Arrow file", f"its {ID_COLUMN!r} column")
         return read_arrow(p)
     raise InputError("unknown feature format: expected a store or BigFile directory, .npy, "
                      ".parquet, or Arrow IPC (.arrow/.feather/.ipc)", p)
+
+
+#: Below this L2 norm a vector has no direction left to normalise.
+ZERO_NORM = 1e-6
+
+
+def unit_row_norms(rows: np.ndarray, id_of: Callable[[int], object], what: str,
+                   path: PathLike, first_row: int = 0) -> np.ndarray:
+    """Float64 L2 norms of `rows`, vectors written as (or made into) unit vectors: topic, shot
+    or frame features. A zero or non-finite row is an InputError naming ``what id_of(row)``:
+    L2-normalising it leaves zeros, whose cosine is 0 against every query, with no error."""
+    values = np.asarray(rows, dtype=np.float64)
+    norms = np.sqrt(np.einsum("ij,ij->i", values, values))
+    bad = np.flatnonzero(~(norms > ZERO_NORM) | ~np.isfinite(norms))
+    if len(bad):
+        row = int(bad[0])
+        kind = "a NaN or infinite" if not np.isfinite(norms[row]) else "an all-zero"
+        raise InputError(f"{what} {id_of(first_row + row)} has {kind} feature vector, where an "
+                         f"L2-normalised one is written", path)
+    return norms
+
+
+def _refuse_ids(ids: Optional[PathLike], source: Path, what: str, own_ids: str) -> None:
+    """--ids names the rows of a bare .npy matrix; any other source carries its own ids, and
+    an ids file given with it would be silently ignored, or relabel every row."""
+    if ids is not None:
+        raise InputError(f"--ids {ids}: ids are given only for a .npy matrix; {what} carries "
+                         f"its own ({own_ids})", source)
 
 
 def read_store(directory: PathLike) -> FeatureMatrix:
@@ -186,7 +217,7 @@ def _write_store(source: FeatureMatrix, out_ids: Tuple[str, ...], groups: Option
         if groups is None:
             norms = _copy_normalised(source, out, progress)
         else:
-            norms = _pool_mean(source, groups, out, tmp, progress)
+            norms = _pool_mean(source, groups, out_ids, out, tmp, progress)
         out.flush()
         del out
         width = max(len(s.encode("utf-8")) for s in out_ids)
@@ -244,7 +275,9 @@ def _reserve(fh, start: int, end: int) -> None:
 
 def check_store_destination(target: Path, overwrite: bool) -> None:
     """Refuse to write a store over anything but a store (a file, a directory of other things),
-    and over a store unless `overwrite`: replacing removes what was there."""
+    and over a store unless `overwrite`: replacing removes what was there. A store whose
+    replacement was killed half-way is put back first, so it counts as there."""
+    remove_stale_temporaries(target)
     if not target.exists():
         return
     if not (target / MANIFEST).is_file():
@@ -306,8 +339,8 @@ def _group_frames(source: FeatureMatrix) -> Tuple[Tuple[str, ...], np.ndarray]:
     return shots, groups
 
 
-def _pool_mean(source: FeatureMatrix, groups: np.ndarray, out: np.ndarray, tmp: Path,
-               progress: bool) -> dict:
+def _pool_mean(source: FeatureMatrix, groups: np.ndarray, shots: Tuple[str, ...],
+               out: np.ndarray, tmp: Path, progress: bool) -> dict:
     """Sum unit frame vectors per shot into a disk-backed accumulator, then average."""
     sums = reserved_memmap(tmp / "pool.npy", np.dtype(np.float64), out.shape)
     with _progress(source.count, progress, "pool frames") as bar:
@@ -321,11 +354,8 @@ def _pool_mean(source: FeatureMatrix, groups: np.ndarray, out: np.ndarray, tmp: 
     stats = _NormStats()
     for start in range(0, len(out), 16384):
         mean = sums[start:start + 16384] / counts[start:start + 16384, None]
-        norms = np.sqrt(np.einsum("ij,ij->i", mean, mean))
-        flat = np.flatnonzero(~(norms > 1e-12))
-        if len(flat):
-            raise InputError(f"the frames of shot row {start + int(flat[0])} cancel out to a zero "
-                             f"mean vector", source.path)
+        norms = unit_row_norms(mean, shots.__getitem__, "the mean of the frames of shot",
+                               source.path, start)
         stats.add(norms)
         out[start:start + len(mean)] = mean / norms[:, None]
     del sums

@@ -65,8 +65,17 @@ def search_arguments(features: FeatureMatrix, queries: np.ndarray, k: int,
         raise ValueError(f"queries of shape {queries.shape} for {features.dim}-d features")
     if k < 1:
         raise InputError(f"the number of shots per topic must be at least 1, got {k}")
+    return queries, excluded_rows(exclude_rows, features), block_rows
+
+
+def excluded_rows(exclude_rows: Optional[np.ndarray], features: FeatureMatrix) -> np.ndarray:
+    """The sorted unique rows to leave out; leaving out every shot is refused, since the run
+    would be empty for every topic."""
     excluded = np.unique(np.asarray([] if exclude_rows is None else exclude_rows, dtype=np.int64))
-    return queries, excluded, block_rows
+    if len(excluded) >= features.count:
+        raise InputError(f"--exclude leaves out all {features.count} shots of the collection: "
+                         f"no shot is left to rank", features.path)
+    return excluded
 
 
 def collect(best: "RunningTopK", blocks: Iterator[Tuple[int, np.ndarray]], excluded: np.ndarray,
