@@ -8,16 +8,19 @@ from extract_helpers import FakeVideoEncoder, keyframe_collection
 from trecvid_fpig.encode.query_features import save_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.extract import job
+from trecvid_fpig.topics import TopicSet
+
+TOPICS = TopicSet("mini", (611, 612, 613), ("a dog", "a cat", "a car"), "mini.txt")
 
 
 def test_topic_features_with_a_zero_row_are_not_written(tmp_path):
     rows = np.eye(3, 4, dtype=np.float32)
     rows[1] = 0
     with pytest.raises(InputError, match="topic 612 has an all-zero"):
-        save_query_features(tmp_path / "q.npy", rows, [611, 612, 613], {})
+        save_query_features(tmp_path / "q.npy", rows, TOPICS, {})
     rows[1, 0] = np.nan
     with pytest.raises(InputError, match="topic 612 has a NaN"):
-        save_query_features(tmp_path / "q.npy", rows, [611, 612, 613], {})
+        save_query_features(tmp_path / "q.npy", rows, TOPICS, {})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -61,7 +64,8 @@ def keyframes(tmp_path_factory):
                                          ("frame", "frame 1 of shot shot00001_1 has an all-zero")])
 def test_extract_with_a_zero_tower_output_fails_naming_it(tmp_path, keyframes, monkeypatch,
                                                           zero, named):
-    monkeypatch.setattr(job, "open_encoder", lambda checkpoint, device, plugin: ZeroTower(zero))
+    monkeypatch.setattr(job, "open_encoder",
+                        lambda checkpoint, device, plugin, tower_config=None: ZeroTower(zero))
     out = tmp_path / "s.fpig"
     result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
                     "--frames", 2, "--workers", 0, "--keep-frames", "--quiet", out, ok=False)
