@@ -208,5 +208,5 @@ def unit_topic_rows(matrix: np.ndarray, topic_ids: Sequence, path: Optional[Path
     """Topic features L2-normalised in float32, as every search takes them; a row that is all
     zero or not finite is refused naming its topic (the one check every writer uses)."""
     matrix = np.asarray(matrix, dtype=np.float32)
-    norms = unit_row_norms(matrix, lambda row: topic_ids[row], "topic", path)
-    return (matrix / norms[:, None]).astype(np.float32)
+    unit_row_norms(matrix, lambda row: topic_ids[row], "topic", path)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)    # in float32, as ever
