@@ -152,7 +152,7 @@ def test_a_signal_ends_score_while_its_workers_run(tmp_path, data_dir, signum):
     os.killpg(process.pid, signum)      # as a terminal or a batch system sends it: to all
     out, err = finish(process, 60)
     assert process.returncode == 128 + signum, err
-    assert err.strip().splitlines() == [f"fpig-trecvid: interrupted ({signum.name}); nothing "
+    assert err.splitlines() == [f"fpig-trecvid: interrupted ({signum.name}); nothing "
                                 f"half-written was left"]
     assert session_processes(process.pid) == {}
 
@@ -245,7 +245,7 @@ def test_a_signal_ends_an_extraction_with_one_line_and_it_resumes(tmp_path, extr
         os.kill(command_pid(process), signum)
     _, err = finish(process, 60)
     assert process.returncode == 128 + signum, err
-    assert err.strip().splitlines() == [f"fpig-trecvid: interrupted ({signum.name}); nothing "
+    assert err.splitlines() == [f"fpig-trecvid: interrupted ({signum.name}); nothing "
                                         f"half-written was left"]
     assert wait_until_gone(process.pid, 20) == {}
     assert len(resumed(extract_args, out)) == len(SHOTS["00001"])

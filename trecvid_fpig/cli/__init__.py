@@ -21,8 +21,11 @@ from ..errors import InputError, InputWarning
 EXIT_INPUT = 2
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM: unwinds like Ctrl-C so every writer removes its temporary files."""
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: unwinds like Ctrl-C so every writer removes its temporary files.
+
+    Not a KeyboardInterrupt, which click answers with a blank line before ours: a signal gives
+    one line."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -116,9 +119,11 @@ class _Group(click.Group):
         except click.ClickException as exc:
             click.echo(f"fpig-trecvid: error: {exc.format_message()}", err=True)
             code = exc.exit_code
-        except (click.Abort, KeyboardInterrupt) as exc:
+        except (click.Abort, KeyboardInterrupt, Interrupted) as exc:
             signum = getattr(exc.__context__ if isinstance(exc, click.Abort) else exc,
                              "signum", signal.SIGINT)
+            if signum == signal.SIGINT and isinstance(exc, Interrupted) and sys.stderr.isatty():
+                click.echo(err=True)    # closes the terminal's ^C echo, as click does
             click.echo(f"fpig-trecvid: interrupted ({signal.Signals(signum).name}); "
                        f"nothing half-written was left", err=True)
             code = 128 + signum
