@@ -91,6 +91,14 @@ def test_check_lists_each_problem_by_line(tmp_path, run_a):
     assert str(run_a) not in out
 
 
+
+def test_check_takes_ascii_digits_only_in_shot_ids(tmp_path):
+    """Regex digits are Unicode: `shot١٢٣٤٥_1` passed as well formed."""
+    write_tv21_run(tmp_path / "r.txt", ["1661 Q0 shot\u0661\u0662\u0663\u0664\u0665_1 2 0.4 t"])
+    out = invoke("runs", "check", "--topics", "tv21", tmp_path / "r.txt", ok=False).output
+    shot = "shot\u0661\u0662\u0663\u0664\u0665_1"
+    assert f"{tmp_path / 'r.txt'}:20: shot id '{shot}' is not of the form" in out
+
 def test_check_counts_1000_shots_and_collection_membership(tmp_path):
     extra = [f"1661 Q0 shot{i:05d}_2 {i} 0.1 t" for i in range(1, 1001)]
     write_tv21_run(tmp_path / "r.txt", extra, skip_topic=None)

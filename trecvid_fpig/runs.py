@@ -19,7 +19,7 @@ from .ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from .qrels import MAX_RESULT_SIZE
 from .textio import atomic_write, read_text
 
-SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z")
+SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ..search.store import MANIFEST, check_store_destination, read_store, verify
 from ..textio import output_lock
 from . import writer
 
-_PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+_PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*", re.ASCII)
 
 
 def parse_part(text: str) -> Tuple[int, int]:

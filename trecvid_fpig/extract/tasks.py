@@ -40,8 +40,8 @@ SHARD_SHOTS = 1000
 MAX_FRAME = 10 ** 9
 MAX_SECONDS = 10 ** 7
 
-_KEYFRAME = re.compile(r"(shot([^_/]+)_(\d+))_.*")
-_NUMBERS = re.compile(r"(\d+)")
+_KEYFRAME = re.compile(r"(shot([^_/]+)_(\d+))_.*", re.ASCII)
+_NUMBERS = re.compile(r"(\d+)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Failure:
 
 def natural_key(text: str) -> Tuple:
     """``shot2_10`` after ``shot2_9``: digit runs compare as numbers."""
-    return tuple(int(p) if p.isdigit() else p for p in _NUMBERS.split(text))
+    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in _NUMBERS.split(text))
 
 
 def keyframe_shots(directory: PathLike) -> List[Shot]:

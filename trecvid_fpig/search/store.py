@@ -147,7 +147,7 @@ def load_manifest(path: Path) -> dict:
 
 #: A frame row's id: the TRECVID shot (``shotVVVVV_N``) and a frame number. Anything looser
 #: would take ordinary shot ids (``shot00001_1``) for frames of a made-up shot ``shot00001``.
-_SHOT_FRAME = re.compile(r"(shot\d{5}_[1-9]\d*)_\d+")
+_SHOT_FRAME = re.compile(r"(shot\d{5}_[1-9]\d*)_\d+", re.ASCII)
 
 
 def verify_store(features: FeatureMatrix) -> None:
