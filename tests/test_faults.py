@@ -416,3 +416,36 @@ def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path
     assert sidecar["features_sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
     assert np.array_equal(np.load(target), new)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["q.json", "q.npy"]
+
+
+SIGNAL_AT_LINE = """
+import os, signal, sys
+from trecvid_fpig import cli
+at, seen = int(sys.argv[1]), [0]
+def line(frame, event, arg):
+    if event == "line" and signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        seen[0] += 1
+        if seen[0] == at:
+            os.kill(os.getpid(), signal.SIGTERM)
+    return line
+sys.settrace(lambda frame, event, arg: line if frame.f_code is cli.main.__code__ else None)
+sys.argv = ["fpig-trecvid", "--version"]
+try:
+    cli.main()
+finally:
+    sys.stderr.write(f"lines {seen[0]}\\n")
+"""
+
+
+def test_a_signal_at_any_line_of_the_entry_point_exits_quietly():
+    """main() installs the handlers before its command and ignores signals after it: a SIGTERM
+    between two of those lines used to escape every handler, with a traceback."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    at, lines = 1, None
+    while lines is None or at <= lines:
+        proc = subprocess.run([sys.executable, "-c", SIGNAL_AT_LINE, str(at)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in proc.stderr, (at, proc.stderr)
+        assert proc.returncode in (0, 128 + signal.SIGTERM), (at, proc.returncode, proc.stderr)
+        lines = int(proc.stderr.strip().splitlines()[-1].split()[1])
+        at += 1

@@ -141,13 +141,15 @@ def cli() -> None:
 
 def main() -> None:
     # Installed for the whole process (not only while a command runs), so that a signal that
-    # lands just after the command finished still exits quietly with 128 + signal.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
+    # lands just after the command finished still exits quietly with 128 + signal. Installed
+    # and removed inside the outer try: a signal between two of these lines is caught too.
     try:
-        cli(prog_name="fpig-trecvid")
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, _interrupt)
+            cli(prog_name="fpig-trecvid")
+        finally:                        # exiting now: a later signal must not print a traceback
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_IGN)
     except Interrupted as exc:          # landed after the command's own handling ended
         sys.exit(128 + exc.signum)
-    finally:                            # exiting now: a later signal must not print a traceback
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
