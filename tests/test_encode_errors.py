@@ -120,3 +120,10 @@ def test_cuda_without_gpu(tmp_path):
     path = save_random_checkpoint(tmp_path / "m.pt", "clip4clip")
     with pytest.raises(InputError, match="no CUDA GPU"):
         load_text_encoder(path, device="cuda")
+
+
+@pytest.mark.parametrize("device", ["cudax", "gpu", "cuda:one", "cuda:١"])
+def test_unknown_device_is_refused_by_name(tmp_path, device):
+    path = save_random_checkpoint(tmp_path / "m.pt", "clip4clip")
+    with pytest.raises(InputError, match=f"unknown device '{device}'"):
+        load_text_encoder(path, device=device)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 
 from .errors import InputError
 
@@ -23,7 +24,7 @@ def pick_device(requested: str = "auto") -> str:
     there is one; a requested GPU that torch cannot see is refused."""
     if requested == "cpu" or (requested == "auto" and not gpu_present()):
         return "cpu"
-    if requested != "auto" and not requested.startswith("cuda"):
+    if requested != "auto" and not re.fullmatch(r"cuda(:[0-9]+)?", requested):
         raise InputError(f"unknown device {requested!r}: expected {', '.join(DEVICE_CHOICES)}")
     import torch
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Dict, Optional, Sequence, Union
 
 import numpy as np
 
+from ..devices import pick_device
 from ..errors import InputError
 from .checkpoints import TextCheckpoint, load_text_checkpoint
 
@@ -22,18 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def resolve_device(device: Optional[str]) -> "torch.device":
-    """``None`` picks CUDA when present, else the CPU; an unavailable or unknown device is refused."""
+    """The torch device for `device` (``None``: auto), by the one device choice,
+    :func:`devices.pick_device`."""
     import torch
 
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise InputError(f"unknown device {device!r}: expected cpu or cuda") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but no CUDA GPU is available")
-    return resolved
+    return torch.device(pick_device(device or "auto"))
 
 
 def assign_weights(module: "torch.nn.Module", state: Dict[str, "torch.Tensor"], what: str,
