@@ -341,37 +341,39 @@ def output_lock(path: PathLike) -> Iterator[None]:
     make_directory(target.parent)
     fd, held = None, False
     try:
-        while not held:
-            if fd is not None:
-                _held_locks.discard(fd)
-                os.close(fd)            # the previous holder removed that file: lock the new one
-            fd = None
-            try:
-                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError as exc:
-                raise write_error(exc, target) from None
-            _held_locks.add(fd)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 32).decode("ascii", "replace").strip()
-                who = f"another fpig-trecvid process (pid {holder})" if holder.isdigit() \
-                    else "another fpig-trecvid process"
-                raise InputError(f"{who} is writing this output now; wait for it to finish "
-                                 f"or choose another output", target) from None
-            try:
-                held = os.stat(lock).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                held = False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with _signals_held():           # a signal mid-acquisition must not leave the lock file
+            while not held:
+                if fd is not None:
+                    _held_locks.discard(fd)
+                    os.close(fd)        # the previous holder removed that file: lock the new one
+                fd = None
+                try:
+                    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+                except OSError as exc:
+                    raise write_error(exc, target) from None
+                _held_locks.add(fd)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = os.read(fd, 32).decode("ascii", "replace").strip()
+                    who = f"another fpig-trecvid process (pid {holder})" if holder.isdigit() \
+                        else "another fpig-trecvid process"
+                    raise InputError(f"{who} is writing this output now; wait for it to finish "
+                                     f"or choose another output", target) from None
+                try:
+                    held = os.stat(lock).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    held = False
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
-        if held:
-            remove_path(lock)
-        if fd is not None:
-            _held_locks.discard(fd)
-            os.close(fd)
+        with _signals_held():
+            if held:
+                remove_path(lock)
+            if fd is not None:
+                _held_locks.discard(fd)
+                os.close(fd)
 
 
 def refuse_input_as_output(outputs: Iterable[PathLike],
