@@ -261,7 +261,8 @@ def staging_directory(directory: PathLike) -> Iterator[Path]:
             raise write_error(exc, directory) from None
         yield stage
     finally:
-        remove_path(stage)
+        with _signals_held():       # a signal inside the removal would leave half a stage
+            remove_path(stage)
 
 
 def commit_file_set(stage: Path, directory: Path, record: str, companions: Sequence[str],
