@@ -48,7 +48,7 @@ sys.path.insert(0, {str(TESTS)!r})
 from extract_helpers import FakeVideoEncoder
 from trecvid_fpig.extract import job
 delay = float(os.environ.get("FPIG_TEST_DELAY", "0"))
-job.open_encoder = lambda checkpoint, device, plugin: FakeVideoEncoder(delay=delay)
+job.open_encoder = lambda checkpoint, device, plugin, tower_config=None: FakeVideoEncoder(delay=delay)
 from trecvid_fpig.cli import main
 sys.argv = ["fpig-trecvid"] + sys.argv[1:]
 main()
@@ -174,7 +174,8 @@ def start_slow_extraction(args, out: Path) -> subprocess.Popen:
                                env=dict(ENV, FPIG_TEST_DELAY="0.5"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 240
-    while not list(Path(f"{out}.shards").glob("shard-*")) and time.monotonic() < deadline:
+    while (not list(Path(f"{out}.shards").glob("shard-*")) and time.monotonic() < deadline
+           and process.poll() is None):
         time.sleep(0.05)
     assert list(Path(f"{out}.shards").glob("shard-*")), finish(process, 330)
     return process
