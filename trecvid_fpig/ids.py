@@ -47,13 +47,15 @@ def topic_number(token: str, path=None, line: Optional[int] = None) -> int:
     return int(token)
 
 
-def nist_topic_number(token: str, path=None, line: Optional[int] = None) -> int:
-    """A topic number as topic files and the XML's tNum write it: 1 to 999 (``661``)."""
+def nist_topic_number(token: str, path=None, line: Optional[int] = None,
+                      what: str = "topic number") -> int:
+    """A topic number as topic files and the XML's tNum write it: 1 to 999 (``661``); `what`
+    names the field in the error."""
     if not _TOPIC_NUMBER.match(token) or int(token) == 0:
         hint = (f" ({token} is NIST's run form of topic {token[1:]}: write {token[1:]})"
                 if len(token) == 4 and token.startswith("1") and token.isascii()
                 and token.isdigit() else "")
-        raise InputError(f"topic number must be 1 to {MAX_TOPIC_NUMBER} in ASCII digits such as "
+        raise InputError(f"{what} must be 1 to {MAX_TOPIC_NUMBER} in ASCII digits such as "
                          f"661, got {token[:40]!r}{hint}", path, line)
     return int(token)
 

@@ -161,7 +161,7 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
                 raise InputError("a submission holds one videoAdhocSearchRunResult", path, line)
             run.update(attributes=dict(attrs), line=line)
         elif name == "videoAdhocSearchTopicResult":
-            tnum = nist_topic_number(attrs.get("tNum", ""), path, line)
+            tnum = nist_topic_number(attrs.get("tNum", ""), path, line, what="tNum")
             current.clear()
             current.update(tnum=tnum, elapsed=attrs.get("elapsedTime", ""), line=line, items=[])
         elif name == "item":
