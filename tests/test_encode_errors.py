@@ -127,3 +127,11 @@ def test_unknown_device_is_refused_by_name(tmp_path, device):
     path = save_random_checkpoint(tmp_path / "m.pt", "clip4clip")
     with pytest.raises(InputError, match=f"unknown device '{device}'"):
         load_text_encoder(path, device=device)
+
+
+def test_pick_device_names_an_unknown_device_before_asking_torch():
+    """`cudax` passed the old prefix test and was reported as a missing GPU."""
+    from trecvid_fpig.devices import pick_device
+
+    with pytest.raises(InputError, match="unknown device 'cudax'"):
+        pick_device("cudax")

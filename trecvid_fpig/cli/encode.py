@@ -9,6 +9,7 @@ import click
 from ..errors import InputWarning
 from ..textio import output_lock, refuse_input_as_output
 from ..topics import load_topics
+from .options import tower_config_option
 
 _ACTIVATIONS = {"auto": None, "quick-gelu": True, "gelu": False}
 
@@ -36,10 +37,7 @@ def _npy_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
               show_default=True,
               help="auto: as --tower-config says, else QuickGELU for hf-clip and clip4clip "
                    "(OpenAI-derived), GELU for open_clip checkpoints.")
-@click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="The model's config.json (Hugging Face CLIP) or open_clip model config: "
-                   "the attention heads, which no weight tells, and the activation "
-                   "(default: docs/extract.md).")
+@tower_config_option()
 @click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="q.npy",
               callback=_npy_path,
               help="Features file; the sidecar q.json is written beside it.")

@@ -8,6 +8,7 @@ import click
 
 from ..search.store import (POOLS, STORE_DTYPES, convert_features, manifest_lines, read_features,
                             verify_store)
+from .options import tower_config_option
 
 
 @click.group("features")
@@ -86,10 +87,7 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
 @click.option("--video-encoder", default=None, metavar="MODULE:FACTORY",
               help="A plugin tower instead of the detected one (or an entry point of "
                    "fpig_trecvid.video_encoders).")
-@click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="The model's config.json (Hugging Face CLIP) or open_clip model config: "
-                   "the attention heads, which no weight tells, and the activation "
-                   "(default: docs/extract.md).")
+@tower_config_option()
 @click.option("--keep-frames", is_flag=True,
               help="Also store each shot's frame vectors (frames.npy + frame_offsets.npy).")
 @click.option("--dtype", type=click.Choice(STORE_DTYPES), default="float32", show_default=True)

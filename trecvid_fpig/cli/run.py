@@ -8,6 +8,7 @@ import click
 from ..errors import InputError
 from ..pipeline import EXCLUDE_LISTS, RunRequest, make_run
 from ..topics import REGISTRY
+from .options import tower_config_option
 
 
 def _key_values(pairs: Tuple[str, ...]) -> dict:
@@ -26,10 +27,7 @@ def _key_values(pairs: Tuple[str, ...]) -> dict:
 @click.option("--query-features", type=click.Path(), default=None, metavar="q.npy",
               help="Topic features from `fpig-trecvid encode` (a bare .npy follows the topic "
                    "set's order).")
-@click.option("--tower-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="With --checkpoint: the model's config.json (Hugging Face CLIP) or open_clip "
-                   "model config: the attention heads, which no weight tells, and the "
-                   "activation.")
+@tower_config_option("With --checkpoint: ")
 @click.option("--features", default=None, type=click.Path(), metavar="STORE",
               help="Shot features: a store from `features convert`, a BigFile directory, "
                    ".npy (+ ids), Parquet or Arrow.")
