@@ -267,12 +267,12 @@ def test_bad_features(tmp_path):
     nan_path = saved(tmp_path, "tnan.npy", nan)
     assert_input_error(run("--text-features", nan_path, "--video-features", video,
                            "--captions-per-video", 1), "tnan.npy",
-                       "non-finite value in feature row 2")
+                       "feature row 2 .* NaN or infinite")
     zero = unit_features(4, 8, 4)
     zero[1] = 0
     zero_path = saved(tmp_path, "tzero.npy", zero)
     assert_input_error(run("--text-features", zero_path, "--video-features", video,
-                           "--captions-per-video", 1), "tzero.npy", "row 1 .* all zeros")
+                           "--captions-per-video", 1), "tzero.npy", "row 1 .* all-zero")
     three = saved(tmp_path, "t3.npy", unit_features(3, 8, 5))
     assert_input_error(run("--text-features", three, "--video-features", video,
                            "--captions-per-video", 1), "t3.npy", "3 text features are not 1")

@@ -89,6 +89,7 @@ import xxhash
 from ..columns import MAX_ID_CHARS, WHITESPACE, text_lines
 from ..errors import InputError
 from ..textio import read_text
+from ..vectors import unit_float32, unit_row_norms
 
 PathLike = Union[str, Path]
 
@@ -678,14 +679,8 @@ def _features_for(path: PathLike, wanted: Optional[Sequence[str]], what: str,
                 raise InputError(f"{len(missing)} {what} id(s) of the ground truth {truth.path} "
                                  f"are not here, e.g. {missing[0]!r}", path)
             matrix = matrix[[index[w] for w in wanted]]
-    finite = np.isfinite(matrix).all(axis=1)
-    if not finite.all():
-        raise InputError(f"non-finite value in feature row {int(np.flatnonzero(~finite)[0])}"
-                         " (0-based, in ground-truth order)", path)
-    zero = np.linalg.norm(matrix, axis=1) == 0
-    if zero.any():
-        raise InputError(f"feature row {int(np.flatnonzero(zero)[0])} (0-based, in ground-truth"
-                         " order) is all zeros and has no direction", path)
+    unit_row_norms(matrix, lambda row: f"{row} (0-based, in ground-truth order)", "feature row",
+                   path)
     return matrix
 
 
@@ -708,18 +703,13 @@ def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
     return ids, matrix
 
 
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
-    rows = rows.astype(np.float64)
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
-
-
 def cosine_matrix(text: np.ndarray, video: np.ndarray,
                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
     """float32 cosine similarities of every text row with every video row, in row chunks."""
-    video_t = _unit_rows(video).T.copy()
+    video_t = unit_float32(video).T.copy()
     out = np.empty((len(text), len(video)), dtype=np.float32)
     for start in range(0, len(text), chunk_rows):
-        np.matmul(_unit_rows(text[start:start + chunk_rows]), video_t,
+        np.matmul(unit_float32(text[start:start + chunk_rows]), video_t,
                   out=out[start:start + chunk_rows])
     return out
 
