@@ -555,12 +555,7 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, fingerprint: bool = True) -> dict:
     """:func:`recall_metrics` on a similarity file or on two feature files, with `gt` or
     `captions_per_video` for the ground truth; ``meta["inputs"]`` records the paths."""
-    if (sims is None) == (text_features is None and video_features is None):
-        raise ValueError("give either sims or text_features and video_features")
-    if sims is None and (text_features is None or video_features is None):
-        raise ValueError("text_features and video_features go together")
-    if (gt is None) == (captions_per_video is None):
-        raise ValueError("give either gt or captions_per_video")
+    check_recall_inputs(sims, text_features, video_features, gt, captions_per_video)
     truth = read_ground_truth(gt) if gt is not None else None
     if sims is not None:
         matrix = load_sims(sims)
@@ -596,6 +591,24 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
                             fingerprint=fingerprint, source=source)
     result["meta"]["inputs"] = inputs
     return result
+
+
+def check_recall_inputs(sims: object, text_features: object, video_features: object,
+                        gt: object, captions_per_video: Optional[int], *,
+                        as_options: bool = False) -> None:
+    """Recall's one rule on what it is given: a similarity matrix or both feature sets, and one
+    ground truth (a file or captions per video). Raises InputError naming the arguments as
+    Python keywords, or `as_options` as the CLI's ``--options``."""
+    def name(keyword: str) -> str:
+        return "--" + keyword.replace("_", "-") if as_options else keyword
+
+    if (sims is None) == (text_features is None and video_features is None):
+        raise InputError(f"give either {name('sims')} or {name('text_features')} with "
+                         f"{name('video_features')}")
+    if sims is None and (text_features is None or video_features is None):
+        raise InputError(f"{name('text_features')} and {name('video_features')} go together")
+    if (gt is None) == (captions_per_video is None):
+        raise InputError(f"give either {name('gt')} or {name('captions_per_video')}")
 
 
 def _check_against_truth(have: int, want: int, axis: str, what: str, path: PathLike,
