@@ -62,3 +62,52 @@ def test_convert_refuses_the_near_zero_row_that_extract_refuses(tmp_path):
     assert result.exit_code == 2, result.output
     assert "row 1 (shot shot00001_2) has an all-zero feature vector" in result.stderr
     assert not (tmp_path / "x.fpig").exists()
+
+
+# --- the one .npy loader and list-column reader (trecvid_fpig.feature_files)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "not a readable .npy matrix"),                      # EOFError escaped read_features
+    (b"\x93NUMPY\x01", "not a readable .npy matrix"),
+    (None, "expected one .npy matrix, found an archive"),  # AttributeError in read_features
+])
+def test_every_npy_reader_refuses_a_broken_file_naming_it(tmp_path, content, reason):
+    from trecvid_fpig.encode.query_features import load_query_features
+    from trecvid_fpig.evaluate.recall import recall_from_files
+    from trecvid_fpig.search.store import read_features
+    from trecvid_fpig.topics import TopicSet
+
+    path = tmp_path / "x.npy"
+    if content is None:
+        with open(path, "wb") as fh:
+            np.savez(fh, a=np.eye(2))
+    else:
+        path.write_bytes(content)
+    (tmp_path / "x.ids.txt").write_text("shot00001_1 shot00001_2\n")
+    np.save(tmp_path / "v.npy", np.eye(2, dtype=np.float32))
+    topics = TopicSet("mini", (611, 612), ("a dog", "a cat"), "mini.txt")
+    with pytest.raises(InputError, match=f"^{path}: ({reason}|neither a .npy array nor a Parq)"):
+        recall_from_files(sims=path, captions_per_video=1)     # sims are told apart by magic
+    for read in (lambda: read_features(path),
+                 lambda: recall_from_files(text_features=path, video_features=tmp_path / "v.npy",
+                                           captions_per_video=1),
+                 lambda: load_query_features(path, topics)):
+        with pytest.raises(InputError, match=f"^{path}: {reason}"):
+            read()
+
+
+def test_recall_reads_a_list_column_as_features_are_read(tmp_path):
+    """A ragged row of a similarity matrix's list column is named, as in a feature file."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+    from trecvid_fpig.evaluate.recall import load_sims
+
+    good = pa.table({"row": pa.array([[1.0, 0.0], [0.0, 1.0]], pa.list_(pa.float32()))})
+    pq.write_table(good, tmp_path / "s.parquet")
+    loaded = load_sims(tmp_path / "s.parquet")
+    assert loaded.dtype == np.float64 and np.array_equal(loaded, np.eye(2))
+    ragged = pa.table({"row": pa.array([[1.0, 0.0], [0.0, 1.0], [1.0]], pa.list_(pa.float32()))})
+    pq.write_table(ragged, tmp_path / "r.parquet", row_group_size=2)
+    with pytest.raises(InputError, match="r.parquet: row 2 has 1 values, earlier rows have 2"):
+        load_sims(tmp_path / "r.parquet")

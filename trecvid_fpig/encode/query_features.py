@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError, InputWarning
+from ..feature_files import load_npy
 from ..ids import topic_number
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
@@ -96,13 +97,7 @@ def save_query_features(path: PathLike, features: np.ndarray, topics: TopicSet,
 
 def _read_matrix(path: Path) -> Tuple[np.ndarray, bytes]:
     raw = read_bytes(path)
-    try:
-        matrix = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"not a readable .npy matrix ({str(exc).splitlines()[0][:160]})",
-                         path) from None
-    if not isinstance(matrix, np.ndarray):
-        raise InputError("expected one .npy matrix, found an archive of arrays", path)
+    matrix = load_npy(path, raw=raw)        # the bytes hashed are the bytes loaded
     if matrix.ndim != 2:
         raise InputError(f"expected a 2-D matrix (topics x dim), found {matrix.ndim}-D "
                          f"shape {matrix.shape}", path)

@@ -88,6 +88,7 @@ import xxhash
 
 from ..columns import MAX_ID_CHARS, WHITESPACE, text_lines
 from ..errors import InputError
+from ..feature_files import NPY_MAGIC, PARQUET_MAGIC, file_magic, list_column_rows, load_npy
 from ..textio import read_text
 from ..vectors import unit_float32, unit_row_norms
 
@@ -96,8 +97,6 @@ PathLike = Union[str, Path]
 DEFAULT_KS = (1, 5, 10)
 DEFAULT_CHUNK_ROWS = 2048
 CACHE_BYTES = 1 << 19          # rows per block: about this many bytes, to stay in L2 cache
-NPY_MAGIC = b"\x93NUMPY"
-PARQUET_MAGIC = b"PAR1"
 
 CONVENTIONS = {
     "rank": "1 + number of candidates scoring strictly higher than the ground truth "
@@ -618,33 +617,16 @@ def _check_against_truth(have: int, want: int, axis: str, what: str, path: PathL
                          path)
 
 
-def _magic(path: PathLike) -> bytes:
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
-    if p.is_dir():
-        return b""
-    with open(p, "rb") as fh:
-        return fh.read(6)
-
-
 def load_sims(path: PathLike) -> np.ndarray:
     """A similarity matrix from ``.npy`` (memory-mapped) or Parquet, not yet validated."""
-    magic = _magic(path)
+    magic = file_magic(path)
     if magic.startswith(NPY_MAGIC):
-        return _load_npy(path, mmap=True)
+        return load_npy(path, mmap=True)
     if magic.startswith(PARQUET_MAGIC):
         return _load_parquet(path)
     if Path(path).is_dir():
         raise InputError("is a directory, expected a .npy or Parquet file", path)
     raise InputError("neither a .npy array nor a Parquet file", path)
-
-
-def _load_npy(path: PathLike, mmap: bool) -> np.ndarray:
-    try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"cannot read as .npy: {exc}", path) from None
 
 
 def _load_parquet(path: PathLike) -> np.ndarray:
@@ -661,10 +643,16 @@ def _load_parquet(path: PathLike) -> np.ndarray:
     if table.num_columns == 1 and (pa.types.is_list(table.schema[0].type)
                                    or pa.types.is_fixed_size_list(table.schema[0].type)
                                    or pa.types.is_large_list(table.schema[0].type)):
-        rows = table.column(0).to_pylist()
-        if any(r is None for r in rows) or len({len(r) for r in rows}) != 1:
-            raise InputError("rows of the list column differ in length (or are null)", path)
-        return np.asarray(rows, dtype=np.float64)
+        value_type = table.schema[0].type.value_type
+        if not (pa.types.is_floating(value_type) or pa.types.is_integer(value_type)):
+            raise InputError(f"list column {table.schema[0].name!r} holds {value_type}, "
+                             "expected numbers", path)
+        blocks, first_row = [], 0
+        for chunk in (c for c in table.column(0).chunks if len(c)):
+            blocks.append(list_column_rows(chunk, blocks[0].shape[1] if blocks else None,
+                                           first_row, path))
+            first_row += len(chunk)
+        return np.concatenate(blocks).astype(np.float64)
     for field in table.schema:
         if not (pa.types.is_floating(field.type) or pa.types.is_integer(field.type)):
             raise InputError(f"column {field.name!r} is {field.type}, expected numbers", path)
@@ -698,14 +686,11 @@ def _features_for(path: PathLike, wanted: Optional[Sequence[str]], what: str,
 
 
 def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
-    if _magic(path).startswith(NPY_MAGIC):
-        ids, matrix = None, _load_npy(path, mmap=False)
+    if file_magic(path).startswith(NPY_MAGIC):
+        ids, matrix = None, load_npy(path)
     else:
-        try:
-            from ..search.store import read_features
-        except ImportError:
-            raise InputError("not a .npy file, and this installation has no feature-store "
-                             "reader", path) from None
+        from ..search.store import read_features    # stores, BigFile, Parquet/Arrow with ids
+
         features = read_features(path)
         ids, matrix = [str(i) for i in features.ids], np.asarray(features.matrix)
     if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
