@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..runs import format_score
-from ..vectors import unit_float32
+from ..vectors import ZERO_NORM, unit_float32
 from .matrix import FeatureMatrix, row_norms
 
 #: Values scored per block: big enough that the product, not per-block bookkeeping, dominates.
@@ -204,7 +204,7 @@ def _torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
             scores = q @ values.T
             if not features.normalized:
                 norms = values.norm(dim=1)
-                if not bool(torch.isfinite(norms).all() and (norms > 0).all()):
+                if not bool(torch.isfinite(norms).all() and (norms > ZERO_NORM).all()):
                     row_norms(np.asarray(block), start, features)      # raises, naming the row
                 scores /= norms
             yield start, scores.cpu().numpy()
