@@ -24,7 +24,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .columns import check_id_lengths, split_fields
 from .devices import pick_device
 from .errors import InputError
