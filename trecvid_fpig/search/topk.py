@@ -21,7 +21,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..runs import format_score
-from .matrix import FeatureMatrix, row_norms, unit_float32
+from ..vectors import unit_float32
+from .matrix import FeatureMatrix, row_norms
 
 #: Values scored per block: big enough that the product, not per-block bookkeeping, dominates.
 SEARCH_BLOCK_VALUES = 1 << 25
