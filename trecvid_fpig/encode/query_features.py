@@ -18,7 +18,7 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError, InputWarning
 from ..feature_files import load_npy
 from ..ids import topic_number

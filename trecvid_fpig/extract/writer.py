@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
 from ..vectors import unit_float32
 from ..search.store import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, STORE_FORMAT,

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
 from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
                       refuse_input_as_output, remove_stale_temporaries, write_error)
