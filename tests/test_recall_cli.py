@@ -282,7 +282,7 @@ def test_bad_features(tmp_path):
                        "t3.npy", "3 rows but the ground truth .* 2 captions")
     empty = saved(tmp_path, "t0.npy", np.zeros((0, 8), np.float32))
     assert_input_error(run("--text-features", empty, "--video-features", video,
-                           "--captions-per-video", 1), "t0.npy", "non-empty 2-D")
+                           "--captions-per-video", 1), "t0.npy", "empty feature matrix")
 
 
 @pytest.mark.parametrize("args", [

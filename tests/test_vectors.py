@@ -67,16 +67,30 @@ def test_convert_refuses_the_near_zero_row_that_extract_refuses(tmp_path):
 # --- the one .npy loader and list-column reader (trecvid_fpig.feature_files)
 
 
+def feature_readers(path, tmp_path):
+    """Every reader of a feature .npy: shot features (run, convert), recall's text features and
+    topic features, each a call that reads `path` (ids and a video matrix beside it)."""
+    from trecvid_fpig.encode.query_features import load_query_features
+    from trecvid_fpig.evaluate.recall import recall_from_files
+    from trecvid_fpig.search.store import read_features
+    from trecvid_fpig.topics import TopicSet
+
+    (tmp_path / "x.ids.txt").write_text("shot00001_1 shot00001_2\n")
+    np.save(tmp_path / "v.npy", np.eye(2, dtype=np.float32))
+    topics = TopicSet("mini", (611, 612), ("a dog", "a cat"), "mini.txt")
+    return (lambda: read_features(path),
+            lambda: recall_from_files(text_features=path, video_features=tmp_path / "v.npy",
+                                      captions_per_video=1),
+            lambda: load_query_features(path, topics))
+
+
 @pytest.mark.parametrize("content, reason", [
     (b"", "not a readable .npy matrix"),                      # EOFError escaped read_features
     (b"\x93NUMPY\x01", "not a readable .npy matrix"),
     (None, "expected one .npy matrix, found an archive"),  # AttributeError in read_features
 ])
 def test_every_npy_reader_refuses_a_broken_file_naming_it(tmp_path, content, reason):
-    from trecvid_fpig.encode.query_features import load_query_features
     from trecvid_fpig.evaluate.recall import recall_from_files
-    from trecvid_fpig.search.store import read_features
-    from trecvid_fpig.topics import TopicSet
 
     path = tmp_path / "x.npy"
     if content is None:
@@ -84,15 +98,9 @@ def test_every_npy_reader_refuses_a_broken_file_naming_it(tmp_path, content, rea
             np.savez(fh, a=np.eye(2))
     else:
         path.write_bytes(content)
-    (tmp_path / "x.ids.txt").write_text("shot00001_1 shot00001_2\n")
-    np.save(tmp_path / "v.npy", np.eye(2, dtype=np.float32))
-    topics = TopicSet("mini", (611, 612), ("a dog", "a cat"), "mini.txt")
     with pytest.raises(InputError, match=f"^{path}: ({reason}|neither a .npy array nor a Parq)"):
         recall_from_files(sims=path, captions_per_video=1)     # sims are told apart by magic
-    for read in (lambda: read_features(path),
-                 lambda: recall_from_files(text_features=path, video_features=tmp_path / "v.npy",
-                                           captions_per_video=1),
-                 lambda: load_query_features(path, topics)):
+    for read in feature_readers(path, tmp_path):
         with pytest.raises(InputError, match=f"^{path}: {reason}"):
             read()
 
@@ -111,3 +119,17 @@ def test_recall_reads_a_list_column_as_features_are_read(tmp_path):
     pq.write_table(ragged, tmp_path / "r.parquet", row_group_size=2)
     with pytest.raises(InputError, match="r.parquet: row 2 has 1 values, earlier rows have 2"):
         load_sims(tmp_path / "r.parquet")
+
+
+@pytest.mark.parametrize("matrix, reason", [
+    (np.ones((2, 2), dtype=np.int64), "expected a floating-point (topic )?feature matrix, got i"),
+    (np.ones((2, 2, 2), dtype=np.float32), "expected a 2-D (topic )?feature matrix"),
+    (np.ones((2, 0), dtype=np.float32), "empty (topic )?feature matrix"),
+])
+def test_every_feature_reader_takes_the_same_matrices(tmp_path, matrix, reason):
+    """Recall took integer features that `run` and query features refused: one check now."""
+    path = tmp_path / "x.npy"
+    np.save(path, matrix)
+    for read in feature_readers(path, tmp_path):
+        with pytest.raises(InputError, match=f"^{path}: {reason}"):
+            read()

@@ -50,6 +50,18 @@ def load_npy(path: PathLike, *, mmap: bool = False, raw: Optional[bytes] = None)
     return array
 
 
+def check_matrix(array: np.ndarray, path: Optional[PathLike], what: str) -> np.ndarray:
+    """`array` if it is a non-empty 2-D matrix of floating-point values, else an InputError
+    naming `path` and the `what` (feature, topic feature, similarity) it was expected to hold."""
+    if array.ndim != 2:
+        raise InputError(f"expected a 2-D {what} matrix, got shape {array.shape}", path)
+    if 0 in array.shape:
+        raise InputError(f"empty {what} matrix (shape {array.shape})", path)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise InputError(f"expected a floating-point {what} matrix, got {array.dtype}", path)
+    return array
+
+
 def list_column_rows(column, dim: Optional[int], first_row: int, path: PathLike) -> np.ndarray:
     """An Arrow list column (one batch) as an (n, dim) array: each row one vector, every vector
     `dim` long (or as long as the first, without `dim`); null, empty and ragged lists are

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import InputError, InputWarning
-from ..feature_files import load_npy
+from ..feature_files import check_matrix, load_npy
 from ..ids import topic_number
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
@@ -97,14 +97,8 @@ def save_query_features(path: PathLike, features: np.ndarray, topics: TopicSet,
 
 def _read_matrix(path: Path) -> Tuple[np.ndarray, bytes]:
     raw = read_bytes(path)
-    matrix = load_npy(path, raw=raw)        # the bytes hashed are the bytes loaded
-    if matrix.ndim != 2:
-        raise InputError(f"expected a 2-D matrix (topics x dim), found {matrix.ndim}-D "
-                         f"shape {matrix.shape}", path)
-    if not np.issubdtype(matrix.dtype, np.floating):
-        raise InputError(f"expected floating-point features, found dtype {matrix.dtype}", path)
-    if 0 in matrix.shape:
-        raise InputError(f"empty matrix of shape {matrix.shape}", path)
+    # the bytes hashed are the bytes loaded
+    matrix = check_matrix(load_npy(path, raw=raw), path, "topic feature")
     bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
     if bad.size:
         raise InputError(f"row {int(bad[0])} holds NaN or inf ({bad.size} such rows)", path)

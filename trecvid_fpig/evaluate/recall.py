@@ -88,7 +88,8 @@ import xxhash
 
 from ..columns import MAX_ID_CHARS, WHITESPACE, text_lines
 from ..errors import InputError
-from ..feature_files import NPY_MAGIC, PARQUET_MAGIC, file_magic, list_column_rows, load_npy
+from ..feature_files import (NPY_MAGIC, PARQUET_MAGIC, check_matrix, file_magic, list_column_rows,
+                             load_npy)
 from ..textio import read_text
 from ..vectors import unit_float32, unit_row_norms
 
@@ -213,13 +214,7 @@ def _summary(ranks: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
 def _checked_matrix(sims: np.ndarray, source: Optional[PathLike]) -> np.ndarray:
     if not isinstance(sims, np.ndarray):
         sims = np.asarray(sims)
-    if sims.ndim != 2:
-        raise InputError(f"expected a 2-D captions x videos matrix, got shape {sims.shape}", source)
-    if sims.shape[0] == 0 or sims.shape[1] == 0:
-        raise InputError(f"empty similarity matrix (shape {sims.shape})", source)
-    if not np.issubdtype(sims.dtype, np.floating):
-        raise InputError(f"expected floating-point similarities, got {sims.dtype}", source)
-    return sims
+    return check_matrix(sims, source, "similarity")
 
 
 def _checked_ks(ks: Sequence[int]) -> Tuple[int, ...]:
@@ -693,12 +688,7 @@ def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
 
         features = read_features(path)
         ids, matrix = [str(i) for i in features.ids], np.asarray(features.matrix)
-    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise InputError(f"expected a non-empty 2-D feature matrix, got shape {matrix.shape}",
-                         path)
-    if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
-        raise InputError(f"expected numeric features, got {matrix.dtype}", path)
-    return ids, matrix
+    return ids, check_matrix(matrix, path, "feature")
 
 
 def cosine_matrix(text: np.ndarray, video: np.ndarray,

@@ -15,7 +15,7 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import InputError
-from ..feature_files import list_column_rows, load_npy
+from ..feature_files import check_matrix, list_column_rows, load_npy
 from ..columns import is_whole_number, split_fields
 from ..textio import read_text
 from .matrix import FLOAT_DTYPES, FeatureMatrix, check_ids
@@ -74,12 +74,10 @@ def npy_ids_path(npy: Path) -> Optional[Path]:
 
 def read_npy(path: Path, ids_path: Optional[Path] = None) -> FeatureMatrix:
     """A 2-D float ``.npy`` matrix, memory-mapped, with one id per row from a text file."""
-    matrix = load_npy(path, mmap=True)
-    if matrix.ndim != 2 or matrix.dtype not in FLOAT_DTYPES:
-        raise InputError(f"expected a 2-D float16/float32/float64 matrix, got shape "
-                         f"{matrix.shape} {matrix.dtype}", path)
-    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise InputError(f"shape {matrix.shape} has no features", path)
+    matrix = check_matrix(load_npy(path, mmap=True), path, "feature")
+    if matrix.dtype not in FLOAT_DTYPES:
+        raise InputError(f"expected float16, float32 or float64 features, got {matrix.dtype}",
+                         path)
     if ids_path is None:
         ids_path = npy_ids_path(path)
         if ids_path is None:
