@@ -28,7 +28,6 @@ reserved before it is written, so a full disk is an error, not a SIGBUS.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 from pathlib import Path
@@ -36,18 +35,14 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import __version__
 from ..errors import InputError
-from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
-                      refuse_input_as_output, remove_stale_temporaries, write_error)
+from ..textio import (atomic_directory, file_sha256, output_lock, refuse_input_as_output,
+                      remove_stale_temporaries, write_error)
 from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
+from .store_manifest import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, NormStats,
+                             id_array, read_manifest, source_record, write_manifest)
 
-STORE_FORMAT = "fpig-trecvid feature store"
-STORE_VERSION = 1
-MANIFEST, FEATURES, IDS = "manifest.json", "features.npy", "ids.npy"
-#: With ``features extract --keep-frames``: every frame's vector, and each shot's frame rows.
-FRAMES, FRAME_OFFSETS = "frames.npy", "frame_offsets.npy"
 STORE_DTYPES = ("float32", "float16")
 POOLS = ("mean",)
 
@@ -109,7 +104,7 @@ def _refuse_ids(ids: Optional[PathLike], source: Path, what: str, own_ids: str) 
 def read_store(directory: PathLike) -> FeatureMatrix:
     """Open a store: the manifest is checked against both arrays' headers; nothing else is read."""
     d = Path(directory)
-    manifest = load_manifest(d / MANIFEST)
+    manifest = read_manifest(d)
     count, dim, dtype = manifest["count"], manifest["dim"], manifest["dtype"]
     arrays = []
     for name in (FEATURES, IDS):
@@ -127,22 +122,6 @@ def read_store(directory: PathLike) -> FeatureMatrix:
     return FeatureMatrix(str(d), "store", count, dim, features.dtype, id_bytes=ids,
                          matrix=features, normalized=True, manifest=manifest,
                          files=(d / MANIFEST, d / FEATURES, d / IDS))
-
-
-def load_manifest(path: Path) -> dict:
-    try:
-        manifest = json.loads(read_text(path, "store manifest"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
-        raise InputError(f"not a {STORE_FORMAT} manifest", path)
-    if manifest.get("version") != STORE_VERSION:
-        raise InputError(f"store version {manifest.get('version')} is not the version this "
-                         f"toolkit reads ({STORE_VERSION}); convert the source again", path)
-    missing = [k for k in ("count", "dim", "dtype") if k not in manifest]
-    if missing:
-        raise InputError(f"manifest lacks {', '.join(missing)}", path)
-    return manifest
 
 
 #: A frame row's id: the TRECVID shot (``shotVVVVV_N``) and a frame number. Anything looser
@@ -220,21 +199,12 @@ def _write_store(source: FeatureMatrix, out_ids: Tuple[str, ...], groups: Option
             norms = _pool_mean(source, groups, out_ids, out, tmp, progress)
         out.flush()
         del out
-        width = max(len(s.encode("utf-8")) for s in out_ids)
-        np.save(tmp / IDS, np.array([s.encode("utf-8") for s in out_ids], dtype=f"S{width}"),
-                allow_pickle=False)
-        manifest = {
-            "format": STORE_FORMAT, "version": STORE_VERSION,
-            "count": len(out_ids), "dim": source.dim, "dtype": dtype, "rows": "l2-normalised",
-            "norms": norms,
-            "pool": None if groups is None else {"method": pool, "frames": source.count},
-            "source": _source_record(source),
-            "features_sha256": file_sha256(tmp / FEATURES),
-            "ids_sha256": file_sha256(tmp / IDS),
-            "created_by": f"fpig-trecvid {__version__}",
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return manifest
+        np.save(tmp / IDS, id_array(out_ids), allow_pickle=False)
+        return write_manifest(
+            tmp, count=len(out_ids), dim=source.dim, dtype=dtype, norms=norms,
+            pool=None if groups is None else {"method": pool, "frames": source.count},
+            source=source_record(source.format, source.path, source.count, source.dim,
+                                 str(source.dtype), source.files))
 
 
 def reserved_memmap(path: Path, dtype: np.dtype, shape: Tuple[int, ...]) -> np.ndarray:
@@ -286,14 +256,6 @@ def check_store_destination(target: Path, overwrite: bool) -> None:
         raise InputError("a store exists here; pass --overwrite to replace it", target)
 
 
-def _source_record(source: FeatureMatrix) -> dict:
-    """The input's identity for the manifest: shape, and each file's size and sha256."""
-    return {"format": source.format, "path": source.path, "count": source.count,
-            "dim": source.dim, "dtype": str(source.dtype),
-            "files": [{"name": f.name, "bytes": f.stat().st_size, "sha256": file_sha256(f)}
-                      for f in source.files]}
-
-
 def _progress(total: int, enabled: bool, what: str):
     from tqdm import tqdm
 
@@ -301,25 +263,8 @@ def _progress(total: int, enabled: bool, what: str):
                 leave=False)
 
 
-class _NormStats:
-    """Min, mean and max of the L2 norms seen, for the manifest."""
-
-    def __init__(self) -> None:
-        self.low, self.high, self.total, self.count = np.inf, 0.0, 0.0, 0
-
-    def add(self, norms: np.ndarray) -> None:
-        self.low = min(self.low, float(norms.min()))
-        self.high = max(self.high, float(norms.max()))
-        self.total += float(norms.astype(np.float64).sum())
-        self.count += len(norms)
-
-    def record(self) -> Dict[str, float]:
-        return {"min": round(self.low, 6), "mean": round(self.total / self.count, 6),
-                "max": round(self.high, 6)}
-
-
 def _copy_normalised(source: FeatureMatrix, out: np.ndarray, progress: bool) -> dict:
-    stats = _NormStats()
+    stats = NormStats()
     with _progress(source.count, progress, "convert") as bar:
         for start, block in source.blocks():
             stats.add(row_norms(block, start, source))
@@ -351,7 +296,7 @@ def _pool_mean(source: FeatureMatrix, groups: np.ndarray, shots: Tuple[str, ...]
             np.add.at(sums, g[run_starts], np.add.reduceat(unit.astype(np.float64), run_starts))
             bar.update(len(block))
     counts = np.bincount(groups, minlength=len(out)).astype(np.float64)
-    stats = _NormStats()
+    stats = NormStats()
     for start in range(0, len(out), 16384):
         mean = sums[start:start + 16384] / counts[start:start + 16384, None]
         norms = unit_row_norms(mean, shots.__getitem__, "the mean of the frames of shot",

@@ -1,0 +1,106 @@
+"""The feature store's files and its ``manifest.json``: the one writer and the one reader.
+
+``features convert`` and ``features extract`` / ``features merge`` both write stores, and
+``read_store`` and ``features merge`` both read them; every one of them goes through here, so
+the manifest's keys, its checks and its bytes are defined once (the key order is part of the
+bytes: converting or extracting the same input twice gives byte-identical stores). This module
+depends only on numpy and the base helpers, so the format can be read without the search code.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from ..textio import file_sha256, read_text, write_text_atomic
+
+STORE_FORMAT = "fpig-trecvid feature store"
+STORE_VERSION = 1
+MANIFEST, FEATURES, IDS = "manifest.json", "features.npy", "ids.npy"
+#: With ``features extract --keep-frames``: every frame's vector, and each shot's frame rows.
+FRAMES, FRAME_OFFSETS = "frames.npy", "frame_offsets.npy"
+
+PathLike = Union[str, Path]
+
+
+def id_array(ids: Sequence[str]) -> np.ndarray:
+    """Shot ids as a store (or a shard) keeps them: UTF-8 bytes in a ``|S<w>`` array as wide
+    as the longest id (``|S1`` for none, as numpy cannot make ``|S0``)."""
+    encoded = [s.encode("utf-8") for s in ids]
+    return np.array(encoded, dtype=f"S{max([len(e) for e in encoded] + [1])}")
+
+
+class NormStats:
+    """Min, mean and max of the L2 norms the rows had before normalising: ``norms``."""
+
+    def __init__(self) -> None:
+        self.low, self.high, self.total, self.count = np.inf, 0.0, 0.0, 0
+
+    def add(self, norms: np.ndarray) -> None:
+        self.low = min(self.low, float(norms.min()))
+        self.high = max(self.high, float(norms.max()))
+        self.total += float(norms.astype(np.float64).sum())
+        self.count += len(norms)
+
+    def record(self) -> Dict[str, float]:
+        return {"min": round(self.low, 6), "mean": round(self.total / self.count, 6),
+                "max": round(self.high, 6)}
+
+
+def source_record(format_name: str, path: str, count: int, dim: int, dtype: str,
+                  files: Iterable[Path] = ()) -> dict:
+    """``source``: the input's identity, its shape and each file's size and sha256."""
+    return {"format": format_name, "path": path, "count": count, "dim": dim, "dtype": dtype,
+            "files": [{"name": f.name, "bytes": f.stat().st_size, "sha256": file_sha256(f)}
+                      for f in files]}
+
+
+def write_manifest(directory: Path, *, count: int, dim: int, dtype: str, norms: dict,
+                   pool: Optional[dict], source: dict, extract: Optional[dict] = None,
+                   frames: bool = False) -> dict:
+    """Write ``manifest.json`` for the arrays already in `directory`; returns it.
+
+    Written last, into the store's staging directory, whose rename makes the store appear;
+    the file itself is written atomically too. `extract` is an extraction's provenance, and
+    `frames` records the frame arrays of ``--keep-frames``.
+    """
+    manifest = {
+        "format": STORE_FORMAT, "version": STORE_VERSION,
+        "count": count, "dim": int(dim), "dtype": dtype, "rows": "l2-normalised",
+        "norms": norms, "pool": pool, "source": source,
+        "features_sha256": file_sha256(directory / FEATURES),
+        "ids_sha256": file_sha256(directory / IDS),
+        "created_by": f"fpig-trecvid {__version__}",
+    }
+    if extract is not None:
+        manifest["extract"] = extract
+    if frames:
+        manifest["frames"] = {"file": FRAMES, "offsets": FRAME_OFFSETS,
+                              "sha256": file_sha256(directory / FRAMES),
+                              "offsets_sha256": file_sha256(directory / FRAME_OFFSETS)}
+    write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def read_manifest(store: PathLike) -> dict:
+    """The manifest of the store directory `store`, checked to be one this toolkit reads."""
+    path = Path(store) / MANIFEST
+    if not path.is_file():
+        raise InputError(f"is not a feature store (no {MANIFEST})", store)
+    try:
+        manifest = json.loads(read_text(path, "store manifest"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
+        raise InputError(f"not a {STORE_FORMAT} manifest", path)
+    if manifest.get("version") != STORE_VERSION:
+        raise InputError(f"store version {manifest.get('version')} is not the version this "
+                         f"toolkit reads ({STORE_VERSION}); convert the source again", path)
+    missing = [k for k in ("count", "dim", "dtype") if k not in manifest]
+    if missing:
+        raise InputError(f"manifest lacks {', '.join(missing)}", path)
+    return manifest
