@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import List, Sequence, Tuple
 
 from ..errors import InputError
-from ..search.store import IDS, MANIFEST, check_store_destination, read_store, verify_store
+from ..search.store import check_store_destination, read_store, verify_store
+from ..search.store_manifest import IDS, MANIFEST
 from ..textio import output_lock
 from . import writer
 

@@ -36,12 +36,12 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from ..errors import InputError
-from ..textio import (atomic_directory, file_sha256, output_lock, refuse_input_as_output,
+from ..textio import (atomic_directory, output_lock, refuse_input_as_output,
                       remove_stale_temporaries, write_error)
 from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
-from .store_manifest import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, NormStats,
-                             id_array, read_manifest, source_record, write_manifest)
+from .store_manifest import (FEATURES, IDS, MANIFEST, NormStats, id_array, read_manifest,
+                             source_record, verify_files, write_manifest)
 
 STORE_DTYPES = ("float32", "float16")
 POOLS = ("mean",)
@@ -135,21 +135,7 @@ def verify_store(features: FeatureMatrix) -> None:
     if features.format != "store":
         raise InputError(f"--verify checks a feature store's files against its manifest; this "
                          f"is a {features.format} source", features.path)
-    directory = Path(features.path)
-    recorded = [(FEATURES, "features_sha256", features.manifest.get("features_sha256")),
-                (IDS, "ids_sha256", features.manifest.get("ids_sha256"))]
-    frames = features.manifest.get("frames")
-    if isinstance(frames, dict):
-        recorded.append((FRAMES, "frames.sha256", frames.get("sha256")))
-        if "offsets_sha256" in frames:       # stores written before it was recorded lack it
-            recorded.append((FRAME_OFFSETS, "frames.offsets_sha256", frames["offsets_sha256"]))
-    for name, key, expected in recorded:
-        if not isinstance(expected, str):
-            raise InputError(f"manifest records no {key} to verify {name} against",
-                             directory / MANIFEST)
-        if file_sha256(directory / name) != expected:
-            raise InputError(f"sha256 differs from the manifest's {key}: the file was changed "
-                             f"after the store was written; write it again", directory / name)
+    verify_files(Path(features.path), features.manifest)
 
 
 def frame_shot(frame_id: str, path: str, row: Optional[int] = None) -> str:

@@ -104,3 +104,22 @@ def read_manifest(store: PathLike) -> dict:
     if missing:
         raise InputError(f"manifest lacks {', '.join(missing)}", path)
     return manifest
+
+
+def verify_files(directory: Path, manifest: dict) -> None:
+    """Re-hash the store's features.npy and ids.npy (and, from ``extract --keep-frames``,
+    frames.npy and frame_offsets.npy) against the sha256 its manifest recorded."""
+    recorded = [(FEATURES, "features_sha256", manifest.get("features_sha256")),
+                (IDS, "ids_sha256", manifest.get("ids_sha256"))]
+    frames = manifest.get("frames")
+    if isinstance(frames, dict):
+        recorded.append((FRAMES, "frames.sha256", frames.get("sha256")))
+        if "offsets_sha256" in frames:       # stores written before it was recorded lack it
+            recorded.append((FRAME_OFFSETS, "frames.offsets_sha256", frames["offsets_sha256"]))
+    for name, key, expected in recorded:
+        if not isinstance(expected, str):
+            raise InputError(f"manifest records no {key} to verify {name} against",
+                             directory / MANIFEST)
+        if file_sha256(directory / name) != expected:
+            raise InputError(f"sha256 differs from the manifest's {key}: the file was changed "
+                             f"after the store was written; write it again", directory / name)
