@@ -14,7 +14,7 @@ from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
 from ..textio import file_sha256, read_text, write_text_atomic
 
