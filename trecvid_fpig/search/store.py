@@ -1,29 +1,19 @@
 """The toolkit's own shot-feature store, and :func:`read_features` for every supported format.
 
-Store layout (a directory, conventionally named ``*.fpig``)::
-
-    manifest.json   what the store holds (below), UTF-8 JSON
-    features.npy    N x D float32 or float16, C order, every row L2-normalised
-    ids.npy         N shot ids in row order, UTF-8 bytes in a fixed-width numpy ``|S<w>`` array
+A store is a directory (conventionally ``*.fpig``) of ``manifest.json``, ``features.npy`` (N x D
+float32 or float16, every row L2-normalised) and ``ids.npy``; the layout and the manifest's
+keys are defined, written and read in :mod:`trecvid_fpig.search.store_manifest`.
 
 Both arrays are plain ``.npy`` files, so ``numpy.load(..., mmap_mode="r")`` maps them without
 reading: searching 1 M shots touches only the pages it multiplies, and looking up the ids of
 the final top-k decodes a thousand ids, not a million. Rows are stored L2-normalised because
 the score is a cosine: the search is then one matrix product, and float16 keeps its precision
-where it matters. ``manifest.json`` holds:
+where it matters.
 
-``format`` ``"fpig-trecvid feature store"``, ``version`` 1;
-``count`` N, ``dim`` D, ``dtype``; ``rows`` ``"l2-normalised"``;
-``norms`` min/mean/max L2 norm of the vectors before normalising (after pooling);
-``pool`` null, or ``{"method": "mean", "frames": F}`` when F frame rows were pooled;
-``source`` the input's format, path, shape, dtype and its files with size and sha256;
-``features_sha256`` / ``ids_sha256`` of the two ``.npy`` files; ``created_by`` the toolkit version.
-
-Nothing in it depends on the time or machine, so converting the same input twice gives
-byte-identical stores. The store is written into a hidden temporary directory beside its
-destination and renamed into place (:func:`trecvid_fpig.textio.atomic_directory`): an
-interrupted conversion leaves no half store. The disk space of each memory-mapped array is
-reserved before it is written, so a full disk is an error, not a SIGBUS.
+The store is written into a hidden temporary directory beside its destination and renamed
+into place (:func:`trecvid_fpig.textio.atomic_directory`): an interrupted conversion leaves no
+half store. The disk space of each memory-mapped array is reserved before it is written, so a
+full disk is an error, not a SIGBUS.
 """
 from __future__ import annotations
 

@@ -1,10 +1,30 @@
 """The feature store's files and its ``manifest.json``: the one writer and the one reader.
 
-``features convert`` and ``features extract`` / ``features merge`` both write stores, and
-``read_store`` and ``features merge`` both read them; every one of them goes through here, so
-the manifest's keys, its checks and its bytes are defined once (the key order is part of the
-bytes: converting or extracting the same input twice gives byte-identical stores). This module
-depends only on numpy and the base helpers, so the format can be read without the search code.
+Store layout (a directory, conventionally named ``*.fpig``)::
+
+    manifest.json      what the store holds (below), UTF-8 JSON
+    features.npy       N x D float32 or float16, C order, every row L2-normalised
+    ids.npy            N shot ids in row order, UTF-8 bytes in a fixed-width numpy ``|S<w>`` array
+    frames.npy         with ``extract --keep-frames``: every frame's unit vector, shot after shot
+    frame_offsets.npy  with ``extract --keep-frames``: N + 1 int64, shot i owns frame rows
+                       ``offsets[i]:offsets[i+1]``
+
+``manifest.json`` holds, in this order:
+
+``format`` ``"fpig-trecvid feature store"``, ``version`` 1;
+``count`` N, ``dim`` D, ``dtype``; ``rows`` ``"l2-normalised"``;
+``norms`` min/mean/max L2 norm of the vectors before normalising (after pooling);
+``pool`` null, or ``{"method": "mean", "frames": F}`` when F frame rows were pooled;
+``source`` the input's format, path, shape, dtype and its files with size and sha256;
+``features_sha256`` / ``ids_sha256`` of the two ``.npy`` files; ``created_by`` the toolkit
+version; from ``features extract``, ``extract`` (the extraction's settings and provenance) and,
+with ``--keep-frames``, ``frames`` (the frame files and their sha256).
+
+Nothing in it depends on the time or machine, so writing the same input twice gives
+byte-identical stores (the key order is part of those bytes). ``features convert``,
+``features extract`` and ``features merge`` write it through :func:`write_manifest`, and every
+reader (a search's, merge's) goes through :func:`read_manifest`. This module depends only on
+numpy and the base helpers, so the format can be read without the search code.
 """
 from __future__ import annotations
 
