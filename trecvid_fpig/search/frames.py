@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from .matrix import FeatureMatrix
-from .store import FRAME_OFFSETS, FRAMES, MANIFEST
+from .store_manifest import FRAME_OFFSETS, FRAMES, MANIFEST
 from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, refuse_non_finite,
                    exact_cosines, search_arguments)
 
