@@ -15,6 +15,7 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import InputError
+from ..id_lists import read_id_list
 from ..columns import is_whole_number, split_fields
 from ..textio import read_text
 from .matrix import FLOAT_DTYPES, FeatureMatrix, check_ids
@@ -30,7 +31,7 @@ def file_fingerprint(path: Path) -> dict:
 
 
 def _read_ids(path: Path) -> Tuple[str, ...]:
-    return tuple(split_fields(read_text(path, "shot id file")))
+    return tuple(read_id_list(path, "shot id file"))
 
 
 def read_bigfile(directory: Path) -> FeatureMatrix:
