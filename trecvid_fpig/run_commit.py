@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Sequence
 
-from . import __version__
+from ._version import __version__
 from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
 from .run_request import SET_COMPANIONS, RunOutput, RunRequest, set_name
 from .runs import write_run

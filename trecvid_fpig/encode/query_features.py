@@ -18,13 +18,13 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError, InputWarning
 from ..ids import topic_number
-from ..search.store import unit_row_norms
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
 from ..topics import TopicSet
+from ..vectors import unit_float32, unit_row_norms
 
 PathLike = Union[str, Path]
 
@@ -209,4 +209,4 @@ def unit_topic_rows(matrix: np.ndarray, topic_ids: Sequence, path: Optional[Path
     zero or not finite is refused naming its topic (the one check every writer uses)."""
     matrix = np.asarray(matrix, dtype=np.float32)
     unit_row_norms(matrix, lambda row: topic_ids[row], "topic", path)
-    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)    # in float32, as ever
+    return unit_float32(matrix, divide_in="float32")

@@ -89,6 +89,7 @@ import xxhash
 from ..columns import MAX_ID_CHARS, WHITESPACE, text_lines
 from ..errors import InputError
 from ..textio import read_text
+from ..vectors import unit_float32, unit_row_norms
 
 PathLike = Union[str, Path]
 
@@ -554,12 +555,7 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, fingerprint: bool = True) -> dict:
     """:func:`recall_metrics` on a similarity file or on two feature files, with `gt` or
     `captions_per_video` for the ground truth; ``meta["inputs"]`` records the paths."""
-    if (sims is None) == (text_features is None and video_features is None):
-        raise ValueError("give either sims or text_features and video_features")
-    if sims is None and (text_features is None or video_features is None):
-        raise ValueError("text_features and video_features go together")
-    if (gt is None) == (captions_per_video is None):
-        raise ValueError("give either gt or captions_per_video")
+    check_recall_inputs(sims, text_features, video_features, gt, captions_per_video)
     truth = read_ground_truth(gt) if gt is not None else None
     if sims is not None:
         matrix = load_sims(sims)
@@ -595,6 +591,24 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
                             fingerprint=fingerprint, source=source)
     result["meta"]["inputs"] = inputs
     return result
+
+
+def check_recall_inputs(sims: object, text_features: object, video_features: object,
+                        gt: object, captions_per_video: Optional[int], *,
+                        as_options: bool = False) -> None:
+    """Recall's one rule on what it is given: a similarity matrix or both feature sets, and one
+    ground truth (a file or captions per video). Raises InputError naming the arguments as
+    Python keywords, or `as_options` as the CLI's ``--options``."""
+    def name(keyword: str) -> str:
+        return "--" + keyword.replace("_", "-") if as_options else keyword
+
+    if (sims is None) == (text_features is None and video_features is None):
+        raise InputError(f"give either {name('sims')} or {name('text_features')} with "
+                         f"{name('video_features')}")
+    if sims is None and (text_features is None or video_features is None):
+        raise InputError(f"{name('text_features')} and {name('video_features')} go together")
+    if (gt is None) == (captions_per_video is None):
+        raise InputError(f"give either {name('gt')} or {name('captions_per_video')}")
 
 
 def _check_against_truth(have: int, want: int, axis: str, what: str, path: PathLike,
@@ -678,14 +692,8 @@ def _features_for(path: PathLike, wanted: Optional[Sequence[str]], what: str,
                 raise InputError(f"{len(missing)} {what} id(s) of the ground truth {truth.path} "
                                  f"are not here, e.g. {missing[0]!r}", path)
             matrix = matrix[[index[w] for w in wanted]]
-    finite = np.isfinite(matrix).all(axis=1)
-    if not finite.all():
-        raise InputError(f"non-finite value in feature row {int(np.flatnonzero(~finite)[0])}"
-                         " (0-based, in ground-truth order)", path)
-    zero = np.linalg.norm(matrix, axis=1) == 0
-    if zero.any():
-        raise InputError(f"feature row {int(np.flatnonzero(zero)[0])} (0-based, in ground-truth"
-                         " order) is all zeros and has no direction", path)
+    unit_row_norms(matrix, lambda row: f"{row} (0-based, in ground-truth order)", "feature row",
+                   path)
     return matrix
 
 
@@ -708,18 +716,13 @@ def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
     return ids, matrix
 
 
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
-    rows = rows.astype(np.float64)
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
-
-
 def cosine_matrix(text: np.ndarray, video: np.ndarray,
                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
     """float32 cosine similarities of every text row with every video row, in row chunks."""
-    video_t = _unit_rows(video).T.copy()
+    video_t = unit_float32(video).T.copy()
     out = np.empty((len(text), len(video)), dtype=np.float32)
     for start in range(0, len(text), chunk_rows):
-        np.matmul(_unit_rows(text[start:start + chunk_rows]), video_t,
+        np.matmul(unit_float32(text[start:start + chunk_rows]), video_t,
                   out=out[start:start + chunk_rows])
     return out
 

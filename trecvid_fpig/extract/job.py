@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from .. import __version__
+from .._version import __version__
 from ..devices import pick_device
 from ..errors import InputError
 from ..id_lists import read_id_list

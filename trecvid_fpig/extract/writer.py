@@ -26,9 +26,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
-from ..search.matrix import unit_float32
+from ..vectors import unit_float32
 from ..search.store import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, STORE_FORMAT,
                             STORE_VERSION, reserved_memmap, unit_row_norms)
 from ..textio import atomic_directory, atomic_write, file_sha256

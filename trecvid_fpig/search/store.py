@@ -32,16 +32,17 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
 from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
                       refuse_input_as_output, remove_stale_temporaries, write_error)
 from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
-from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
+from ..vectors import unit_float32, unit_row_norms
+from .matrix import FeatureMatrix, check_ids, row_norms
 
 STORE_FORMAT = "fpig-trecvid feature store"
 STORE_VERSION = 1
@@ -76,26 +77,6 @@ def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatr
         return read_arrow(p)
     raise InputError("unknown feature format: expected a store or BigFile directory, .npy, "
                      ".parquet, or Arrow IPC (.arrow/.feather/.ipc)", p)
-
-
-#: Below this L2 norm a vector has no direction left to normalise.
-ZERO_NORM = 1e-6
-
-
-def unit_row_norms(rows: np.ndarray, id_of: Callable[[int], object], what: str,
-                   path: PathLike, first_row: int = 0) -> np.ndarray:
-    """Float64 L2 norms of `rows`, vectors written as (or made into) unit vectors: topic, shot
-    or frame features. A zero or non-finite row is an InputError naming ``what id_of(row)``:
-    L2-normalising it leaves zeros, whose cosine is 0 against every query, with no error."""
-    values = np.asarray(rows, dtype=np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->i", values, values))
-    bad = np.flatnonzero(~(norms > ZERO_NORM) | ~np.isfinite(norms))
-    if len(bad):
-        row = int(bad[0])
-        kind = "a NaN or infinite" if not np.isfinite(norms[row]) else "an all-zero"
-        raise InputError(f"{what} {id_of(first_row + row)} has {kind} feature vector, where an "
-                         f"L2-normalised one is written", path)
-    return norms
 
 
 def _refuse_ids(ids: Optional[PathLike], source: Path, what: str, own_ids: str) -> None:
