@@ -9,7 +9,7 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .errors import InputError
-from .qrels import Qrels
+from .qrels import Qrels, load_qrels
 from .runs import Run, run_from_dict
 
 PathLike = Union[str, Path]
@@ -17,11 +17,6 @@ RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
 
 #: Per-topic columns of :func:`score`, before any extra `measures`.
 SCORE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel", "inum_rel_ret", "num_ret")
-
-
-def load_qrels(qrels: Union[PathLike, Qrels]) -> Qrels:
-    """``"tv21"``/``"tv23"`` (shipped), a qrels file, or a Qrels (returned as it is)."""
-    return qrels if isinstance(qrels, Qrels) else Qrels.from_file(qrels)
 
 
 def read_run(run: Union[PathLike, Run, Mapping], tag: str = "run") -> Run:

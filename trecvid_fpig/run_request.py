@@ -13,12 +13,12 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .columns import check_id_lengths, split_fields
 from .errors import InputError
+from .id_lists import read_id_list
 from .nist_xml import run_attributes
 from .search.frames import FrameScoring
 from .search.matrix import FeatureMatrix
-from .textio import file_sha256, read_text, refuse_input_as_output
+from .textio import file_sha256, refuse_input_as_output
 from .topics import TopicSet, load_topics, shipped_path
 
 #: Named shot lists for ``--exclude``, shipped in ``topics/``.
@@ -77,8 +77,7 @@ def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
         if spec not in EXCLUDE_LISTS and not path.exists():
             raise InputError(f"--exclude takes {', '.join(EXCLUDE_LISTS)} or a file of shot "
                              f"ids; no such file", path)
-        listed = split_fields(read_text(path, "shot id list"))
-        check_id_lengths(listed, path, "shot id")
+        listed = read_id_list(path)
         ids.update(listed)
         records.append({"list": spec, "ids": len(listed), "sha256": file_sha256(path)})
     return ids, records

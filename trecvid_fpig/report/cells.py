@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import InputError
-from ..evaluate.score import load_qrels, score_run
-from ..qrels import Qrels
+from ..evaluate.score import score_run
+from ..qrels import Qrels, load_qrels
 from ..textio import file_sha256, read_text
 from ..topics import REGISTRY, resolve_qrels
 from .cache import ResultCache, cache_key, code_digest

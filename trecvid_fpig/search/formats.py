@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..feature_files import check_matrix, list_column_rows, load_npy
+from ..id_lists import read_id_list
 from ..columns import is_whole_number, split_fields
 from ..textio import read_text
 from .matrix import FLOAT_DTYPES, FeatureMatrix, check_ids
@@ -31,7 +32,7 @@ def file_fingerprint(path: Path) -> dict:
 
 
 def _read_ids(path: Path) -> Tuple[str, ...]:
-    return tuple(split_fields(read_text(path, "shot id file")))
+    return tuple(read_id_list(path, "shot id file"))
 
 
 def read_bigfile(directory: Path) -> FeatureMatrix:
