@@ -84,8 +84,8 @@ def test_check_lists_each_problem_by_line(tmp_path, run_a):
                      f"{r}:21: shot id 'shot10_1' is not of the form shotVVVVV_N",
                      f"{r}:22: topic 9999 is not in tv21",
                      f"{r}:23: shot shot05037_1 is one NIST dropped",
-                     f"{r}:24: score 'high' is not a number",
-                     f"{r}:25: expected 6 fields",
+                     f"{r}:24: score (column 5) must be a finite number, got 'high'",
+                     f"{r}:25: expected 6 whitespace-separated fields",
                      f"{r}: 1 topic(s) of tv21 missing: 1680"):
         assert expected in out
     assert str(run_a) not in out

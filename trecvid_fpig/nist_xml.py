@@ -14,12 +14,13 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .columns import is_whole_number
 from .errors import InputError
 from .ids import check_shot_ids, nist_topic_number, shot_id
-from .textio import atomic_write
+from .problems import Problem, refuse_first
+from .textio import UTF8_BOM, atomic_write
 
 DOCTYPE = ('<!DOCTYPE videoAdhocSearchResults SYSTEM '
            '"https://www-nlpir.nist.gov/projects/tv2019/dtds/videoAdhocSearchResults.dtd">')
@@ -127,6 +128,7 @@ class XmlTopic:
     elapsed: str
     shots: Tuple[str, ...]           # in seqNum order, best first
     line: int                        # of the topic's element, for messages
+    items: Tuple[Tuple[int, str], ...] = ()     # (line, shot id) in document order
 
 
 @dataclass(frozen=True)
@@ -136,61 +138,112 @@ class AvsSubmission:
     line: int                        # of the run element
 
 
+def without_bom(raw: bytes) -> bytes:
+    """`raw` without a leading UTF-8 byte-order mark (many Windows tools write one)."""
+    return raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw
+
+
 def looks_like_xml(raw: bytes) -> bool:
-    """NIST submissions start with an XML declaration or the root element; TREC runs with a digit."""
-    head = raw.lstrip()[:200]
+    """NIST submissions start with an XML declaration or the root element; TREC runs with a digit.
+    A byte-order mark before either is skipped, as every reader skips it."""
+    head = without_bom(raw).lstrip()[:200]
     return head.startswith(b"<?xml") or head.startswith(b"<!DOCTYPE") or head.startswith(b"<video")
 
 
-def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
-    """Parse a ``videoAdhocSearchResults`` document; a malformed one is an error naming its line.
+def read_avs_xml(raw: bytes, path: Union[str, Path]) -> Tuple[Optional[AvsSubmission], List[Problem]]:
+    """A ``videoAdhocSearchResults`` document and every problem in it, in document order.
 
-    Items are put in ``seqNum`` order (NIST ranks by it, not by document order).
+    A bad item or topic is a problem and left out; the submission is None when the document
+    cannot be read at all (not well-formed, no run element). Items are put in ``seqNum`` order
+    (NIST ranks by it, not by document order), so a seqNum must be a whole number, once a topic.
     """
     from xml.parsers import expat
 
     parser = expat.ParserCreate()
     run: Dict[str, object] = {}
     topics: List[XmlTopic] = []
-    current: Dict[str, object] = {}
+    seen_topics: Dict[int, int] = {}            # tNum -> line of its element
+    problems: List[Problem] = []
+    current: Dict[str, object] = {}             # the open topic; "skip" when it is left out
+
+    def report(line: int, message: str) -> None:
+        problems.append(Problem(str(path), line, message))
 
     def start(name: str, attrs: Dict[str, str]) -> None:
         line = parser.CurrentLineNumber
         if name == "videoAdhocSearchRunResult":
             if run:
-                raise InputError("a submission holds one videoAdhocSearchRunResult", path, line)
-            run.update(attributes=dict(attrs), line=line)
+                report(line, "a submission holds one videoAdhocSearchRunResult")
+            else:
+                run.update(attributes=dict(attrs), line=line)
         elif name == "videoAdhocSearchTopicResult":
-            tnum = nist_topic_number(attrs.get("tNum", ""), path, line, what="tNum")
-            current.clear()
-            current.update(tnum=tnum, elapsed=attrs.get("elapsedTime", ""), line=line, items=[])
+            if current:
+                report(line, f"videoAdhocSearchTopicResult inside the one of line {current['line']}")
+                current["depth"] += 1
+                return
+            current.update(line=line, depth=1, items=[], ranked=[], seqs={}, skip=True)
+            try:
+                tnum = nist_topic_number(attrs.get("tNum", ""), path, line, what="tNum")
+            except InputError as exc:
+                problems.append(Problem.of(exc, path))
+                return
+            if tnum in seen_topics:
+                report(line, f"topic {tnum} appears twice (first on line {seen_topics[tnum]})")
+                return
+            seen_topics[tnum] = line
+            current.update(tnum=tnum, elapsed=attrs.get("elapsedTime", ""), skip=False)
         elif name == "item":
             if not current:
-                raise InputError("item outside a videoAdhocSearchTopicResult", path, line)
+                report(line, "item outside a videoAdhocSearchTopicResult")
+                return
+            try:
+                shot = shot_id(attrs.get("shotId", ""), path, line)
+            except InputError as exc:
+                problems.append(Problem.of(exc, path))
+                return
+            current["items"].append((line, shot))     # a bad seqNum still answers its topic
             seq = attrs.get("seqNum", "")
             if not is_whole_number(seq):
-                raise InputError(f"item needs seqNum, a number in ASCII digits, got {seq!r}",
-                                 path, line)
-            current["items"].append((int(seq), shot_id(attrs.get("shotId", ""), path, line)))
+                report(line, f"item needs seqNum, a number in ASCII digits, got {seq!r}")
+            elif int(seq) in current["seqs"]:
+                report(line, f"seqNum {seq} repeats line {current['seqs'][int(seq)]} in this topic")
+            else:
+                current["seqs"][int(seq)] = line
+                current["ranked"].append((int(seq), shot))
         elif name != "videoAdhocSearchResults":
-            raise InputError(f"unexpected element <{name}> in an AVS submission", path, line)
+            report(line, f"unexpected element <{name}> in an AVS submission")
 
     def end(name: str) -> None:
-        if name == "videoAdhocSearchTopicResult":
-            items = sorted(current["items"])
+        if name != "videoAdhocSearchTopicResult" or not current:
+            return
+        current["depth"] -= 1
+        if current["depth"]:
+            return
+        if not current["skip"]:
             topics.append(XmlTopic(current["tnum"], current["elapsed"],
-                                   tuple(shot for _, shot in items), current["line"]))
-            current.clear()
+                                   tuple(shot for _, shot in sorted(current["ranked"])),
+                                   current["line"], tuple(current["items"])))
+        current.clear()
 
     parser.StartElementHandler, parser.EndElementHandler = start, end
     try:
         parser.Parse(raw, True)
     except expat.ExpatError as exc:
-        raise InputError(f"not well-formed XML: {expat.errors.messages[exc.code]}", path,
-                         exc.lineno) from None
+        report(exc.lineno, f"not well-formed XML: {expat.errors.messages[exc.code]}")
+        return None, problems
     if not run:
-        raise InputError("no videoAdhocSearchRunResult element: not an AVS submission", path)
-    return AvsSubmission(run["attributes"], tuple(topics), run["line"])
+        problems.append(Problem(str(path), None,
+                                "no videoAdhocSearchRunResult element: not an AVS submission"))
+        return None, problems
+    return AvsSubmission(run["attributes"], tuple(topics), run["line"]), problems
+
+
+def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
+    """Parse a ``videoAdhocSearchResults`` document; a malformed one is an error naming its
+    first bad line (:func:`read_avs_xml` lists them all)."""
+    submission, problems = read_avs_xml(raw, path)
+    refuse_first(problems)
+    return submission
 
 
 def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
@@ -204,8 +257,6 @@ def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
     topics = {}
     for topic in sorted(submission.topics, key=lambda t: t.tnum):
         qid = qrels_topic_id(topic.tnum)
-        if qid in topics:
-            raise InputError(f"topic {topic.tnum} appears twice", path, topic.line)
         counts = Counter(topic.shots)
         last = {shot: i for i, shot in enumerate(topic.shots)}      # a repeat keeps its last place
         kept = sorted(last, key=last.__getitem__)
@@ -215,19 +266,23 @@ def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
     return Run(str(path), tag, topics)
 
 
-def read_any_run(path: Union[str, Path]):
-    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input."""
+def run_bytes(path: Union[str, Path]) -> bytes:
+    """A run's bytes from its file or, for ``-``, standard input; gunzipped, without a BOM."""
     import sys
 
-    from .runs import parse_run
     from .textio import read_bytes
 
-    if str(path) == "-":
-        raw = sys.stdin.buffer.read()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    else:
-        raw = read_bytes(path)
+    if str(path) != "-":
+        return without_bom(read_bytes(path))
+    raw = sys.stdin.buffer.read()
+    return without_bom(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+
+
+def read_any_run(path: Union[str, Path]):
+    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input."""
+    from .runs import parse_run
+
+    raw = run_bytes(path)
     if looks_like_xml(raw):
         tag = "stdin" if str(path) == "-" else Path(path).name.split(".")[0]
         return submission_run(parse_avs_xml(raw, path), path, tag)

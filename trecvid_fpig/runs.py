@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .columns import check_id_lengths, parse_numbers, split_columns, topic_numbers
+from .columns import (WHITESPACE, check_id_lengths, parse_numbers, split_columns, split_fields,
+                      text_lines, topic_numbers)
 from .errors import InputError
 from .ids import check_shot_ids, id_problem, run_topic_key, topic_number
+from .problems import Problem, refuse_first
 from .qrels import MAX_RESULT_SIZE
 from .textio import atomic_write, read_text
 
@@ -104,14 +106,63 @@ def rank_shots(shots: Sequence[str], scores: Sequence[float]) -> Tuple[Tuple[str
     return tuple(s for _, s in order), np.array([v for v, _ in order], dtype=np.float64)
 
 
+#: The six columns, as errors name them.
+RUN_LAYOUT = "topic Q0 shot rank score tag"
+SCORE_FIELD = "score (column 5)"
+
+
 def parse_run(path: Union[str, Path]) -> Run:
-    """Read a six-column TREC run (plain or .gz); a malformed line is an error naming it.
+    """Read a six-column TREC run (plain or .gz); a malformed one is an error naming its first
+    bad line (:func:`read_run_lines` lists them all).
 
     Vectorised: repeats are resolved and every topic ranked with two lexsorts over the whole file.
     """
     text = read_text(path, "run file")
-    topics, _q0, shots, _rank, score_tokens, tags = split_columns(
-        text, 6, path, "topic Q0 shot rank score tag")
+    try:
+        return _ranked_run(text, path)
+    except InputError:
+        refuse_first(read_run_lines(text, path)[1])
+        raise
+
+
+def read_run_lines(text: str, path: Union[str, Path]) -> Tuple[List[Tuple[int, str, str]], List[Problem]]:
+    """The ``(line, topic, shot)`` of every line of a TREC run's text with six fields and a
+    topic, and a problem for every line sample_eval.pl would misread or ``score`` refuses: the one line-by-line reading, which ``runs check``
+    lists in full and :func:`parse_run` names its first refusal by."""
+    rows: List[Tuple[int, str, str]] = []
+    problems: List[Problem] = []
+
+    def report(error: InputError, line: int) -> None:
+        problems.append(Problem(str(path), line, error.reason))
+
+    if text[:1] in tuple(WHITESPACE):
+        try:
+            split_columns(text[:1], 6, path, RUN_LAYOUT)    # refused: it shifts every field
+        except InputError as exc:
+            report(exc, 1)
+    for lineno, line in enumerate(text_lines(text), 1):
+        fields = split_fields(line)
+        if not fields:
+            continue
+        try:
+            if len(fields) != 6:
+                split_columns(line.lstrip(WHITESPACE), 6, path, RUN_LAYOUT)
+            topic, _q0, shot, _rank, score, _tag = fields
+            topic_number(topic)
+        except InputError as exc:
+            report(exc, lineno)
+            continue
+        rows.append((lineno, topic, shot))        # a bad shot or score still answers its topic
+        try:
+            check_id_lengths([shot], path, "shot id", line)
+            parse_numbers([score], score, path, SCORE_FIELD)
+        except InputError as exc:
+            report(exc, lineno)
+    return rows, problems
+
+
+def _ranked_run(text: str, path: Union[str, Path]) -> Run:
+    topics, _q0, shots, _rank, score_tokens, tags = split_columns(text, 6, path, RUN_LAYOUT)
     numbers = topic_numbers(topics, text, path)
     check_id_lengths(shots, path, "shot id", text)
     # Topics are told apart by their text, as sample_eval.pl's hash keys are: '01667' is not
@@ -121,7 +172,7 @@ def parse_run(path: Union[str, Path]) -> Run:
     n = len(topics)
     topic_num = np.fromiter(map(position.__getitem__, topics), dtype=np.int64, count=n)
     shot_arr = np.array(shots)
-    scores = parse_numbers(score_tokens, text, path, "score (column 5)")
+    scores = parse_numbers(score_tokens, text, path, SCORE_FIELD)
     # a shot repeated within a topic keeps its last line: sort by (topic, shot, line), keep each group's last
     order = np.lexsort((np.arange(n), shot_arr, topic_num))
     same_next = (topic_num[order][1:] == topic_num[order][:-1]) & (shot_arr[order][1:] == shot_arr[order][:-1])

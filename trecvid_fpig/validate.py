@@ -9,27 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Union
 
-from .columns import ascii_float, is_whole_number, split_fields, text_lines
+from .columns import is_whole_number, split_fields
 from .errors import InputError
-from .nist_xml import ALLOWED, looks_like_xml, read_any_run
+from .nist_xml import ALLOWED, looks_like_xml, read_avs_xml, run_bytes
+from .problems import Problem
 from .qrels import MAX_RESULT_SIZE
-from .runs import SHOT_ID
-from .textio import read_bytes
+from .runs import SHOT_ID, read_run_lines
+from .textio import read_text
 from .topics import TopicSet, qrels_topic_id
 
 PathLike = Union[str, Path]
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: Optional[int]
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -85,74 +76,45 @@ class _Checker:
 def check_run_file(path: PathLike, expect: Expectations) -> List[Problem]:
     """Problems of a TREC run or an AVS XML submission (told apart by content), in file order.
 
-    The file is also read as ``score`` reads it, and a refusal there is a problem too unless its
-    line already has one: a run that passes the check is never refused when scored.
+    The file is read by the reader ``score`` uses, which lists every line it refuses, and then
+    held to the submission rules; a file that cannot be read at all (empty, not UTF-8, not
+    well-formed XML) is that one problem, not also every topic missing.
     """
-    problems = _file_problems(path, expect)
     try:
-        read_any_run(path)
+        raw = run_bytes(path)
+        if looks_like_xml(raw):
+            problems = _check_xml(raw, str(path), expect)
+        else:
+            rows, problems = read_run_lines(read_text(path, "run file"), path)
+            checker = _Checker(str(path), expect, qrels_topic_id)
+            for line, topic, shot in rows:
+                checker.item(topic, shot, line)
+            problems += checker.finish()
     except InputError as exc:
-        if exc.line is None or all(p.line != exc.line for p in problems):
-            problems.append(Problem(exc.path or str(path), exc.line, exc.reason))
-            problems.sort(key=lambda p: (p.line is None, p.line or 0))
-    return problems
-
-
-def _file_problems(path: PathLike, expect: Expectations) -> List[Problem]:
-    raw = read_bytes(path)
-    if looks_like_xml(raw):
-        return _check_xml(raw, str(path), expect)
-    checker = _Checker(str(path), expect, qrels_topic_id)
-    for lineno, line in enumerate(text_lines(raw.decode("utf-8", errors="replace")), 1):
-        fields = split_fields(line)
-        if not fields:
-            continue
-        if len(fields) != 6:
-            checker.report(lineno, f"expected 6 fields (topic Q0 shot rank score tag), found {len(fields)}")
-            continue
-        try:
-            ascii_float(fields[4])
-        except ValueError:
-            checker.report(lineno, f"score {fields[4]!r} is not a number (finite, in ASCII digits)")
-        checker.item(fields[0], fields[2], lineno)
-    return checker.finish()
+        return [Problem.of(exc, path)]
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
 
 
 def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
-    from xml.parsers import expat
-
+    submission, problems = read_avs_xml(raw, path)
+    if submission is None:
+        return problems
     checker = _Checker(path, expect, str)
-    parser = expat.ParserCreate()
-    topic: List[str] = []
-
-    def start(name: str, attrs: Dict[str, str]) -> None:
-        line = parser.CurrentLineNumber
-        if name == "videoAdhocSearchRunResult":
-            for key, allowed in ALLOWED.items():
-                if attrs.get(key) not in allowed:
-                    checker.report(line, f"attribute {key}={attrs.get(key)!r} is not one NIST's DTD "
-                                         f"allows ({'|'.join(allowed)})")
-            for key in ("pid", "desc"):
-                if not attrs.get(key, "").strip():
-                    checker.report(line, f"attribute {key} is missing or empty")
-        elif name == "videoAdhocSearchTopicResult":
-            tnum = attrs.get("tNum", "")
-            topic[:] = [str(int(tnum)) if is_whole_number(tnum) else tnum]
-            if not is_whole_number(attrs.get("elapsedTime", "")):
-                checker.report(line, f"elapsedTime must be whole seconds, got "
-                                     f"{attrs.get('elapsedTime')!r}")
-        elif name == "item":
-            checker.item(topic[0] if topic else "?", attrs.get("shotId", ""), line)
-
-    parser.StartElementHandler = start
-    try:
-        parser.Parse(raw, True)
-    except expat.ExpatError as exc:
-        checker.report(exc.lineno, f"not well-formed XML: {expat.errors.messages[exc.code]}")
-        return checker.problems
-    return checker.finish()
+    attrs = submission.attributes
+    for key, allowed in ALLOWED.items():
+        if attrs.get(key) not in allowed:
+            checker.report(submission.line, f"attribute {key}={attrs.get(key)!r} is not one NIST's "
+                                            f"DTD allows ({'|'.join(allowed)})")
+    for key in ("pid", "desc"):
+        if not attrs.get(key, "").strip():
+            checker.report(submission.line, f"attribute {key} is missing or empty")
+    for topic in submission.topics:
+        if not is_whole_number(topic.elapsed):
+            checker.report(topic.line, f"elapsedTime must be whole seconds, got {topic.elapsed!r}")
+        for line, shot in topic.items:
+            checker.item(str(topic.tnum), shot, line)
+    return problems + checker.finish()
 
 
 def read_id_list(path: PathLike) -> FrozenSet[str]:
-    from .textio import read_text
     return frozenset(split_fields(read_text(path, "shot id list")))

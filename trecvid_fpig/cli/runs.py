@@ -82,10 +82,12 @@ def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> 
     dropped = (read_id_list(shipped_path(EXCLUDE_LISTS["v3c1-dropped"]))
                if topics.collection == "V3C1" else frozenset())
     expect = Expectations(topics, read_id_list(collection) if collection else None, dropped)
-    problems = [p for run in runs for p in check_run_file(run, expect)]
-    for p in problems:
+    problems = {run: check_run_file(run, expect) for run in runs}
+    for p in (p for found in problems.values() for p in found):
         click.echo(str(p))
-    if problems:
-        click.echo(f"fpig-trecvid: {len(problems)} problem(s) in {len(runs)} run(s)", err=True)
+    failing = [found for found in problems.values() if found]
+    if failing:
+        click.echo(f"fpig-trecvid: {sum(map(len, failing))} problem(s) in {len(failing)} run(s)",
+                   err=True)
         raise SystemExit(1)
     click.echo(f"{len(runs)} run(s) valid for {topics.name}")
