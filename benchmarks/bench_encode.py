@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/fpig-bench-encode"))
     args = parser.parse_args()
 
-    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     ckpt = args.workdir / f"vitb-text-{args.layout}.pt"

@@ -95,7 +95,7 @@ def tiny_tower(device: str = "cpu") -> BenchTower:
 def vit_b32_tower(device: str, work: Path):
     """The toolkit's own open_clip video tower (fixed-shape chunks, fp16 autocast on CUDA) with
     random ViT-B/32 weights (224 px, width 768, 12 layers, 512-d output)."""
-    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
     from trecvid_fpig.encode.video_encoder import load_video_encoder
 
     path = work / "vit-b32.pt"

@@ -71,7 +71,7 @@ def prepare(work: Path) -> dict:
         q = np.random.default_rng(1).standard_normal((len(load_topics("tv19")), DIM))
         np.save(paths["query"], (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32))
     if not paths["checkpoint"].exists():
-        from trecvid_fpig.encode.synthetic import save_random_checkpoint
+        from trecvid_fpig.demo.checkpoints import save_random_checkpoint
 
         save_random_checkpoint(paths["checkpoint"], "hf-clip", width=512, layers=12,
                                embed_dim=DIM)

@@ -8,8 +8,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
+from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.checkpoints import load_text_checkpoint  # noqa: E402
-from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.text_encoder import load_text_encoder  # noqa: E402
 from trecvid_fpig.errors import InputError  # noqa: E402
 

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 open_clip_model = pytest.importorskip("open_clip.model")
 transformers = pytest.importorskip("transformers")
 
-from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
+from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.text_encoder import load_text_encoder  # noqa: E402
 
 TEXTS = ["a woman cooking in a kitchen", "", "cars " * 40]

@@ -66,7 +66,7 @@ def test_max_words_below_two_is_refused(tokenizer):
 
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory):
-    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
     from trecvid_fpig.encode.text_encoder import load_text_encoder
 
     path = save_random_checkpoint(tmp_path_factory.mktemp("ckpt") / "model_best.pt", "hf-clip",

@@ -3,7 +3,6 @@ stays close to the CPU's float32, and a shot's vector does not depend on its bat
 size or the number of decode workers, down to the bytes of the store."""
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
 from extract_helpers import keyframe_collection
 
@@ -11,7 +10,7 @@ torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():
     pytest.skip("no CUDA GPU", allow_module_level=True)
 
-from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
+from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
 from trecvid_fpig.search.store import read_features  # noqa: E402
 

@@ -3,7 +3,6 @@ holds what the tower gives for the same frames through its own preprocessing, an
 Skipped until the towers are in this checkout."""
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
 from extract_helpers import keyframe_collection
 
@@ -14,7 +13,7 @@ if not hasattr(video_encoder, "load_video_encoder"):
 
 from PIL import Image  # noqa: E402
 
-from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
+from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.extract.reader import thin  # noqa: E402
 from trecvid_fpig.search.store import read_features  # noqa: E402
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
 from test_outputs import assert_set_consistent, collection, one_error_line, snapshot  # noqa: F401
+
 from trecvid_fpig import textio
 from trecvid_fpig.search.store import convert_features, read_store
 
@@ -106,7 +106,7 @@ def test_enospc_in_the_report_writers(collection, data_dir, monkeypatch):
 
 def test_enospc_in_encode_leaves_no_half_pair(collection, monkeypatch):
     pytest.importorskip("torch")
-    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
 
     ckpt = save_random_checkpoint(collection / "m.pt", "hf-clip", width=32, layers=1, embed_dim=D)
     args = ["encode", "--checkpoint", ckpt, "--topics", collection / "t.txt", "--out",

@@ -126,7 +126,7 @@ def test_one_model_at_weight_one_equals_a_plain_run(tmp_path):
 
 
 def test_checkpoint_model_encodes_the_topics(tmp_path):
-    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
 
     ids = shot_ids(500)
     checkpoint = save_random_checkpoint(tmp_path / "model_best.pt", "hf-clip", width=64,

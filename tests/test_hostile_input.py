@@ -280,7 +280,6 @@ def test_strict_lists_run_topics_the_qrels_do_not_know(tmp_path, monkeypatch):
 def test_npy_bigfile_parquet_and_store_give_identical_run_bytes(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
-
     from cli_helpers import invoke
 
     rng = np.random.default_rng(8)
@@ -365,7 +364,7 @@ def test_verify_passes_on_an_untouched_store_and_refuses_other_sources(tmp_path)
 
 
 def test_huge_id_in_exclude_list_and_ground_truth(tmp_path):
-    from trecvid_fpig.pipeline import resolve_exclude
+    from trecvid_fpig.run.request import resolve_exclude
 
     huge = "x" * (MAX_ID_CHARS + 1)
     with pytest.raises(InputError, match=f"ex.txt:2: shot id of {MAX_ID_CHARS + 1} characters"):

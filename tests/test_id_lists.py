@@ -7,7 +7,7 @@ import pytest
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.id_lists import read_id_list
 from trecvid_fpig.ids import MAX_ID_CHARS
-from trecvid_fpig.run_request import resolve_exclude
+from trecvid_fpig.run.request import resolve_exclude
 from trecvid_fpig.search.formats import read_npy
 
 HUGE = "x" * (MAX_ID_CHARS + 1)

@@ -228,7 +228,7 @@ def test_bad_run_requests_are_refused(tmp_path):
 
 
 def test_checkpoint_run_equals_encode_then_query_features(tmp_path):
-    from trecvid_fpig.encode.synthetic import save_random_checkpoint
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
 
     checkpoint = save_random_checkpoint(tmp_path / "model_best.pt", "hf-clip", width=64, layers=1,
                                         embed_dim=D)

@@ -2,9 +2,9 @@
 naming the id, from every writer (trecvid_fpig.vectors.unit_row_norms), never a file with exit 0."""
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
 from extract_helpers import FakeVideoEncoder, keyframe_collection
+
 from trecvid_fpig.encode.query_features import save_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.extract import job
@@ -26,8 +26,8 @@ def test_topic_features_with_a_zero_row_are_not_written(tmp_path):
 
 def test_encode_with_a_zero_text_projection_fails_naming_a_topic(tmp_path):
     torch = pytest.importorskip("torch")
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
     from trecvid_fpig.encode.checkpoints import HF_PROJECTION
-    from trecvid_fpig.encode.synthetic import save_random_checkpoint
 
     checkpoint = save_random_checkpoint(tmp_path / "m.pt", "hf-clip", width=32, layers=1,
                                         embed_dim=8, vision=False)

@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 from PIL import Image  # noqa: E402
 
-from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
+from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
 from trecvid_fpig.extract.mapper import split_transform  # noqa: E402
 from trecvid_fpig.extract.reader import ShotPixels, read_keyframes  # noqa: E402

@@ -13,7 +13,8 @@ transformers = pytest.importorskip("transformers")
 Image = pytest.importorskip("PIL.Image")
 
 from test_encode_parity import perturb, tiny_hf_clip  # noqa: E402
-from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
+
+from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode import video_encoder  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
 from trecvid_fpig.errors import InputError  # noqa: E402

@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from trecvid_fpig.encode.synthetic import save_random_checkpoint  # noqa: E402
+from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.video_encoder import (ENTRY_POINT_GROUP, VideoTowerPlugin,  # noqa: E402
                                                load_video_encoder)
 from trecvid_fpig.errors import InputError  # noqa: E402

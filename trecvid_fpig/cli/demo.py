@@ -25,7 +25,7 @@ def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video
     """Build a tiny random F-Pig checkpoint and a synthetic V3C1 store holding the TV21 pool,
     run TV21 through `run`, and score it with NIST's TV21 qrels; then the same chain from a few
     generated videos through `features extract`."""
-    from ..demo import SYNTHETIC_NOTE, VIDEO_NOTE, run_demo
+    from ..demo.collection import SYNTHETIC_NOTE, VIDEO_NOTE, run_demo
 
     result = run_demo(workdir, distractors=distractors, seed=seed, progress=not quiet,
                       video=video)

@@ -6,7 +6,8 @@ from typing import Optional, Tuple
 import click
 
 from ..errors import InputError
-from ..pipeline import EXCLUDE_LISTS, RunRequest, make_run
+from ..run.request import EXCLUDE_LISTS, RunRequest
+from ..run.single import make_run
 from ..topics import REGISTRY
 from .options import tower_config_option
 

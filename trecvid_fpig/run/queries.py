@@ -10,24 +10,24 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InputError
-from .run_request import RunRequest, set_name
-from .search.matrix import FeatureMatrix
-from .textio import file_sha256
-from .topics import TopicSet
+from ..errors import InputError
+from ..search.matrix import FeatureMatrix
+from ..textio import file_sha256
+from ..topics import TopicSet
+from .request import RunRequest, set_name
 
 
 def prepare_queries(request: RunRequest, topic_sets: Sequence[TopicSet],
                     features: FeatureMatrix):
     """Before any output is touched: the loaded query matrices, or the checked text encoder."""
     if request.checkpoint is None:
-        from .encode.query_features import load_query_features
+        from ..encode.query_features import load_query_features
 
         path = Path(request.query_features)
         matrices = [load_query_features(path, t)[1] for t in topic_sets]
         _check_dim(matrices[0].shape[1], features, f"query features {path} are")
         return matrices
-    from .encode.text_encoder import load_text_encoder
+    from ..encode.text_encoder import load_text_encoder
 
     encoder = load_text_encoder(request.checkpoint,
                                 device=None if request.device == "auto" else request.device,
@@ -44,9 +44,9 @@ def query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepared
     `stage`) and read back through the loader ``--query-features`` uses, so a checkpoint run
     and ``encode`` then ``run --query-features`` give byte-identical run files.
     """
-    from .encode.checkpoints import text_heads_record
-    from .encode.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
-                                        save_query_features, sidecar_path)
+    from ..encode.checkpoints import text_heads_record
+    from ..encode.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
+                                         save_query_features, sidecar_path)
 
     if request.checkpoint is None:
         path = Path(request.query_features)

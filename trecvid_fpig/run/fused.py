@@ -4,7 +4,7 @@ Each model is a source of topic features (a checkpoint whose text tower encodes 
 a ``.npy`` from ``encode``) and the shot features of the same model; the shot score is the
 weighted sum of the models' cosines over every shot (:mod:`trecvid_fpig.search.fused`), so
 nothing is cut before the sum. The files written, their atomic commit and the lock are those of
-a single-model run (:mod:`trecvid_fpig.run_commit`); the sidecar records every model: its topic
+a single-model run (:mod:`trecvid_fpig.run.commit`); the sidecar records every model: its topic
 features or checkpoint with their sha256, its store's manifest and its weight.
 """
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import List, NamedTuple
 
 import numpy as np
 
-from .devices import pick_device
-from .errors import InputError
-from .run_commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
-from .run_queries import prepare_queries, query_features
-from .run_request import RunOutput, RunRequest, excluded_rows, plan_topic_sets
-from .search.fused import ScoredModel, check_same_shots, fused_search, fusion_weight
-from .search.store import read_features
+from ..devices import pick_device
+from ..errors import InputError
+from ..search.fused import ScoredModel, check_same_shots, fused_search, fusion_weight
+from ..search.store import read_features
+from .commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
+from .queries import prepare_queries, query_features
+from .request import RunOutput, RunRequest, excluded_rows, plan_topic_sets
 
 
 class ModelSpec(NamedTuple):

@@ -1,8 +1,8 @@
 """Writing a run: the lock and staging of ``OUT/RUN_ID``, each topic set's run file (and XML)
 and its provenance sidecar ``SET.json``, committed set by set, and the clock the sidecar reports.
 
-Shared by the single-model run (:mod:`trecvid_fpig.pipeline`) and the fused run
-(:mod:`trecvid_fpig.fused_run`), so both write the same files the same way.
+Shared by the single-model run (:mod:`trecvid_fpig.run.single`) and the fused run
+(:mod:`trecvid_fpig.run.fused`), so both write the same files the same way.
 """
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Sequence
 
-from ._version import __version__
-from .nist_xml import elapsed_seconds, run_attributes, write_avs_xml
-from .run_request import SET_COMPANIONS, RunOutput, RunRequest, set_name
-from .runs import write_run
-from .search.topk import Hits
-from .textio import atomic_write, commit_file_set, file_sha256, output_lock, staging_directory
-from .topics import TopicSet
+from .._version import __version__
+from ..nist_xml import elapsed_seconds, run_attributes, write_avs_xml
+from ..runs import write_run
+from ..search.topk import Hits
+from ..textio import atomic_write, commit_file_set, file_sha256, output_lock, staging_directory
+from ..topics import TopicSet
+from .request import SET_COMPANIONS, RunOutput, RunRequest, set_name
 
 SCORE_DECIMALS = 6
 
@@ -100,7 +100,7 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
 def _description(request: RunRequest) -> str:
     """The XML's ``desc``: what was scored against what."""
     if request.models:
-        from .fused_run import parse_model
+        from .fused import parse_model
 
         pairs = [parse_model(spec) for spec in request.models]
         return (f"fpig-trecvid {__version__}: weighted sum of cosines of "

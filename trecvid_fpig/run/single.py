@@ -12,8 +12,8 @@ Every option is checked before any work. The files of one topic set are committe
 the old ``SET.json`` is removed first and the new one, which holds the sha256 of each file as
 written, is renamed into place last. One process at a time writes ``OUT/RUN_ID`` (a lock).
 
-The parts both this single-model run and the fused run (:mod:`trecvid_fpig.fused_run`) use live in
-:mod:`trecvid_fpig.run_request`, :mod:`trecvid_fpig.run_queries` and :mod:`trecvid_fpig.run_commit`.
+The parts both this single-model run and the fused run (:mod:`trecvid_fpig.run.fused`) use live in
+:mod:`trecvid_fpig.run.request`, :mod:`trecvid_fpig.run.queries` and :mod:`trecvid_fpig.run.commit`.
 """
 from __future__ import annotations
 
@@ -22,17 +22,14 @@ from typing import List
 
 import numpy as np
 
-from .devices import pick_device
-from .run_commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
-from .run_queries import prepare_queries, query_features
-from .run_request import (EXCLUDE_LISTS, RunOutput, RunRequest, check_request, excluded_rows,
-                          frame_scoring, plan_topic_sets, resolve_exclude)
-from .search.frames import frame_search, read_frames
-from .search.store import read_features
-from .search.topk import search
-
-#: What the CLI, the demo and ``extract`` take from here; their homes are the ``run_*`` modules.
-__all__ = ["EXCLUDE_LISTS", "RunOutput", "RunRequest", "make_run", "resolve_exclude"]
+from ..devices import pick_device
+from ..search.frames import frame_search, read_frames
+from ..search.store import read_features
+from ..search.topk import search
+from .commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
+from .queries import prepare_queries, query_features
+from .request import (RunOutput, RunRequest, check_request, excluded_rows, frame_scoring,
+                      plan_topic_sets)
 
 
 def make_run(request: RunRequest) -> List[RunOutput]:
@@ -40,7 +37,7 @@ def make_run(request: RunRequest) -> List[RunOutput]:
     clock = Clock()
     check_request(request)
     if request.models:
-        from .fused_run import make_fused_run
+        from .fused import make_fused_run
 
         return make_fused_run(request, clock)
     topic_sets = plan_topic_sets(request, [request])

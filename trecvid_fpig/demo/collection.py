@@ -25,12 +25,13 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .evaluate.score import load_qrels, score_rows, score_runs
-from .pipeline import RunRequest, make_run
-from .qrels import Qrels
-from .search.store import convert_features
-from .topics import load_topics
-from .vectors import unit_float32
+from ..evaluate.score import load_qrels, score_rows, score_runs
+from ..qrels import Qrels
+from ..run.request import RunRequest
+from ..run.single import make_run
+from ..search.store import convert_features
+from ..topics import load_topics
+from ..vectors import unit_float32
 
 #: V3C1 holds 7475 videos; distractor ids are drawn from the same id space.
 V3C1_VIDEOS = 7475
@@ -168,7 +169,7 @@ def _mkdir(path: Path) -> Path:
 def run_video_demo(work: Path, checkpoint: Path, qrels: Qrels, seed: int,
                    progress: bool) -> VideoDemo:
     """extract -> run -> score on the generated collection, with the checkpoint's video tower."""
-    from .extract.job import ExtractRequest, extract_features
+    from ..extract.job import ExtractRequest, extract_features
 
     videos, boundaries, _, shots = demo_collection(work / "v3c1-mini", qrels, seed)
     store = work / "v3c1-mini.fpig"
@@ -185,8 +186,8 @@ def run_video_demo(work: Path, checkpoint: Path, qrels: Qrels, seed: int,
 def run_demo(workdir: Optional[Path] = None, distractors: int = 100_000, seed: int = 0,
              progress: bool = False, video: bool = False) -> DemoResult:
     """Build the workspace in `workdir` (a temporary one, removed, when None), run and score."""
-    from .encode.synthetic import save_random_checkpoint
-    from .encode.text_encoder import load_text_encoder
+    from ..encode.text_encoder import load_text_encoder
+    from .checkpoints import save_random_checkpoint
 
     keep = workdir is not None
     work = Path(workdir) if keep else Path(tempfile.mkdtemp(prefix="fpig-demo-"))

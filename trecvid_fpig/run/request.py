@@ -1,8 +1,8 @@
 """What ``fpig-trecvid run`` was asked, checked before any work: the request, its topic sets,
 the shots it leaves out, and the inputs its outputs must not overwrite.
 
-Shared by the single-model run (:mod:`trecvid_fpig.pipeline`) and the fused run
-(:mod:`trecvid_fpig.fused_run`).
+Shared by the single-model run (:mod:`trecvid_fpig.run.single`) and the fused run
+(:mod:`trecvid_fpig.run.fused`).
 """
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InputError
-from .id_lists import read_id_list
-from .nist_xml import run_attributes
-from .search.frames import FrameScoring
-from .search.matrix import FeatureMatrix
-from .textio import file_sha256, refuse_input_as_output
-from .topics import TopicSet, load_topics, shipped_path
+from ..errors import InputError
+from ..id_lists import read_id_list
+from ..nist_xml import run_attributes
+from ..search.frames import FrameScoring
+from ..search.matrix import FeatureMatrix
+from ..textio import file_sha256, refuse_input_as_output
+from ..topics import TopicSet, load_topics, shipped_path
 
 #: Named shot lists for ``--exclude``, shipped in ``topics/``.
 EXCLUDE_LISTS = {"v3c1-dropped": "v3c1.dropped.shots.txt"}
@@ -32,7 +32,7 @@ _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 class RunRequest:
     """What ``fpig-trecvid run`` was asked: exactly one of checkpoint and query_features, with
     features; or instead of all three, ``models`` (``CKPT_OR_QF:STORE[:WEIGHT]`` each, fused by
-    :mod:`trecvid_fpig.fused_run`)."""
+    :mod:`trecvid_fpig.run.fused`)."""
     run_id: str
     features: Optional[str]
     topics: Tuple[str, ...]
@@ -95,7 +95,7 @@ def check_request(request: RunRequest) -> None:
         raise InputError(f"run id {request.run_id!r} must be one word of letters, digits and "
                          f"._+- (it names the directory and the run tag)")
     if request.models:
-        from .fused_run import check_model_request
+        from .fused import check_model_request
 
         check_model_request(request)
     elif request.checkpoint is not None and request.query_features is not None:
@@ -135,7 +135,7 @@ def plan_topic_sets(request: RunRequest, models: Sequence[RunRequest]) -> List[T
 
 def _refuse_inputs_as_outputs(request: RunRequest, topic_sets: Sequence[TopicSet],
                               out_dir: Path) -> None:
-    from .encode.query_features import sidecar_path
+    from ..encode.query_features import sidecar_path
 
     inputs = [("topic file", t.source) for t in topic_sets]
     inputs += [("features", request.features), ("checkpoint", request.checkpoint),
