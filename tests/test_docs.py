@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from trecvid_fpig.cli import cli
 from trecvid_fpig.evaluate.xinfap import evaluate_run
 from trecvid_fpig.qrels import parse_qrels
-from trecvid_fpig.report.clidocs import WIDTH, cli_reference
+from trecvid_fpig.cli.reference import WIDTH, cli_reference
 from trecvid_fpig.runs import parse_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def test_getting_started_opens_with_the_readme_commands():
 
 def test_cli_reference_is_in_sync():
     assert (REPO / "docs" / "cli.md").read_text(encoding="utf-8") == cli_reference(), \
-        "docs/cli.md is stale: python -m trecvid_fpig.report.clidocs docs/cli.md"
+        "docs/cli.md is stale: python -m trecvid_fpig.cli.reference docs/cli.md"
 
 
 def test_cli_reference_is_what_help_prints():

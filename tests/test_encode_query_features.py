@@ -93,7 +93,7 @@ def test_bare_npy_with_wrong_row_count(tmp_path):
     (np.array([[1, 0], [np.nan, 1], [1, 1]], dtype=np.float32), "row 1 holds NaN or inf"),
     (np.array([[1, 0], [1, 1], [np.inf, 1]], dtype=np.float32), "row 2 holds NaN or inf"),
     (np.array([[1, 0], [0, 0], [1, 1]], dtype=np.float32), "topic 612 has an all-zero"),
-    (np.zeros((0, 4), dtype=np.float32), "empty matrix"),
+    (np.zeros((0, 4), dtype=np.float32), "empty topic feature matrix"),
 ])
 def test_refused_matrices_name_the_file(tmp_path, matrix, message):
     path = tmp_path / "bad.npy"

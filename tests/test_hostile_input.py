@@ -142,7 +142,7 @@ def test_huge_shot_id_in_qrels_and_ids_file(tmp_path):
         parse_qrels(write(tmp_path / "q", QRELS + f"1661 0 {huge} 1 0\n".encode()))
     np.save(tmp_path / "x.npy", np.ones((2, 4), dtype=np.float32))
     write(tmp_path / "x.ids.txt", f"shot00001_1\n{huge}\n".encode())
-    with pytest.raises(InputError, match=f"row 1: .*{MAX_ID_CHARS}"):
+    with pytest.raises(InputError, match=f"x.ids.txt:2: .*{MAX_ID_CHARS}"):
         read_features(tmp_path / "x.npy")
 
 
@@ -368,7 +368,7 @@ def test_huge_id_in_exclude_list_and_ground_truth(tmp_path):
     from trecvid_fpig.pipeline import resolve_exclude
 
     huge = "x" * (MAX_ID_CHARS + 1)
-    with pytest.raises(InputError, match=f"row 1: shot id of {MAX_ID_CHARS + 1} characters"):
+    with pytest.raises(InputError, match=f"ex.txt:2: shot id of {MAX_ID_CHARS + 1} characters"):
         resolve_exclude([str(write(tmp_path / "ex.txt", f"shot00001_1\n{huge}\n".encode()))])
     with pytest.raises(InputError) as err:
         read_ground_truth(write(tmp_path / "gt", GT + f"c4\t{huge}\n".encode()))

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
+from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import recall_metrics
 
 
@@ -267,12 +268,12 @@ def test_bad_features(tmp_path):
     nan_path = saved(tmp_path, "tnan.npy", nan)
     assert_input_error(run("--text-features", nan_path, "--video-features", video,
                            "--captions-per-video", 1), "tnan.npy",
-                       "non-finite value in feature row 2")
+                       "feature row 2 .* NaN or infinite")
     zero = unit_features(4, 8, 4)
     zero[1] = 0
     zero_path = saved(tmp_path, "tzero.npy", zero)
     assert_input_error(run("--text-features", zero_path, "--video-features", video,
-                           "--captions-per-video", 1), "tzero.npy", "row 1 .* all zeros")
+                           "--captions-per-video", 1), "tzero.npy", "row 1 .* all-zero")
     three = saved(tmp_path, "t3.npy", unit_features(3, 8, 5))
     assert_input_error(run("--text-features", three, "--video-features", video,
                            "--captions-per-video", 1), "t3.npy", "3 text features are not 1")
@@ -281,7 +282,7 @@ def test_bad_features(tmp_path):
                        "t3.npy", "3 rows but the ground truth .* 2 captions")
     empty = saved(tmp_path, "t0.npy", np.zeros((0, 8), np.float32))
     assert_input_error(run("--text-features", empty, "--video-features", video,
-                           "--captions-per-video", 1), "t0.npy", "non-empty 2-D")
+                           "--captions-per-video", 1), "t0.npy", "empty feature matrix")
 
 
 @pytest.mark.parametrize("args", [
@@ -301,3 +302,38 @@ def test_usage_errors_exit_2(args):
     result = run(*args)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("kwargs, cli_message, api_message", [
+    (dict(captions_per_video=1), "give either --sims or --text-features with --video-features",
+     "give either sims or text_features with video_features"),
+    (dict(text_features="t.npy", captions_per_video=1),
+     "--text-features and --video-features go together",
+     "text_features and video_features go together"),
+    (dict(sims="m.npy", gt="g.txt", captions_per_video=1),
+     "give either --gt or --captions-per-video", "give either gt or captions_per_video"),
+])
+def test_one_rule_set_for_cli_api_and_library(kwargs, cli_message, api_message):
+    """The CLI, the API and recall_from_files refuse the same argument sets by one rule, the
+    library with InputError (it raised ValueError, which the CLI would print as a traceback)."""
+    import trecvid_fpig as tf
+    from trecvid_fpig.evaluate.recall import recall_from_files
+
+    args = [a for key, value in kwargs.items() for a in ("--" + key.replace("_", "-"), value)]
+    result = run(*args)
+    assert result.exit_code == 2 and cli_message in result.output, result.output
+    for call in (recall_from_files, tf.recall):
+        with pytest.raises(InputError, match=f"^{re.escape(api_message)}$"):
+            call(**kwargs)
+
+
+def test_arrays_follow_the_same_rule():
+    import trecvid_fpig as tf
+
+    text = np.eye(3, dtype=np.float32)
+    with pytest.raises(InputError, match="^text_features and video_features go together$"):
+        tf.recall(text_features=text, captions_per_video=1)
+    with pytest.raises(InputError, match="^give either sims or text_features with video_feat"):
+        tf.recall(sims=text, text_features=text, video_features=text, captions_per_video=1)
+    with pytest.raises(InputError, match="a gt file goes with paths"):
+        tf.recall(sims=text, gt="g.txt")

@@ -194,8 +194,8 @@ def test_second_call_reads_the_cache_and_edits_invalidate_it(fresh_manifest, tmp
                                                              monkeypatch):
     manifest = fresh_manifest
     calls = []
-    real = cells.evaluate_run
-    monkeypatch.setattr(cells, "evaluate_run", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = cells.score_run
+    monkeypatch.setattr(cells, "score_run", lambda *a, **k: calls.append(1) or real(*a, **k))
     first = tables(manifest, "--format", "json").stdout
     assert len(calls) == 4
     cached = sorted(p.name for p in (tmp_path / ".fpig-cache").iterdir())

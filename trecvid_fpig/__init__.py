@@ -5,7 +5,7 @@ no pandas, torch or open_clip until a function needs them.
 """
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["Qrels", "Run", "load_qrels", "read_run", "score", "compare", "fuse", "recall", "search",
            "fused_search", "topics", "InputError"]

@@ -9,7 +9,7 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .errors import InputError
-from .qrels import Qrels
+from .qrels import Qrels, load_qrels
 from .runs import Run, run_from_dict
 
 PathLike = Union[str, Path]
@@ -17,11 +17,6 @@ RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
 
 #: Per-topic columns of :func:`score`, before any extra `measures`.
 SCORE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel", "inum_rel_ret", "num_ret")
-
-
-def load_qrels(qrels: Union[PathLike, Qrels]) -> Qrels:
-    """``"tv21"``/``"tv23"`` (shipped), a qrels file, or a Qrels (returned as it is)."""
-    return qrels if isinstance(qrels, Qrels) else Qrels.from_file(qrels)
 
 
 def read_run(run: Union[PathLike, Run, Mapping], tag: str = "run") -> Run:
@@ -86,18 +81,17 @@ def recall(sims=None, text_features=None, video_features=None, captions_per_vide
            ks: Sequence[int] = (1, 5, 10), nan_as_lowest: bool = False) -> dict:
     """``fpig-trecvid recall --format json`` as a dict. `sims` (and the features) may be paths
     or arrays; with arrays, `captions_per_video` gives the ground truth."""
-    from .evaluate.recall import cosine_matrix, recall_from_files, recall_metrics
+    from .evaluate.recall import check_recall_inputs, cosine_matrix, recall_from_files, recall_metrics
 
     arrays = [a for a in (sims, text_features, video_features) if isinstance(a, np.ndarray)]
     if not arrays:
         return recall_from_files(sims=sims, text_features=text_features, video_features=video_features,
                                  gt=gt, captions_per_video=captions_per_video, dsl=dsl,
                                  dsl_temperature=dsl_temperature, ks=ks, nan_as_lowest=nan_as_lowest)
-    if gt is not None or captions_per_video is None:
+    check_recall_inputs(sims, text_features, video_features, gt, captions_per_video)
+    if gt is not None:
         raise InputError("with arrays, give captions_per_video (a gt file goes with paths)")
     if sims is None:
-        if text_features is None or video_features is None:
-            raise InputError("text_features and video_features go together")
         sims = cosine_matrix(np.asarray(text_features, np.float32), np.asarray(video_features, np.float32))
     return recall_metrics(np.asarray(sims), captions_per_video=captions_per_video, dsl=dsl,
                           dsl_temperature=dsl_temperature, ks=ks, nan_as_lowest=nan_as_lowest)

@@ -30,6 +30,7 @@ from .pipeline import RunRequest, make_run
 from .qrels import Qrels
 from .search.store import convert_features
 from .topics import load_topics
+from .vectors import unit_float32
 
 #: V3C1 holds 7475 videos; distractor ids are drawn from the same id space.
 V3C1_VIDEOS = 7475
@@ -91,8 +92,8 @@ def planted_features(ids: Sequence[str], qrels: Qrels, topic_vectors: Dict[str, 
     """Random unit rows; each relevant shot pulled towards its topic's vector."""
     rng = np.random.default_rng(seed)
     dim = len(next(iter(topic_vectors.values())))
-    features = rng.standard_normal((len(ids), dim)).astype(np.float32)
-    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    features = unit_float32(rng.standard_normal((len(ids), dim)).astype(np.float32),
+                            divide_in="float32")
     row_of = {shot: row for row, shot in enumerate(ids)}
     for topic, tj in qrels.topics.items():
         strength = rng.uniform(0.15, 0.7)          # easy and hard topics

@@ -4,7 +4,7 @@ Each model is a source of topic features (a checkpoint whose text tower encodes 
 a ``.npy`` from ``encode``) and the shot features of the same model; the shot score is the
 weighted sum of the models' cosines over every shot (:mod:`trecvid_fpig.search.fused`), so
 nothing is cut before the sum. The files written, their atomic commit and the lock are those of
-a single-model run (:mod:`trecvid_fpig.pipeline`); the sidecar records every model: its topic
+a single-model run (:mod:`trecvid_fpig.run_commit`); the sidecar records every model: its topic
 features or checkpoint with their sha256, its store's manifest and its weight.
 """
 from __future__ import annotations
@@ -17,12 +17,11 @@ import numpy as np
 
 from .devices import pick_device
 from .errors import InputError
-from .pipeline import (SCORE_DECIMALS, RunOutput, RunRequest, _Clock, _load_topic_sets,
-                       _prepare_queries, _query_features, _refuse_inputs_as_outputs, _set_name,
-                       commit_sets, resolve_exclude)
+from .run_commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
+from .run_queries import prepare_queries, query_features
+from .run_request import RunOutput, RunRequest, excluded_rows, plan_topic_sets
 from .search.fused import ScoredModel, check_same_shots, fused_search, fusion_weight
 from .search.store import read_features
-from .textio import output_lock, staging_directory
 
 
 class ModelSpec(NamedTuple):
@@ -66,46 +65,38 @@ def _single(request: RunRequest, model: ModelSpec) -> RunRequest:
                                query_features=query, features=model.store)
 
 
-def make_fused_run(request: RunRequest, clock: _Clock) -> List[RunOutput]:
+def make_fused_run(request: RunRequest, clock: Clock) -> List[RunOutput]:
     """Write the run files of every topic set, each shot scored by the weighted cosine sum."""
     models = [parse_model(spec) for spec in request.models]
     singles = [_single(request, m) for m in models]
-    topic_sets = _load_topic_sets(request.topics)
-    out_dir = Path(request.out_dir) / request.run_id
-    for single in singles:
-        _refuse_inputs_as_outputs(single, topic_sets, out_dir)
+    topic_sets = plan_topic_sets(request, singles)
     stores = [read_features(m.store) for m in models]
     check_same_shots(stores)
-    excluded_ids, exclude_record = resolve_exclude(request.exclude)
-    excluded_rows = stores[0].rows_of(excluded_ids)
+    excluded, exclude_record = excluded_rows(request, stores[0])
     clock.lap("open_features")
-    prepared = [_prepare_queries(s, topic_sets, f) for s, f in zip(singles, stores)]
-    with output_lock(out_dir), staging_directory(out_dir) as stage:
+    prepared = [prepare_queries(s, topic_sets, f) for s, f in zip(singles, stores)]
+    with run_stage(request) as stage:
         queries, records = [], []
         for i, (single, ready) in enumerate(zip(singles, prepared)):
             # Encoded topics go through the same save-and-load as a single-model run, in a
             # folder of the stage that is not committed: several models would clash on the name.
             own_stage = stage / f"model{i}"
             own_stage.mkdir()
-            matrices, record = _query_features(single, topic_sets, ready, own_stage)
+            matrices, record = query_features(single, topic_sets, ready, own_stage)
             record.pop("saved_as", None)
             queries.append(np.vstack(matrices))
             records.append(record)
         clock.lap("query_features")
         device = pick_device(request.device)
         scored = [ScoredModel(f, q, m.weight) for f, q, m in zip(stores, queries, models)]
-        hits = fused_search(scored, k=request.top, exclude_rows=excluded_rows,
+        hits = fused_search(scored, k=request.top, exclude_rows=excluded,
                             decimals=SCORE_DECIMALS, device=device, progress=request.progress)
         clock.lap("search")
         query_record = {"fusion": "weighted sum of cosines, before the cut",
                         "models": [dict(record, store=m.store, weight=m.weight)
                                    for m, record in zip(models, records)]}
-        search_record = {
-            "top": request.top, "score": "weighted sum of cosines", "decimals": SCORE_DECIMALS,
-            "device": device, "backend": "numpy" if device == "cpu" else "torch",
-            "exclude": exclude_record, "excluded_shots_in_store": int(len(excluded_rows)),
-            "topic_sets_searched_together": [_set_name(t) for t in topic_sets],
-        }
-        return commit_sets(request, topic_sets, hits, out_dir, stage, clock,
-                            [f.manifest for f in stores], query_record, search_record)
-
+        score = {"score": "weighted sum of cosines", "decimals": SCORE_DECIMALS}
+        return commit_sets(request, topic_sets, hits, stage, clock,
+                           [f.manifest for f in stores], query_record,
+                           search_record(request, score, device, exclude_record, excluded,
+                                         topic_sets))

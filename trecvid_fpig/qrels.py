@@ -18,6 +18,7 @@ from .columns import (check_id_lengths, gather, group_rows, line_of_row, parse_n
                       split_columns, topic_numbers)
 from .errors import InputError
 from .textio import read_text
+from .topics import resolve_qrels
 
 #: NIST's maximum result size: runs are cut there and it bounds the ideal DCG.
 MAX_RESULT_SIZE = 1000
@@ -70,8 +71,7 @@ class Qrels:
     @classmethod
     def from_file(cls, name_or_path: Union[str, Path]) -> "Qrels":
         """A shipped qrels by name (``tv21``, ``tv23``) or a sample_eval qrels file."""
-        from .topics import resolve_qrels
-        return parse_qrels(resolve_qrels(name_or_path))
+        return load_qrels(name_or_path)
 
     def to_dataframe(self):
         """Columns topic, shot, stratum, judgment (-1 pooled but not judged), as in the file."""
@@ -148,6 +148,12 @@ def _topic_judgments(topic: str, strata: Tuple[str, ...], stratum: np.ndarray, g
             per_grade[token] = per_grade.get(token, 0.0) + in_s.count(token) * pooled[s] / judged[s]
     return TopicJudgments(topic, strata, shot_rows, stratum, grade, tuple(pooled), tuple(judged),
                           tuple(relevant), est, _ideal_dcg(per_grade))
+
+
+def load_qrels(qrels: Union[str, Path, Qrels]) -> Qrels:
+    """``"tv21"``/``"tv23"`` (shipped), a qrels file, or a Qrels (returned as it is): the one
+    loader that ``score``, the reports, ``fuse`` and the Python API call."""
+    return qrels if isinstance(qrels, Qrels) else parse_qrels(resolve_qrels(qrels))
 
 
 def parse_qrels(path: Union[str, Path]) -> Qrels:

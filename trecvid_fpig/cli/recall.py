@@ -6,7 +6,8 @@ from typing import Optional, Tuple
 
 import click
 
-from ..evaluate.recall import recall_from_files, recall_rows
+from ..errors import InputError
+from ..evaluate.recall import check_recall_inputs, recall_from_files, recall_rows
 from ..report.formats import FORMATS, render
 from .output import check_out, emit
 
@@ -56,13 +57,11 @@ def command(sims: Optional[str], text_features: Optional[str], video_features: O
     Rank = 1 + the number of candidates scoring strictly higher; video-to-text scores each
     caption group by its best caption (CLIP4Clip); R@K in percent.
     """
-    has_features = text_features is not None or video_features is not None
-    if (sims is None) == (not has_features):
-        raise click.UsageError("give either --sims or --text-features with --video-features")
-    if has_features and (text_features is None or video_features is None):
-        raise click.UsageError("--text-features and --video-features go together")
-    if (gt is None) == (captions_per_video is None):
-        raise click.UsageError("give either --gt or --captions-per-video")
+    try:
+        check_recall_inputs(sims, text_features, video_features, gt, captions_per_video,
+                            as_options=True)
+    except InputError as exc:
+        raise click.UsageError(exc.reason) from None
     check_out(out, [("similarity matrix", sims), ("text features", text_features),
                     ("video features", video_features), ("ground truth", gt)])
     result = recall_from_files(sims=sims, text_features=text_features,

@@ -18,13 +18,14 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError, InputWarning
+from ..feature_files import check_matrix, load_npy
 from ..ids import topic_number
-from ..search.store import unit_row_norms
 from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
                       staging_directory)
 from ..topics import TopicSet
+from ..vectors import unit_float32, unit_row_norms
 
 PathLike = Union[str, Path]
 
@@ -96,20 +97,8 @@ def save_query_features(path: PathLike, features: np.ndarray, topics: TopicSet,
 
 def _read_matrix(path: Path) -> Tuple[np.ndarray, bytes]:
     raw = read_bytes(path)
-    try:
-        matrix = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"not a readable .npy matrix ({str(exc).splitlines()[0][:160]})",
-                         path) from None
-    if not isinstance(matrix, np.ndarray):
-        raise InputError("expected one .npy matrix, found an archive of arrays", path)
-    if matrix.ndim != 2:
-        raise InputError(f"expected a 2-D matrix (topics x dim), found {matrix.ndim}-D "
-                         f"shape {matrix.shape}", path)
-    if not np.issubdtype(matrix.dtype, np.floating):
-        raise InputError(f"expected floating-point features, found dtype {matrix.dtype}", path)
-    if 0 in matrix.shape:
-        raise InputError(f"empty matrix of shape {matrix.shape}", path)
+    # the bytes hashed are the bytes loaded
+    matrix = check_matrix(load_npy(path, raw=raw), path, "topic feature")
     bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
     if bad.size:
         raise InputError(f"row {int(bad[0])} holds NaN or inf ({bad.size} such rows)", path)
@@ -209,4 +198,4 @@ def unit_topic_rows(matrix: np.ndarray, topic_ids: Sequence, path: Optional[Path
     zero or not finite is refused naming its topic (the one check every writer uses)."""
     matrix = np.asarray(matrix, dtype=np.float32)
     unit_row_norms(matrix, lambda row: topic_ids[row], "topic", path)
-    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)    # in float32, as ever
+    return unit_float32(matrix, divide_in="float32")

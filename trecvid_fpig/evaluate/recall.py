@@ -88,15 +88,16 @@ import xxhash
 
 from ..columns import MAX_ID_CHARS, WHITESPACE, text_lines
 from ..errors import InputError
+from ..feature_files import (NPY_MAGIC, PARQUET_MAGIC, check_matrix, file_magic, list_column_rows,
+                             load_npy)
 from ..textio import read_text
+from ..vectors import unit_float32, unit_row_norms
 
 PathLike = Union[str, Path]
 
 DEFAULT_KS = (1, 5, 10)
 DEFAULT_CHUNK_ROWS = 2048
 CACHE_BYTES = 1 << 19          # rows per block: about this many bytes, to stay in L2 cache
-NPY_MAGIC = b"\x93NUMPY"
-PARQUET_MAGIC = b"PAR1"
 
 CONVENTIONS = {
     "rank": "1 + number of candidates scoring strictly higher than the ground truth "
@@ -213,13 +214,7 @@ def _summary(ranks: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
 def _checked_matrix(sims: np.ndarray, source: Optional[PathLike]) -> np.ndarray:
     if not isinstance(sims, np.ndarray):
         sims = np.asarray(sims)
-    if sims.ndim != 2:
-        raise InputError(f"expected a 2-D captions x videos matrix, got shape {sims.shape}", source)
-    if sims.shape[0] == 0 or sims.shape[1] == 0:
-        raise InputError(f"empty similarity matrix (shape {sims.shape})", source)
-    if not np.issubdtype(sims.dtype, np.floating):
-        raise InputError(f"expected floating-point similarities, got {sims.dtype}", source)
-    return sims
+    return check_matrix(sims, source, "similarity")
 
 
 def _checked_ks(ks: Sequence[int]) -> Tuple[int, ...]:
@@ -554,12 +549,7 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, fingerprint: bool = True) -> dict:
     """:func:`recall_metrics` on a similarity file or on two feature files, with `gt` or
     `captions_per_video` for the ground truth; ``meta["inputs"]`` records the paths."""
-    if (sims is None) == (text_features is None and video_features is None):
-        raise ValueError("give either sims or text_features and video_features")
-    if sims is None and (text_features is None or video_features is None):
-        raise ValueError("text_features and video_features go together")
-    if (gt is None) == (captions_per_video is None):
-        raise ValueError("give either gt or captions_per_video")
+    check_recall_inputs(sims, text_features, video_features, gt, captions_per_video)
     truth = read_ground_truth(gt) if gt is not None else None
     if sims is not None:
         matrix = load_sims(sims)
@@ -597,6 +587,24 @@ def recall_from_files(*, sims: Optional[PathLike] = None,
     return result
 
 
+def check_recall_inputs(sims: object, text_features: object, video_features: object,
+                        gt: object, captions_per_video: Optional[int], *,
+                        as_options: bool = False) -> None:
+    """Recall's one rule on what it is given: a similarity matrix or both feature sets, and one
+    ground truth (a file or captions per video). Raises InputError naming the arguments as
+    Python keywords, or `as_options` as the CLI's ``--options``."""
+    def name(keyword: str) -> str:
+        return "--" + keyword.replace("_", "-") if as_options else keyword
+
+    if (sims is None) == (text_features is None and video_features is None):
+        raise InputError(f"give either {name('sims')} or {name('text_features')} with "
+                         f"{name('video_features')}")
+    if sims is None and (text_features is None or video_features is None):
+        raise InputError(f"{name('text_features')} and {name('video_features')} go together")
+    if (gt is None) == (captions_per_video is None):
+        raise InputError(f"give either {name('gt')} or {name('captions_per_video')}")
+
+
 def _check_against_truth(have: int, want: int, axis: str, what: str, path: PathLike,
                          truth: GroundTruth) -> None:
     if have != want:
@@ -604,33 +612,16 @@ def _check_against_truth(have: int, want: int, axis: str, what: str, path: PathL
                          path)
 
 
-def _magic(path: PathLike) -> bytes:
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
-    if p.is_dir():
-        return b""
-    with open(p, "rb") as fh:
-        return fh.read(6)
-
-
 def load_sims(path: PathLike) -> np.ndarray:
     """A similarity matrix from ``.npy`` (memory-mapped) or Parquet, not yet validated."""
-    magic = _magic(path)
+    magic = file_magic(path)
     if magic.startswith(NPY_MAGIC):
-        return _load_npy(path, mmap=True)
+        return load_npy(path, mmap=True)
     if magic.startswith(PARQUET_MAGIC):
         return _load_parquet(path)
     if Path(path).is_dir():
         raise InputError("is a directory, expected a .npy or Parquet file", path)
     raise InputError("neither a .npy array nor a Parquet file", path)
-
-
-def _load_npy(path: PathLike, mmap: bool) -> np.ndarray:
-    try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"cannot read as .npy: {exc}", path) from None
 
 
 def _load_parquet(path: PathLike) -> np.ndarray:
@@ -647,10 +638,16 @@ def _load_parquet(path: PathLike) -> np.ndarray:
     if table.num_columns == 1 and (pa.types.is_list(table.schema[0].type)
                                    or pa.types.is_fixed_size_list(table.schema[0].type)
                                    or pa.types.is_large_list(table.schema[0].type)):
-        rows = table.column(0).to_pylist()
-        if any(r is None for r in rows) or len({len(r) for r in rows}) != 1:
-            raise InputError("rows of the list column differ in length (or are null)", path)
-        return np.asarray(rows, dtype=np.float64)
+        value_type = table.schema[0].type.value_type
+        if not (pa.types.is_floating(value_type) or pa.types.is_integer(value_type)):
+            raise InputError(f"list column {table.schema[0].name!r} holds {value_type}, "
+                             "expected numbers", path)
+        blocks, first_row = [], 0
+        for chunk in (c for c in table.column(0).chunks if len(c)):
+            blocks.append(list_column_rows(chunk, blocks[0].shape[1] if blocks else None,
+                                           first_row, path))
+            first_row += len(chunk)
+        return np.concatenate(blocks).astype(np.float64)
     for field in table.schema:
         if not (pa.types.is_floating(field.type) or pa.types.is_integer(field.type)):
             raise InputError(f"column {field.name!r} is {field.type}, expected numbers", path)
@@ -678,48 +675,29 @@ def _features_for(path: PathLike, wanted: Optional[Sequence[str]], what: str,
                 raise InputError(f"{len(missing)} {what} id(s) of the ground truth {truth.path} "
                                  f"are not here, e.g. {missing[0]!r}", path)
             matrix = matrix[[index[w] for w in wanted]]
-    finite = np.isfinite(matrix).all(axis=1)
-    if not finite.all():
-        raise InputError(f"non-finite value in feature row {int(np.flatnonzero(~finite)[0])}"
-                         " (0-based, in ground-truth order)", path)
-    zero = np.linalg.norm(matrix, axis=1) == 0
-    if zero.any():
-        raise InputError(f"feature row {int(np.flatnonzero(zero)[0])} (0-based, in ground-truth"
-                         " order) is all zeros and has no direction", path)
+    unit_row_norms(matrix, lambda row: f"{row} (0-based, in ground-truth order)", "feature row",
+                   path)
     return matrix
 
 
 def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
-    if _magic(path).startswith(NPY_MAGIC):
-        ids, matrix = None, _load_npy(path, mmap=False)
+    if file_magic(path).startswith(NPY_MAGIC):
+        ids, matrix = None, load_npy(path)
     else:
-        try:
-            from ..search.store import read_features
-        except ImportError:
-            raise InputError("not a .npy file, and this installation has no feature-store "
-                             "reader", path) from None
+        from ..search.store import read_features    # stores, BigFile, Parquet/Arrow with ids
+
         features = read_features(path)
         ids, matrix = [str(i) for i in features.ids], np.asarray(features.matrix)
-    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise InputError(f"expected a non-empty 2-D feature matrix, got shape {matrix.shape}",
-                         path)
-    if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
-        raise InputError(f"expected numeric features, got {matrix.dtype}", path)
-    return ids, matrix
-
-
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
-    rows = rows.astype(np.float64)
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    return ids, check_matrix(matrix, path, "feature")
 
 
 def cosine_matrix(text: np.ndarray, video: np.ndarray,
                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> np.ndarray:
     """float32 cosine similarities of every text row with every video row, in row chunks."""
-    video_t = _unit_rows(video).T.copy()
+    video_t = unit_float32(video).T.copy()
     out = np.empty((len(text), len(video)), dtype=np.float32)
     for start in range(0, len(text), chunk_rows):
-        np.matmul(_unit_rows(text[start:start + chunk_rows]), video_t,
+        np.matmul(unit_float32(text[start:start + chunk_rows]), video_t,
                   out=out[start:start + chunk_rows])
     return out
 

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
-from ..qrels import Qrels, parse_qrels
+from ..qrels import Qrels, load_qrels  # noqa: F401 (its home is qrels; `score` imports it here)
 from ..nist_xml import read_any_run
 from ..runs import Run
-from ..topics import resolve_qrels
 from ..workers import WorkerDied, fork_map
 from .strict import submission_violations, topic_form_warnings
 from .trec_measures import parse_measures, trec_measures
@@ -33,11 +32,6 @@ class ScoredRun:
     warnings: Tuple[str, ...] = ()
     trec_means: Dict[str, float] = field(default_factory=dict)
     trec_per_topic: Dict[str, Dict[str, float]] = field(default_factory=dict)
-
-
-def load_qrels(name_or_path: Union[str, Path]) -> Qrels:
-    """A shipped qrels by topic-set name (``tv21``, ``tv23``) or any qrels file."""
-    return parse_qrels(resolve_qrels(name_or_path))
 
 
 def score_run(qrels: Qrels, path: Union[str, Path, Run], strict: bool = False,

@@ -14,9 +14,10 @@ from functools import partial
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from .. import __version__
+from .._version import __version__
 from ..devices import pick_device
 from ..errors import InputError
+from ..id_lists import read_id_list
 from ..search.store import check_store_destination
 from ..textio import output_lock
 from . import parts, tasks, writer
@@ -87,7 +88,7 @@ def input_kind(request: ExtractRequest) -> str:
 
 def list_shots(request: ExtractRequest, kind: str) -> Tuple[List[Shot], List[Failure], str]:
     """The planned shots in order, the wanted shots the input lacks, and the sampling rule."""
-    from ..pipeline import resolve_exclude
+    from ..run_request import resolve_exclude
 
     if kind == "keyframes":
         shots = tasks.keyframe_shots(request.keyframes)
@@ -101,7 +102,7 @@ def list_shots(request: ExtractRequest, kind: str) -> Tuple[List[Shot], List[Fai
     if (sampling == "keyframes") != (kind == "keyframes"):
         raise InputError(f"--sampling {sampling} does not fit --{kind} input: keyframes take "
                          f"--sampling keyframes, videos clip4clip or uniform")
-    wanted = tasks.read_shot_list(request.shots) if request.shots else None
+    wanted = read_id_list(request.shots) if request.shots else None
     excluded, _ = resolve_exclude(request.exclude)
     planned, missing = tasks.select(shots, wanted, excluded)
     return planned, missing, sampling

@@ -9,13 +9,13 @@ hash and one tower.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
 from ..errors import InputError
-from ..search.store import MANIFEST, check_store_destination, read_store, verify_store
+from ..search.store import check_store_destination, read_store, verify_store
+from ..search.store_manifest import IDS, MANIFEST
 from ..textio import output_lock
 from . import writer
 
@@ -51,7 +51,8 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     if any(Path(p).resolve() == out.resolve() for p in parts):
         raise InputError("is one of the parts: merge into a new path", out)
     check_store_destination(out, overwrite)
-    manifests = [_read_manifest(Path(p)) for p in parts]
+    stores = [read_store(p) for p in parts]
+    manifests = [store.manifest for store in stores]
     records = [_part_record(Path(p), m) for p, m in zip(parts, manifests)]
     first_path, first = Path(parts[0]), records[0]
     count = first["part"]["of"]
@@ -81,7 +82,7 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     position = {Path(p): n for n, p in enumerate(parts)}
     ordered = [by_index[i] for i in range(1, count + 1)]
     for path in ordered:    # the merged store gets fresh hashes: a changed part must stop here
-        verify_store(read_store(path))
+        verify_store(stores[position[path]])
     _check_tiling(ordered, [records[position[p]] for p in ordered])
     with output_lock(out):
         check_store_destination(out, overwrite)     # again: another process may have been first
@@ -91,21 +92,20 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
                            [manifests[position[p]] for p in ordered]), stored_rows=True)
 
 
-def _read_manifest(store: Path) -> dict:
-    path = store / MANIFEST
-    if not path.is_file():
-        raise InputError("is not a feature store (no manifest.json): was this part finished?",
-                         store)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"unreadable manifest: {exc}", path) from None
-
-
 def _part_record(store: Path, manifest: dict) -> dict:
-    record = manifest.get("extract") or {}
-    if not record.get("part"):
+    """The manifest's extraction record, with the keys a merge reads."""
+    record = manifest.get("extract")
+    if not isinstance(record, dict) or not record.get("part"):
         raise InputError("is not a partial store of `features extract --shard I/N`", store)
+    part, settings = record["part"], record.get("settings")
+    lacking = [f"extract.part.{key}" for key in ("index", "of", "rows", "run_settings_sha256")
+               if not isinstance(part, dict) or key not in part]
+    if not isinstance(settings, dict) or "shots" not in settings:
+        lacking.append("extract.settings.shots")
+    if "tower" not in record:
+        lacking.append("extract.tower")
+    if lacking:
+        raise InputError(f"manifest lacks {', '.join(lacking)}", store / MANIFEST)
     return record
 
 
@@ -130,7 +130,7 @@ def _check_tiling(stores: Sequence[Path], records: Sequence[dict]) -> None:
 
     seen: set = set()
     for store in stores:
-        for shot in np.load(store / "ids.npy").tolist():
+        for shot in np.load(store / IDS).tolist():
             if shot in seen:
                 raise InputError(f"shot {shot.decode()} is in more than one part", store)
             seen.add(shot)

@@ -224,10 +224,6 @@ def select(shots: Sequence[Shot], wanted: Optional[Sequence[str]],
     return kept, failures
 
 
-def read_shot_list(path: PathLike) -> List[str]:
-    return split_fields(read_text(path, "shot id list"))
-
-
 def shard_ranges(count: int, size: int = SHARD_SHOTS) -> List[Tuple[int, int]]:
     """``[start, stop)`` row ranges of the shards, in shot-list order."""
     return [(start, min(start + size, count)) for start in range(0, count, size)]

@@ -26,12 +26,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import __version__
 from ..errors import InputError
-from ..search.matrix import unit_float32
-from ..search.store import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, STORE_FORMAT,
-                            STORE_VERSION, reserved_memmap, unit_row_norms)
+from ..search.store import reserved_memmap
+from ..search.store_manifest import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, NormStats,
+                                     id_array, source_record, write_manifest)
 from ..textio import atomic_directory, atomic_write, file_sha256
+from ..vectors import unit_float32, unit_row_norms
 from .tasks import Failure
 
 SETTINGS = "settings.json"
@@ -57,11 +57,6 @@ def ids_sha256(ids: Sequence[str]) -> str:
 
 def settings_sha256(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def id_array(ids: Sequence[str]) -> np.ndarray:
-    encoded = [s.encode("utf-8") for s in ids]
-    return np.array(encoded, dtype=f"S{max([len(e) for e in encoded] + [1])}")
 
 
 def _dump(obj: dict) -> str:
@@ -205,47 +200,32 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
         raise InputError("no shot could be encoded, so there is no store to write", out)
     with atomic_directory(out) as tmp:
         features = reserved_memmap(tmp / FEATURES, np.dtype(dtype), (total, dim))
-        ids: List[bytes] = []
+        ids: List[str] = []
         norms = []
         row = 0
         for part, count in zip(parts, counts):
             block = np.load(part / FEATURES)
-            ids.extend(np.load(part / IDS).tolist())
-            norms.append(unit_row_norms(block, lambda r: ids[r].decode(), "shot", part, row))
+            ids.extend(i.decode("utf-8") for i in np.load(part / IDS).tolist())
+            norms.append(unit_row_norms(block, ids.__getitem__, "shot", part, row))
             # as `features convert` does; normalising stored rows again could move a last bit
             features[row:row + count] = block if stored_rows else unit_float32(block)
             row += count
         features.flush()
         del features
-        width = max(len(i) for i in ids)
-        np.save(tmp / IDS, np.array(ids, dtype=f"S{width}"), allow_pickle=False)
+        np.save(tmp / IDS, id_array(ids), allow_pickle=False)
         if keep_frames:
             _assemble_frames(tmp, parts, dim, dtype, ids)
-        norm = np.concatenate(norms)
-        manifest = {
-            "format": STORE_FORMAT, "version": STORE_VERSION,
-            "count": total, "dim": int(dim), "dtype": dtype, "rows": "l2-normalised",
-            "norms": {"min": round(float(norm.min()), 6), "mean": round(float(norm.mean()), 6),
-                      "max": round(float(norm.max()), 6)},
-            "pool": None,
-            "source": {"format": f"extract ({record['input']['kind']})",
-                       "path": record["input"]["path"], "count": total, "dim": int(dim),
-                       "dtype": "float32", "files": []},
-            "features_sha256": file_sha256(tmp / FEATURES),
-            "ids_sha256": file_sha256(tmp / IDS),
-            "created_by": f"fpig-trecvid {__version__}",
-            "extract": record,
-        }
-        if keep_frames:
-            manifest["frames"] = {"file": FRAMES, "offsets": FRAME_OFFSETS,
-                                  "sha256": file_sha256(tmp / FRAMES),
-                                  "offsets_sha256": file_sha256(tmp / FRAME_OFFSETS)}
-        (tmp / MANIFEST).write_text(_dump(manifest), encoding="utf-8")
-    return manifest
+        stats = NormStats()
+        stats.add(np.concatenate(norms))    # one sum, not one per part: its order moves the mean
+        return write_manifest(
+            tmp, count=total, dim=dim, dtype=dtype, norms=stats.record(), pool=None,
+            source=source_record(f"extract ({record['input']['kind']})",
+                                 record["input"]["path"], total, int(dim), "float32"),
+            extract=record, frames=keep_frames)
 
 
 def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str,
-                     ids: Sequence[bytes]) -> None:
+                     ids: Sequence[str]) -> None:
     counts = np.concatenate([_frame_counts(p) for p in parts])
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -253,7 +233,7 @@ def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str,
 
     def frame_id(row: int) -> str:
         shot = int(np.searchsorted(offsets, row, side="right")) - 1
-        return f"{row - offsets[shot] + 1} of shot {ids[shot].decode()}"
+        return f"{row - offsets[shot] + 1} of shot {ids[shot]}"
 
     row = 0
     for part in parts:

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict, Iterable, List, Optional, Union
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InputError
 from ..textio import atomic_write
 

@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import InputError
-from ..evaluate.score import load_qrels
-from ..evaluate.xinfap import evaluate_run
-from ..qrels import Qrels
-from ..runs import parse_run
-from ..textio import read_text
+from ..evaluate.score import score_run
+from ..qrels import Qrels, load_qrels
+from ..textio import file_sha256, read_text
 from ..topics import REGISTRY, resolve_qrels
-from ..textio import file_sha256
 from .cache import ResultCache, cache_key, code_digest
 from .manifest import RecallEntry, RunEntry
 
@@ -78,9 +75,10 @@ def recall_needs(entry: Optional[RecallEntry], setting: str, base: Path) -> Tupl
 
 
 def _xinfap_code() -> str:
-    from .. import columns, qrels, runs, textio
-    from ..evaluate import xinfap
-    return code_digest((xinfap, qrels, runs, columns, textio))
+    """The code a cached xinfAP depends on: the run and qrels readers and the scorer."""
+    from .. import columns, nist_xml, qrels, runs, textio
+    from ..evaluate import score, xinfap
+    return code_digest((xinfap, score, qrels, runs, nist_xml, columns, textio))
 
 
 def _recall_numbers(data: Any, path: Path) -> Dict[str, Dict[str, float]]:
@@ -114,6 +112,7 @@ class CellEvaluator:
         self._qrels: Dict[str, Qrels] = {}
 
     def year_score(self, entry: RunEntry) -> YearScore:
+        """The run (TREC or NIST XML) scored as ``score`` scores it; cached by content."""
         qrels_path = resolve_qrels(entry.qrels)
         qrels_digest = file_sha256(qrels_path)
         key = cache_key("xinfap", file_sha256(entry.run), qrels_digest, _xinfap_code())
@@ -122,7 +121,8 @@ class CellEvaluator:
             return YearScore(hit["infAP"], dict(sorted(hit["topics"].items(), key=lambda t: int(t[0]))))
         if qrels_digest not in self._qrels:
             self._qrels[qrels_digest] = load_qrels(qrels_path)
-        result = evaluate_run(self._qrels[qrels_digest], parse_run(entry.run))
+        # The one scorer `score` uses, so a NIST XML run scores here as it does there.
+        result = score_run(self._qrels[qrels_digest], entry.run).result
         topics = {t.topic: t.infAP for t in sorted(result.topics, key=lambda t: int(t.topic))}
         self.cache.put("xinfap", key, {"infAP": result.infAP, "topics": topics,
                                        "run": str(entry.run), "qrels": str(qrels_path)})

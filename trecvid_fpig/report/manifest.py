@@ -13,9 +13,8 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 from ..errors import InputError
 from ..textio import read_text
 from ..topics import REGISTRY
+from .paper import RECALL_SETTINGS, S1_YEARS
 
-#: The R@K settings of Table S2: MSR-VTT 1k-A test split and the full 3k test set.
-RECALL_SETTINGS = ("msrvtt-1k", "msrvtt-3k")
 #: Options passed on to ``recall_from_files`` when a setting names a similarity matrix, with
 #: the type each must have.
 RECALL_OPTIONS = {"gt": str, "captions_per_video": int, "dsl": bool, "dsl_temperature": float,
@@ -199,8 +198,6 @@ def load_manifest(path: Union[str, Path]) -> Manifest:
 
 def checked_years(years: Sequence[str], path: Optional[Path] = None) -> Tuple[str, ...]:
     """Table S1 years in the paper's order, each a known year, none twice."""
-    from .published import S1_YEARS
-
     for year in years:
         if year not in S1_YEARS:
             raise InputError(f"unknown TRECVID year {year!r} in years; expected some of "

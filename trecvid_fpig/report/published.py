@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 from ..errors import InputError
-from .manifest import RECALL_SETTINGS, load_toml
-
-S1_YEARS = ("tv19", "tv20", "tv21", "tv22", "tv23")
-RECALL_KS = ("R@1", "R@5", "R@10")
+from .manifest import load_toml
+from .paper import RECALL_SETTINGS
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from ..errors import InputError
 from .cache import ResultCache
 from .cells import CellEvaluator, recall_needs, run_needs
 from .formats import render
-from .manifest import RECALL_SETTINGS, Manifest, ModelEntry, RecallEntry, checked_years
-from .published import RECALL_KS, S1_YEARS, Published, load_published
+from .manifest import Manifest, ModelEntry, RecallEntry, checked_years
+from .paper import RECALL_KS, RECALL_SETTINGS, S1_YEARS
+from .published import Published, load_published
 
 TABLES = ("s1", "s2", "s2-t2v")
 TITLES = {"s1": "Table S1: infAP (xinfAP, as NIST's sample_eval.pl) on TRECVID AVS",

@@ -15,6 +15,8 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import InputError
+from ..feature_files import check_matrix, list_column_rows, load_npy
+from ..id_lists import read_id_list
 from ..columns import is_whole_number, split_fields
 from ..textio import read_text
 from .matrix import FLOAT_DTYPES, FeatureMatrix, check_ids
@@ -30,7 +32,7 @@ def file_fingerprint(path: Path) -> dict:
 
 
 def _read_ids(path: Path) -> Tuple[str, ...]:
-    return tuple(split_fields(read_text(path, "shot id file")))
+    return tuple(read_id_list(path, "shot id file"))
 
 
 def read_bigfile(directory: Path) -> FeatureMatrix:
@@ -73,15 +75,10 @@ def npy_ids_path(npy: Path) -> Optional[Path]:
 
 def read_npy(path: Path, ids_path: Optional[Path] = None) -> FeatureMatrix:
     """A 2-D float ``.npy`` matrix, memory-mapped, with one id per row from a text file."""
-    try:
-        matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"not a readable .npy matrix: {exc}", path) from None
-    if matrix.ndim != 2 or matrix.dtype not in FLOAT_DTYPES:
-        raise InputError(f"expected a 2-D float16/float32/float64 matrix, got shape "
-                         f"{matrix.shape} {matrix.dtype}", path)
-    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise InputError(f"shape {matrix.shape} has no features", path)
+    matrix = check_matrix(load_npy(path, mmap=True), path, "feature")
+    if matrix.dtype not in FLOAT_DTYPES:
+        raise InputError(f"expected float16, float32 or float64 features, got {matrix.dtype}",
+                         path)
     if ids_path is None:
         ids_path = npy_ids_path(path)
         if ids_path is None:
@@ -119,31 +116,6 @@ def _vector_column(schema, path: Path) -> Tuple[int, int, np.dtype]:
                          f"found {found}", path)
     value_dtype = np.dtype(schema.field(lists[0]).type.value_type.to_pandas_dtype())
     return names.index(ID_COLUMN), lists[0], value_dtype
-
-
-def _vectors(column, dim: Optional[int], first_row: int, path: Path) -> np.ndarray:
-    """A list column of one batch as an (n, dim) array; nulls and ragged lists are refused."""
-    import pyarrow as pa
-
-    if column.null_count:
-        row = first_row + int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-        raise InputError(f"row {row} has no feature vector (null)", path)
-    if pa.types.is_fixed_size_list(column.type):
-        width = column.type.list_size
-    else:
-        lengths = np.diff(column.offsets.to_numpy())
-        width = int(lengths[0]) if len(lengths) else (dim or 0)
-        ragged = np.flatnonzero(lengths != width)
-        if len(ragged):
-            r = int(ragged[0])
-            raise InputError(f"row {first_row + r} has {lengths[r]} values, row {first_row} "
-                             f"has {width}: every vector needs the same length", path)
-    if dim is not None and width != dim:
-        raise InputError(f"row {first_row} has {width} values, earlier rows have {dim}", path)
-    values = column.flatten()
-    if values.null_count:
-        raise InputError(f"a null value inside a feature vector near row {first_row}", path)
-    return values.to_numpy(zero_copy_only=False).reshape(-1, width)
 
 
 def _arrow_batches(path: Path):
@@ -199,16 +171,14 @@ def read_arrow(path: Path) -> FeatureMatrix:
         raise InputError(f"cannot read: {exc}", path) from None
     if not ids or first is None:
         raise InputError("has no rows", path)
-    dim = _vectors(first.column(0).slice(0, 1), None, 0, path).shape[1]
-    if dim == 0:
-        raise InputError("row 0 has an empty feature vector", path)
+    dim = list_column_rows(first.column(0).slice(0, 1), None, 0, path).shape[1]
     check_ids(ids, str(path))
 
     def vector_batches(rows: int) -> Iterator[np.ndarray]:
         start = 0
         try:
             for batch in batches(rows, [vec_col]):
-                block = _vectors(batch.column(0), dim, start, path)
+                block = list_column_rows(batch.column(0), dim, start, path)
                 start += len(block)
                 yield block
         except pa.ArrowException as exc:

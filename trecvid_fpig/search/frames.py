@@ -25,8 +25,8 @@ import numpy as np
 
 from ..errors import InputError
 from .matrix import FeatureMatrix
-from .store import FRAME_OFFSETS, FRAMES, MANIFEST
-from .topk import (_EDITED_HINT, Hits, RunningTopK, _refuse_non_finite, evaluator_order,
+from .store_manifest import FRAME_OFFSETS, FRAMES, MANIFEST
+from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, refuse_non_finite,
                    exact_cosines, search_arguments)
 
 FRAME_POOLS = ("max",)
@@ -129,7 +129,7 @@ def frame_search(features: FeatureMatrix, frames: ShotFrames, queries: np.ndarra
                 shots = np.asarray(features.matrix[first:last], dtype=np.float32)
                 scores = queries @ shots.T + weight * scores
             if not np.isfinite(scores.sum()):
-                _refuse_non_finite(scores, first, features)
+                refuse_non_finite(scores, first, features)
             lo, hi = np.searchsorted(excluded, (first, last))
             if hi > lo:
                 scores[:, excluded[lo:hi] - first] = -np.inf
@@ -165,7 +165,7 @@ class _FrameTopK(RunningTopK):
         if len(cosines) and np.abs(cosines).max() > limit:
             row = int(frame_rows[np.argmax(np.abs(cosines))])
             raise InputError(f"frame row {row} is not a unit vector although the store's frames "
-                             f"are normalised{_EDITED_HINT}", self.features.path)
+                             f"are normalised{EDITED_HINT}", self.features.path)
         first_of_shot = np.cumsum(counts) - counts
         scores = np.maximum.reduceat(cosines, first_of_shot) if len(rows) else cosines
         if self.weight is not None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from .matrix import FeatureMatrix
-from .topk import (SEARCH_BLOCK_VALUES, Hits, RunningTopK, _numpy_scores, _torch_scores,
+from .topk import (SEARCH_BLOCK_VALUES, Hits, RunningTopK, numpy_scores, torch_scores,
                    check_unit_scores, collect, cosine_slack, evaluator_order, exact_cosines,
                    excluded_rows, finite_blocks)
 
@@ -119,7 +119,7 @@ def fused_slack(models: Sequence[ScoredModel], decimals: int) -> float:
 
 def _summed_blocks(models: Sequence[ScoredModel], block_rows: int,
                    device: str) -> Iterator[Tuple[int, np.ndarray]]:
-    scorer = _torch_scores if device != "cpu" else _numpy_scores
+    scorer = torch_scores if device != "cpu" else numpy_scores
     streams = [finite_blocks(scorer(m.features, m.queries, block_rows, device), m.features)
                for m in models]
     for parts in zip(*streams):

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ids import check_shot_ids
 from ..errors import InputError
+from ..vectors import unit_row_norms
 
 #: Rows per block when streaming: about 32 MiB of float32 at 512 dimensions.
 DEFAULT_BLOCK_ROWS = 16384
@@ -168,29 +169,8 @@ def check_ids(ids: Sequence[str], path: str) -> None:
             raise InputError(f"duplicate shot id {shot!r} at rows {first} and {row}", path)
 
 
-def unit_float32(rows: np.ndarray) -> np.ndarray:
-    """Rows divided by their float64 L2 norm, rounded once to float32: the unit vectors a
-    float32 store holds and the exact score of every source is taken from. Rows must be finite
-    and non-zero (:func:`row_norms` checks)."""
-    values = rows.astype(np.float64)
-    values /= np.sqrt(np.einsum("ij,ij->i", values, values))[:, None]
-    return values.astype(np.float32)
-
-
 def row_norms(block: np.ndarray, first_row: int, features: FeatureMatrix) -> np.ndarray:
-    """L2 norms of a block's rows (float32 sums); a NaN/inf or all-zero row is an InputError."""
-    values = block if block.dtype == np.float32 else block.astype(np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", values, values))
-    bad = np.flatnonzero(~(norms > 0) | ~np.isfinite(norms))
-    if len(bad):
-        r = int(bad[0])
-        row = first_row + r
-        shot = features.ids_at([row])[0]
-        if not np.isfinite(values[r]).all():
-            what = "a NaN or infinite value"
-        elif norms[r] == 0:
-            what = "an all-zero vector (no direction to compare by cosine)"
-        else:
-            what = "values too large to square in float32"
-        raise InputError(f"row {row} (shot {shot}) has {what}", features.path)
-    return norms
+    """float32 L2 norms of a block of `features` (:func:`~trecvid_fpig.vectors.unit_row_norms`),
+    a row that cannot be normalised refused naming its row and shot."""
+    return unit_row_norms(block, lambda row: f"{row} (shot {features.ids_at([row])[0]})", "row",
+                          features.path, first_row, dtype=np.float32)

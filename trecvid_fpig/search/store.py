@@ -1,53 +1,39 @@
 """The toolkit's own shot-feature store, and :func:`read_features` for every supported format.
 
-Store layout (a directory, conventionally named ``*.fpig``)::
-
-    manifest.json   what the store holds (below), UTF-8 JSON
-    features.npy    N x D float32 or float16, C order, every row L2-normalised
-    ids.npy         N shot ids in row order, UTF-8 bytes in a fixed-width numpy ``|S<w>`` array
+A store is a directory (conventionally ``*.fpig``) of ``manifest.json``, ``features.npy`` (N x D
+float32 or float16, every row L2-normalised) and ``ids.npy``; the layout and the manifest's
+keys are defined, written and read in :mod:`trecvid_fpig.search.store_manifest`.
 
 Both arrays are plain ``.npy`` files, so ``numpy.load(..., mmap_mode="r")`` maps them without
 reading: searching 1 M shots touches only the pages it multiplies, and looking up the ids of
 the final top-k decodes a thousand ids, not a million. Rows are stored L2-normalised because
 the score is a cosine: the search is then one matrix product, and float16 keeps its precision
-where it matters. ``manifest.json`` holds:
+where it matters.
 
-``format`` ``"fpig-trecvid feature store"``, ``version`` 1;
-``count`` N, ``dim`` D, ``dtype``; ``rows`` ``"l2-normalised"``;
-``norms`` min/mean/max L2 norm of the vectors before normalising (after pooling);
-``pool`` null, or ``{"method": "mean", "frames": F}`` when F frame rows were pooled;
-``source`` the input's format, path, shape, dtype and its files with size and sha256;
-``features_sha256`` / ``ids_sha256`` of the two ``.npy`` files; ``created_by`` the toolkit version.
-
-Nothing in it depends on the time or machine, so converting the same input twice gives
-byte-identical stores. The store is written into a hidden temporary directory beside its
-destination and renamed into place (:func:`trecvid_fpig.textio.atomic_directory`): an
-interrupted conversion leaves no half store. The disk space of each memory-mapped array is
-reserved before it is written, so a full disk is an error, not a SIGBUS.
+The store is written into a hidden temporary directory beside its destination and renamed
+into place (:func:`trecvid_fpig.textio.atomic_directory`): an interrupted conversion leaves no
+half store. The disk space of each memory-mapped array is reserved before it is written, so a
+full disk is an error, not a SIGBUS.
 """
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import __version__
 from ..errors import InputError
-from ..textio import (atomic_directory, file_sha256, output_lock, read_text,
-                      refuse_input_as_output, remove_stale_temporaries, write_error)
+from ..textio import (atomic_directory, output_lock, refuse_input_as_output,
+                      remove_stale_temporaries, write_error)
+from ..vectors import unit_float32, unit_row_norms
 from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
-from .matrix import FeatureMatrix, check_ids, row_norms, unit_float32
+from .matrix import FeatureMatrix, check_ids, row_norms
+from .store_manifest import (FEATURES, IDS, MANIFEST, NormStats, id_array, read_manifest,
+                             source_record, verify_files, write_manifest)
 
-STORE_FORMAT = "fpig-trecvid feature store"
-STORE_VERSION = 1
-MANIFEST, FEATURES, IDS = "manifest.json", "features.npy", "ids.npy"
-#: With ``features extract --keep-frames``: every frame's vector, and each shot's frame rows.
-FRAMES, FRAME_OFFSETS = "frames.npy", "frame_offsets.npy"
 STORE_DTYPES = ("float32", "float16")
 POOLS = ("mean",)
 
@@ -78,26 +64,6 @@ def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatr
                      ".parquet, or Arrow IPC (.arrow/.feather/.ipc)", p)
 
 
-#: Below this L2 norm a vector has no direction left to normalise.
-ZERO_NORM = 1e-6
-
-
-def unit_row_norms(rows: np.ndarray, id_of: Callable[[int], object], what: str,
-                   path: PathLike, first_row: int = 0) -> np.ndarray:
-    """Float64 L2 norms of `rows`, vectors written as (or made into) unit vectors: topic, shot
-    or frame features. A zero or non-finite row is an InputError naming ``what id_of(row)``:
-    L2-normalising it leaves zeros, whose cosine is 0 against every query, with no error."""
-    values = np.asarray(rows, dtype=np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->i", values, values))
-    bad = np.flatnonzero(~(norms > ZERO_NORM) | ~np.isfinite(norms))
-    if len(bad):
-        row = int(bad[0])
-        kind = "a NaN or infinite" if not np.isfinite(norms[row]) else "an all-zero"
-        raise InputError(f"{what} {id_of(first_row + row)} has {kind} feature vector, where an "
-                         f"L2-normalised one is written", path)
-    return norms
-
-
 def _refuse_ids(ids: Optional[PathLike], source: Path, what: str, own_ids: str) -> None:
     """--ids names the rows of a bare .npy matrix; any other source carries its own ids, and
     an ids file given with it would be silently ignored, or relabel every row."""
@@ -109,7 +75,7 @@ def _refuse_ids(ids: Optional[PathLike], source: Path, what: str, own_ids: str) 
 def read_store(directory: PathLike) -> FeatureMatrix:
     """Open a store: the manifest is checked against both arrays' headers; nothing else is read."""
     d = Path(directory)
-    manifest = load_manifest(d / MANIFEST)
+    manifest = read_manifest(d)
     count, dim, dtype = manifest["count"], manifest["dim"], manifest["dtype"]
     arrays = []
     for name in (FEATURES, IDS):
@@ -129,22 +95,6 @@ def read_store(directory: PathLike) -> FeatureMatrix:
                          files=(d / MANIFEST, d / FEATURES, d / IDS))
 
 
-def load_manifest(path: Path) -> dict:
-    try:
-        manifest = json.loads(read_text(path, "store manifest"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != STORE_FORMAT:
-        raise InputError(f"not a {STORE_FORMAT} manifest", path)
-    if manifest.get("version") != STORE_VERSION:
-        raise InputError(f"store version {manifest.get('version')} is not the version this "
-                         f"toolkit reads ({STORE_VERSION}); convert the source again", path)
-    missing = [k for k in ("count", "dim", "dtype") if k not in manifest]
-    if missing:
-        raise InputError(f"manifest lacks {', '.join(missing)}", path)
-    return manifest
-
-
 #: A frame row's id: the TRECVID shot (``shotVVVVV_N``) and a frame number. Anything looser
 #: would take ordinary shot ids (``shot00001_1``) for frames of a made-up shot ``shot00001``.
 _SHOT_FRAME = re.compile(r"(shot\d{5}_[1-9]\d*)_\d+", re.ASCII)
@@ -156,21 +106,7 @@ def verify_store(features: FeatureMatrix) -> None:
     if features.format != "store":
         raise InputError(f"--verify checks a feature store's files against its manifest; this "
                          f"is a {features.format} source", features.path)
-    directory = Path(features.path)
-    recorded = [(FEATURES, "features_sha256", features.manifest.get("features_sha256")),
-                (IDS, "ids_sha256", features.manifest.get("ids_sha256"))]
-    frames = features.manifest.get("frames")
-    if isinstance(frames, dict):
-        recorded.append((FRAMES, "frames.sha256", frames.get("sha256")))
-        if "offsets_sha256" in frames:       # stores written before it was recorded lack it
-            recorded.append((FRAME_OFFSETS, "frames.offsets_sha256", frames["offsets_sha256"]))
-    for name, key, expected in recorded:
-        if not isinstance(expected, str):
-            raise InputError(f"manifest records no {key} to verify {name} against",
-                             directory / MANIFEST)
-        if file_sha256(directory / name) != expected:
-            raise InputError(f"sha256 differs from the manifest's {key}: the file was changed "
-                             f"after the store was written; write it again", directory / name)
+    verify_files(Path(features.path), features.manifest)
 
 
 def frame_shot(frame_id: str, path: str, row: Optional[int] = None) -> str:
@@ -220,21 +156,12 @@ def _write_store(source: FeatureMatrix, out_ids: Tuple[str, ...], groups: Option
             norms = _pool_mean(source, groups, out_ids, out, tmp, progress)
         out.flush()
         del out
-        width = max(len(s.encode("utf-8")) for s in out_ids)
-        np.save(tmp / IDS, np.array([s.encode("utf-8") for s in out_ids], dtype=f"S{width}"),
-                allow_pickle=False)
-        manifest = {
-            "format": STORE_FORMAT, "version": STORE_VERSION,
-            "count": len(out_ids), "dim": source.dim, "dtype": dtype, "rows": "l2-normalised",
-            "norms": norms,
-            "pool": None if groups is None else {"method": pool, "frames": source.count},
-            "source": _source_record(source),
-            "features_sha256": file_sha256(tmp / FEATURES),
-            "ids_sha256": file_sha256(tmp / IDS),
-            "created_by": f"fpig-trecvid {__version__}",
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return manifest
+        np.save(tmp / IDS, id_array(out_ids), allow_pickle=False)
+        return write_manifest(
+            tmp, count=len(out_ids), dim=source.dim, dtype=dtype, norms=norms,
+            pool=None if groups is None else {"method": pool, "frames": source.count},
+            source=source_record(source.format, source.path, source.count, source.dim,
+                                 str(source.dtype), source.files))
 
 
 def reserved_memmap(path: Path, dtype: np.dtype, shape: Tuple[int, ...]) -> np.ndarray:
@@ -286,14 +213,6 @@ def check_store_destination(target: Path, overwrite: bool) -> None:
         raise InputError("a store exists here; pass --overwrite to replace it", target)
 
 
-def _source_record(source: FeatureMatrix) -> dict:
-    """The input's identity for the manifest: shape, and each file's size and sha256."""
-    return {"format": source.format, "path": source.path, "count": source.count,
-            "dim": source.dim, "dtype": str(source.dtype),
-            "files": [{"name": f.name, "bytes": f.stat().st_size, "sha256": file_sha256(f)}
-                      for f in source.files]}
-
-
 def _progress(total: int, enabled: bool, what: str):
     from tqdm import tqdm
 
@@ -301,25 +220,8 @@ def _progress(total: int, enabled: bool, what: str):
                 leave=False)
 
 
-class _NormStats:
-    """Min, mean and max of the L2 norms seen, for the manifest."""
-
-    def __init__(self) -> None:
-        self.low, self.high, self.total, self.count = np.inf, 0.0, 0.0, 0
-
-    def add(self, norms: np.ndarray) -> None:
-        self.low = min(self.low, float(norms.min()))
-        self.high = max(self.high, float(norms.max()))
-        self.total += float(norms.astype(np.float64).sum())
-        self.count += len(norms)
-
-    def record(self) -> Dict[str, float]:
-        return {"min": round(self.low, 6), "mean": round(self.total / self.count, 6),
-                "max": round(self.high, 6)}
-
-
 def _copy_normalised(source: FeatureMatrix, out: np.ndarray, progress: bool) -> dict:
-    stats = _NormStats()
+    stats = NormStats()
     with _progress(source.count, progress, "convert") as bar:
         for start, block in source.blocks():
             stats.add(row_norms(block, start, source))
@@ -351,7 +253,7 @@ def _pool_mean(source: FeatureMatrix, groups: np.ndarray, shots: Tuple[str, ...]
             np.add.at(sums, g[run_starts], np.add.reduceat(unit.astype(np.float64), run_starts))
             bar.update(len(block))
     counts = np.bincount(groups, minlength=len(out)).astype(np.float64)
-    stats = _NormStats()
+    stats = NormStats()
     for start in range(0, len(out), 16384):
         mean = sums[start:start + 16384] / counts[start:start + 16384, None]
         norms = unit_row_norms(mean, shots.__getitem__, "the mean of the frames of shot",

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..runs import format_score
-from .matrix import FeatureMatrix, row_norms, unit_float32
+from ..vectors import ZERO_NORM, unit_float32
+from .matrix import FeatureMatrix, row_norms
 
 #: Values scored per block: big enough that the product, not per-block bookkeeping, dominates.
 SEARCH_BLOCK_VALUES = 1 << 25
@@ -48,7 +49,7 @@ def search(features: FeatureMatrix, queries: np.ndarray, k: int = 1000,
     """
     queries, excluded, block_rows = search_arguments(features, queries, k, exclude_rows,
                                                      block_rows)
-    blocks = (_torch_scores if device != "cpu" else _numpy_scores)(
+    blocks = (torch_scores if device != "cpu" else numpy_scores)(
         features, queries, block_rows, device)
     return collect(_CosineTopK(queries, k, decimals, features), finite_blocks(blocks, features),
                    excluded, features.count, progress)
@@ -100,23 +101,23 @@ def finite_blocks(blocks: Iterator[Tuple[int, np.ndarray]],
     """The blocks, refusing one that holds a NaN: it would sort nowhere and silently vanish."""
     for start, scores in blocks:
         if not np.isfinite(scores.sum()):
-            _refuse_non_finite(scores, start, features)
+            refuse_non_finite(scores, start, features)
         yield start, scores
 
 
-def _refuse_non_finite(scores: np.ndarray, start: int, features: FeatureMatrix) -> None:
+def refuse_non_finite(scores: np.ndarray, start: int, features: FeatureMatrix) -> None:
     column = int(np.flatnonzero(~np.isfinite(scores).all(axis=0))[0])
     shot = features.ids_at([start + column])[0]
     raise InputError(f"row {start + column} (shot {shot}) scores NaN or infinity: its vector "
-                     f"holds a non-finite value{_EDITED_HINT}", features.path)
+                     f"holds a non-finite value{EDITED_HINT}", features.path)
 
 
 #: For a store, whose rows were checked at conversion: what a bad value there means.
-_EDITED_HINT = (" (a store changed after conversion? `fpig-trecvid features inspect --verify` "
+EDITED_HINT = (" (a store changed after conversion? `fpig-trecvid features inspect --verify` "
                 "re-hashes it)")
 
 
-def _numpy_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
+def numpy_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
                   device: str) -> Iterator[Tuple[int, np.ndarray]]:
     widen = features.dtype != np.float32
     cast = np.copyto
@@ -168,7 +169,7 @@ def _half_bits_as_float32(out: np.ndarray, half: np.ndarray) -> None:
         np.bitwise_and(bits, _HALF_SIGN_AND_BITS, out=bits)
 
 
-def _torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
+def torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
                   device: str) -> Iterator[Tuple[int, np.ndarray]]:
     """Blocks reach the GPU through two pinned host buffers: while the GPU scores one, threads
     copy the next one in (a single copying thread, not PCIe, would set the pace). The product
@@ -203,7 +204,7 @@ def _torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
             scores = q @ values.T
             if not features.normalized:
                 norms = values.norm(dim=1)
-                if not bool(torch.isfinite(norms).all() and (norms > 0).all()):
+                if not bool(torch.isfinite(norms).all() and (norms > ZERO_NORM).all()):
                     row_norms(np.asarray(block), start, features)      # raises, naming the row
                 scores /= norms
             yield start, scores.cpu().numpy()
@@ -312,7 +313,7 @@ def check_unit_scores(scores: np.ndarray, rows: np.ndarray, features: FeatureMat
     if features.format == "store" and len(scores) and np.abs(scores).max() > 1 + 1e-5:
         row = int(rows[np.argmax(np.abs(scores))])
         raise InputError(f"row {row} (shot {features.ids_at([row])[0]}) is not a unit vector "
-                         f"although the store's rows are normalised{_EDITED_HINT}", features.path)
+                         f"although the store's rows are normalised{EDITED_HINT}", features.path)
 
 
 def evaluator_order(rows: np.ndarray, ids: Sequence[str], scores: np.ndarray, k: int,

@@ -1,0 +1,29 @@
+"""One qrels loader (`qrels.load_qrels`): `score`, the reports, `fuse` and the API call it, so a
+name, a path and a Qrels are taken, and refused, the same way everywhere."""
+import pytest
+
+from trecvid_fpig import api
+from trecvid_fpig.errors import InputError
+from trecvid_fpig.evaluate import score
+from trecvid_fpig.qrels import Qrels, load_qrels, parse_qrels
+from trecvid_fpig.topics import shipped_path
+
+
+def test_every_entry_point_is_the_one_loader():
+    assert api.load_qrels is load_qrels and score.load_qrels is load_qrels
+
+
+def test_name_path_and_qrels():
+    by_name = load_qrels("tv21")
+    path = shipped_path("qrels/avs.qrels.tv21.gz")
+    assert by_name.topics.keys() == parse_qrels(path).topics.keys()
+    assert load_qrels(by_name) is by_name
+    assert Qrels.from_file("tv21").topics.keys() == by_name.topics.keys()
+
+
+@pytest.mark.parametrize("spec, message", [("tv19", "no qrels for tv19 ship"),
+                                           ("nowhere.qrels", "no such qrels file")])
+def test_refusals(spec, message):
+    for loader in (load_qrels, api.load_qrels, Qrels.from_file):
+        with pytest.raises(InputError, match=message):
+            loader(spec)

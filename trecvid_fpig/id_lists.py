@@ -1,0 +1,37 @@
+"""Files of shot ids: ``--exclude`` lists, NIST's dropped-shot list, ``extract --shots``, the
+ids beside a ``.npy`` matrix or in a BigFile's ``id.txt``.
+
+One rule for all of them: ids are separated by white space (as :func:`~trecvid_fpig.columns.
+split_fields` cuts it: Perl's white space, as in runs and qrels), so one id a line, several a
+line and blank lines all read the same; a leading UTF-8 BOM is dropped; there are no comments
+(a ``#`` is part of an id, as it would be in a run); an empty file is an error; an id longer
+than :data:`~trecvid_fpig.ids.MAX_ID_CHARS` is an error naming its file:line. Callers that
+need more (unique ids, the full id rule of a store) check it on what this returns.
+"""
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+
+from .columns import fields_per_line, split_fields
+from .errors import InputError
+from .ids import MAX_ID_CHARS
+from .textio import PathLike, read_text
+
+
+def read_id_list(path: PathLike, what: str = "shot id list") -> List[str]:
+    """The ids of the file `path` in file order (repeats kept); `what` names the file in errors."""
+    text = read_text(path, what)
+    ids = split_fields(text)
+    if max(map(len, ids)) > MAX_ID_CHARS:
+        index = next(i for i, shot in enumerate(ids) if len(shot) > MAX_ID_CHARS)
+        raise InputError(f"shot id of {len(ids[index])} characters (at most {MAX_ID_CHARS}): "
+                         f"{ids[index][:40]!r}…", path, _line_of_field(text, index))
+    return ids
+
+
+def _line_of_field(text: str, index: int) -> int:
+    """1-based line of the `index`-th id of `text` (lines may hold several ids, or none)."""
+    ids_through_line = np.cumsum(fields_per_line(text))
+    return int(np.searchsorted(ids_through_line, index, side="right")) + 1
