@@ -270,9 +270,9 @@ def test_strict_lists_run_topics_the_qrels_do_not_know(tmp_path, monkeypatch):
     write(tmp_path / "r.txt", RUN_1661 + b"667 Q0 shot00007_1 1 0.8 t\n1999 Q0 shot00009_1 1 0.1 t\n")
     result = invoke("score", "--qrels", "q", "--strict", "r.txt", ok=False)
     assert result.exit_code == 1
-    assert "2 run topic(s) the qrels do not judge (not scored): 667 (the qrels have 1667), 1999" \
-        in result.stderr
-    assert "mixes topic forms 667 and 1661: NIST writes topics as 1 + the 3-digit" in result.stderr
+    assert "r.txt: line 3: topic 667 is not in the qrels (it has 1667: NIST writes topics as " \
+        "1 + the 3-digit" in result.stderr
+    assert "r.txt: line 4: topic 1999 is not in the qrels" in result.stderr
 
 
 # --- 6. the same features through every path give byte-identical run files -------------------

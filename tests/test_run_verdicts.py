@@ -101,3 +101,60 @@ def test_the_summary_counts_only_the_runs_with_problems(tmp_path):
     assert code == 1 and len(problems) == 1
     assert summary.strip() == "fpig-trecvid: 1 problem(s) in 1 run(s)"
 
+
+
+def repeated_shot_run():
+    return trec_run() + b"1661 Q0 shot00001_1 2 0.4 t\n"
+
+
+#: Files both commands read and find the same problems in (score: --strict's violations).
+FAULTY = {
+    "topic-form.txt": trec_run(topic_form=lambda t: f"0{t}" if t == 1675 else str(t)),
+    "topic-missing.txt": b"".join(line + b"\n" for line in trec_run().splitlines()
+                                  if not line.startswith(b"1680")),
+    "shot-repeated.txt": repeated_shot_run(),
+    "shot-id.txt": trec_run().replace(b"1662 Q0 shot00001_1", b"1662 Q0 shot1_1"),
+    "over-1000.txt": trec_run() + b"".join(f"1661 Q0 shot{i:05d}_2 {i} 0.1 t\n".encode()
+                                           for i in range(1, 1001)),
+    "attribute.xml": xml_run().replace(b'trType="D"', b'trType="Z"'),
+    "elapsed.xml": xml_run().replace(b'tNum="670" elapsedTime="3"', b'tNum="670" elapsedTime="2.5"'),
+    "topic-missing.xml": xml_run().replace(b'tNum="680"', b'tNum="681"'),
+}
+
+
+def check_problems(path):
+    """(line, message) of each problem `runs check` lists, the topic set named as score names it."""
+    code, problems, _ = check(path)
+    assert code == 1
+    found = []
+    for problem in problems:
+        where, message = problem[len(str(path)):].split(" ", 1)
+        found.append((where.strip(":") or None, message.replace("tv21", "the qrels")))
+    return found
+
+
+def score_violations(path):
+    code, lines = score(path)
+    assert code == 1
+    prefix = f"fpig-trecvid: {path}: "
+    assert all(line.startswith(prefix) for line in lines), lines
+    found = []
+    for line in lines:
+        match = re.match(r"line (\d+): (.*)", line[len(prefix):])
+        found.append(match.groups() if match else (None, line[len(prefix):]))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(FAULTY))
+def test_check_lists_what_strict_score_reports(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(FAULTY[name])
+    assert check_problems(path) == score_violations(path)
+
+
+def test_a_misspelt_topic_is_named_once(tmp_path):
+    path = tmp_path / "topic-form.txt"
+    path.write_bytes(FAULTY["topic-form.txt"])
+    code, lines = score(path)
+    assert sum("01675" in line for line in lines) == 1
+    assert "it has 1675: NIST writes topics as 1 + the 3-digit" in "".join(lines)

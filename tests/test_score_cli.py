@@ -99,9 +99,10 @@ def test_strict_lists_violations_and_scores_missing_topics_zero(tmp_path, data_d
     path.write_text("\n".join(lines) + "\n")
     result = CliRunner().invoke(cli, ["score", "--qrels", "tv21", "--strict", "--format", "json", str(path)])
     assert result.exit_code == 1
-    assert "1 qrels topic(s) missing from the run (scored 0): 1680" in result.stderr
-    assert "topic 1661: 1201 lines, at most 1000 allowed" in result.stderr
-    assert "listed more than once" in result.stderr
+    assert f"{path}: 1 topic(s) of the qrels missing: 1680" in result.stderr
+    assert f"{path}: line 1001: topic 1661 has more than 1000 shots from here on" in result.stderr
+    assert f"{path}: line {len(lines)}: shot {lines[0].split()[2]} repeats line 1 in topic" \
+        in result.stderr
     strict = json.loads(result.stdout)["rows"][0]
     lenient = json.loads(invoke("score", "--qrels", "tv21", "--format", "json", str(path)).stdout)["rows"][0]
     assert strict["topics"] == 20 and lenient["topics"] == 19

@@ -13,8 +13,8 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from .columns import (WHITESPACE, check_id_lengths, parse_numbers, split_columns, split_fields,
-                      text_lines, topic_numbers)
+from .columns import (WHITESPACE, ascii_float, check_id_lengths, parse_numbers, split_columns,
+                      split_fields, text_lines, topic_numbers)
 from .errors import InputError
 from .ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from .problems import Problem, refuse_first
@@ -127,8 +127,9 @@ def parse_run(path: Union[str, Path]) -> Run:
 
 def read_run_lines(text: str, path: Union[str, Path]) -> Tuple[List[Tuple[int, str, str]], List[Problem]]:
     """The ``(line, topic, shot)`` of every line of a TREC run's text with six fields and a
-    topic, and a problem for every line sample_eval.pl would misread or ``score`` refuses: the one line-by-line reading, which ``runs check``
-    lists in full and :func:`parse_run` names its first refusal by."""
+    topic, and a problem for every line sample_eval.pl would misread or ``score`` refuses: the
+    one line-by-line reading, which ``runs check`` lists in full and :func:`parse_run` names
+    its first refusal by."""
     rows: List[Tuple[int, str, str]] = []
     problems: List[Problem] = []
 
@@ -155,10 +156,18 @@ def read_run_lines(text: str, path: Union[str, Path]) -> Tuple[List[Tuple[int, s
         rows.append((lineno, topic, shot))        # a bad shot or score still answers its topic
         try:
             check_id_lengths([shot], path, "shot id", line)
-            parse_numbers([score], score, path, SCORE_FIELD)
+            _check_score(score, path)
         except InputError as exc:
             report(exc, lineno)
     return rows, problems
+
+
+def _check_score(token: str, path: Union[str, Path]) -> None:
+    """A score by the rule :func:`parse_run` reads scores with; a bad one is refused in its words."""
+    try:
+        ascii_float(token)
+    except ValueError:
+        parse_numbers([token], token, path, SCORE_FIELD)
 
 
 def _ranked_run(text: str, path: Union[str, Path]) -> Run:

@@ -1,26 +1,32 @@
-"""Checking a submission before it is sent, without qrels (TV24 and TV25 qrels are not public).
+"""The submission rules, one set for both drivers: ``runs check`` (no qrels; TV24 and TV25
+qrels are not public) lists every problem, ``score --strict`` reports the same ones.
 
-Every problem names its file and line: the topic set and id form, at most 1000 shots a topic,
-repeated shots, shot id syntax, membership in the collection when its shot ids are given,
-NIST's dropped V3C1 shots (for V3C1 topic sets), and the XML run attributes against the DTD's
-values.
+A run file is read by the scoring readers (:func:`~trecvid_fpig.runs.read_run_lines`,
+:func:`~trecvid_fpig.nist_xml.read_avs_xml`), which list what they refuse; its items are then
+held to the rules, each problem naming its file and line: the topic set and id form, at most
+1000 shots a topic, repeated shots, shot id syntax, membership in the collection when its shot
+ids are given, NIST's dropped V3C1 shots (for V3C1 topic sets), and the XML run attributes
+against the DTD's values.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .columns import is_whole_number, split_fields
 from .errors import InputError
-from .nist_xml import ALLOWED, looks_like_xml, read_avs_xml, run_bytes
+from .ids import topic_of_run_id
+from .nist_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
 from .problems import Problem
 from .qrels import MAX_RESULT_SIZE
-from .runs import SHOT_ID, read_run_lines
+from .runs import SHOT_ID, Run, read_run_lines
 from .textio import read_text
 from .topics import TopicSet, qrels_topic_id
 
 PathLike = Union[str, Path]
+#: How NIST writes a topic in qrels and runs: 1 followed by the 3-digit topic number.
+NIST_TOPIC_FORM = "1 + the 3-digit topic number, e.g. 1661 for topic 661"
 
 
 @dataclass(frozen=True)
@@ -31,89 +37,146 @@ class Expectations:
     dropped: FrozenSet[str] = frozenset()          # shots NIST removed from the collection
 
 
-class _Checker:
-    """Collects problems item by item (topic, shot, line) for either file format."""
+@dataclass(frozen=True)
+class SubmissionFile:
+    """A run as its reader found it: the items ``(topic as written, shot, line)`` in file
+    order, what the reader refused, and for XML the submission (its attributes and times)."""
+    path: str
+    items: Tuple[Tuple[str, str, Optional[int]], ...]
+    problems: Tuple[Problem, ...]
+    xml: Optional[AvsSubmission] = None
+    readable: bool = True            # False: nothing to hold to the rules (empty, not XML, …)
 
-    def __init__(self, path: str, expect: Expectations, topic_of) -> None:
-        self.path, self.expect, self.topic_of = path, expect, topic_of
-        self.valid = {topic_of(i): i for i in expect.topics.ids}
-        self.seen: Dict[str, Dict[str, int]] = {}
+
+def read_submission(path: PathLike) -> SubmissionFile:
+    """The run file at `path` (TREC or XML, told apart by content) through the scoring readers."""
+    try:
+        raw = run_bytes(path)
+        if looks_like_xml(raw):
+            submission, problems = read_avs_xml(raw, path)
+            items = [] if submission is None else [
+                (str(t.tnum), shot, line) for t in submission.topics for line, shot in t.items]
+            return SubmissionFile(str(path), tuple(items), tuple(problems), submission,
+                                  submission is not None)
+        rows, problems = read_run_lines(read_text(path, "run file"), path)
+        return SubmissionFile(str(path), tuple((t, s, line) for line, t, s in rows), tuple(problems))
+    except InputError as exc:
+        return SubmissionFile(str(path), (), (Problem.of(exc, path),), readable=False)
+
+
+def run_submission(run: Run) -> SubmissionFile:
+    """A run read before (from standard input, or built in memory) as items without lines:
+    each ranked shot once, and once more each shot the file repeated."""
+    items = [(t, s, None) for t, r in run.topics.items() for s in (*r.shots, *r.repeated)]
+    return SubmissionFile(run.path, tuple(items), ())
+
+
+def meant_topic(topic: str, expected: Iterable[str]) -> str:
+    """The expected topic a topic outside the set was probably meant to be (same number, as
+    ``01675`` for 1675, or the short form 675), or ''."""
+    if not topic.isascii() or not topic.isdigit():
+        return ""
+    number = int(topic)
+    candidates = (str(number), f"1{number:03d}" if number < 1000 else "")
+    expected = set(expected)
+    return next((c for c in candidates if c and c != topic and c in expected), "")
+
+
+class SubmissionRules:
+    """The rules a submission is held to, item by item (topic, shot, line), for either format;
+    `expected` are the topic ids in the file's own form (1661 in TREC runs, 661 in XML)."""
+
+    def __init__(self, path: str, expected: Sequence[str], set_name: str,
+                 collection: Optional[FrozenSet[str]] = None, dropped: FrozenSet[str] = frozenset(),
+                 limit: int = MAX_RESULT_SIZE) -> None:
+        self.path, self.expected, self.set_name = path, list(expected), set_name
+        self.collection, self.dropped, self.limit = collection, dropped, limit
+        self.seen: Dict[str, Dict[str, Optional[int]]] = {}
         self.problems: List[Problem] = []
 
     def report(self, line: Optional[int], message: str) -> None:
         self.problems.append(Problem(self.path, line, message))
 
-    def item(self, topic: str, shot: str, line: int) -> None:
-        if topic not in self.valid:
+    def check(self, submission: SubmissionFile) -> List[Problem]:
+        """Every rule over `submission`, problems in file order (file-wide ones last)."""
+        if submission.xml is not None:
+            self.attributes(submission.xml)
+        for topic, shot, line in submission.items:
+            self.item(topic, shot, line)
+        self.finish()
+        return sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
+
+    def attributes(self, xml: AvsSubmission) -> None:
+        for key, allowed in ALLOWED.items():
+            if xml.attributes.get(key) not in allowed:
+                self.report(xml.line, f"attribute {key}={xml.attributes.get(key)!r} is not one "
+                                      f"NIST's DTD allows ({'|'.join(allowed)})")
+        for key in ("pid", "desc"):
+            if not xml.attributes.get(key, "").strip():
+                self.report(xml.line, f"attribute {key} is missing or empty")
+        for topic in xml.topics:
+            if not is_whole_number(topic.elapsed):
+                self.report(topic.line, f"elapsedTime must be whole seconds, got {topic.elapsed!r}")
+
+    def item(self, topic: str, shot: str, line: Optional[int]) -> None:
+        if topic not in self.expected:
             if topic not in self.seen:
-                form = ", ".join(list(self.valid)[:3])
-                self.report(line, f"topic {topic} is not in {self.expect.topics.name} "
-                                  f"(its ids look like {form}, …)")
+                meant = meant_topic(topic, self.expected)
+                hint = (f"it has {meant}: NIST writes topics as {NIST_TOPIC_FORM}" if meant else
+                        f"its ids look like {', '.join(self.expected[:3])}, …")
+                self.report(line, f"topic {topic} is not in {self.set_name} ({hint})")
             self.seen.setdefault(topic, {})
             return
         shots = self.seen.setdefault(topic, {})
         if shot in shots:
-            self.report(line, f"shot {shot} repeats line {shots[shot]} in topic {topic}")
+            first = shots[shot]
+            self.report(line, f"shot {shot} repeats " + (f"line {first} " if first else "")
+                              + f"in topic {topic}")
             return
         shots[shot] = line
-        if len(shots) == MAX_RESULT_SIZE + 1:
-            self.report(line, f"topic {topic} has more than {MAX_RESULT_SIZE} shots from here on")
+        if len(shots) == self.limit + 1:
+            self.report(line, f"topic {topic} has more than {self.limit} shots from here on")
         if not SHOT_ID.match(shot):
             self.report(line, f"shot id {shot!r} is not of the form shotVVVVV_N")
-        elif shot in self.expect.dropped:
+        elif shot in self.dropped:
             self.report(line, f"shot {shot} is one NIST dropped from the collection")
-        elif self.expect.collection is not None and shot not in self.expect.collection:
+        elif self.collection is not None and shot not in self.collection:
             self.report(line, f"shot {shot} is not in the collection")
 
-    def finish(self) -> List[Problem]:
-        missing = [t for t in self.valid if t not in self.seen]
+    def finish(self) -> None:
+        missing = [t for t in self.expected if t not in self.seen]
         if missing:
-            self.report(None, f"{len(missing)} topic(s) of {self.expect.topics.name} missing: "
+            self.report(None, f"{len(missing)} topic(s) of {self.set_name} missing: "
                               + ", ".join(missing))
-        return self.problems
+
+
+def expected_topics(run_form_ids: Iterable[str], xml: bool) -> List[str]:
+    """Topic ids as a run file writes them: NIST's run form (1661), or tNum (661) in XML."""
+    if not xml:
+        return list(run_form_ids)
+    tnums = []
+    for topic in run_form_ids:
+        try:
+            tnums.append(str(topic_of_run_id(topic)))
+        except InputError:           # a qrels topic no tNum can name
+            continue
+    return tnums
 
 
 def check_run_file(path: PathLike, expect: Expectations) -> List[Problem]:
     """Problems of a TREC run or an AVS XML submission (told apart by content), in file order.
 
-    The file is read by the reader ``score`` uses, which lists every line it refuses, and then
-    held to the submission rules; a file that cannot be read at all (empty, not UTF-8, not
-    well-formed XML) is that one problem, not also every topic missing.
+    A file the scoring reader cannot read at all (empty, not UTF-8, not well-formed XML) is that
+    one problem, not also every topic missing; otherwise what the reader refuses and what the
+    rules find, all of it.
     """
-    try:
-        raw = run_bytes(path)
-        if looks_like_xml(raw):
-            problems = _check_xml(raw, str(path), expect)
-        else:
-            rows, problems = read_run_lines(read_text(path, "run file"), path)
-            checker = _Checker(str(path), expect, qrels_topic_id)
-            for line, topic, shot in rows:
-                checker.item(topic, shot, line)
-            problems += checker.finish()
-    except InputError as exc:
-        return [Problem.of(exc, path)]
-    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
-
-
-def _check_xml(raw: bytes, path: str, expect: Expectations) -> List[Problem]:
-    submission, problems = read_avs_xml(raw, path)
-    if submission is None:
-        return problems
-    checker = _Checker(path, expect, str)
-    attrs = submission.attributes
-    for key, allowed in ALLOWED.items():
-        if attrs.get(key) not in allowed:
-            checker.report(submission.line, f"attribute {key}={attrs.get(key)!r} is not one NIST's "
-                                            f"DTD allows ({'|'.join(allowed)})")
-    for key in ("pid", "desc"):
-        if not attrs.get(key, "").strip():
-            checker.report(submission.line, f"attribute {key} is missing or empty")
-    for topic in submission.topics:
-        if not is_whole_number(topic.elapsed):
-            checker.report(topic.line, f"elapsedTime must be whole seconds, got {topic.elapsed!r}")
-        for line, shot in topic.items:
-            checker.item(str(topic.tnum), shot, line)
-    return problems + checker.finish()
+    submission = read_submission(path)
+    if not submission.readable:
+        return list(submission.problems)
+    topics = expected_topics(map(qrels_topic_id, expect.topics.ids), submission.xml is not None)
+    rules = SubmissionRules(str(path), topics, expect.topics.name, expect.collection, expect.dropped)
+    return sorted([*submission.problems, *rules.check(submission)],
+                  key=lambda p: (p.line is None, p.line or 0))
 
 
 def read_id_list(path: PathLike) -> FrozenSet[str]:

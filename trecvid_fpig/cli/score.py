@@ -44,7 +44,8 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         rows, columns = score_rows(scored, per_topic)
         meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
-    if fmt != "sample-eval":          # sample_eval.pl skips such topics without a word
+    # sample_eval.pl skips misspelt topics without a word; --strict names each as a violation
+    if fmt != "sample-eval" and not strict:
         for s in scored:
             for warning in s.warnings:
                 click.echo(f"fpig-trecvid: warning: {s.run.path}: {warning}", err=True)

@@ -1,23 +1,20 @@
-"""What scoring a TRECVID submission means: the checks NIST applies before a run is scored."""
+"""What scoring a TRECVID submission means: the rules NIST applies before a run is scored.
+
+The rules are the ones ``runs check`` applies (:class:`~trecvid_fpig.validate.SubmissionRules`),
+with the qrels' topics as the topic set, so both commands give one verdict on a file.
+"""
 from __future__ import annotations
 
+import os
 from typing import List
 
 from ..qrels import MAX_RESULT_SIZE, Qrels
-from ..runs import SHOT_ID, Run
+from ..runs import Run
+from ..validate import (NIST_TOPIC_FORM, SubmissionRules, expected_topics, meant_topic,
+                        read_submission, run_submission)
 
-
-#: How NIST writes a topic in qrels and runs: 1 followed by the 3-digit topic number.
-NIST_TOPIC_FORM = "1 + the 3-digit topic number, e.g. 1661 for topic 661"
-
-
-def _meant_topic(topic: str, qrels: Qrels) -> str:
-    """The qrels topic a run topic the qrels lack was probably meant to be, or ''."""
-    number = int(topic)
-    for candidate in (str(number), f"1{number:03d}" if number < 1000 else ""):
-        if candidate and candidate != topic and candidate in qrels.topics:
-            return candidate
-    return ""
+#: How the rules name the qrels' topics in a message.
+QRELS = "the qrels"
 
 
 def unknown_topics(qrels: Qrels, run: Run) -> List[str]:
@@ -25,7 +22,7 @@ def unknown_topics(qrels: Qrels, run: Run) -> List[str]:
     described = []
     for topic in run.topics:
         if topic not in qrels.topics:
-            meant = _meant_topic(topic, qrels)
+            meant = meant_topic(topic, qrels.topics)
             described.append(f"{topic} (the qrels have {meant})" if meant else topic)
     return described
 
@@ -48,26 +45,14 @@ def topic_form_warnings(qrels: Qrels, run: Run) -> List[str]:
 
 
 def submission_violations(qrels: Qrels, run: Run, limit: int = MAX_RESULT_SIZE) -> List[str]:
-    """Human-readable violations, empty when the run is a valid submission for these qrels."""
-    problems = []
-    missing = [t for t in qrels.topics if t not in run.topics]
-    if missing:
-        problems.append(f"{len(missing)} qrels topic(s) missing from the run (scored 0): "
-                        + ", ".join(missing))
-    unknown = unknown_topics(qrels, run)
-    if unknown:
-        problems.append(f"{len(unknown)} run topic(s) the qrels do not judge (not scored): "
-                        + ", ".join(unknown))
-    for topic, ranking in run.topics.items():
-        if ranking.num_lines > limit:
-            problems.append(f"topic {topic}: {ranking.num_lines} lines, at most {limit} allowed")
-        if ranking.repeated:
-            shown = ", ".join(ranking.repeated[:5])
-            more = f" (+{len(ranking.repeated) - 5} more)" if len(ranking.repeated) > 5 else ""
-            problems.append(f"topic {topic}: {len(ranking.repeated)} shot(s) listed more than once: "
-                            f"{shown}{more}")
-        malformed = [s for s in ranking.shots if not SHOT_ID.match(s)]
-        if malformed:
-            problems.append(f"topic {topic}: {len(malformed)} shot id(s) not of the form "
-                            f"shotVVVVV_N: " + ", ".join(malformed[:5]))
-    return problems
+    """The rules' problems, ``line N: what`` where the file is at hand to name lines; empty
+    when the run is a valid submission for these qrels.
+
+    The run's file is read again for its lines, by the reader that read the run; a run from
+    standard input or built in memory is held to the same rules without lines.
+    """
+    readable = run.path != "-" and os.path.isfile(run.path)
+    submission = read_submission(run.path) if readable else run_submission(run)
+    topics = expected_topics(qrels.topics, submission.xml is not None)
+    problems = SubmissionRules(run.path, topics, QRELS, limit=limit).check(submission)
+    return [f"line {p.line}: {p.message}" if p.line else p.message for p in problems]
