@@ -131,7 +131,7 @@ def test_unknown_device_is_refused_by_name(tmp_path, device):
 
 def test_pick_device_names_an_unknown_device_before_asking_torch():
     """`cudax` passed the old prefix test and was reported as a missing GPU."""
-    from trecvid_fpig.devices import pick_device
+    from trecvid_fpig.base.devices import pick_device
 
     with pytest.raises(InputError, match="unknown device 'cudax'"):
         pick_device("cudax")

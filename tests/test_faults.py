@@ -18,7 +18,7 @@ import pytest
 from cli_helpers import invoke
 from test_outputs import assert_set_consistent, collection, one_error_line, snapshot  # noqa: F401
 
-from trecvid_fpig import textio
+from trecvid_fpig.base import files, outputs
 from trecvid_fpig.search.store import convert_features, read_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,8 +68,8 @@ class _FullDisk:
 
 
 def fill_disk(monkeypatch, room=100):
-    real = textio.os.fdopen
-    monkeypatch.setattr(textio.os, "fdopen", lambda *a, **k: _FullDisk(real(*a, **k), room))
+    real = outputs.os.fdopen
+    monkeypatch.setattr(outputs.os, "fdopen", lambda *a, **k: _FullDisk(real(*a, **k), room))
 
 
 @pytest.mark.parametrize("room", [0, 100, 5000])
@@ -236,7 +236,7 @@ def check_store(dst):
     if dst.exists():
         store = read_store(dst)
         manifest = json.loads((dst / "manifest.json").read_text())
-        assert textio.file_sha256(dst / "features.npy") == manifest["features_sha256"]
+        assert files.file_sha256(dst / "features.npy") == manifest["features_sha256"]
         assert store.count == BIG
 
 
@@ -383,7 +383,6 @@ def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path
 
     import numpy as np
 
-    from trecvid_fpig import textio
     from trecvid_fpig.encode.query_features import save_query_features
     from trecvid_fpig.topics import TopicSet
 
@@ -397,7 +396,7 @@ def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path
         if Path(dst) == target:                        # the matrix is in, the sidecar not yet
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(textio.os, "replace", replace_then_interrupt)
+    monkeypatch.setattr(outputs.os, "replace", replace_then_interrupt)
     new = np.eye(2, 4, k=1, dtype=np.float32)
     # Another thread alive, as in a real run (progress bars, pools): the signal may land on it.
     import threading
@@ -456,9 +455,9 @@ def test_a_signal_at_any_line_of_output_lock_leaves_no_lock_file(tmp_path):
     line is still open, the release's first, as the block ends: the file left then is free.)"""
     import inspect
 
-    from trecvid_fpig import textio
+    from trecvid_fpig.base import locks
 
-    code = textio.output_lock.__wrapped__.__code__
+    code = locks.output_lock.__wrapped__.__code__
     source, first = inspect.getsourcelines(code)
     block = first + next(n for n, text in enumerate(source) if text.strip() == "yield")
 
@@ -483,7 +482,7 @@ def test_a_signal_at_any_line_of_output_lock_leaves_no_lock_file(tmp_path):
         sys.settrace(lambda frame, event, arg:
                      line if frame.f_code is code else None)
         try:
-            with textio.output_lock(tmp_path / "out"):
+            with locks.output_lock(tmp_path / "out"):
                 pass
         except Stop:
             pass

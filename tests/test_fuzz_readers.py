@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trecvid_fpig.columns import split_fields
+from trecvid_fpig.base.fields import split_fields
 from trecvid_fpig.encode.query_features import load_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from trecvid_fpig.columns import MAX_ID_CHARS
+from trecvid_fpig.base.fields import MAX_ID_CHARS
 from trecvid_fpig.encode.query_features import load_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth

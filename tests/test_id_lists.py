@@ -4,9 +4,9 @@ file:line errors."""
 import numpy as np
 import pytest
 
+from trecvid_fpig.base.ids import MAX_ID_CHARS
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.id_lists import read_id_list
-from trecvid_fpig.ids import MAX_ID_CHARS
 from trecvid_fpig.run.request import resolve_exclude
 from trecvid_fpig.search.formats import read_npy
 

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from extract_helpers import v3c_collection
+
+from trecvid_fpig.base.locks import output_lock
 from trecvid_fpig.search.store import read_features
-from trecvid_fpig.textio import output_lock
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +60,7 @@ SHOTS = {"00001": [(25 * n, 25 * n + 24) for n in range(8)]}
 #: Forks a child that outlives it while it holds the lock on argv[1], then dies as kill -9 would.
 LOCK_SCRIPT = """\
 import os, sys, time
-from trecvid_fpig.textio import output_lock
+from trecvid_fpig.base.locks import output_lock
 with output_lock(sys.argv[1]):
     child = os.fork()
     if child == 0:
@@ -255,7 +255,7 @@ def test_a_signal_ends_an_extraction_with_one_line_and_it_resumes(tmp_path, extr
 def test_fork_map_keeps_the_order_and_raises_a_child_error_here():
     import multiprocessing
 
-    from trecvid_fpig.workers import fork_map
+    from trecvid_fpig.base.workers import fork_map
 
     assert fork_map(abs, [-3, 2, -1, 0], 2) == [3, 2, 1, 0]
     with pytest.raises(ZeroDivisionError) as raised:

@@ -10,11 +10,11 @@ import stat
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
-from trecvid_fpig import textio
+
+from trecvid_fpig.base import outputs
+from trecvid_fpig.base.locks import output_lock
 from trecvid_fpig.search.store import convert_features
-from trecvid_fpig.textio import output_lock
 
 D = 8
 
@@ -174,7 +174,7 @@ def test_a_commit_cut_short_never_pairs_a_sidecar_with_other_files(collection, m
                 raise OSError(errno.EIO, "Input/output error")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(textio.os, "replace", failing_replace)
+    monkeypatch.setattr(outputs.os, "replace", failing_replace)
     one_error_line(run(c, "q2.npy", "--xml", ok=False), "Input/output error")
     assert_set_consistent(c / "runs" / "r")
     assert not [p for p in (c / "runs").rglob(".*") if p.suffix in (".part", ".lock")]
@@ -246,14 +246,14 @@ def test_output_paths_in_the_way_are_one_line_errors(collection, tmp_path):
 
 def refuse_creating_in(monkeypatch, directory, err=errno.EACCES):
     """Inject EACCES (as for a read-only directory) into every file the writers create there."""
-    real = textio._create_file
+    real = outputs._create_file
 
     def create(path):
         if path.parent == directory:
             raise OSError(err, os.strerror(err), str(path))
         return real(path)
 
-    monkeypatch.setattr(textio, "_create_file", create)
+    monkeypatch.setattr(outputs, "_create_file", create)
 
 
 def test_read_only_out_dir_is_one_line(collection, monkeypatch):

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trecvid_fpig.base.outputs import atomic_write
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.qrels import parse_qrels
 from trecvid_fpig.runs import parse_run, write_run
-from trecvid_fpig.textio import atomic_write
 from trecvid_fpig.topics import REGISTRY, load_topics, parse_topics, resolve_qrels
 
 QRELS = """\

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trecvid_fpig.columns import parse_numbers, split_columns, split_fields, text_lines
+from trecvid_fpig.base.fields import parse_numbers, split_columns, split_fields, text_lines
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
 from trecvid_fpig.extract.tasks import read_boundaries, table_shots

@@ -1,5 +1,5 @@
 """Replacing a directory (a store, a shard) is "whole old or whole new": a fault injected before
-and after each step of :func:`textio.atomic_directory` (an error, a signal, a SIGKILL) leaves
+and after each step of :func:`outputs.atomic_directory` (an error, a signal, a SIGKILL) leaves
 the old or the new directory under the final name, and the next writer recovers."""
 import errno
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trecvid_fpig import textio
+from trecvid_fpig.base import outputs
 from trecvid_fpig.search.store import convert_features
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,11 +40,11 @@ def leftovers(parent):
 
 
 def faulty(setattr, step, when, fault):
-    """`fault()` runs before or after the `step`-th call of Path.rename or textio.remove_path
+    """`fault()` runs before or after the `step`-th call of Path.rename or outputs.remove_path
     (patched with `setattr`: pytest's monkeypatch, or the builtin in a subprocess)."""
     kind, nth = step
     calls = {"rename": 0, "remove": 0}
-    real = {"rename": Path.rename, "remove": textio.remove_path}
+    real = {"rename": Path.rename, "remove": outputs.remove_path}
 
     def wrap(name):
         def call(*args):
@@ -59,11 +59,11 @@ def faulty(setattr, step, when, fault):
         return call
 
     setattr(Path, "rename", wrap("rename"))
-    setattr(textio, "remove_path", wrap("remove"))
+    setattr(outputs, "remove_path", wrap("remove"))
 
 
 def replace(target):
-    with textio.atomic_directory(target) as tmp:
+    with outputs.atomic_directory(target) as tmp:
         fill(tmp, "new")
 
 
@@ -84,7 +84,7 @@ def raise_eio():
 def test_an_error_at_any_step_leaves_the_old_or_the_new_directory(target, monkeypatch, step,
                                                                    when):
     faulty(monkeypatch.setattr, step, when, raise_eio)
-    with pytest.raises(textio.InputError, match="Input/output error"):
+    with pytest.raises(outputs.InputError, match="Input/output error"):
         replace(target)
     monkeypatch.undo()
     new_in = STEPS.index(step) > 1 or (step == STEPS[1] and when == "after")
@@ -132,7 +132,7 @@ def test_a_writer_killed_at_any_step_is_recovered_by_the_next(target, step, when
     now = version(target)
     between_renames = (step, when) in ((STEPS[0], "after"), (STEPS[1], "before"))
     assert now in ("old", "new") or (now == "missing" and between_renames)
-    textio.remove_stale_temporaries(target)          # what the next writer does first
+    outputs.remove_stale_temporaries(target)          # what the next writer does first
     assert version(target) == (now if now != "missing" else "old")
     assert leftovers(target.parent) == []
     replace(target)
@@ -150,6 +150,6 @@ def test_convert_without_overwrite_sees_a_store_killed_mid_replacement(tmp_path)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     store.rename(tmp_path / f".s.fpig.{dead.pid}.0a1b2c3d.old")
-    with pytest.raises(textio.InputError, match="pass --overwrite"):
+    with pytest.raises(outputs.InputError, match="pass --overwrite"):
         convert_features(tmp_path / "x.npy", store)
     assert (store / "manifest.json").is_file() and leftovers(tmp_path) == []

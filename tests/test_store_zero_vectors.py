@@ -1,5 +1,5 @@
 """A zero vector where an L2-normalised one is written (topic, shot, frame features) is an error
-naming the id, from every writer (trecvid_fpig.vectors.unit_row_norms), never a file with exit 0."""
+naming the id, from every writer (trecvid_fpig.base.vectors.unit_row_norms), never a file with exit 0."""
 import numpy as np
 import pytest
 from cli_helpers import invoke

@@ -1,13 +1,13 @@
-"""The one normaliser and the one norm check (trecvid_fpig.vectors), against independent
+"""The one normaliser and the one norm check (trecvid_fpig.base.vectors), against independent
 references, and the same refusal of a direction-less row from every reader that uses them."""
 import math
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
+
+from trecvid_fpig.base.vectors import unit_float32, unit_row_norms
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.vectors import unit_float32, unit_row_norms
 
 
 def rows(seed=0, n=50, dim=37):
@@ -109,6 +109,7 @@ def test_recall_reads_a_list_column_as_features_are_read(tmp_path):
     """A ragged row of a similarity matrix's list column is named, as in a feature file."""
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
+
     from trecvid_fpig.evaluate.recall import load_sims
 
     good = pa.table({"row": pa.array([[1.0, 0.0], [0.0, 1.0]], pa.list_(pa.float32()))})

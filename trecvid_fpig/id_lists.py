@@ -1,11 +1,11 @@
 """Files of shot ids: ``--exclude`` lists, NIST's dropped-shot list, ``extract --shots``, the
 ids beside a ``.npy`` matrix or in a BigFile's ``id.txt``.
 
-One rule for all of them: ids are separated by white space (as :func:`~trecvid_fpig.columns.
+One rule for all of them: ids are separated by white space (as :func:`~trecvid_fpig.base.fields.
 split_fields` cuts it: Perl's white space, as in runs and qrels), so one id a line, several a
 line and blank lines all read the same; a leading UTF-8 BOM is dropped; there are no comments
 (a ``#`` is part of an id, as it would be in a run); an empty file is an error; an id longer
-than :data:`~trecvid_fpig.ids.MAX_ID_CHARS` is an error naming its file:line. Callers that
+than :data:`~trecvid_fpig.base.ids.MAX_ID_CHARS` is an error naming its file:line. Callers that
 need more (unique ids, the full id rule of a store) check it on what this returns.
 """
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import List
 
 import numpy as np
 
-from .columns import fields_per_line, split_fields
+from .base.fields import fields_per_line, split_fields
+from .base.files import PathLike, read_text
+from .base.ids import MAX_ID_CHARS
 from .errors import InputError
-from .ids import MAX_ID_CHARS
-from .textio import PathLike, read_text
 
 
 def read_id_list(path: PathLike, what: str = "shot id list") -> List[str]:

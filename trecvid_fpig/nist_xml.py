@@ -16,11 +16,12 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .columns import is_whole_number
+from .base.fields import is_whole_number
+from .base.files import UTF8_BOM
+from .base.ids import check_shot_ids, nist_topic_number, shot_id
+from .base.outputs import atomic_write
 from .errors import InputError
-from .ids import check_shot_ids, nist_topic_number, shot_id
 from .problems import Problem, refuse_first
-from .textio import UTF8_BOM, atomic_write
 
 DOCTYPE = ('<!DOCTYPE videoAdhocSearchResults SYSTEM '
            '"https://www-nlpir.nist.gov/projects/tv2019/dtds/videoAdhocSearchResults.dtd">')
@@ -270,7 +271,7 @@ def run_bytes(path: Union[str, Path]) -> bytes:
     """A run's bytes from its file or, for ``-``, standard input; gunzipped, without a BOM."""
     import sys
 
-    from .textio import read_bytes
+    from .base.files import read_bytes
 
     if str(path) != "-":
         return without_bom(read_bytes(path))

@@ -7,17 +7,17 @@ because the estimator sums over them in that order and we reproduce it to the la
 from __future__ import annotations
 
 import math
-from itertools import repeat
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from .columns import (check_id_lengths, gather, group_rows, line_of_row, parse_numbers,
-                      split_columns, topic_numbers)
+from .base.fields import (check_id_lengths, gather, group_rows, line_of_row, parse_numbers,
+                          split_columns, topic_numbers)
+from .base.files import read_text
 from .errors import InputError
-from .textio import read_text
 from .topics import resolve_qrels
 
 #: NIST's maximum result size: runs are cut there and it bounds the ideal DCG.

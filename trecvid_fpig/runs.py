@@ -13,13 +13,14 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from .columns import (WHITESPACE, ascii_float, check_id_lengths, parse_numbers, split_columns,
-                      split_fields, text_lines, topic_numbers)
+from .base.fields import (WHITESPACE, ascii_float, check_id_lengths, parse_numbers, split_columns,
+                          split_fields, text_lines, topic_numbers)
+from .base.files import read_text
+from .base.ids import check_shot_ids, id_problem, run_topic_key, topic_number
+from .base.outputs import atomic_write
 from .errors import InputError
-from .ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from .problems import Problem, refuse_first
 from .qrels import MAX_RESULT_SIZE
-from .textio import atomic_write, read_text
 
 SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z", re.ASCII)
 

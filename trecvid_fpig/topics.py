@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-from .columns import WHITESPACE, split_fields, text_lines
+from .base.fields import WHITESPACE, split_fields, text_lines
+from .base.files import read_text
+from .base.ids import nist_topic_number, run_topic_id
 from .datafiles import data_file
 from .errors import InputError
-from .ids import nist_topic_number, run_topic_id
-from .textio import read_text
 
 
 @dataclass(frozen=True)

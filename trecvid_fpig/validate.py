@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
-from .columns import is_whole_number, split_fields
+from .base.fields import is_whole_number, split_fields
+from .base.files import read_text
+from .base.ids import topic_of_run_id
 from .errors import InputError
-from .ids import topic_of_run_id
 from .nist_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
 from .problems import Problem
 from .qrels import MAX_RESULT_SIZE
 from .runs import SHOT_ID, Run, read_run_lines
-from .textio import read_text
 from .topics import TopicSet, qrels_topic_id
 
 PathLike = Union[str, Path]

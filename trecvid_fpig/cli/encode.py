@@ -6,8 +6,9 @@ from typing import Optional
 
 import click
 
+from ..base.locks import output_lock
+from ..base.outputs import refuse_input_as_output
 from ..errors import InputWarning
-from ..textio import output_lock, refuse_input_as_output
 from ..topics import load_topics
 from .options import tower_config_option
 

@@ -5,9 +5,9 @@ from typing import Optional, Tuple
 
 import click
 
+from ..base.locks import output_lock
 from ..fusion import METHODS
 from ..fusion.norms import NORMS
-from ..textio import output_lock
 from .output import check_out
 
 

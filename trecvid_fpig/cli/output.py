@@ -6,7 +6,8 @@ from typing import Iterable, List, Optional, Tuple
 
 import click
 
-from ..textio import output_lock, refuse_input_as_output, write_text_atomic
+from ..base.locks import output_lock
+from ..base.outputs import refuse_input_as_output, write_text_atomic
 
 
 def check_out(out: Optional[str], inputs: Iterable[Tuple[str, Optional[object]]]) -> None:

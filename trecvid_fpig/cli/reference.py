@@ -43,7 +43,7 @@ def cli_reference() -> str:
 
 
 def main(argv: List[str]) -> None:
-    from ..textio import write_text_atomic
+    from ..base.outputs import write_text_atomic
 
     if len(argv) != 1:
         raise SystemExit("usage: python -m trecvid_fpig.cli.reference docs/cli.md")

@@ -5,7 +5,7 @@ from typing import Optional, Tuple
 
 import click
 
-from ..textio import output_lock
+from ..base.locks import output_lock
 from .output import check_out
 
 
@@ -42,9 +42,9 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
     from dataclasses import replace
 
     from ..api import read_run
-    from ..ids import topic_of_run_id
+    from ..base.files import read_bytes
+    from ..base.ids import topic_of_run_id
     from ..nist_xml import elapsed_seconds, parse_avs_xml, run_attributes, write_avs_xml
-    from ..textio import read_bytes
     from .run import _key_values
 
     run = read_run(src)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Tuple, Union
 
+from ..base.outputs import atomic_write
 from ..encode.checkpoints import (CLIP4CLIP_PREFIX, FRAME_POSITIONS, HF_PROJECTION, HF_QKV,
                                   HF_TO_OPENAI_BLOCK, HF_TO_OPENAI_TOP, HF_TO_OPENAI_VISION_TOP,
                                   HF_VISION_PROJECTION, LAYOUTS, OPENAI_BLOCK_KEYS, TEMPORAL_PREFIX)
-from ..textio import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

@@ -27,8 +27,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
+from ..base.files import require_file
 from ..errors import InputError
-from ..textio import require_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -115,7 +115,7 @@ def text_heads_record(spec: "TextTowerSpec", path: Union[str, Path]) -> Dict[str
 
 
 def _json_object(path: Union[str, Path]) -> dict:
-    from ..textio import read_text
+    from ..base.files import read_text
 
     try:
         obj = json.loads(read_text(path, "tower config JSON"))

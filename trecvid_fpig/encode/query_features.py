@@ -19,13 +19,13 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._version import __version__
+from ..base.files import file_sha256, read_bytes, read_text
+from ..base.ids import topic_number
+from ..base.outputs import atomic_write, commit_file_set, staging_directory
+from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError, InputWarning
 from ..feature_files import check_matrix, load_npy
-from ..ids import topic_number
-from ..textio import (atomic_write, commit_file_set, file_sha256, read_bytes, read_text,
-                      staging_directory)
 from ..topics import TopicSet
-from ..vectors import unit_float32, unit_row_norms
 
 PathLike = Union[str, Path]
 
@@ -56,7 +56,7 @@ def save_query_features(path: PathLike, features: np.ndarray, topics: TopicSet,
     """Write `features` to `path` (``.npy``) and the sidecar beside it, as one unit.
 
     Both are written into a staging directory beside `path` and committed with
-    :func:`~trecvid_fpig.textio.commit_file_set`: the old sidecar goes first and the new one,
+    :func:`~trecvid_fpig.base.outputs.commit_file_set`: the old sidecar goes first and the new one,
     holding the sha256 of the matrix bytes, comes last; so a sidecar is never beside a matrix it
     does not describe (the loader checks that hash), and an interruption at any moment leaves
     either the old pair or the new one, never the old matrix bare.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Dict, Optional, Sequence, Union
 
 import numpy as np
 
-from ..devices import pick_device
+from ..base.devices import pick_device
 from ..errors import InputError
 from .checkpoints import TextCheckpoint, load_text_checkpoint
 

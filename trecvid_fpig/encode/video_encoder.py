@@ -29,10 +29,9 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
 
+from ..base.files import PathLike, file_sha256
 from ..errors import InputError
-from ..textio import PathLike, file_sha256
-from .checkpoints import (HEADS_FROM_CLIP4CLIP, VideoCheckpoint, heads_notice,
-                          load_video_checkpoint)
+from .checkpoints import HEADS_FROM_CLIP4CLIP, VideoCheckpoint, heads_notice, load_video_checkpoint
 from .text_encoder import assign_weights, resolve_device
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -86,12 +86,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import xxhash
 
-from ..columns import MAX_ID_CHARS, WHITESPACE, text_lines
+from ..base.fields import MAX_ID_CHARS, WHITESPACE, text_lines
+from ..base.files import read_text
+from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError
 from ..feature_files import (NPY_MAGIC, PARQUET_MAGIC, check_matrix, file_magic, list_column_rows,
                              load_npy)
-from ..textio import read_text
-from ..vectors import unit_float32, unit_row_norms
 
 PathLike = Union[str, Path]
 
@@ -684,7 +684,7 @@ def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
     if file_magic(path).startswith(NPY_MAGIC):
         ids, matrix = None, load_npy(path)
     else:
-        from ..search.store import read_features    # stores, BigFile, Parquet/Arrow with ids
+        from ..search.store import read_features  # stores, BigFile, Parquet/Arrow with ids
 
         features = read_features(path)
         ids, matrix = [str(i) for i in features.ids], np.asarray(features.matrix)

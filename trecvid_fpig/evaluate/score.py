@@ -8,11 +8,11 @@ from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from ..base.workers import WorkerDied, fork_map
 from ..errors import InputError
-from ..qrels import Qrels, load_qrels  # noqa: F401 (its home is qrels; `score` imports it here)
 from ..nist_xml import read_any_run
+from ..qrels import Qrels, load_qrels  # noqa: F401 (its home is qrels; `score` imports it here)
 from ..runs import Run
-from ..workers import WorkerDied, fork_map
 from .strict import submission_violations, topic_form_warnings
 from .trec_measures import parse_measures, trec_measures
 from .xinfap import RunResult, evaluate_run

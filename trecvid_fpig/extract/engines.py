@@ -11,8 +11,8 @@ from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Sequence
 
+from ..base.workers import process_pool
 from ..errors import InputError
-from ..workers import process_pool
 from .mapper import ShotMapper
 from .runner import Decoded, DecodeSpec, ShardTask, decode_unit, run_shard, work_units
 from .writer import ShardOutput

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from .._version import __version__
-from ..devices import pick_device
+from ..base.devices import pick_device
+from ..base.locks import output_lock
 from ..errors import InputError
 from ..id_lists import read_id_list
 from ..search.store import check_store_destination
-from ..textio import output_lock
 from . import parts, tasks, writer
 from .engines import make_engine
 from .mapper import ShotMapper, open_encoder

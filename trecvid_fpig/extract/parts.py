@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
+from ..base.locks import output_lock
 from ..errors import InputError
 from ..search.store import check_store_destination, read_store, verify_store
 from ..search.store_manifest import IDS, MANIFEST
-from ..textio import output_lock
 from . import writer
 
 _PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*", re.ASCII)

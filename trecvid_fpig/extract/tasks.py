@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from ..base.fields import ascii_float, is_whole_number, split_fields, text_lines
+from ..base.files import read_text
+from ..base.ids import shot_id
 from ..errors import InputError
-from ..columns import ascii_float, is_whole_number, split_fields, text_lines
-from ..ids import shot_id
-from ..textio import read_text
 
 PathLike = Union[str, Path]
 

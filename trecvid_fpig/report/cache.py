@@ -15,8 +15,8 @@ from types import ModuleType
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 from .._version import __version__
+from ..base.outputs import atomic_write
 from ..errors import InputError
-from ..textio import atomic_write
 
 
 def code_digest(modules: Iterable[ModuleType]) -> str:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
+from ..base.files import read_text
 from ..errors import InputError
-from ..textio import read_text
 from ..topics import REGISTRY
 from .paper import RECALL_SETTINGS, S1_YEARS
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..columns import ascii_float
+from ..base.fields import ascii_float
+from ..base.files import read_text
+from ..base.outputs import atomic_write
 from ..errors import InputError
-from ..textio import atomic_write, read_text
 from .compare import TopicScores
 
 FIGURE_FORMATS = ("png", "svg", "pdf")

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Sequence
 
 from .._version import __version__
+from ..base.files import file_sha256
+from ..base.locks import output_lock
+from ..base.outputs import atomic_write, commit_file_set, staging_directory
 from ..nist_xml import elapsed_seconds, run_attributes, write_avs_xml
 from ..runs import write_run
 from ..search.topk import Hits
-from ..textio import atomic_write, commit_file_set, file_sha256, output_lock, staging_directory
 from ..topics import TopicSet
 from .request import SET_COMPANIONS, RunOutput, RunRequest, set_name
 

@@ -15,7 +15,7 @@ from typing import List, NamedTuple
 
 import numpy as np
 
-from ..devices import pick_device
+from ..base.devices import pick_device
 from ..errors import InputError
 from ..search.fused import ScoredModel, check_same_shots, fused_search, fusion_weight
 from ..search.store import read_features

@@ -10,9 +10,9 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from ..base.files import file_sha256
 from ..errors import InputError
 from ..search.matrix import FeatureMatrix
-from ..textio import file_sha256
 from ..topics import TopicSet
 from .request import RunRequest, set_name
 

@@ -13,12 +13,13 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..base.files import file_sha256
+from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
 from ..id_lists import read_id_list
 from ..nist_xml import run_attributes
 from ..search.frames import FrameScoring
 from ..search.matrix import FeatureMatrix
-from ..textio import file_sha256, refuse_input_as_output
 from ..topics import TopicSet, load_topics, shipped_path
 
 #: Named shot lists for ``--exclude``, shipped in ``topics/``.

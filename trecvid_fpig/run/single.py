@@ -8,9 +8,9 @@ for the same inputs; timings live only in the sidecar (and, as NIST requires, in
 whole-second ``elapsedTime``). All topic sets of one call are scored in one pass over the store.
 
 Every option is checked before any work. The files of one topic set are committed as one unit
-(:func:`trecvid_fpig.textio.commit_file_set`): they are written into a private staging directory,
-the old ``SET.json`` is removed first and the new one, which holds the sha256 of each file as
-written, is renamed into place last. One process at a time writes ``OUT/RUN_ID`` (a lock).
+(:func:`trecvid_fpig.base.outputs.commit_file_set`): they are written into a private staging
+directory, the old ``SET.json`` is removed first and the new one, which holds the sha256 of each
+file as written, is renamed into place last. One process at a time writes ``OUT/RUN_ID`` (a lock).
 
 The parts both this single-model run and the fused run (:mod:`trecvid_fpig.run.fused`) use live in
 :mod:`trecvid_fpig.run.request`, :mod:`trecvid_fpig.run.queries` and :mod:`trecvid_fpig.run.commit`.
@@ -22,7 +22,7 @@ from typing import List
 
 import numpy as np
 
-from ..devices import pick_device
+from ..base.devices import pick_device
 from ..search.frames import frame_search, read_frames
 from ..search.store import read_features
 from ..search.topk import search

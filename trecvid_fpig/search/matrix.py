@@ -12,9 +12,9 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import numpy as np
 
-from ..ids import check_shot_ids
+from ..base.ids import check_shot_ids
+from ..base.vectors import unit_row_norms
 from ..errors import InputError
-from ..vectors import unit_row_norms
 
 #: Rows per block when streaming: about 32 MiB of float32 at 512 dimensions.
 DEFAULT_BLOCK_ROWS = 16384
@@ -157,7 +157,7 @@ def _rechunk(batches: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
 
 
 def check_ids(ids: Sequence[str], path: str) -> None:
-    """Shot ids by the id rule (:mod:`trecvid_fpig.ids`: single printable words, as run files
+    """Shot ids by the id rule (:mod:`trecvid_fpig.base.ids`: single printable words, as run files
     and NIST's XML carry them), and unique."""
     check_shot_ids(ids, path)
     if len(set(ids)) == len(ids):
@@ -170,7 +170,7 @@ def check_ids(ids: Sequence[str], path: str) -> None:
 
 
 def row_norms(block: np.ndarray, first_row: int, features: FeatureMatrix) -> np.ndarray:
-    """float32 L2 norms of a block of `features` (:func:`~trecvid_fpig.vectors.unit_row_norms`),
+    """float32 L2 norms of a block of `features` (:func:`~trecvid_fpig.base.vectors.unit_row_norms`),
     a row that cannot be normalised refused naming its row and shot."""
     return unit_row_norms(block, lambda row: f"{row} (shot {features.ids_at([row])[0]})", "row",
                           features.path, first_row, dtype=np.float32)

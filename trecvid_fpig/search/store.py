@@ -11,7 +11,7 @@ the score is a cosine: the search is then one matrix product, and float16 keeps 
 where it matters.
 
 The store is written into a hidden temporary directory beside its destination and renamed
-into place (:func:`trecvid_fpig.textio.atomic_directory`): an interrupted conversion leaves no
+into place (:func:`trecvid_fpig.base.outputs.atomic_directory`): an interrupted conversion leaves no
 half store. The disk space of each memory-mapped array is reserved before it is written, so a
 full disk is an error, not a SIGBUS.
 """
@@ -25,10 +25,11 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
+from ..base.files import write_error
+from ..base.locks import output_lock
+from ..base.outputs import atomic_directory, refuse_input_as_output, remove_stale_temporaries
+from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError
-from ..textio import (atomic_directory, output_lock, refuse_input_as_output,
-                      remove_stale_temporaries, write_error)
-from ..vectors import unit_float32, unit_row_norms
 from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms
 from .store_manifest import (FEATURES, IDS, MANIFEST, NormStats, id_array, read_manifest,

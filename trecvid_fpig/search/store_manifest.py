@@ -35,8 +35,9 @@ from typing import Dict, Iterable, Optional, Sequence, Union
 import numpy as np
 
 from .._version import __version__
+from ..base.files import file_sha256, read_text
+from ..base.outputs import write_text_atomic
 from ..errors import InputError
-from ..textio import file_sha256, read_text, write_text_atomic
 
 STORE_FORMAT = "fpig-trecvid feature store"
 STORE_VERSION = 1

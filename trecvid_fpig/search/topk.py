@@ -19,9 +19,9 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..base.vectors import ZERO_NORM, unit_float32
 from ..errors import InputError
 from ..runs import format_score
-from ..vectors import ZERO_NORM, unit_float32
 from .matrix import FeatureMatrix, row_norms
 
 #: Values scored per block: big enough that the product, not per-block bookkeeping, dominates.

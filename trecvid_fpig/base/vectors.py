@@ -11,7 +11,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 #: Below this L2 norm a vector has no direction left to normalise.
 ZERO_NORM = 1e-6

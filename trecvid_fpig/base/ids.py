@@ -23,7 +23,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 #: Topic ids in runs, qrels and sidecars: ASCII digits only (``str.isdigit`` also takes '²' and
 #: Arabic-Indic digits, which ``int`` reads as numbers) and at most 9 of them.

@@ -9,7 +9,7 @@ import glob
 import os
 import re
 
-from .errors import InputError
+from ..errors import InputError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .ids import MAX_ID_CHARS, topic_number
 
 #: Perl's ``\s`` on the bytes sample_eval.pl reads: space, \t, \n, \v (since Perl 5.18), \f, \r.
