@@ -29,8 +29,8 @@ import torch, open_clip
 t1 = time.perf_counter()
 from trecvid_fpig.encode.checkpoints import load_text_checkpoint
 from trecvid_fpig.encode.text_encoder import build_text_tower, load_text_encoder
-from trecvid_fpig.encode.query_features import checkpoint_sha256, save_query_features
-from trecvid_fpig.topics import load_topics
+from trecvid_fpig.formats.query_features import checkpoint_sha256, save_query_features
+from trecvid_fpig.formats.topics import load_topics
 ckpt, out = sys.argv[1], sys.argv[2]
 checkpoint = load_text_checkpoint(ckpt)
 t2 = time.perf_counter()

@@ -28,7 +28,7 @@ DIM, TOPICS, K = 512, 30, 1000
 
 def prepare(work: Path, shots: int, frames: int) -> Path:
     """A store of random unit shot vectors with `frames` random unit frame rows per shot."""
-    from trecvid_fpig.search.store import convert_features
+    from trecvid_fpig.formats.store import convert_features
 
     store = work / f"frames-{shots}x{frames}.fpig"
     if (store / "frames.npy").exists():
@@ -87,8 +87,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--workdir", default="/tmp/fpig-bench")
     args = parser.parse_args()
+    from trecvid_fpig.formats.store import read_features
     from trecvid_fpig.search.frames import FrameScoring, frame_search, read_frames
-    from trecvid_fpig.search.store import read_features
     from trecvid_fpig.search.topk import SEARCH_BLOCK_VALUES, search
 
     store = prepare(Path(args.workdir), args.shots, args.frames)

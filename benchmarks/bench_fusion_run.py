@@ -30,8 +30,8 @@ FPIG = str(Path(sys.executable).parent / "fpig-trecvid")
 
 def prepare(work: Path) -> dict:
     """Two stores of the same shots and TV19 topic features for each; reused when there."""
-    from trecvid_fpig.search.store import convert_features
-    from trecvid_fpig.topics import load_topics
+    from trecvid_fpig.formats.store import convert_features
+    from trecvid_fpig.formats.topics import load_topics
 
     work.mkdir(parents=True, exist_ok=True)
     ids = [f"shot{1 + i // 150:05d}_{i % 150 + 1}" for i in range(SHOTS)]

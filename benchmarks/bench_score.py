@@ -59,7 +59,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = make_runs(Path(tmp))
         qrels = Path(tmp) / "avs.qrels.tv21"
-        from trecvid_fpig.topics import resolve_qrels
+        from trecvid_fpig.formats.topics import resolve_qrels
         qrels.write_bytes(gzip.decompress(resolve_qrels("tv21").read_bytes()))
         one_call = timed([[exe, "score", "--qrels", "tv21", *runs]], args.repeat)
         ten_calls = timed([[exe, "score", "--qrels", "tv21", run] for run in runs], max(3, args.repeat // 2))

@@ -42,8 +42,8 @@ FPIG = [str(Path(PY).parent / "fpig-trecvid")]
 def prepare(work: Path) -> dict:
     """Random unit shot vectors as a store (float32 and float16), TV19 query features, and a
     ViT-B-size F-Pig checkpoint; reused when already there."""
-    from trecvid_fpig.search.store import convert_features
-    from trecvid_fpig.topics import load_topics
+    from trecvid_fpig.formats.store import convert_features
+    from trecvid_fpig.formats.topics import load_topics
 
     work.mkdir(parents=True, exist_ok=True)
     paths = {"f32": work / "v3c1-f32.fpig", "f16": work / "v3c1-f16.fpig",
@@ -152,7 +152,7 @@ with open(sys.argv[3], "w") as fh:
 
 OURS_STAGE = """
 import numpy as np, time, sys
-from trecvid_fpig.search.store import read_features
+from trecvid_fpig.formats.store import read_features
 from trecvid_fpig.search.topk import search
 features = read_features(sys.argv[1]); Q = np.load(sys.argv[2])
 search(features, Q, k={k})

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import trecvid_fpig as tf
-from trecvid_fpig.runs import parse_run
+from trecvid_fpig.formats.runs import parse_run
 
 HEAVY = ("pandas", "torch", "open_clip", "scipy", "matplotlib", "pyarrow", "av", "transformers")
 
@@ -41,9 +41,8 @@ def test_public_names():
     for name in ("Qrels", "Run", "load_qrels", "read_run", "score", "compare", "fuse", "recall", "search",
                  "topics"):
         assert name in tf.__all__ and callable(getattr(tf, name))
-    # submodules of the same names, loaded after the package, must not shadow the functions
-    import trecvid_fpig.search.store  # noqa: F401
-    import trecvid_fpig.topics  # noqa: F401
+    # the subpackage of the same name, loaded after the package, must not shadow the function
+    import trecvid_fpig.search.topk  # noqa: F401
     assert callable(tf.topics) and callable(tf.search)
 
 

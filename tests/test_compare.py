@@ -5,14 +5,12 @@ import json
 
 import numpy as np
 import pytest
+from cli_helpers import invoke
 from scipy import stats
 
-from cli_helpers import invoke
 from trecvid_fpig.evaluate.score import load_qrels, score_runs
+from trecvid_fpig.formats.runs import write_run
 from trecvid_fpig.report.stats import holm, paired_t_test, randomization_test
-from trecvid_fpig.runs import write_run
-
-
 
 
 def compare(*args, ok=True):

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
 from trecvid_fpig.evaluate.score import load_qrels
-from trecvid_fpig.search.store import read_features
+from trecvid_fpig.formats.store import read_features
 
 
 def test_demo_runs_scores_and_says_it_is_synthetic(tmp_path):

@@ -1,9 +1,9 @@
 """`fpig-trecvid demo` (its video side, on by default): generated videos -> features extract -> run -> score, offline.
 Skipped until the video towers are in this checkout."""
 import pytest
-
 from cli_helpers import invoke
-from trecvid_fpig.search.store import read_features
+
+from trecvid_fpig.formats.store import read_features
 
 video_encoder = pytest.importorskip("trecvid_fpig.encode.video_encoder")
 if not hasattr(video_encoder, "load_video_encoder"):

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
-from trecvid_fpig.evaluate.xinfap import evaluate_run
-from trecvid_fpig.qrels import parse_qrels
 from trecvid_fpig.cli.reference import WIDTH, cli_reference
-from trecvid_fpig.runs import parse_run
+from trecvid_fpig.evaluate.xinfap import evaluate_run
+from trecvid_fpig.formats.qrels import parse_qrels
+from trecvid_fpig.formats.runs import parse_run
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = sorted((REPO / "docs").glob("*.md"))

@@ -14,9 +14,9 @@ pytest.importorskip("open_clip")
 
 from trecvid_fpig.cli import cli  # noqa: E402
 from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
-from trecvid_fpig.encode.query_features import checkpoint_sha256  # noqa: E402
 from trecvid_fpig.encode.text_encoder import load_text_encoder  # noqa: E402
-from trecvid_fpig.topics import load_topics  # noqa: E402
+from trecvid_fpig.formats.query_features import checkpoint_sha256  # noqa: E402
+from trecvid_fpig.formats.topics import load_topics  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_bad_input_exits_2_and_leaves_outputs_alone(tmp_path, checkpoint, case):
 
 
 def test_cli_modules_do_not_import_torch():
-    code = ("import sys, trecvid_fpig.cli.encode, trecvid_fpig.encode.query_features, "
+    code = ("import sys, trecvid_fpig.cli.encode, trecvid_fpig.formats.query_features, "
             "trecvid_fpig.encode.checkpoints, trecvid_fpig.encode.text_encoder, "
             "trecvid_fpig.demo.checkpoints; "
             "assert not {'torch', 'open_clip'} & set(sys.modules), sorted(sys.modules)")

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from trecvid_fpig.encode.query_features import (checkpoint_sha256, load_query_features,
-                                                save_query_features)
 from trecvid_fpig.errors import InputError, InputWarning
-from trecvid_fpig.topics import TopicSet
+from trecvid_fpig.formats.query_features import (checkpoint_sha256, load_query_features,
+                                                 save_query_features)
+from trecvid_fpig.formats.topics import TopicSet
 
 TOPICS = TopicSet("mini", (611, 612, 613), ("a dog", "a cat", "a car"), "mini.txt")
 
@@ -185,8 +185,9 @@ def test_sidecar_without_text_hashes_reads_with_a_warning(tmp_path):
 def test_run_refuses_features_of_other_texts_and_warns_on_old_sidecars(tmp_path):
     """`run --query-features q.npy --topics other.txt`: exit 2 naming the topic, not a run."""
     from cli_helpers import invoke
-    from trecvid_fpig.search.store import convert_features
-    from trecvid_fpig.topics import parse_topics
+
+    from trecvid_fpig.formats.store import convert_features
+    from trecvid_fpig.formats.topics import parse_topics
 
     np.save(tmp_path / "shots.npy", _unit_rows(30, seed=2))
     (tmp_path / "shots.ids.txt").write_text("".join(f"shot{i:05d}_1\n" for i in range(30)))

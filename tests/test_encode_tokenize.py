@@ -77,7 +77,7 @@ def encoder(tmp_path_factory):
 def test_a_topic_encodes_to_the_same_bytes_alone_and_in_any_batch(encoder):
     """Features depend on the text alone: every subset, order and position gives the same
     bytes (they used to depend on the batch's longest text)."""
-    from trecvid_fpig.topics import load_topics
+    from trecvid_fpig.formats.topics import load_topics
 
     texts = list(load_topics("tv21").texts) + [LONG, ""]
     every = encoder.encode(texts)

@@ -11,7 +11,7 @@ from trecvid_fpig.errors import InputError
 from trecvid_fpig.extract import job
 from trecvid_fpig.extract.reader import clip4clip_frames, thin, uniform_frames
 from trecvid_fpig.extract.tasks import keyframe_shots, read_boundaries, select, table_shots
-from trecvid_fpig.search.store import read_features
+from trecvid_fpig.formats.store import read_features
 
 
 def clip4clip_reference(first, last, fps, frames):

@@ -12,7 +12,7 @@ if not torch.cuda.is_available():
 
 from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
-from trecvid_fpig.search.store import read_features  # noqa: E402
+from trecvid_fpig.formats.store import read_features  # noqa: E402
 
 LAYOUTS = [("open_clip", "meanP"), ("hf-clip", "meanP"), ("clip4clip", "meanP"),
            ("clip4clip", "seqTransf")]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from extract_helpers import FPS, write_boundaries
 from test_extract_video import cli_script
 
@@ -173,7 +172,7 @@ def test_a_shard_cut_inside_a_video_gives_the_unsharded_store(tmp_path, collecti
 
 
 def test_shots_that_leave_gaps_give_the_same_rows(tmp_path, collection):
-    from trecvid_fpig.search.store import read_features
+    from trecvid_fpig.formats.store import read_features
 
     whole, gaps = tmp_path / "whole.fpig", tmp_path / "gaps.fpig"
     listed = tmp_path / "shots.txt"

@@ -15,7 +15,7 @@ from PIL import Image  # noqa: E402
 
 from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.extract.reader import thin  # noqa: E402
-from trecvid_fpig.search.store import read_features  # noqa: E402
+from trecvid_fpig.formats.store import read_features  # noqa: E402
 
 
 @pytest.mark.parametrize("layout,temporal", [("clip4clip", "seqTransf"), ("hf-clip", "meanP"),

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
-from extract_helpers import (FPS, FakeVideoEncoder, colour_number, v3c_collection, write_video)
+from extract_helpers import FPS, FakeVideoEncoder, colour_number, v3c_collection, write_video
+
 from trecvid_fpig.extract import job
 from trecvid_fpig.extract.reader import read_shots
 from trecvid_fpig.extract.tasks import table_shots, video_shots
-from trecvid_fpig.search.store import read_features
+from trecvid_fpig.formats.store import read_features
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from cli_helpers import invoke
 from test_outputs import assert_set_consistent, collection, one_error_line, snapshot  # noqa: F401
 
 from trecvid_fpig.base import files, outputs
-from trecvid_fpig.search.store import convert_features, read_store
+from trecvid_fpig.formats.store import convert_features, read_store
 
 REPO = Path(__file__).resolve().parents[1]
 D = 8
@@ -383,8 +383,8 @@ def test_a_signal_during_a_commit_waits_until_the_whole_set_is_in_place(tmp_path
 
     import numpy as np
 
-    from trecvid_fpig.encode.query_features import save_query_features
-    from trecvid_fpig.topics import TopicSet
+    from trecvid_fpig.formats.query_features import save_query_features
+    from trecvid_fpig.formats.topics import TopicSet
 
     topics = TopicSet("two", (661, 662), ("a dog", "a cat"), "two.txt")
     target = tmp_path / "q.npy"

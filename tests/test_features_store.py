@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.search.store import convert_features, read_features
+from trecvid_fpig.formats.store import convert_features, read_features
 
 N, D = 37, 8
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
+from trecvid_fpig.formats.matrix import FeatureMatrix
+from trecvid_fpig.formats.store import convert_features
+from trecvid_fpig.formats.topics import load_topics
 from trecvid_fpig.search.fused import ScoredModel, fused_search
-from trecvid_fpig.search.matrix import FeatureMatrix
-from trecvid_fpig.search.store import convert_features
-from trecvid_fpig.topics import load_topics
 
 
 def reference_fused(matrices, queries, weights, ids, t, k, excluded=()):

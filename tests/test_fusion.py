@@ -4,12 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import invoke
 
 import trecvid_fpig as tf
+from trecvid_fpig.formats.runs import parse_run
 from trecvid_fpig.fusion.tune import weight_grid
-from trecvid_fpig.runs import parse_run
-
-from cli_helpers import invoke
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "fusion.md"
 NORM_NAMES = {"minmax": "min-max", "zscore": "zmuv", "sum": "sum", "none": None}

@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trecvid_fpig.base.fields import split_fields
-from trecvid_fpig.encode.query_features import load_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
-from trecvid_fpig.qrels import parse_qrels
+from trecvid_fpig.formats.qrels import parse_qrels
+from trecvid_fpig.formats.query_features import load_query_features
+from trecvid_fpig.formats.runs import parse_run
+from trecvid_fpig.formats.store import convert_features, read_features
+from trecvid_fpig.formats.topics import parse_topics
 from trecvid_fpig.report.manifest import load_manifest
-from trecvid_fpig.runs import parse_run
-from trecvid_fpig.search.store import convert_features, read_features
-from trecvid_fpig.topics import parse_topics
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

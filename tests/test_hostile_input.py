@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from trecvid_fpig.base.fields import MAX_ID_CHARS
-from trecvid_fpig.encode.query_features import load_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
-from trecvid_fpig.qrels import parse_qrels
+from trecvid_fpig.formats.qrels import parse_qrels
+from trecvid_fpig.formats.query_features import load_query_features
+from trecvid_fpig.formats.runs import parse_run
+from trecvid_fpig.formats.store import convert_features, read_features
+from trecvid_fpig.formats.topics import parse_topics
 from trecvid_fpig.report.manifest import load_toml
-from trecvid_fpig.runs import parse_run
-from trecvid_fpig.search.store import convert_features, read_features
-from trecvid_fpig.topics import parse_topics
 
 BOM = b"\xef\xbb\xbf"
 QRELS = b"1661 0 shot00001_1 1 1\n1661 0 shot00001_2 1 0\n1662 0 shot00002_1 2 1\n"
@@ -162,7 +162,7 @@ def test_pool_mean_refuses_ordinary_shot_ids_naming_the_first(tmp_path):
 def test_xml_attributes_and_shot_ids_round_trip_through_a_parser(tmp_path):
     import xml.etree.ElementTree as ET
 
-    from trecvid_fpig.nist_xml import run_attributes, write_avs_xml
+    from trecvid_fpig.formats.avs_xml import run_attributes, write_avs_xml
 
     desc = 'a & b < c > "d" \'e\'\ttab\nnewline é 漢 \U0001F600'
     attrs = run_attributes({"desc": desc, "pid": "Team<1>"}, pid="x", desc="", task="M")
@@ -178,14 +178,14 @@ def test_xml_attributes_and_shot_ids_round_trip_through_a_parser(tmp_path):
 
 @pytest.mark.parametrize("bad", ["a\x01b", "\x00", "x\ud800", "\ufffe"])
 def test_xml_field_character_xml_cannot_hold_is_refused(bad):
-    from trecvid_fpig.nist_xml import run_attributes
+    from trecvid_fpig.formats.avs_xml import run_attributes
 
     with pytest.raises(InputError, match="XML attribute desc .*XML 1.0 cannot hold"):
         run_attributes({"desc": bad}, pid="x", desc="", task="M")
 
 
 def test_shot_id_xml_cannot_hold_is_refused(tmp_path):
-    from trecvid_fpig.nist_xml import run_attributes, write_avs_xml
+    from trecvid_fpig.formats.avs_xml import run_attributes, write_avs_xml
 
     attrs = run_attributes({}, pid="x", desc="d", task="M")
     with pytest.raises(InputError, match="shot id"):

@@ -6,9 +6,9 @@ import pytest
 
 from trecvid_fpig.base.ids import MAX_ID_CHARS
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.id_lists import read_id_list
+from trecvid_fpig.formats.features import read_npy
+from trecvid_fpig.formats.id_lists import read_id_list
 from trecvid_fpig.run.request import resolve_exclude
-from trecvid_fpig.search.formats import read_npy
 
 HUGE = "x" * (MAX_ID_CHARS + 1)
 

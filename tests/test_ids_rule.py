@@ -8,9 +8,9 @@ import trecvid_fpig as tf
 from trecvid_fpig.base.ids import (check_shot_ids, nist_topic_number, run_topic_id, shot_id,
                                    topic_of_run_id)
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.nist_xml import RunAttributes, parse_avs_xml, write_avs_xml
-from trecvid_fpig.runs import Run, parse_run, run_from_dict, write_run
-from trecvid_fpig.topics import parse_topics
+from trecvid_fpig.formats.avs_xml import RunAttributes, parse_avs_xml, write_avs_xml
+from trecvid_fpig.formats.runs import Run, parse_run, run_from_dict, write_run
+from trecvid_fpig.formats.topics import parse_topics
 
 BAD_SHOTS = ["clip A", "", "a\nb", "a\tb", "x\u00a0", "x\u3000y", "x\x1cy", "x\u2028", "x\x00",
              "x\x7f", "x\ud800", "x\uffff", "s" * 257]

@@ -14,7 +14,7 @@ import pytest
 from extract_helpers import v3c_collection
 
 from trecvid_fpig.base.locks import output_lock
-from trecvid_fpig.search.store import read_features
+from trecvid_fpig.formats.store import read_features
 
 pytestmark = pytest.mark.slow
 

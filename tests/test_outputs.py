@@ -14,7 +14,7 @@ from cli_helpers import invoke
 
 from trecvid_fpig.base import outputs
 from trecvid_fpig.base.locks import output_lock
-from trecvid_fpig.search.store import convert_features
+from trecvid_fpig.formats.store import convert_features
 
 D = 8
 

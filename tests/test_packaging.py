@@ -21,12 +21,12 @@ def test_shipped_data_is_package_data():
     config = setup_cfg()
     dirs = dict(line.split(" = ") for line in config["options"]["package_dir"].strip().splitlines())
     data = dict(config["options.package_data"])
-    from trecvid_fpig.datafiles import FOLDERS
+    from trecvid_fpig.formats.shipped import FOLDERS
     for installed, checkout in FOLDERS.items():
         assert dirs[f"trecvid_fpig.{installed}"] == checkout
         patterns = [p.strip() for p in data[f"trecvid_fpig.{installed}"].split(",")]
         assert any((REPO / checkout).glob(p) for p in patterns)
-    from trecvid_fpig.topics import REGISTRY, shipped_path
+    from trecvid_fpig.formats.topics import REGISTRY, shipped_path
     for info in REGISTRY.values():
         assert shipped_path(info.filename).is_file()
         assert shipped_path(info.filename).match("topics/*.avs.txt")

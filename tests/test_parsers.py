@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from trecvid_fpig.base.outputs import atomic_write
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.qrels import parse_qrels
-from trecvid_fpig.runs import parse_run, write_run
-from trecvid_fpig.topics import REGISTRY, load_topics, parse_topics, resolve_qrels
+from trecvid_fpig.formats.qrels import parse_qrels
+from trecvid_fpig.formats.runs import parse_run, write_run
+from trecvid_fpig.formats.topics import REGISTRY, load_topics, parse_topics, resolve_qrels
 
 QRELS = """\
 1661 0 shot00001_1 1 1

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
 from trecvid_fpig.evaluate.score import load_qrels, score_runs
-from trecvid_fpig.runs import parse_run
-from trecvid_fpig.search.store import convert_features
-from trecvid_fpig.topics import load_topics, shipped_path
+from trecvid_fpig.formats.runs import parse_run
+from trecvid_fpig.formats.store import convert_features
+from trecvid_fpig.formats.topics import load_topics, shipped_path
 
 D = 16
 

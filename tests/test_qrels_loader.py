@@ -5,8 +5,8 @@ import pytest
 from trecvid_fpig import api
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate import score
-from trecvid_fpig.qrels import Qrels, load_qrels, parse_qrels
-from trecvid_fpig.topics import shipped_path
+from trecvid_fpig.formats.qrels import Qrels, load_qrels, parse_qrels
+from trecvid_fpig.formats.topics import shipped_path
 
 
 def test_every_entry_point_is_the_one_loader():

@@ -20,12 +20,12 @@ from trecvid_fpig.base.fields import parse_numbers, split_columns, split_fields,
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
 from trecvid_fpig.extract.tasks import read_boundaries, table_shots
-from trecvid_fpig.nist_xml import parse_avs_xml
-from trecvid_fpig.qrels import parse_qrels
+from trecvid_fpig.formats.avs_xml import parse_avs_xml
+from trecvid_fpig.formats.features import read_bigfile
+from trecvid_fpig.formats.qrels import parse_qrels
+from trecvid_fpig.formats.runs import parse_run
+from trecvid_fpig.formats.topics import load_topics, parse_topics
 from trecvid_fpig.report.plots import read_sensitivity
-from trecvid_fpig.runs import parse_run
-from trecvid_fpig.search.formats import read_bigfile
-from trecvid_fpig.topics import load_topics, parse_topics
 from trecvid_fpig.validate import Expectations, check_run_file, read_id_list
 
 #: Perl's \s on bytes, written out here rather than taken from the module under test.

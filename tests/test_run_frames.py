@@ -4,14 +4,14 @@ import json
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
 from extract_helpers import FakeVideoEncoder, keyframe_collection
+
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.extract import job
-from trecvid_fpig.runs import parse_run
+from trecvid_fpig.formats.runs import parse_run
+from trecvid_fpig.formats.store import convert_features, read_features
 from trecvid_fpig.search.frames import FrameScoring, frame_search, read_frames
-from trecvid_fpig.search.store import convert_features, read_features
 
 D = 8
 

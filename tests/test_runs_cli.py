@@ -2,13 +2,12 @@
 import gzip
 
 import pytest
+from cli_helpers import invoke, runner
 
 import trecvid_fpig as tf
-from trecvid_fpig.nist_xml import parse_avs_xml
-from trecvid_fpig.runs import parse_run
-
-from cli_helpers import invoke, runner
 from trecvid_fpig.cli import cli
+from trecvid_fpig.formats.avs_xml import parse_avs_xml
+from trecvid_fpig.formats.runs import parse_run
 
 
 @pytest.fixture

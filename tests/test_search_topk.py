@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.search.matrix import FeatureMatrix
+from trecvid_fpig.formats.matrix import FeatureMatrix
 from trecvid_fpig.search.topk import search
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
 from extract_helpers import FakeVideoEncoder, keyframe_collection
+
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.extract import job, writer
-from trecvid_fpig.search.store import convert_features, read_features
+from trecvid_fpig.formats.store import convert_features, read_features
 
 SHOTS = {f"shot0000{v}_{n}": 1 + (n % 3) for v in (1, 2) for n in range(1, 4)}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from trecvid_fpig.base import outputs
-from trecvid_fpig.search.store import convert_features
+from trecvid_fpig.formats.store import convert_features
 
 REPO = Path(__file__).resolve().parents[1]
 #: The steps of a replacement, in order: the old directory aside, the new one in, the old removed.

@@ -5,10 +5,10 @@ import pytest
 from cli_helpers import invoke
 from extract_helpers import FakeVideoEncoder, keyframe_collection
 
-from trecvid_fpig.encode.query_features import save_query_features
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.extract import job
-from trecvid_fpig.topics import TopicSet
+from trecvid_fpig.formats.query_features import save_query_features
+from trecvid_fpig.formats.topics import TopicSet
 
 TOPICS = TopicSet("mini", (611, 612, 613), ("a dog", "a cat", "a car"), "mini.txt")
 

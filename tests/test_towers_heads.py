@@ -11,16 +11,16 @@ import pytest
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 transformers = pytest.importorskip("transformers")
-from PIL import Image  # noqa: E402
-
 from cli_helpers import invoke  # noqa: E402
 from extract_helpers import keyframe_collection  # noqa: E402
+from PIL import Image  # noqa: E402
 from test_encode_parity import perturb, tiny_hf_clip  # noqa: E402
+
 from trecvid_fpig.encode import checkpoints  # noqa: E402
 from trecvid_fpig.encode.text_encoder import load_text_encoder  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
 from trecvid_fpig.errors import InputError  # noqa: E402
-from trecvid_fpig.search.store import read_features  # noqa: E402
+from trecvid_fpig.formats.store import read_features  # noqa: E402
 
 TOL = 1e-5
 TEXTS = ["a person riding a horse on a beach", "", "two dogs play in the snow at night",

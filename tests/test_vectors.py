@@ -64,16 +64,16 @@ def test_convert_refuses_the_near_zero_row_that_extract_refuses(tmp_path):
     assert not (tmp_path / "x.fpig").exists()
 
 
-# --- the one .npy loader and list-column reader (trecvid_fpig.feature_files)
+# --- the one .npy loader and list-column reader (trecvid_fpig.formats.feature_files)
 
 
 def feature_readers(path, tmp_path):
     """Every reader of a feature .npy: shot features (run, convert), recall's text features and
     topic features, each a call that reads `path` (ids and a video matrix beside it)."""
-    from trecvid_fpig.encode.query_features import load_query_features
     from trecvid_fpig.evaluate.recall import recall_from_files
-    from trecvid_fpig.search.store import read_features
-    from trecvid_fpig.topics import TopicSet
+    from trecvid_fpig.formats.query_features import load_query_features
+    from trecvid_fpig.formats.store import read_features
+    from trecvid_fpig.formats.topics import TopicSet
 
     (tmp_path / "x.ids.txt").write_text("shot00001_1 shot00001_2\n")
     np.save(tmp_path / "v.npy", np.eye(2, dtype=np.float32))

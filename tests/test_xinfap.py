@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trecvid_fpig.evaluate.xinfap import evaluate_run
-from trecvid_fpig.qrels import parse_qrels
-from trecvid_fpig.runs import parse_run
+from trecvid_fpig.formats.qrels import parse_qrels
+from trecvid_fpig.formats.runs import parse_run
 
 
 def reference_xinfap(qrels_lines, run_items, depth=1000):
@@ -131,7 +131,7 @@ def test_fully_judged_pool_is_close_to_trec_eval_ap(tmp_path):
 @given(st.dictionaries(st.sampled_from(["1", "2", "3", "4"]),
                        st.one_of(st.integers(0, 1500).map(float), st.floats(0, 1500)), min_size=1))
 def test_ideal_dcg_matches_the_scripts_loop(per_grade):
-    from trecvid_fpig.qrels import _ideal_dcg
+    from trecvid_fpig.formats.qrels import _ideal_dcg
     best, start = 0.0, 0.0
     for grade in sorted(per_grade, reverse=True):
         r = start + 1

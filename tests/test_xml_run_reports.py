@@ -8,8 +8,8 @@ from cli_helpers import invoke
 
 from trecvid_fpig import api
 from trecvid_fpig.base.ids import topic_of_run_id
-from trecvid_fpig.nist_xml import run_attributes, write_avs_xml
-from trecvid_fpig.runs import parse_run
+from trecvid_fpig.formats.avs_xml import run_attributes, write_avs_xml
+from trecvid_fpig.formats.runs import parse_run
 
 RUNS = ("runA", "runB")
 

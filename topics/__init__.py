@@ -1,5 +1,5 @@
 """NIST TRECVID AVS topics, qrels and collection lists shipped with fpig-trecvid.
 
-A wheel installs this folder as ``trecvid_fpig/shipped``; :mod:`trecvid_fpig.datafiles` finds
+A wheel installs this folder as ``trecvid_fpig/shipped``; :mod:`trecvid_fpig.formats.shipped` finds
 the files there or in a source checkout.
 """

@@ -11,14 +11,13 @@ __all__ = ["Qrels", "Run", "load_qrels", "read_run", "score", "compare", "fuse",
            "fused_search", "topics", "InputError"]
 
 #: Public name -> module that defines it.
-_HOMES = {"Qrels": ".qrels", "Run": ".runs", "InputError": ".errors", "load_qrels": ".api",
+_HOMES = {"Qrels": ".formats.qrels", "Run": ".formats.runs", "InputError": ".errors", "load_qrels": ".api",
           "read_run": ".api", "score": ".api", "compare": ".api", "fuse": ".api", "recall": ".api",
           "fused_search": ".api"}
 
-# `topics` and `search` are also submodules. They are imported first (both are light): importing
-# one later would replace the function below with the module on this package, as the import
-# system sets that attribute when a submodule is first loaded.
-importlib.import_module(".topics", __name__)
+# `search` is also a subpackage. It is imported first (it is light): importing it later would
+# replace the function below with the package, as the import system sets that attribute when a
+# submodule is first loaded.
 importlib.import_module(".search", __name__)
 
 

@@ -1,5 +1,5 @@
 """The Python API: the CLI's verbs as functions on paths or in-memory objects, returning
-DataFrames, dicts and :class:`~trecvid_fpig.runs.Run` objects. It calls the same library
+DataFrames, dicts and :class:`~trecvid_fpig.formats.runs.Run` objects. It calls the same library
 functions as the CLI, so a notebook and ``fpig-trecvid`` give the same numbers."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .errors import InputError
-from .qrels import Qrels, load_qrels
-from .runs import Run, run_from_dict
+from .formats.qrels import Qrels, load_qrels
+from .formats.runs import Run, run_from_dict
 
 PathLike = Union[str, Path]
 RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
@@ -81,7 +81,8 @@ def recall(sims=None, text_features=None, video_features=None, captions_per_vide
            ks: Sequence[int] = (1, 5, 10), nan_as_lowest: bool = False) -> dict:
     """``fpig-trecvid recall --format json`` as a dict. `sims` (and the features) may be paths
     or arrays; with arrays, `captions_per_video` gives the ground truth."""
-    from .evaluate.recall import check_recall_inputs, cosine_matrix, recall_from_files, recall_metrics
+    from .evaluate.recall import (check_recall_inputs, cosine_matrix, recall_from_files,
+                                  recall_metrics)
 
     arrays = [a for a in (sims, text_features, video_features) if isinstance(a, np.ndarray)]
     if not arrays:
@@ -101,7 +102,7 @@ def search(queries: Mapping[str, Sequence[float]], store: PathLike, k: int = 100
            tag: str = "run") -> Run:
     """Rank the shots of `store` (any feature format ``run`` reads) for each ``{topic: vector}``
     by cosine, the top `k` a topic, as ``fpig-trecvid run`` ranks them."""
-    from .search.store import read_features
+    from .formats.store import read_features
     from .search.topk import search as top_k
 
     features = read_features(store)
@@ -116,9 +117,10 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
     cut. `models` holds ``(queries, store)`` or ``(queries, store, weight)`` per model: its
     ``{topic: vector}`` (the same topics for every model), its shot features (the same shots in
     the same order for every model) and its weight (default 1)."""
-    from .search.fused import ScoredModel, fusion_weight
+    from .formats.store import read_features
+    from .search.fused import ScoredModel
     from .search.fused import fused_search as top_k_fused
-    from .search.store import read_features
+    from .search.fused import fusion_weight
 
     if not models:
         raise InputError("give at least one model: (queries, store) or (queries, store, weight)")
@@ -144,7 +146,7 @@ def _query_matrix(queries: Mapping, topic_ids: Sequence[str], dim: int) -> np.nd
     """``{topic: vector}`` as L2-normalised float32 rows in `topic_ids`' order (keys may be ints
     or strings), normalised as ``run`` normalises topic features; each must be a vector of the
     store's dimension."""
-    from .encode.query_features import unit_topic_rows
+    from .formats.query_features import unit_topic_rows
 
     by_id = {str(t): v for t, v in queries.items()}
     rows = []
@@ -167,7 +169,7 @@ def topics(name: PathLike):
     DataFrame: topic (NIST's number), qrels_id (the id runs use), text."""
     import pandas as pd
 
-    from .topics import load_topics
+    from .formats.topics import load_topics
 
     topic_set = load_topics(name)
     return pd.DataFrame({"topic": list(topic_set.ids), "qrels_id": list(topic_set.qrels_ids),

@@ -1,8 +1,8 @@
 """The submission rules, one set for both drivers: ``runs check`` (no qrels; TV24 and TV25
 qrels are not public) lists every problem, ``score --strict`` reports the same ones.
 
-A run file is read by the scoring readers (:func:`~trecvid_fpig.runs.read_run_lines`,
-:func:`~trecvid_fpig.nist_xml.read_avs_xml`), which list what they refuse; its items are then
+A run file is read by the scoring readers (:func:`~trecvid_fpig.formats.runs.read_run_lines`,
+:func:`~trecvid_fpig.formats.avs_xml.read_avs_xml`), which list what they refuse; its items are then
 held to the rules, each problem naming its file and line: the topic set and id form, at most
 1000 shots a topic, repeated shots, shot id syntax, membership in the collection when its shot
 ids are given, NIST's dropped V3C1 shots (for V3C1 topic sets), and the XML run attributes
@@ -18,11 +18,11 @@ from .base.fields import is_whole_number, split_fields
 from .base.files import read_text
 from .base.ids import topic_of_run_id
 from .errors import InputError
-from .nist_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
-from .problems import Problem
-from .qrels import MAX_RESULT_SIZE
-from .runs import SHOT_ID, Run, read_run_lines
-from .topics import TopicSet, qrels_topic_id
+from .formats.avs_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
+from .formats.problems import Problem
+from .formats.qrels import MAX_RESULT_SIZE
+from .formats.runs import SHOT_ID, Run, read_run_lines
+from .formats.topics import TopicSet, qrels_topic_id
 
 PathLike = Union[str, Path]
 #: How NIST writes a topic in qrels and runs: 1 followed by the 3-digit topic number.

@@ -5,12 +5,12 @@ from typing import Optional, Tuple
 
 import click
 
+from ..formats.topics import REGISTRY
 from ..report.cache import ResultCache
 from ..report.cells import CellEvaluator
 from ..report.compare import pair_tests, render_comparison, scores_from_manifest, scores_from_runs
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
-from ..topics import REGISTRY
 from .output import check_out, emit, manifest_inputs
 
 

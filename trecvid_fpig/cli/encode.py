@@ -9,7 +9,7 @@ import click
 from ..base.locks import output_lock
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputWarning
-from ..topics import load_topics
+from ..formats.topics import load_topics
 from .options import tower_config_option
 
 _ACTIVATIONS = {"auto": None, "quick-gelu": True, "gelu": False}
@@ -48,8 +48,8 @@ def command(checkpoint: str, topics_spec: str, max_words: int, batch_size: Optio
             quiet: bool) -> None:
     """Encode the topics' texts with CKPT's text tower into L2-normalised features."""
     from ..encode.checkpoints import text_heads_record
-    from ..encode.query_features import checkpoint_sha256, save_query_features, sidecar_path
     from ..encode.text_encoder import load_text_encoder
+    from ..formats.query_features import checkpoint_sha256, save_query_features, sidecar_path
 
     if batch_size is not None:
         warnings.warn("--batch-size is ignored: topics are encoded in chunks of a fixed size, "

@@ -6,8 +6,8 @@ from typing import Optional
 
 import click
 
-from ..search.store import (POOLS, STORE_DTYPES, convert_features, manifest_lines, read_features,
-                            verify_store)
+from ..formats.store import (POOLS, STORE_DTYPES, convert_features, manifest_lines, read_features,
+                             verify_store)
 from .options import tower_config_option
 
 

@@ -7,11 +7,11 @@ import click
 
 from ..base.locks import output_lock
 from ..base.outputs import refuse_input_as_output
+from ..formats.topics import REGISTRY
 from ..report.cache import ResultCache
 from ..report.cells import CellEvaluator
 from ..report.compare import scores_from_manifest, scores_from_runs
 from ..report.manifest import load_manifest
-from ..topics import REGISTRY
 from .output import manifest_inputs
 
 

@@ -6,9 +6,9 @@ from typing import Optional, Tuple
 import click
 
 from ..errors import InputError
+from ..formats.topics import REGISTRY
 from ..run.request import EXCLUDE_LISTS, RunRequest
 from ..run.single import make_run
-from ..topics import REGISTRY
 from .options import tower_config_option
 
 

@@ -44,7 +44,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
     from ..api import read_run
     from ..base.files import read_bytes
     from ..base.ids import topic_of_run_id
-    from ..nist_xml import elapsed_seconds, parse_avs_xml, run_attributes, write_avs_xml
+    from ..formats.avs_xml import elapsed_seconds, parse_avs_xml, run_attributes, write_avs_xml
     from .run import _key_values
 
     run = read_run(src)
@@ -74,8 +74,8 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> None:
     """Validate RUNS (TREC or XML) as NIST will, without qrels: list problems as FILE:LINE, exit 1."""
+    from ..formats.topics import load_topics, shipped_path
     from ..run.request import EXCLUDE_LISTS
-    from ..topics import load_topics, shipped_path
     from ..validate import Expectations, check_run_file, read_id_list
 
     topics = load_topics(topic_spec)

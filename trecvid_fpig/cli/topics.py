@@ -5,7 +5,7 @@ from typing import Optional
 
 import click
 
-from ..topics import REGISTRY, load_topics
+from ..formats.topics import REGISTRY, load_topics
 
 
 @click.group("topics")

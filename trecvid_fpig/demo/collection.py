@@ -27,11 +27,11 @@ import numpy as np
 
 from ..base.vectors import unit_float32
 from ..evaluate.score import load_qrels, score_rows, score_runs
-from ..qrels import Qrels
+from ..formats.qrels import Qrels
+from ..formats.store import convert_features
+from ..formats.topics import load_topics
 from ..run.request import RunRequest
 from ..run.single import make_run
-from ..search.store import convert_features
-from ..topics import load_topics
 
 #: V3C1 holds 7475 videos; distractor ids are drawn from the same id space.
 V3C1_VIDEOS = 7475

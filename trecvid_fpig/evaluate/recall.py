@@ -59,7 +59,7 @@ Files (:func:`recall_from_files`):
   column per video (in column order) and one row per caption, or a single list column holding
   one row of the matrix per caption.
 - ``text_features`` / ``video_features``: ``.npy`` matrices, or anything
-  ``trecvid_fpig.search.store.read_features`` reads (a BigFile folder, the toolkit's store,
+  ``trecvid_fpig.formats.store.read_features`` reads (a BigFile folder, the toolkit's store,
   Parquet / Arrow with ids).
   Rows are L2-normalised here (as TeachCLIP does), and the cosine matrix is computed in row
   chunks into one float32 matrix.
@@ -90,8 +90,8 @@ from ..base.fields import MAX_ID_CHARS, WHITESPACE, text_lines
 from ..base.files import read_text
 from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError
-from ..feature_files import (NPY_MAGIC, PARQUET_MAGIC, check_matrix, file_magic, list_column_rows,
-                             load_npy)
+from ..formats.feature_files import (NPY_MAGIC, PARQUET_MAGIC, check_matrix, file_magic,
+                                     list_column_rows, load_npy)
 
 PathLike = Union[str, Path]
 
@@ -684,7 +684,7 @@ def _load_features(path: PathLike) -> Tuple[Optional[List[str]], np.ndarray]:
     if file_magic(path).startswith(NPY_MAGIC):
         ids, matrix = None, load_npy(path)
     else:
-        from ..search.store import read_features  # stores, BigFile, Parquet/Arrow with ids
+        from ..formats.store import read_features  # stores, BigFile, Parquet/Arrow with ids
 
         features = read_features(path)
         ids, matrix = [str(i) for i in features.ids], np.asarray(features.matrix)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from typing import List
 
-from ..qrels import MAX_RESULT_SIZE, Qrels
-from ..runs import Run
+from ..formats.qrels import MAX_RESULT_SIZE, Qrels
+from ..formats.runs import Run
 from ..validate import (NIST_TOPIC_FORM, SubmissionRules, expected_topics, meant_topic,
                         read_submission, run_submission)
 

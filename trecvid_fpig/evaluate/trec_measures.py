@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Dict, List, Sequence, Tuple
 
 from ..errors import InputError
-from ..qrels import MAX_RESULT_SIZE, Qrels
-from ..runs import Run
+from ..formats.qrels import MAX_RESULT_SIZE, Qrels
+from ..formats.runs import Run
 
 
 def parse_measures(names: Sequence[str]) -> List:

@@ -14,8 +14,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputError
-from ..qrels import DISCOUNT, MAX_RESULT_SIZE, Qrels, TopicJudgments
-from ..runs import Run, TopicRanking
+from ..formats.qrels import DISCOUNT, MAX_RESULT_SIZE, Qrels, TopicJudgments
+from ..formats.runs import Run, TopicRanking
 
 #: Ranks at which sample_eval reports estimated precision; 1000 twice, as the script prints it.
 PRECISION_RANKS = (10, 100, 1000, MAX_RESULT_SIZE)

@@ -18,8 +18,8 @@ from .._version import __version__
 from ..base.devices import pick_device
 from ..base.locks import output_lock
 from ..errors import InputError
-from ..id_lists import read_id_list
-from ..search.store import check_store_destination
+from ..formats.id_lists import read_id_list
+from ..formats.store import check_store_destination
 from . import parts, tasks, writer
 from .engines import make_engine
 from .mapper import ShotMapper, open_encoder

@@ -15,8 +15,8 @@ from typing import List, Sequence, Tuple
 
 from ..base.locks import output_lock
 from ..errors import InputError
-from ..search.store import check_store_destination, read_store, verify_store
-from ..search.store_manifest import IDS, MANIFEST
+from ..formats.store import check_store_destination, read_store, verify_store
+from ..formats.store_manifest import IDS, MANIFEST
 from . import writer
 
 _PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*", re.ASCII)

@@ -30,9 +30,9 @@ from ..base.files import file_sha256
 from ..base.outputs import atomic_directory, atomic_write
 from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError
-from ..search.store import reserved_memmap
-from ..search.store_manifest import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, NormStats,
-                                     id_array, source_record, write_manifest)
+from ..formats.store import reserved_memmap
+from ..formats.store_manifest import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, NormStats,
+                                      id_array, source_record, write_manifest)
 from .tasks import Failure
 
 SETTINGS = "settings.json"

@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputError
-from ..qrels import MAX_RESULT_SIZE
-from ..runs import Run, TopicRanking, ranking_of
+from ..formats.qrels import MAX_RESULT_SIZE
+from ..formats.runs import Run, TopicRanking, ranking_of
 from .comb_mnz import comb_mnz
 from .comb_sum import comb_sum
 from .norms import NORMS

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Tuple
 
 from ..errors import InputError
-from ..qrels import Qrels
-from ..runs import Run
+from ..formats.qrels import Qrels
+from ..formats.runs import Run
 
 
 @dataclass(frozen=True)

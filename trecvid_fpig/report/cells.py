@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..base.files import file_sha256, read_text
 from ..errors import InputError
 from ..evaluate.score import score_run
-from ..qrels import Qrels, load_qrels
-from ..topics import REGISTRY, resolve_qrels
+from ..formats.qrels import Qrels, load_qrels
+from ..formats.topics import REGISTRY, resolve_qrels
 from .cache import ResultCache, cache_key, code_digest
 from .manifest import RecallEntry, RunEntry
 
@@ -76,10 +76,10 @@ def recall_needs(entry: Optional[RecallEntry], setting: str, base: Path) -> Tupl
 
 def _xinfap_code() -> str:
     """The code a cached xinfAP depends on: the run and qrels readers and the scorer."""
-    from .. import nist_xml, qrels, runs
     from ..base import fields, files
     from ..evaluate import score, xinfap
-    return code_digest((xinfap, score, qrels, runs, nist_xml, fields, files))
+    from ..formats import avs_xml, qrels, runs
+    return code_digest((xinfap, score, qrels, runs, avs_xml, fields, files))
 
 
 def _recall_numbers(data: Any, path: Path) -> Dict[str, Dict[str, float]]:

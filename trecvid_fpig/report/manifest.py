@@ -12,7 +12,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ..base.files import read_text
 from ..errors import InputError
-from ..topics import REGISTRY
+from ..formats.topics import REGISTRY
 from .paper import RECALL_SETTINGS, S1_YEARS
 
 #: Options passed on to ``recall_from_files`` when a setting names a similarity matrix, with

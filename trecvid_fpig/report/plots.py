@@ -74,7 +74,7 @@ def paper_topic_id(topic: str) -> str:
 
 def topic_texts() -> Dict[str, str]:
     """Paper topic id -> text of every shipped topic set (ids do not repeat across sets)."""
-    from ..topics import REGISTRY, load_topics
+    from ..formats.topics import REGISTRY, load_topics
 
     texts: Dict[str, str] = {}
     for name in REGISTRY:

@@ -31,7 +31,7 @@ class Published:
 
 def default_published_path() -> Path:
     """``runs/paper.toml``, from the checkout this package runs from or as installed."""
-    from ..datafiles import data_file
+    from ..formats.shipped import data_file
     return data_file("published", "paper.toml")
 
 

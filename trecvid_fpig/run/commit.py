@@ -16,10 +16,10 @@ from .._version import __version__
 from ..base.files import file_sha256
 from ..base.locks import output_lock
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
-from ..nist_xml import elapsed_seconds, run_attributes, write_avs_xml
-from ..runs import write_run
+from ..formats.avs_xml import elapsed_seconds, run_attributes, write_avs_xml
+from ..formats.runs import write_run
+from ..formats.topics import TopicSet
 from ..search.topk import Hits
-from ..topics import TopicSet
 from .request import SET_COMPANIONS, RunOutput, RunRequest, set_name
 
 SCORE_DECIMALS = 6

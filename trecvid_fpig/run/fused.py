@@ -17,8 +17,8 @@ import numpy as np
 
 from ..base.devices import pick_device
 from ..errors import InputError
+from ..formats.store import read_features
 from ..search.fused import ScoredModel, check_same_shots, fused_search, fusion_weight
-from ..search.store import read_features
 from .commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
 from .queries import prepare_queries, query_features
 from .request import RunOutput, RunRequest, excluded_rows, plan_topic_sets

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..base.files import file_sha256
 from ..errors import InputError
-from ..search.matrix import FeatureMatrix
-from ..topics import TopicSet
+from ..formats.matrix import FeatureMatrix
+from ..formats.topics import TopicSet
 from .request import RunRequest, set_name
 
 
@@ -21,7 +21,7 @@ def prepare_queries(request: RunRequest, topic_sets: Sequence[TopicSet],
                     features: FeatureMatrix):
     """Before any output is touched: the loaded query matrices, or the checked text encoder."""
     if request.checkpoint is None:
-        from ..encode.query_features import load_query_features
+        from ..formats.query_features import load_query_features
 
         path = Path(request.query_features)
         matrices = [load_query_features(path, t)[1] for t in topic_sets]
@@ -45,8 +45,8 @@ def query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepared
     and ``encode`` then ``run --query-features`` give byte-identical run files.
     """
     from ..encode.checkpoints import text_heads_record
-    from ..encode.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
-                                         save_query_features, sidecar_path)
+    from ..formats.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
+                                          save_query_features, sidecar_path)
 
     if request.checkpoint is None:
         path = Path(request.query_features)

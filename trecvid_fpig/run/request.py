@@ -16,11 +16,11 @@ import numpy as np
 from ..base.files import file_sha256
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
-from ..id_lists import read_id_list
-from ..nist_xml import run_attributes
+from ..formats.avs_xml import run_attributes
+from ..formats.id_lists import read_id_list
+from ..formats.matrix import FeatureMatrix
+from ..formats.topics import TopicSet, load_topics, shipped_path
 from ..search.frames import FrameScoring
-from ..search.matrix import FeatureMatrix
-from ..topics import TopicSet, load_topics, shipped_path
 
 #: Named shot lists for ``--exclude``, shipped in ``topics/``.
 EXCLUDE_LISTS = {"v3c1-dropped": "v3c1.dropped.shots.txt"}
@@ -136,7 +136,7 @@ def plan_topic_sets(request: RunRequest, models: Sequence[RunRequest]) -> List[T
 
 def _refuse_inputs_as_outputs(request: RunRequest, topic_sets: Sequence[TopicSet],
                               out_dir: Path) -> None:
-    from ..encode.query_features import sidecar_path
+    from ..formats.query_features import sidecar_path
 
     inputs = [("topic file", t.source) for t in topic_sets]
     inputs += [("features", request.features), ("checkpoint", request.checkpoint),

@@ -23,8 +23,8 @@ from typing import List
 import numpy as np
 
 from ..base.devices import pick_device
+from ..formats.store import read_features
 from ..search.frames import frame_search, read_frames
-from ..search.store import read_features
 from ..search.topk import search
 from .commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
 from .queries import prepare_queries, query_features

@@ -24,10 +24,10 @@ from typing import List, Optional
 import numpy as np
 
 from ..errors import InputError
-from .matrix import FeatureMatrix
-from .store_manifest import FRAME_OFFSETS, FRAMES, MANIFEST
-from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, refuse_non_finite,
-                   exact_cosines, search_arguments)
+from ..formats.matrix import FeatureMatrix
+from ..formats.store_manifest import FRAME_OFFSETS, FRAMES, MANIFEST
+from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, exact_cosines,
+                   refuse_non_finite, search_arguments)
 
 FRAME_POOLS = ("max",)
 

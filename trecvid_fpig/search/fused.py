@@ -26,10 +26,10 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputError
-from .matrix import FeatureMatrix
-from .topk import (SEARCH_BLOCK_VALUES, Hits, RunningTopK, numpy_scores, torch_scores,
-                   check_unit_scores, collect, cosine_slack, evaluator_order, exact_cosines,
-                   excluded_rows, finite_blocks)
+from ..formats.matrix import FeatureMatrix
+from .topk import (SEARCH_BLOCK_VALUES, Hits, RunningTopK, check_unit_scores, collect, cosine_slack,
+                   evaluator_order, exact_cosines, excluded_rows, finite_blocks, numpy_scores,
+                   torch_scores)
 
 
 @dataclass(frozen=True)

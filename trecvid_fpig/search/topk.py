@@ -21,8 +21,8 @@ import numpy as np
 
 from ..base.vectors import ZERO_NORM, unit_float32
 from ..errors import InputError
-from ..runs import format_score
-from .matrix import FeatureMatrix, row_norms
+from ..formats.matrix import FeatureMatrix, row_norms
+from ..formats.runs import format_score
 
 #: Values scored per block: big enough that the product, not per-block bookkeeping, dominates.
 SEARCH_BLOCK_VALUES = 1 << 25

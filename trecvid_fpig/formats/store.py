@@ -2,7 +2,7 @@
 
 A store is a directory (conventionally ``*.fpig``) of ``manifest.json``, ``features.npy`` (N x D
 float32 or float16, every row L2-normalised) and ``ids.npy``; the layout and the manifest's
-keys are defined, written and read in :mod:`trecvid_fpig.search.store_manifest`.
+keys are defined, written and read in :mod:`trecvid_fpig.formats.store_manifest`.
 
 Both arrays are plain ``.npy`` files, so ``numpy.load(..., mmap_mode="r")`` maps them without
 reading: searching 1 M shots touches only the pages it multiplies, and looking up the ids of
@@ -30,7 +30,7 @@ from ..base.locks import output_lock
 from ..base.outputs import atomic_directory, refuse_input_as_output, remove_stale_temporaries
 from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError
-from .formats import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
+from .features import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms
 from .store_manifest import (FEATURES, IDS, MANIFEST, NormStats, id_array, read_manifest,
                              source_record, verify_files, write_manifest)

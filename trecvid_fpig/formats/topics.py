@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-from .base.fields import WHITESPACE, split_fields, text_lines
-from .base.files import read_text
-from .base.ids import nist_topic_number, run_topic_id
-from .datafiles import data_file
-from .errors import InputError
+from ..base.fields import WHITESPACE, split_fields, text_lines
+from ..base.files import read_text
+from ..base.ids import nist_topic_number, run_topic_id
+from ..errors import InputError
+from .shipped import data_file
 
 
 @dataclass(frozen=True)

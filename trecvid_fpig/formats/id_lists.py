@@ -14,10 +14,10 @@ from typing import List
 
 import numpy as np
 
-from .base.fields import fields_per_line, split_fields
-from .base.files import PathLike, read_text
-from .base.ids import MAX_ID_CHARS
-from .errors import InputError
+from ..base.fields import fields_per_line, split_fields
+from ..base.files import PathLike, read_text
+from ..base.ids import MAX_ID_CHARS
+from ..errors import InputError
 
 
 def read_id_list(path: PathLike, what: str = "shot id list") -> List[str]:

@@ -1,7 +1,7 @@
 """Matrices out of feature files: the one ``.npy`` loader and the one reader of a column of float
 lists, below search and evaluate (numpy, and pyarrow when a Parquet/Arrow file is read).
 
-Search builds its :class:`~trecvid_fpig.search.matrix.FeatureMatrix` readers on these, recall
+Search builds its :class:`~trecvid_fpig.formats.matrix.FeatureMatrix` readers on these, recall
 its similarity matrices and id-less feature matrices, and query features their topic rows, so
 a truncated, empty or archived ``.npy`` and a ragged or null list column are refused the same
 way everywhere: one line naming the file (and the row).
@@ -14,7 +14,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 PathLike = Union[str, Path]
 

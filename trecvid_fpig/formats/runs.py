@@ -13,12 +13,12 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from .base.fields import (WHITESPACE, ascii_float, check_id_lengths, parse_numbers, split_columns,
-                          split_fields, text_lines, topic_numbers)
-from .base.files import read_text
-from .base.ids import check_shot_ids, id_problem, run_topic_key, topic_number
-from .base.outputs import atomic_write
-from .errors import InputError
+from ..base.fields import (WHITESPACE, ascii_float, check_id_lengths, parse_numbers, split_columns,
+                           split_fields, text_lines, topic_numbers)
+from ..base.files import read_text
+from ..base.ids import check_shot_ids, id_problem, run_topic_key, topic_number
+from ..base.outputs import atomic_write
+from ..errors import InputError
 from .problems import Problem, refuse_first
 from .qrels import MAX_RESULT_SIZE
 
@@ -49,7 +49,7 @@ class Run:
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "Run":
         """A TREC run file, a NIST AVS XML submission, or ``-`` for standard input."""
-        from .nist_xml import read_any_run
+        from .avs_xml import read_any_run
         return read_any_run(path)
 
     @classmethod

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+#: the installed package, trecvid_fpig/ (this module is in its formats/)
+PACKAGE = Path(__file__).resolve().parent.parent
 #: installed folder -> top-level folder of the checkout
 FOLDERS = {"shipped": "topics", "published": "runs"}
 

@@ -17,8 +17,8 @@ import numpy as np
 from ..base.fields import is_whole_number, split_fields
 from ..base.files import read_text
 from ..errors import InputError
-from ..feature_files import check_matrix, list_column_rows, load_npy
-from ..id_lists import read_id_list
+from .feature_files import check_matrix, list_column_rows, load_npy
+from .id_lists import read_id_list
 from .matrix import FLOAT_DTYPES, FeatureMatrix, check_ids
 
 ID_COLUMN = "shot_id"

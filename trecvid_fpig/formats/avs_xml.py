@@ -16,11 +16,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .base.fields import is_whole_number
-from .base.files import UTF8_BOM
-from .base.ids import check_shot_ids, nist_topic_number, shot_id
-from .base.outputs import atomic_write
-from .errors import InputError
+from ..base.fields import is_whole_number
+from ..base.files import UTF8_BOM
+from ..base.ids import check_shot_ids, nist_topic_number, shot_id
+from ..base.outputs import atomic_write
+from ..errors import InputError
 from .problems import Problem, refuse_first
 
 DOCTYPE = ('<!DOCTYPE videoAdhocSearchResults SYSTEM '
@@ -248,7 +248,7 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
 
 
 def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
-    """The submission as a :class:`~trecvid_fpig.runs.Run`: topic 661 becomes 1661, and the
+    """The submission as a :class:`~trecvid_fpig.formats.runs.Run`: topic 661 becomes 1661, and the
     score of the shot at position i of n is n - i, so the order is exactly the XML's."""
     import numpy as np
 
@@ -271,7 +271,7 @@ def run_bytes(path: Union[str, Path]) -> bytes:
     """A run's bytes from its file or, for ``-``, standard input; gunzipped, without a BOM."""
     import sys
 
-    from .base.files import read_bytes
+    from ..base.files import read_bytes
 
     if str(path) != "-":
         return without_bom(read_bytes(path))

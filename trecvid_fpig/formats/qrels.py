@@ -14,10 +14,10 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from .base.fields import (check_id_lengths, gather, group_rows, line_of_row, parse_numbers,
-                          split_columns, topic_numbers)
-from .base.files import read_text
-from .errors import InputError
+from ..base.fields import (check_id_lengths, gather, group_rows, line_of_row, parse_numbers,
+                           split_columns, topic_numbers)
+from ..base.files import read_text
+from ..errors import InputError
 from .topics import resolve_qrels
 
 #: NIST's maximum result size: runs are cut there and it bounds the ideal DCG.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .errors import InputError
+from ..errors import InputError
 
 
 @dataclass(frozen=True)

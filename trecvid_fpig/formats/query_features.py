@@ -24,8 +24,8 @@ from ..base.ids import topic_number
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
 from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError, InputWarning
-from ..feature_files import check_matrix, load_npy
-from ..topics import TopicSet
+from .feature_files import check_matrix, load_npy
+from .topics import TopicSet
 
 PathLike = Union[str, Path]
 
