@@ -43,16 +43,16 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
 
     from ..api import read_run
     from ..ids import topic_of_run_id
-    from ..nist_xml import elapsed_seconds, parse_avs_xml, run_attributes, write_avs_xml
-    from ..textio import read_bytes
+    from ..nist_xml import (elapsed_seconds, looks_like_xml, parse_avs_xml, run_attributes,
+                            run_bytes, write_avs_xml)
     from .run import _key_values
 
     run = read_run(src)
     if target == "trec":
         run = replace(run, tag=run_id or run.tag)
         run.to_trec(dst, depth=None)
-        if src != "-" and read_bytes(src).lstrip().startswith(b"<"):
-            attributes = parse_avs_xml(read_bytes(src), src).attributes
+        if src != "-" and looks_like_xml(raw := run_bytes(src)):
+            attributes = parse_avs_xml(raw, src).attributes
             click.echo("run attributes: " + " ".join(f"{k}={v}" for k, v in attributes.items()),
                        err=True)
         return
