@@ -74,7 +74,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> None:
     """Validate RUNS (TREC or XML) as NIST will, without qrels: list problems as FILE:LINE, exit 1."""
-    from ..pipeline import EXCLUDE_LISTS
+    from ..run_request import EXCLUDE_LISTS
     from ..topics import load_topics, shipped_path
     from ..validate import Expectations, check_run_file, read_id_list
 
