@@ -81,6 +81,8 @@ def test_both_refuse_with_the_same_first_reason(tmp_path, name):
     assert summary.strip() == f"fpig-trecvid: {len(problems)} problem(s) in 1 run(s)"
     if name.startswith(("empty", "blank")):
         assert len(problems) == 1           # not also "20 topic(s) of tv21 missing"
+    if name == "nested.xml":                # the inner topic's items are not the outer one's
+        assert problems[1:] == [f"{path}: 1 topic(s) of tv21 missing: 663"]
     code, errors = score(path)
     assert code == 2 and errors == [f"fpig-trecvid: error: {problems[0]}"]
 
