@@ -118,6 +118,7 @@ FAULTY = {
     "shot-id.txt": trec_run().replace(b"1662 Q0 shot00001_1", b"1662 Q0 shot1_1"),
     "over-1000.txt": trec_run() + b"".join(f"1661 Q0 shot{i:05d}_2 {i} 0.1 t\n".encode()
                                            for i in range(1, 1001)),
+    "dropped-shot.txt": trec_run().replace(b"1662 Q0 shot00001_1", b"1662 Q0 shot05037_1"),
     "attribute.xml": xml_run().replace(b'trType="D"', b'trType="Z"'),
     "elapsed.xml": xml_run().replace(b'tNum="670" elapsedTime="3"', b'tNum="670" elapsedTime="2.5"'),
     "topic-missing.xml": xml_run().replace(b'tNum="680"', b'tNum="681"'),

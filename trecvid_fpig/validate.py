@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
-from .columns import is_whole_number, split_fields
+from . import id_lists
+from .columns import is_whole_number
 from .errors import InputError
 from .ids import topic_of_run_id
 from .nist_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
@@ -22,7 +23,7 @@ from .problems import Problem
 from .qrels import MAX_RESULT_SIZE
 from .runs import SHOT_ID, Run, read_run_lines
 from .textio import read_text
-from .topics import TopicSet, qrels_topic_id
+from .topics import TopicSet, qrels_topic_id, shipped_path
 
 PathLike = Union[str, Path]
 #: How NIST writes a topic in qrels and runs: 1 followed by the 3-digit topic number.
@@ -180,4 +181,14 @@ def check_run_file(path: PathLike, expect: Expectations) -> List[Problem]:
 
 
 def read_id_list(path: PathLike) -> FrozenSet[str]:
-    return frozenset(split_fields(read_text(path, "shot id list")))
+    """The shot ids of a ``--collection`` file, as a set (:func:`~trecvid_fpig.id_lists.read_id_list`)."""
+    return frozenset(id_lists.read_id_list(path))
+
+
+def dropped_shots(collection: Optional[str]) -> FrozenSet[str]:
+    """Shots NIST removed from `collection` after its release (V3C1's), which a run must not hold."""
+    from .run_request import EXCLUDE_LISTS
+
+    if collection != "V3C1":
+        return frozenset()
+    return read_id_list(shipped_path(EXCLUDE_LISTS["v3c1-dropped"]))

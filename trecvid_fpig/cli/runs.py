@@ -74,14 +74,12 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> None:
     """Validate RUNS (TREC or XML) as NIST will, without qrels: list problems as FILE:LINE, exit 1."""
-    from ..run_request import EXCLUDE_LISTS
-    from ..topics import load_topics, shipped_path
-    from ..validate import Expectations, check_run_file, read_id_list
+    from ..topics import load_topics
+    from ..validate import Expectations, check_run_file, dropped_shots, read_id_list
 
     topics = load_topics(topic_spec)
-    dropped = (read_id_list(shipped_path(EXCLUDE_LISTS["v3c1-dropped"]))
-               if topics.collection == "V3C1" else frozenset())
-    expect = Expectations(topics, read_id_list(collection) if collection else None, dropped)
+    expect = Expectations(topics, read_id_list(collection) if collection else None,
+                          dropped_shots(topics.collection))
     problems = {run: check_run_file(run, expect) for run in runs}
     for p in (p for found in problems.values() for p in found):
         click.echo(str(p))
