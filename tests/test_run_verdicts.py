@@ -81,6 +81,8 @@ def test_both_refuse_with_the_same_first_reason(tmp_path, name):
     assert summary.strip() == f"fpig-trecvid: {len(problems)} problem(s) in 1 run(s)"
     if name.startswith(("empty", "blank")):
         assert len(problems) == 1           # not also "20 topic(s) of tv21 missing"
+    if name == "nested.xml":                # the inner topic's items are not the outer one's
+        assert problems[1:] == [f"{path}: 1 topic(s) of tv21 missing: 663"]
     code, errors = score(path)
     assert code == 2 and errors == [f"fpig-trecvid: error: {problems[0]}"]
 
@@ -116,6 +118,7 @@ FAULTY = {
     "shot-id.txt": trec_run().replace(b"1662 Q0 shot00001_1", b"1662 Q0 shot1_1"),
     "over-1000.txt": trec_run() + b"".join(f"1661 Q0 shot{i:05d}_2 {i} 0.1 t\n".encode()
                                            for i in range(1, 1001)),
+    "dropped-shot.txt": trec_run().replace(b"1662 Q0 shot00001_1", b"1662 Q0 shot05037_1"),
     "attribute.xml": xml_run().replace(b'trType="D"', b'trType="Z"'),
     "elapsed.xml": xml_run().replace(b'tNum="670" elapsedTime="3"', b'tNum="670" elapsedTime="2.5"'),
     "topic-missing.xml": xml_run().replace(b'tNum="680"', b'tNum="681"'),

@@ -118,3 +118,11 @@ def test_check_xml_attributes_against_the_dtd(tmp_path, run_a):
     assert f"{tmp_path / 'b.xml'}:4: attribute trType='Z' is not one NIST's DTD allows (A|D|E|F)" in out
     out = invoke("runs", "check", "--topics", "tv23", tmp_path / "a.xml", ok=False).output
     assert f"{tmp_path / 'a.xml'}:6: topic 661 is not in tv23" in out
+
+
+def test_converting_xml_with_a_byte_order_mark_prints_its_attributes(run_a, tmp_path):
+    """The attributes were looked for only when the file's first byte was '<'."""
+    invoke("runs", "convert", run_a, tmp_path / "a.xml", "--to", "xml", "--xml-field", "pid=TEAM")
+    (tmp_path / "bom.xml").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "a.xml").read_bytes())
+    back = invoke("runs", "convert", tmp_path / "bom.xml", tmp_path / "a.txt", "--to", "trec")
+    assert "pid=TEAM" in back.stderr

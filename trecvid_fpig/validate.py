@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
-from .base.fields import is_whole_number, split_fields
+from .base.fields import is_whole_number
 from .base.files import read_text
 from .base.ids import topic_of_run_id
 from .errors import InputError
+from .formats import id_lists
 from .formats.avs_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
 from .formats.problems import Problem
 from .formats.qrels import MAX_RESULT_SIZE
@@ -180,4 +181,5 @@ def check_run_file(path: PathLike, expect: Expectations) -> List[Problem]:
 
 
 def read_id_list(path: PathLike) -> FrozenSet[str]:
-    return frozenset(split_fields(read_text(path, "shot id list")))
+    """The shot ids of a ``--collection`` file, as a set (:func:`~trecvid_fpig.formats.id_lists.read_id_list`)."""
+    return frozenset(id_lists.read_id_list(path))

@@ -6,8 +6,9 @@ from typing import Optional, Tuple
 import click
 
 from ..errors import InputError
+from ..formats.id_lists import EXCLUDE_LISTS
 from ..formats.topics import REGISTRY
-from ..run.request import EXCLUDE_LISTS, RunRequest
+from ..run.request import RunRequest
 from ..run.single import make_run
 from .options import tower_config_option
 

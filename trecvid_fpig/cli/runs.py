@@ -42,17 +42,17 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
     from dataclasses import replace
 
     from ..api import read_run
-    from ..base.files import read_bytes
     from ..base.ids import topic_of_run_id
-    from ..formats.avs_xml import elapsed_seconds, parse_avs_xml, run_attributes, write_avs_xml
+    from ..formats.avs_xml import (elapsed_seconds, looks_like_xml, parse_avs_xml, run_attributes,
+                                   run_bytes, write_avs_xml)
     from .run import _key_values
 
     run = read_run(src)
     if target == "trec":
         run = replace(run, tag=run_id or run.tag)
         run.to_trec(dst, depth=None)
-        if src != "-" and read_bytes(src).lstrip().startswith(b"<"):
-            attributes = parse_avs_xml(read_bytes(src), src).attributes
+        if src != "-" and looks_like_xml(raw := run_bytes(src)):
+            attributes = parse_avs_xml(raw, src).attributes
             click.echo("run attributes: " + " ".join(f"{k}={v}" for k, v in attributes.items()),
                        err=True)
         return
@@ -74,14 +74,13 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> None:
     """Validate RUNS (TREC or XML) as NIST will, without qrels: list problems as FILE:LINE, exit 1."""
-    from ..formats.topics import load_topics, shipped_path
-    from ..run.request import EXCLUDE_LISTS
+    from ..formats.id_lists import dropped_shots
+    from ..formats.topics import load_topics
     from ..validate import Expectations, check_run_file, read_id_list
 
     topics = load_topics(topic_spec)
-    dropped = (read_id_list(shipped_path(EXCLUDE_LISTS["v3c1-dropped"]))
-               if topics.collection == "V3C1" else frozenset())
-    expect = Expectations(topics, read_id_list(collection) if collection else None, dropped)
+    expect = Expectations(topics, read_id_list(collection) if collection else None,
+                          dropped_shots(topics.collection))
     problems = {run: check_run_file(run, expect) for run in runs}
     for p in (p for found in problems.values() for p in found):
         click.echo(str(p))

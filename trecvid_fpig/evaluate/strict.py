@@ -6,10 +6,13 @@ with the qrels' topics as the topic set, so both commands give one verdict on a 
 from __future__ import annotations
 
 import os
-from typing import List
+from pathlib import Path
+from typing import List, Optional
 
+from ..formats.id_lists import dropped_shots
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels
 from ..formats.runs import Run
+from ..formats.topics import REGISTRY, shipped_path
 from ..validate import (NIST_TOPIC_FORM, SubmissionRules, expected_topics, meant_topic,
                         read_submission, run_submission)
 
@@ -44,6 +47,14 @@ def topic_form_warnings(qrels: Qrels, run: Run) -> List[str]:
     return warnings
 
 
+def qrels_collection(qrels: Qrels) -> Optional[str]:
+    """The collection of a shipped year's qrels (tv21: V3C1); None for other qrels files."""
+    for info in REGISTRY.values():
+        if info.qrels and Path(qrels.path) == shipped_path("qrels/" + info.qrels):
+            return info.collection
+    return None
+
+
 def submission_violations(qrels: Qrels, run: Run, limit: int = MAX_RESULT_SIZE) -> List[str]:
     """The rules' problems, ``line N: what`` where the file is at hand to name lines; empty
     when the run is a valid submission for these qrels.
@@ -54,5 +65,6 @@ def submission_violations(qrels: Qrels, run: Run, limit: int = MAX_RESULT_SIZE) 
     readable = run.path != "-" and os.path.isfile(run.path)
     submission = read_submission(run.path) if readable else run_submission(run)
     topics = expected_topics(qrels.topics, submission.xml is not None)
-    problems = SubmissionRules(run.path, topics, QRELS, limit=limit).check(submission)
+    dropped = dropped_shots(qrels_collection(qrels))
+    problems = SubmissionRules(run.path, topics, QRELS, dropped=dropped, limit=limit).check(submission)
     return [f"line {p.line}: {p.message}" if p.line else p.message for p in problems]

@@ -197,6 +197,8 @@ def read_avs_xml(raw: bytes, path: Union[str, Path]) -> Tuple[Optional[AvsSubmis
             if not current:
                 report(line, "item outside a videoAdhocSearchTopicResult")
                 return
+            if current["depth"] > 1:          # of a nested topic, already a problem
+                return
             try:
                 shot = shot_id(attrs.get("shotId", ""), path, line)
             except InputError as exc:

@@ -10,7 +10,7 @@ need more (unique ids, the full id rule of a store) check it on what this return
 """
 from __future__ import annotations
 
-from typing import List
+from typing import FrozenSet, List, Optional
 
 import numpy as np
 
@@ -18,6 +18,10 @@ from ..base.fields import fields_per_line, split_fields
 from ..base.files import PathLike, read_text
 from ..base.ids import MAX_ID_CHARS
 from ..errors import InputError
+from .shipped import data_file
+
+#: Named shot lists for ``--exclude``, shipped in ``topics/``.
+EXCLUDE_LISTS = {"v3c1-dropped": "v3c1.dropped.shots.txt"}
 
 
 def read_id_list(path: PathLike, what: str = "shot id list") -> List[str]:
@@ -35,3 +39,10 @@ def _line_of_field(text: str, index: int) -> int:
     """1-based line of the `index`-th id of `text` (lines may hold several ids, or none)."""
     ids_through_line = np.cumsum(fields_per_line(text))
     return int(np.searchsorted(ids_through_line, index, side="right")) + 1
+
+
+def dropped_shots(collection: Optional[str]) -> FrozenSet[str]:
+    """Shots NIST removed from `collection` after its release (V3C1's), which a run must not hold."""
+    if collection != "V3C1":
+        return frozenset()
+    return frozenset(read_id_list(data_file("shipped", EXCLUDE_LISTS["v3c1-dropped"])))

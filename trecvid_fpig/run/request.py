@@ -17,13 +17,11 @@ from ..base.files import file_sha256
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
 from ..formats.avs_xml import run_attributes
-from ..formats.id_lists import read_id_list
+from ..formats.id_lists import EXCLUDE_LISTS, read_id_list
 from ..formats.matrix import FeatureMatrix
 from ..formats.topics import TopicSet, load_topics, shipped_path
 from ..search.frames import FrameScoring
 
-#: Named shot lists for ``--exclude``, shipped in ``topics/``.
-EXCLUDE_LISTS = {"v3c1-dropped": "v3c1.dropped.shots.txt"}
 #: Files one topic set may have beside its sidecar ``SET.json``, as suffixes of ``SET``.
 SET_COMPANIONS = (".txt", ".xml", ".topics.npy", ".topics.json")
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
