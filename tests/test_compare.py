@@ -8,7 +8,8 @@ import pytest
 from cli_helpers import invoke
 from scipy import stats
 
-from trecvid_fpig.evaluate.score import load_qrels, score_runs
+from trecvid_fpig.evaluate.score import score_runs
+from trecvid_fpig.formats.qrels import load_qrels
 from trecvid_fpig.formats.runs import write_run
 from trecvid_fpig.report.stats import holm, paired_t_test, randomization_test
 

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
-from trecvid_fpig.evaluate.score import load_qrels
+from trecvid_fpig.formats.qrels import load_qrels
 from trecvid_fpig.formats.store import read_features
 
 

@@ -364,7 +364,7 @@ def test_verify_passes_on_an_untouched_store_and_refuses_other_sources(tmp_path)
 
 
 def test_huge_id_in_exclude_list_and_ground_truth(tmp_path):
-    from trecvid_fpig.run.request import resolve_exclude
+    from trecvid_fpig.formats.id_lists import resolve_exclude
 
     huge = "x" * (MAX_ID_CHARS + 1)
     with pytest.raises(InputError, match=f"ex.txt:2: shot id of {MAX_ID_CHARS + 1} characters"):

@@ -7,8 +7,7 @@ import pytest
 from trecvid_fpig.base.ids import MAX_ID_CHARS
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.formats.features import read_npy
-from trecvid_fpig.formats.id_lists import read_id_list
-from trecvid_fpig.run.request import resolve_exclude
+from trecvid_fpig.formats.id_lists import read_id_list, resolve_exclude
 
 HUGE = "x" * (MAX_ID_CHARS + 1)
 

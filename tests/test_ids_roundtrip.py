@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from trecvid_fpig.base.ids import MAX_ID_CHARS, id_problem, run_topic_id
 from trecvid_fpig.errors import InputError
-from trecvid_fpig.formats.avs_xml import RunAttributes, parse_avs_xml, submission_run, write_avs_xml
-from trecvid_fpig.formats.runs import parse_run, run_from_dict
+from trecvid_fpig.formats.avs_xml import RunAttributes, parse_avs_xml, write_avs_xml
+from trecvid_fpig.formats.runs import parse_run, run_from_dict, submission_run
 from trecvid_fpig.formats.store import convert_features, read_store
 
 SETTINGS = settings(max_examples=40, deadline=None,

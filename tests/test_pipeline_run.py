@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
-from trecvid_fpig.evaluate.score import load_qrels, score_runs
+from trecvid_fpig.evaluate.score import score_runs
+from trecvid_fpig.formats.qrels import load_qrels
 from trecvid_fpig.formats.runs import parse_run
 from trecvid_fpig.formats.store import convert_features
 from trecvid_fpig.formats.topics import load_topics, shipped_path

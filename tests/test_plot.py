@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
 
 SENSITIVITY = """param,value,metric,series
@@ -111,7 +110,9 @@ def test_per_topic_labels_paper_ids_title_and_missing_topics(tmp_path, data_dir)
     partial = tmp_path / "partial.txt"
     partial.write_text("\n".join(l for l in lines if not l.startswith("1662 ")) + "\n")
     import matplotlib
-    from trecvid_fpig.evaluate.score import load_qrels, score_runs
+
+    from trecvid_fpig.evaluate.score import score_runs
+    from trecvid_fpig.formats.qrels import load_qrels
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         result = plot("topics", "--qrels", "tv21", "--out", tmp_path / "f", "--label", "ours",
                       "--label", "theirs", "--topic-text", partial, data_dir / "tv21.runB.txt.gz")

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from trecvid_fpig.base.fields import parse_numbers, split_columns, split_fields, text_lines
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
+from trecvid_fpig.evaluate.submission_rules import Expectations, check_run_file, read_id_list
 from trecvid_fpig.extract.tasks import read_boundaries, table_shots
 from trecvid_fpig.formats.avs_xml import parse_avs_xml
 from trecvid_fpig.formats.features import read_bigfile
@@ -26,7 +27,6 @@ from trecvid_fpig.formats.qrels import parse_qrels
 from trecvid_fpig.formats.runs import parse_run
 from trecvid_fpig.formats.topics import load_topics, parse_topics
 from trecvid_fpig.report.plots import read_sensitivity
-from trecvid_fpig.validate import Expectations, check_run_file, read_id_list
 
 #: Perl's \s on bytes, written out here rather than taken from the module under test.
 PERL_SPACE = " \t\n\x0b\x0c\r"

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
-from trecvid_fpig.evaluate.score import load_qrels, score_runs
+from trecvid_fpig.evaluate.score import score_runs
+from trecvid_fpig.formats.qrels import load_qrels
 
 
 def invoke(*args):

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_helpers import invoke
+
 from trecvid_fpig.evaluate.recall import recall_metrics
-from trecvid_fpig.evaluate.score import load_qrels, score_runs
+from trecvid_fpig.evaluate.score import score_runs
+from trecvid_fpig.formats.qrels import load_qrels
 from trecvid_fpig.report import cells
 from trecvid_fpig.report.published import load_published
 

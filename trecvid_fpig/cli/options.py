@@ -1,7 +1,11 @@
 """Options several verbs share, declared once so their names and help cannot drift apart."""
 from __future__ import annotations
 
+from typing import Dict, Tuple
+
 import click
+
+from ..errors import InputError
 
 
 def tower_config_option(when: str = ""):
@@ -11,3 +15,14 @@ def tower_config_option(when: str = ""):
         help=f"{when}The model's config.json (Hugging Face CLIP) or open_clip model config: the "
              "attention heads, which no weight tells, and the activation (default: "
              "docs/extract.md).")
+
+
+def xml_field_values(pairs: Tuple[str, ...]) -> Dict[str, str]:
+    """``--xml-field KEY=VALUE`` pairs (run, runs convert) as a dict."""
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--xml-field takes KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values

@@ -10,17 +10,7 @@ from ..formats.id_lists import EXCLUDE_LISTS
 from ..formats.topics import REGISTRY
 from ..run.request import RunRequest
 from ..run.single import make_run
-from .options import tower_config_option
-
-
-def _key_values(pairs: Tuple[str, ...]) -> dict:
-    values = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--xml-field takes KEY=VALUE, got {pair!r}")
-        values[key] = value
-    return values
+from .options import tower_config_option, xml_field_values
 
 
 @click.command("run")
@@ -71,7 +61,7 @@ def command(checkpoint: Optional[str], query_features: Optional[str],
         raise InputError("--xml-field sets attributes of the submission XML: add --xml")
     request = RunRequest(run_id=run_id, features=features, topics=topics, checkpoint=checkpoint,
                          query_features=query_features, out_dir=out_dir, max_words=max_words,
-                         top=top, exclude=exclude, xml=xml, xml_attributes=_key_values(xml_fields),
+                         top=top, exclude=exclude, xml=xml, xml_attributes=xml_field_values(xml_fields),
                          frame_pool=frame_pool, frame_weight=frame_weight, device=device,
                          progress=not quiet, models=models, tower_config=tower_config)
     outputs = make_run(request)

@@ -45,7 +45,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
     from ..base.ids import topic_of_run_id
     from ..formats.avs_xml import (elapsed_seconds, looks_like_xml, parse_avs_xml, run_attributes,
                                    run_bytes, write_avs_xml)
-    from .run import _key_values
+    from .options import xml_field_values
 
     run = read_run(src)
     if target == "trec":
@@ -57,7 +57,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
                        err=True)
         return
     tag = run_id or run.tag
-    fields = _key_values(xml_fields)
+    fields = xml_field_values(xml_fields)
     attributes = run_attributes(fields, pid=fields.get("pid", tag), desc=fields.get("desc", tag),
                                 task=fields.get("task", "M"))
     topics = []
@@ -74,9 +74,9 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> None:
     """Validate RUNS (TREC or XML) as NIST will, without qrels: list problems as FILE:LINE, exit 1."""
+    from ..evaluate.submission_rules import Expectations, check_run_file, read_id_list
     from ..formats.id_lists import dropped_shots
     from ..formats.topics import load_topics
-    from ..validate import Expectations, check_run_file, read_id_list
 
     topics = load_topics(topic_spec)
     expect = Expectations(topics, read_id_list(collection) if collection else None,

@@ -7,7 +7,8 @@ import click
 
 from ..errors import InputError
 from ..evaluate.sample_eval_format import format_sample_eval_runs
-from ..evaluate.score import load_qrels, score_rows, score_runs
+from ..evaluate.score import score_rows, score_runs
+from ..formats.qrels import load_qrels
 from ..report.formats import FORMATS, render
 
 

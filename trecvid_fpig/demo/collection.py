@@ -26,8 +26,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..base.vectors import unit_float32
-from ..evaluate.score import load_qrels, score_rows, score_runs
-from ..formats.qrels import Qrels
+from ..evaluate.score import score_rows, score_runs
+from ..formats.qrels import Qrels, load_qrels
 from ..formats.store import convert_features
 from ..formats.topics import load_topics
 from ..run.request import RunRequest

@@ -10,10 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..base.workers import WorkerDied, fork_map
 from ..errors import InputError
-from ..formats.avs_xml import read_any_run
-from ..formats.qrels import (Qrels,  # noqa: F401 (its home is qrels; `score` imports it here)
-                             load_qrels)
-from ..formats.runs import Run
+from ..formats.qrels import Qrels  # noqa: F401 (its home is qrels; `score` imports it here)
+from ..formats.runs import Run, read_any_run
 from .strict import submission_violations, topic_form_warnings
 from .trec_measures import parse_measures, trec_measures
 from .xinfap import RunResult, evaluate_run

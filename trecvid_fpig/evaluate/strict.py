@@ -1,6 +1,6 @@
 """What scoring a TRECVID submission means: the rules NIST applies before a run is scored.
 
-The rules are the ones ``runs check`` applies (:class:`~trecvid_fpig.validate.SubmissionRules`),
+The rules are the ones ``runs check`` applies (:class:`~trecvid_fpig.evaluate.submission_rules.SubmissionRules`),
 with the qrels' topics as the topic set, so both commands give one verdict on a file.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from ..formats.id_lists import dropped_shots
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels
 from ..formats.runs import Run
 from ..formats.topics import REGISTRY, shipped_path
-from ..validate import (NIST_TOPIC_FORM, SubmissionRules, expected_topics, meant_topic,
-                        read_submission, run_submission)
+from .submission_rules import (NIST_TOPIC_FORM, SubmissionRules, expected_topics, meant_topic,
+                               read_submission, run_submission)
 
 #: How the rules name the qrels' topics in a message.
 QRELS = "the qrels"

@@ -88,7 +88,7 @@ def input_kind(request: ExtractRequest) -> str:
 
 def list_shots(request: ExtractRequest, kind: str) -> Tuple[List[Shot], List[Failure], str]:
     """The planned shots in order, the wanted shots the input lacks, and the sampling rule."""
-    from ..run.request import resolve_exclude
+    from ..formats.id_lists import resolve_exclude
 
     if kind == "keyframes":
         shots = tasks.keyframe_shots(request.keyframes)

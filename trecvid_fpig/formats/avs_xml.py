@@ -10,9 +10,7 @@ from __future__ import annotations
 import gzip
 import math
 import re
-import tempfile
-from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -249,26 +247,6 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
     return submission
 
 
-def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
-    """The submission as a :class:`~trecvid_fpig.formats.runs.Run`: topic 661 becomes 1661, and the
-    score of the shot at position i of n is n - i, so the order is exactly the XML's."""
-    import numpy as np
-
-    from .runs import Run, TopicRanking
-    from .topics import qrels_topic_id
-
-    topics = {}
-    for topic in sorted(submission.topics, key=lambda t: t.tnum):
-        qid = qrels_topic_id(topic.tnum)
-        counts = Counter(topic.shots)
-        last = {shot: i for i, shot in enumerate(topic.shots)}      # a repeat keeps its last place
-        kept = sorted(last, key=last.__getitem__)
-        n = len(kept)
-        topics[qid] = TopicRanking(qid, tuple(kept), np.arange(n, 0, -1, dtype=np.float64),
-                                   len(topic.shots), tuple(s for s, c in counts.items() if c > 1))
-    return Run(str(path), tag, topics)
-
-
 def run_bytes(path: Union[str, Path]) -> bytes:
     """A run's bytes from its file or, for ``-``, standard input; gunzipped, without a BOM."""
     import sys
@@ -279,22 +257,3 @@ def run_bytes(path: Union[str, Path]) -> bytes:
         return without_bom(read_bytes(path))
     raw = sys.stdin.buffer.read()
     return without_bom(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
-
-
-def read_any_run(path: Union[str, Path]):
-    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input."""
-    from .runs import parse_run
-
-    raw = run_bytes(path)
-    if looks_like_xml(raw):
-        tag = "stdin" if str(path) == "-" else Path(path).name.split(".")[0]
-        return submission_run(parse_avs_xml(raw, path), path, tag)
-    if str(path) != "-":
-        return parse_run(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "stdin"
-        copy.write_bytes(raw)
-        try:
-            return replace(parse_run(copy), path="-")
-        except InputError as exc:
-            raise InputError(exc.reason, "-", exc.line) from None

@@ -10,12 +10,13 @@ need more (unique ids, the full id rule of a store) check it on what this return
 """
 from __future__ import annotations
 
-from typing import FrozenSet, List, Optional
+from pathlib import Path
+from typing import FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..base.fields import fields_per_line, split_fields
-from ..base.files import PathLike, read_text
+from ..base.files import PathLike, file_sha256, read_text
 from ..base.ids import MAX_ID_CHARS
 from ..errors import InputError
 from .shipped import data_file
@@ -39,6 +40,21 @@ def _line_of_field(text: str, index: int) -> int:
     """1-based line of the `index`-th id of `text` (lines may hold several ids, or none)."""
     ids_through_line = np.cumsum(fields_per_line(text))
     return int(np.searchsorted(ids_through_line, index, side="right")) + 1
+
+
+def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
+    """Shot ids to leave out: a named shipped list (``v3c1-dropped``) or a file of ids."""
+    ids: set = set()
+    records = []
+    for spec in specs:
+        path = data_file("shipped", EXCLUDE_LISTS[spec]) if spec in EXCLUDE_LISTS else Path(spec)
+        if spec not in EXCLUDE_LISTS and not path.exists():
+            raise InputError(f"--exclude takes {', '.join(EXCLUDE_LISTS)} or a file of shot "
+                             f"ids; no such file", path)
+        listed = read_id_list(path)
+        ids.update(listed)
+        records.append({"list": spec, "ids": len(listed), "sha256": file_sha256(path)})
+    return ids, records
 
 
 def dropped_shots(collection: Optional[str]) -> FrozenSet[str]:

@@ -7,7 +7,9 @@ id descending as a string. Writing rounds scores so that re-reading gives the sa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -19,8 +21,10 @@ from ..base.files import read_text
 from ..base.ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from ..base.outputs import atomic_write
 from ..errors import InputError
+from .avs_xml import AvsSubmission, looks_like_xml, parse_avs_xml, run_bytes
 from .problems import Problem, refuse_first
 from .qrels import MAX_RESULT_SIZE
+from .topics import qrels_topic_id
 
 SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z", re.ASCII)
 
@@ -49,7 +53,6 @@ class Run:
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "Run":
         """A TREC run file, a NIST AVS XML submission, or ``-`` for standard input."""
-        from .avs_xml import read_any_run
         return read_any_run(path)
 
     @classmethod
@@ -297,3 +300,35 @@ def write_exact_run(path: Union[str, Path], run: Run, tag: Optional[str] = None,
             check_written_ids(topic, shots[:depth])
             for rank, (shot, score) in enumerate(zip(shots[:depth], scores[:depth].tolist()), 1):
                 fh.write(f"{topic} Q0 {shot} {rank} {exact_score(score)} {tag}\n")
+
+
+def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
+    """The submission as a :class:`~trecvid_fpig.formats.runs.Run`: topic 661 becomes 1661, and the
+    score of the shot at position i of n is n - i, so the order is exactly the XML's."""
+    topics = {}
+    for topic in sorted(submission.topics, key=lambda t: t.tnum):
+        qid = qrels_topic_id(topic.tnum)
+        counts = Counter(topic.shots)
+        last = {shot: i for i, shot in enumerate(topic.shots)}      # a repeat keeps its last place
+        kept = sorted(last, key=last.__getitem__)
+        n = len(kept)
+        topics[qid] = TopicRanking(qid, tuple(kept), np.arange(n, 0, -1, dtype=np.float64),
+                                   len(topic.shots), tuple(s for s, c in counts.items() if c > 1))
+    return Run(str(path), tag, topics)
+
+
+def read_any_run(path: Union[str, Path]):
+    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input."""
+    raw = run_bytes(path)
+    if looks_like_xml(raw):
+        tag = "stdin" if str(path) == "-" else Path(path).name.split(".")[0]
+        return submission_run(parse_avs_xml(raw, path), path, tag)
+    if str(path) != "-":
+        return parse_run(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "stdin"
+        copy.write_bytes(raw)
+        try:
+            return replace(parse_run(copy), path="-")
+        except InputError as exc:
+            raise InputError(exc.reason, "-", exc.line) from None

@@ -20,7 +20,7 @@ from ..formats.avs_xml import elapsed_seconds, run_attributes, write_avs_xml
 from ..formats.runs import write_run
 from ..formats.topics import TopicSet
 from ..search.topk import Hits
-from .request import SET_COMPANIONS, RunOutput, RunRequest, set_name
+from .request import SET_COMPANIONS, RunOutput, RunRequest, parse_model, set_name
 
 SCORE_DECIMALS = 6
 
@@ -102,8 +102,6 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
 def _description(request: RunRequest) -> str:
     """The XML's ``desc``: what was scored against what."""
     if request.models:
-        from .fused import parse_model
-
         pairs = [parse_model(spec) for spec in request.models]
         return (f"fpig-trecvid {__version__}: weighted sum of cosines of "
                 + ", ".join(f"{Path(m.source).name} with {Path(m.store).name} (x{m.weight:g})"

@@ -10,51 +10,16 @@ features or checkpoint with their sha256, its store's manifest and its weight.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-from typing import List, NamedTuple
+from typing import List
 
 import numpy as np
 
 from ..base.devices import pick_device
-from ..errors import InputError
 from ..formats.store import read_features
-from ..search.fused import ScoredModel, check_same_shots, fused_search, fusion_weight
+from ..search.fused import ScoredModel, check_same_shots, fused_search
 from .commit import SCORE_DECIMALS, Clock, commit_sets, run_stage, search_record
 from .queries import prepare_queries, query_features
-from .request import RunOutput, RunRequest, excluded_rows, plan_topic_sets
-
-
-class ModelSpec(NamedTuple):
-    """One ``--model``: topic features from `source` (checkpoint or ``.npy``), shots in `store`."""
-    source: str
-    store: str
-    weight: float
-
-    @property
-    def is_query_features(self) -> bool:
-        return Path(self.source).suffix.lower() == ".npy"
-
-
-def parse_model(spec: str) -> ModelSpec:
-    """``CKPT_OR_QF:STORE[:WEIGHT]``; the weight defaults to 1 and must be finite and > 0."""
-    parts = spec.split(":")
-    if len(parts) not in (2, 3) or not all(parts):
-        raise InputError(f"--model takes CKPT_OR_QF:STORE[:WEIGHT], got {spec!r} (paths "
-                         f"holding ':' are not supported)")
-    weight = fusion_weight(parts[2], f"--model {spec!r}") if len(parts) == 3 else 1.0
-    return ModelSpec(parts[0], parts[1], weight)
-
-
-def check_model_request(request: RunRequest) -> None:
-    """--model replaces the single model's three options; each spec must parse."""
-    mixed = [name for name, value in (("--checkpoint", request.checkpoint),
-                                      ("--query-features", request.query_features),
-                                      ("--features", request.features)) if value is not None]
-    if mixed:
-        raise InputError(f"--model names each model's topic features and shot features: give "
-                         f"it instead of {', '.join(mixed)}, not with")
-    for spec in request.models:
-        parse_model(spec)
+from .request import ModelSpec, RunOutput, RunRequest, excluded_rows, parse_model, plan_topic_sets
 
 
 def _single(request: RunRequest, model: ModelSpec) -> RunRequest:

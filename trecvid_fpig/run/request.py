@@ -9,18 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..base.files import file_sha256
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
 from ..formats.avs_xml import run_attributes
-from ..formats.id_lists import EXCLUDE_LISTS, read_id_list
+from ..formats.id_lists import EXCLUDE_LISTS, resolve_exclude
 from ..formats.matrix import FeatureMatrix
-from ..formats.topics import TopicSet, load_topics, shipped_path
+from ..formats.topics import TopicSet, load_topics
 from ..search.frames import FrameScoring
+from ..search.fused import fusion_weight
 
 #: Files one topic set may have beside its sidecar ``SET.json``, as suffixes of ``SET``.
 SET_COMPANIONS = (".txt", ".xml", ".topics.npy", ".topics.json")
@@ -67,21 +67,6 @@ class RunOutput:
     notes: Tuple[str, ...] = ()
 
 
-def resolve_exclude(specs: Sequence[str]) -> Tuple[set, List[dict]]:
-    """Shot ids to leave out: a named shipped list (``v3c1-dropped``) or a file of ids."""
-    ids: set = set()
-    records = []
-    for spec in specs:
-        path = shipped_path(EXCLUDE_LISTS[spec]) if spec in EXCLUDE_LISTS else Path(spec)
-        if spec not in EXCLUDE_LISTS and not path.exists():
-            raise InputError(f"--exclude takes {', '.join(EXCLUDE_LISTS)} or a file of shot "
-                             f"ids; no such file", path)
-        listed = read_id_list(path)
-        ids.update(listed)
-        records.append({"list": spec, "ids": len(listed), "sha256": file_sha256(path)})
-    return ids, records
-
-
 def excluded_rows(request: RunRequest, store: FeatureMatrix) -> Tuple[np.ndarray, List[dict]]:
     """The rows of `store` that ``--exclude`` leaves out, and the record of each list."""
     ids, records = resolve_exclude(request.exclude)
@@ -94,8 +79,6 @@ def check_request(request: RunRequest) -> None:
         raise InputError(f"run id {request.run_id!r} must be one word of letters, digits and "
                          f"._+- (it names the directory and the run tag)")
     if request.models:
-        from .fused import check_model_request
-
         check_model_request(request)
     elif request.checkpoint is not None and request.query_features is not None:
         raise InputError("--checkpoint and --query-features were both given: give one of them")
@@ -164,3 +147,36 @@ def load_topic_sets(specs: Sequence[str]) -> List[TopicSet]:
 def set_name(topic_set: TopicSet) -> str:
     """``tv19`` for a shipped set, the file name without ``.txt`` for a topic file."""
     return topic_set.name[:-4] if topic_set.name.endswith(".txt") else topic_set.name
+
+
+class ModelSpec(NamedTuple):
+    """One ``--model``: topic features from `source` (checkpoint or ``.npy``), shots in `store`."""
+    source: str
+    store: str
+    weight: float
+
+    @property
+    def is_query_features(self) -> bool:
+        return Path(self.source).suffix.lower() == ".npy"
+
+
+def parse_model(spec: str) -> ModelSpec:
+    """``CKPT_OR_QF:STORE[:WEIGHT]``; the weight defaults to 1 and must be finite and > 0."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise InputError(f"--model takes CKPT_OR_QF:STORE[:WEIGHT], got {spec!r} (paths "
+                         f"holding ':' are not supported)")
+    weight = fusion_weight(parts[2], f"--model {spec!r}") if len(parts) == 3 else 1.0
+    return ModelSpec(parts[0], parts[1], weight)
+
+
+def check_model_request(request: RunRequest) -> None:
+    """--model replaces the single model's three options; each spec must parse."""
+    mixed = [name for name, value in (("--checkpoint", request.checkpoint),
+                                      ("--query-features", request.query_features),
+                                      ("--features", request.features)) if value is not None]
+    if mixed:
+        raise InputError(f"--model names each model's topic features and shot features: give "
+                         f"it instead of {', '.join(mixed)}, not with")
+    for spec in request.models:
+        parse_model(spec)

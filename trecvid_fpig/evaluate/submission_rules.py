@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
-from .base.fields import is_whole_number
-from .base.files import read_text
-from .base.ids import topic_of_run_id
-from .errors import InputError
-from .formats import id_lists
-from .formats.avs_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
-from .formats.problems import Problem
-from .formats.qrels import MAX_RESULT_SIZE
-from .formats.runs import SHOT_ID, Run, read_run_lines
-from .formats.topics import TopicSet, qrels_topic_id
+from ..base.fields import is_whole_number
+from ..base.files import read_text
+from ..base.ids import topic_of_run_id
+from ..errors import InputError
+from ..formats import id_lists
+from ..formats.avs_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
+from ..formats.problems import Problem
+from ..formats.qrels import MAX_RESULT_SIZE
+from ..formats.runs import SHOT_ID, Run, read_run_lines
+from ..formats.topics import TopicSet, qrels_topic_id
 
 PathLike = Union[str, Path]
 #: How NIST writes a topic in qrels and runs: 1 followed by the 3-digit topic number.
