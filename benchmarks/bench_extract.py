@@ -198,7 +198,7 @@ def _decode_image_floor(args) -> int:
 
 def video_floor(root: Path, workers: int) -> tuple:
     from trecvid_fpig.extract.reader import sample_frames
-    from trecvid_fpig.extract.tasks import video_shots
+    from trecvid_fpig.extract.shots import video_shots
 
     shots = video_shots(root / "videos", root / "msb")
     by_video: dict = {}

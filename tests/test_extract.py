@@ -10,7 +10,7 @@ from extract_helpers import FakeVideoEncoder, keyframe_collection
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.extract import job
 from trecvid_fpig.extract.reader import clip4clip_frames, thin, uniform_frames
-from trecvid_fpig.extract.tasks import keyframe_shots, read_boundaries, select, table_shots
+from trecvid_fpig.extract.shots import keyframe_shots, read_boundaries, select, table_shots
 from trecvid_fpig.formats.store import read_features
 
 
@@ -250,7 +250,7 @@ def test_second_extraction_into_the_same_store_is_refused_and_files_respect_the_
     root = keyframe_collection(tmp_path / "kf", {"shot00001_1": 1, "shot00001_2": 2})
     out = tmp_path / "kf.fpig"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom trecvid_fpig.base.files import output_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom trecvid_fpig.base.locks import output_lock\n"
          "with output_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n",
          str(out)], stdout=subprocess.PIPE, text=True)
     try:

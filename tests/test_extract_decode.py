@@ -66,7 +66,7 @@ import pickle, sys
 import numpy as np
 from trecvid_fpig.extract import reader
 from trecvid_fpig.extract.reader import read_shots
-from trecvid_fpig.extract.tasks import Shot
+from trecvid_fpig.extract.shots import Shot
 path, units, sampling, frames, gop_buffer_bytes = pickle.loads(sys.stdin.buffer.read())
 reader.GOP_BUFFER_BYTES = gop_buffer_bytes or reader.GOP_BUFFER_BYTES
 out = []
@@ -228,7 +228,7 @@ def test_absurd_boundaries_are_a_file_line_error_before_decoding(tmp_path, colle
 
 def test_absurd_shot_table_ends_are_a_file_line_error(tmp_path):
     from trecvid_fpig.errors import InputError
-    from trecvid_fpig.extract.tasks import table_shots
+    from trecvid_fpig.extract.shots import table_shots
 
     table = tmp_path / "t.csv"
     for end in ("inf", "nan", "1e30", "-1"):
@@ -241,7 +241,7 @@ def test_the_longest_accepted_shot_samples_without_listing_its_seconds():
     import tracemalloc
 
     from trecvid_fpig.extract.reader import clip4clip_frames
-    from trecvid_fpig.extract.tasks import MAX_FRAME
+    from trecvid_fpig.extract.shots import MAX_FRAME
 
     tracemalloc.start()
     try:

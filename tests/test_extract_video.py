@@ -14,7 +14,7 @@ from extract_helpers import FPS, FakeVideoEncoder, colour_number, v3c_collection
 
 from trecvid_fpig.extract import job
 from trecvid_fpig.extract.reader import read_shots
-from trecvid_fpig.extract.tasks import table_shots, video_shots
+from trecvid_fpig.extract.shots import table_shots, video_shots
 from trecvid_fpig.formats.store import read_features
 
 pytestmark = pytest.mark.slow

@@ -4,12 +4,11 @@ from __future__ import annotations
 import pytest
 from cli_helpers import invoke
 
-import trecvid_fpig as tf
 from trecvid_fpig.base.ids import (check_shot_ids, nist_topic_number, run_topic_id, shot_id,
                                    topic_of_run_id)
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.formats.avs_xml import RunAttributes, parse_avs_xml, write_avs_xml
-from trecvid_fpig.formats.runs import Run, parse_run, run_from_dict, write_run
+from trecvid_fpig.formats.runs import Run, TopicRanking, run_from_dict, write_run
 from trecvid_fpig.formats.topics import parse_topics
 
 BAD_SHOTS = ["clip A", "", "a\nb", "a\tb", "x\u00a0", "x\u3000y", "x\x1cy", "x\u2028", "x\x00",
@@ -67,7 +66,7 @@ def test_to_trec_refuses_a_run_assembled_with_bad_ids(tmp_path):
     good = run_from_dict({"1661": {"shot1_1": 1.0}})
     ranking = good.topics["1661"]
     for topic, shots in (("1661", ("clip A",)), ("1661", ("",)), ("16 61", ("s",))):
-        forged = Run("x", "t", {topic: tf.runs.TopicRanking(topic, shots, ranking.scores, 1, ())})
+        forged = Run("x", "t", {topic: TopicRanking(topic, shots, ranking.scores, 1, ())})
         with pytest.raises(InputError):
             forged.to_trec(tmp_path / "r.txt")
         assert not (tmp_path / "r.txt").exists()
@@ -141,7 +140,7 @@ def test_xml_writer_refuses_ids_it_could_not_read_back(tmp_path):
 
 
 def test_shot_table_id_with_a_space_is_refused_at_its_line(tmp_path):
-    from trecvid_fpig.extract.tasks import table_shots
+    from trecvid_fpig.extract.shots import table_shots
 
     pytest.importorskip("pandas")
     table = tmp_path / "shots.csv"

@@ -20,7 +20,7 @@ from trecvid_fpig.base.fields import parse_numbers, split_columns, split_fields,
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
 from trecvid_fpig.evaluate.submission_rules import Expectations, check_run_file, read_id_list
-from trecvid_fpig.extract.tasks import read_boundaries, table_shots
+from trecvid_fpig.extract.shots import read_boundaries, table_shots
 from trecvid_fpig.formats.avs_xml import parse_avs_xml
 from trecvid_fpig.formats.features import read_bigfile
 from trecvid_fpig.formats.qrels import parse_qrels

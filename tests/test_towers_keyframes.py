@@ -11,7 +11,7 @@ from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
 from trecvid_fpig.encode.video_encoder import load_video_encoder  # noqa: E402
 from trecvid_fpig.extract.mapper import split_transform  # noqa: E402
 from trecvid_fpig.extract.reader import ShotPixels, read_keyframes  # noqa: E402
-from trecvid_fpig.extract.tasks import Shot  # noqa: E402
+from trecvid_fpig.extract.shots import Shot  # noqa: E402
 
 EXIF_ORIENTATION = 0x0112
 

@@ -20,12 +20,14 @@ from ..base.locks import output_lock
 from ..errors import InputError
 from ..formats.id_lists import read_id_list
 from ..formats.store import check_store_destination
-from . import parts, tasks, writer
+from . import parts
+from . import shots as shot_lists
+from . import writer
 from .engines import make_engine
 from .mapper import ShotMapper, open_encoder
 from .reader import SAMPLINGS, decoder_versions
 from .runner import DecodeSpec, ShardTask
-from .tasks import Failure, Shot
+from .shots import Failure, Shot
 
 INPUT_KINDS = ("keyframes", "videos", "shot-table")
 
@@ -50,7 +52,7 @@ class ExtractRequest:
     device: str = "auto"
     workers: Optional[int] = None
     batch_size: int = 32
-    shard_shots: int = tasks.SHARD_SHOTS
+    shard_shots: int = shot_lists.SHARD_SHOTS
     engine: str = "local"
     part: Optional[Tuple[int, int]] = None   # --shard I/N: (I, N), I from 1
     actors: int = 1                         # --engine ray: encode actors
@@ -91,11 +93,11 @@ def list_shots(request: ExtractRequest, kind: str) -> Tuple[List[Shot], List[Fai
     from ..formats.id_lists import resolve_exclude
 
     if kind == "keyframes":
-        shots = tasks.keyframe_shots(request.keyframes)
+        shots = shot_lists.keyframe_shots(request.keyframes)
     elif kind == "videos":
-        shots = tasks.video_shots(request.videos, request.boundaries)
+        shots = shot_lists.video_shots(request.videos, request.boundaries)
     else:
-        shots = tasks.table_shots(request.shot_table, request.videos)
+        shots = shot_lists.table_shots(request.shot_table, request.videos)
     sampling = request.sampling or ("keyframes" if kind == "keyframes" else "clip4clip")
     if sampling not in SAMPLINGS:
         raise InputError(f"--sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
@@ -104,7 +106,7 @@ def list_shots(request: ExtractRequest, kind: str) -> Tuple[List[Shot], List[Fai
                          f"--sampling keyframes, videos clip4clip or uniform")
     wanted = read_id_list(request.shots) if request.shots else None
     excluded, _ = resolve_exclude(request.exclude)
-    planned, missing = tasks.select(shots, wanted, excluded)
+    planned, missing = shot_lists.select(shots, wanted, excluded)
     return planned, missing, sampling
 
 
@@ -149,7 +151,7 @@ def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> Ext
         "device": actor_device.split(":")[0],
     }
     run_hash = writer.settings_sha256(settings)
-    ranges = tasks.shard_ranges(len(planned), request.shard_shots)
+    ranges = shot_lists.shard_ranges(len(planned), request.shard_shots)
     part = None
     if request.part:
         index, count = request.part

@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .tasks import Failure, Shot
+from .shots import Failure, Shot
 
 SAMPLINGS = ("clip4clip", "uniform", "keyframes")
 #: A GOP whose packets pass this size before one is known to be wanted is decoded anyway, so a

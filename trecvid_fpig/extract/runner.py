@@ -14,7 +14,7 @@ import numpy as np
 
 from .mapper import Preprocess, ShotMapper
 from .reader import read_shots
-from .tasks import Failure, Shot
+from .shots import Failure, Shot
 from .writer import ShardOutput
 
 #: Shots per decode task; 16 shots x 12 frames x 224^2 x 3 bytes = 29 MB of pixels.

@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..formats.store import reserved_memmap
 from ..formats.store_manifest import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, NormStats,
                                       id_array, source_record, write_manifest)
-from .tasks import Failure
+from .shots import Failure
 
 SETTINGS = "settings.json"
 FRAME_COUNTS = "frame_counts.npy"
