@@ -1,0 +1,161 @@
+"""``--engine ray``: the same bytes as the local engine (test_extract_parts proves parts + merge
+give them too); a killed worker is retried; a failed or killed run resumes from its done
+shards; a node that cannot see the output is refused at the start. Ray and its actors start in
+seconds, so these tests are few and small."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from support import REPO, TESTS
+from support.cli import invoke
+from support.extraction import FakeVideoEncoder
+from support.ray_towers import FailingEncoder, KillOnceEncoder
+
+from trecvid_fpig.errors import InputError
+from trecvid_fpig.extract import job
+
+ray = pytest.importorskip("ray")
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
+
+STORE = ("features.npy", "ids.npy")
+
+
+@pytest.fixture(scope="module")
+def local_store(keyframes, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local") / "local.fpig"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(job, "open_encoder", lambda checkpoint, device, plugin, tower_config=None: FakeVideoEncoder())
+        extract(keyframes, out, "--workers", 2)
+    return out
+
+
+def extract(root, out, *extra, ok=True):
+    return invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", root,
+                  "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--quiet", *extra, out,
+                  ok=ok)
+
+
+def same_bytes(a, b):
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in STORE)
+
+
+def test_ray_starts_its_own_cluster_and_writes_the_local_bytes(tmp_path, keyframes,
+                                                               local_store, monkeypatch):
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
+    assert not ray.is_initialized()
+    out = tmp_path / "ray.fpig"
+    result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
+                    "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--workers", 2,
+                    "--engine", "ray", "--actors", 2, out)
+    assert not ray.is_initialized()                 # the Ray it started is stopped
+    assert same_bytes(out, local_store)
+    record = json.loads((out / "manifest.json").read_text())["extract"]
+    actors = record["timings"]["actors"]
+    assert sorted(a["actor"] for a in actors) == [0, 1]
+    assert sum(a["shards"] for a in actors) == 8 and sum(a["shots"] for a in actors) == 15
+    assert record["timings"]["gpu_hours"] == 0.0 and record["engine"] == "ray"
+    assert "actor 0 on " in result.stdout and "shots/s" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Ray for the remaining tests (the command joins it and leaves it running)."""
+    from trecvid_fpig.extract.ray_engine import RaySettings, connect
+
+    assert connect(RaySettings(workers=2))
+    yield
+    ray.shutdown()
+
+
+def test_a_killed_actor_is_restarted_and_its_shard_redone(tmp_path, keyframes, local_store,
+                                                          cluster, monkeypatch):
+    marker = tmp_path / "killed-once"
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: KillOnceEncoder(str(marker)))
+    out = tmp_path / "ray.fpig"
+    extract(keyframes, out, "--engine", "ray")
+    assert marker.exists()                           # a worker process did die
+    assert same_bytes(out, local_store)
+
+
+def test_a_failed_ray_run_resumes_from_its_done_shards(tmp_path, keyframes, local_store,
+                                                       cluster, monkeypatch):
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FailingEncoder(fail_at=4))
+    out = tmp_path / "ray.fpig"
+    result = extract(keyframes, out, "--engine", "ray", ok=False)
+    assert result.exit_code == 2 and "CUDA out of memory (simulated)" in result.stderr
+    assert "rerun the same command" in result.stderr and not out.exists()
+    done = len(list((tmp_path / "ray.fpig.shards").glob("shard-*")))
+    assert done == 3
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
+    result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
+                    "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--engine", "ray", out)
+    assert "5 shard(s) run, 3 reused" in result.stdout
+    assert same_bytes(out, local_store)
+
+
+DRIVER = """\
+import sys
+sys.path.insert(0, {tests!r})
+from support.extraction import FakeVideoEncoder
+from trecvid_fpig.extract import job
+job.open_encoder = lambda checkpoint, device, plugin, tower_config=None: FakeVideoEncoder(delay=1.0)
+from trecvid_fpig.cli import main
+sys.argv = ["fpig-trecvid"] + sys.argv[1:]
+main()
+"""
+
+
+def test_a_killed_driver_resumes_from_the_shards_its_actors_wrote(tmp_path, keyframes,
+                                                                  local_store, cluster,
+                                                                  monkeypatch):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER.format(tests=str(TESTS)))
+    out = tmp_path / "ray.fpig"
+    args = ["features", "extract", "--checkpoint", "x.pt", "--keyframes", str(keyframes),
+            "--frames", "2", "--shard-size", "2", "--batch-size", "3", "--engine", "ray",
+            "--workers", "2", "--quiet", str(out)]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    driver = subprocess.Popen([sys.executable, str(script), *args], env=env)
+    shards = tmp_path / "ray.fpig.shards"
+    deadline = time.time() + 180
+    while len(list(shards.glob("shard-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    os.kill(driver.pid, signal.SIGKILL)             # its local Ray goes down with it
+    driver.wait()
+    assert len(list(shards.glob("shard-*"))) >= 2 and not out.exists()
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
+    result = invoke(*[a for a in args if a != "--quiet"])
+    run, reused = map(int, re.search(r"(\d+) shard\(s\) run, (\d+) reused",
+                                     result.stdout).groups())
+    assert run + reused == 8 and 2 <= reused < 8      # an actor may finish one as it dies
+    assert same_bytes(out, local_store)
+
+
+def test_a_node_that_cannot_see_the_output_is_refused_at_the_start(tmp_path, cluster):
+    from trecvid_fpig.extract.ray_engine import check_nodes_see
+
+    check_nodes_see(tmp_path)                        # this node sees it
+    with pytest.raises(InputError, match=r"1 Ray node\(s\) cannot see the output"):
+        check_nodes_see(tmp_path, token="written on another filesystem")
+
+
+def test_core_commands_and_help_never_import_ray(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom trecvid_fpig.cli import cli\n"
+            "for args in (['--help'], ['features', 'extract', '--help'], "
+            "['features', 'merge', '--help']):\n"
+            "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
+            "import trecvid_fpig.extract.job, trecvid_fpig.extract.ray_engine\n"
+            "print('ray' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
