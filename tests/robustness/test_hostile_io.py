@@ -62,3 +62,38 @@ def test_eof_from_any_reader_exits_2_not_130(store, monkeypatch):
 
     monkeypatch.setattr("trecvid_fpig.formats.store.read_store", ends_early)
     refused(fpig("features", "inspect", store), "input ended early", "Ran out of input")
+
+
+# --- 2. Ctrl-C while the command starts ---------------------------------------------------------
+
+#: Runs `fpig-trecvid score --help`, sending itself SIGINT the moment MODULE starts to import.
+CTRL_C_DURING_IMPORT = """
+import importlib.abc, os, signal, sys
+
+MODULE = sys.argv[1]
+
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["fpig-trecvid", "score", "--help"]
+from trecvid_fpig.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["click", "trecvid_fpig.cli.group", "trecvid_fpig.cli.score"])
+def test_ctrl_c_while_loading_exits_130_without_traceback(module):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT, module],
+                          capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 130, (done.returncode, done.stderr)
+
