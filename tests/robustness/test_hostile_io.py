@@ -97,3 +97,39 @@ def test_ctrl_c_while_loading_exits_130_without_traceback(module):
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 130, (done.returncode, done.stderr)
 
+
+# --- 5. messages name the output, never a temporary ---------------------------------------------
+
+def test_a_full_disk_names_the_store_not_its_temporary(store, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_space(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    line = refused(fpig("features", "convert", tmp_path / "x.npy", tmp_path / "new.fpig"),
+                   "No space left on device", str(tmp_path / "new.fpig"))
+    assert ".part" not in line
+
+
+def test_a_full_disk_names_the_run_file_not_the_stage(store, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from trecvid_fpig.base import outputs
+
+    np.save(tmp_path / "q.npy", np.random.default_rng(1).standard_normal((1, 8)).astype(np.float32))
+    (tmp_path / "t.txt").write_text("661 a dog\n")
+    real = outputs.os.fdopen
+
+    def full(fd, *args, **kwargs):
+        fh = real(fd, *args, **kwargs)
+        fh.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        return fh
+
+    monkeypatch.setattr(outputs.os, "fdopen", full)
+    line = refused(fpig("run", "--query-features", tmp_path / "q.npy", "--features", store,
+                        "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir",
+                        tmp_path / "runs", "--quiet"), "No space left on device")
+    assert ".staged" not in line and str(tmp_path / "runs" / "r" / "t.txt") in line, line
