@@ -133,3 +133,28 @@ def test_a_full_disk_names_the_run_file_not_the_stage(store, tmp_path, monkeypat
                         "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir",
                         tmp_path / "runs", "--quiet"), "No space left on device")
     assert ".staged" not in line and str(tmp_path / "runs" / "r" / "t.txt") in line, line
+
+
+def test_a_parquet_null_inside_a_vector_names_its_row(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    vectors = [[1.0, 0.0]] * 4 + [[1.0, None]] + [[0.0, 1.0]]
+    pq.write_table(pa.table({"shot_id": [f"shot00001_{i + 1}" for i in range(6)],
+                             "vector": pa.array(vectors, pa.list_(pa.float32()))}),
+                   tmp_path / "f.parquet")
+    line = refused(fpig("features", "convert", tmp_path / "f.parquet", tmp_path / "f.fpig", "--quiet"),
+                   "f.parquet", "row 4 ")
+    assert "row 0" not in line
+
+
+def test_a_big_endian_npy_is_read_as_its_values(tmp_path):
+    rows = np.random.default_rng(2).standard_normal((5, 4))
+    np.save(tmp_path / "be.npy", rows.astype(">f4"))
+    np.save(tmp_path / "le.npy", rows.astype("<f4"))
+    for name in ("be", "le"):
+        (tmp_path / f"{name}.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(5)))
+        result = fpig("features", "convert", tmp_path / f"{name}.npy", tmp_path / f"{name}.fpig")
+        assert result.exit_code == 0, result.stderr
+    assert ((tmp_path / "be.fpig" / "features.npy").read_bytes()
+            == (tmp_path / "le.fpig" / "features.npy").read_bytes())
