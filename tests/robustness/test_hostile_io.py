@@ -158,3 +158,20 @@ def test_a_big_endian_npy_is_read_as_its_values(tmp_path):
         assert result.exit_code == 0, result.stderr
     assert ((tmp_path / "be.fpig" / "features.npy").read_bytes()
             == (tmp_path / "le.fpig" / "features.npy").read_bytes())
+
+
+# --- 3. the unit check follows the store's dtype ------------------------------------------------
+
+def test_a_float16_store_accepts_its_own_rows_as_queries(tmp_path):
+    """float16 rounding moves a unit row's norm by about 1e-4: a self-query scores above 1 + 1e-5."""
+    import trecvid_fpig
+
+    rows = np.random.default_rng(3).standard_normal((200, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", rows)
+    (tmp_path / "x.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(200)))
+    convert_features(tmp_path / "x.npy", tmp_path / "h.fpig", dtype="float16")
+    stored = np.load(tmp_path / "h.fpig" / "features.npy").astype(np.float32)
+    unit = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+    run = trecvid_fpig.search({str(1661 + i): unit[i] for i in range(200)}, tmp_path / "h.fpig", k=1)
+    assert [run.topics[t].shots[0] for t in sorted(run.topics)] == \
+        [f"shot00001_{i + 1}" for i in range(200)]
