@@ -175,3 +175,23 @@ def test_a_float16_store_accepts_its_own_rows_as_queries(tmp_path):
     run = trecvid_fpig.search({str(1661 + i): unit[i] for i in range(200)}, tmp_path / "h.fpig", k=1)
     assert [run.topics[t].shots[0] for t in sorted(run.topics)] == \
         [f"shot00001_{i + 1}" for i in range(200)]
+
+
+# --- 4. a row that cannot be normalised is refused for its true reason -------------------------
+
+@pytest.mark.parametrize("value, dtype, reason, not_reason", [
+    (1e-23, np.float32, "too short to L2-normalise", "all-zero"),
+    (1e200, np.float64, "too large to square", "NaN"),
+    (0.0, np.float32, "all-zero", "L2 norm "),
+    (np.nan, np.float32, "NaN or infinite", "L2 norm "),
+])
+def test_a_row_that_cannot_be_normalised_names_its_true_reason(tmp_path, value, dtype, reason,
+                                                               not_reason):
+    rows = np.random.default_rng(4).standard_normal((4, 8)).astype(dtype)
+    rows[2] = value
+    rows[2, 0] = value if value else 0.0
+    np.save(tmp_path / "x.npy", rows)
+    (tmp_path / "x.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(4)))
+    line = refused(fpig("features", "convert", tmp_path / "x.npy", tmp_path / "x.fpig", "--quiet"),
+                   "shot00001_3", reason)
+    assert not_reason not in line
