@@ -195,3 +195,39 @@ def test_a_row_that_cannot_be_normalised_names_its_true_reason(tmp_path, value, 
     line = refused(fpig("features", "convert", tmp_path / "x.npy", tmp_path / "x.fpig", "--quiet"),
                    "shot00001_3", reason)
     assert not_reason not in line
+
+
+# --- 7. extraction inputs: each problem names its file ------------------------------------------
+
+def test_a_dangling_keyframe_link_is_named(tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import keyframe_shots
+
+    (tmp_path / "shot00001_1_1.png").write_bytes(b"png")
+    (tmp_path / "shot00001_1_2.png").symlink_to(tmp_path / "gone.png")
+    with pytest.raises(InputError, match="shot00001_1_2.png: is a keyframe link to a file that"):
+        keyframe_shots(tmp_path)
+
+
+def test_two_files_for_one_video_are_named(tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import video_shots
+
+    (tmp_path / "v").mkdir()
+    (tmp_path / "b").mkdir()
+    for name in ("00001.mp4", "00001.mkv"):
+        (tmp_path / "v" / name).write_bytes(b"")
+    (tmp_path / "b" / "00001.tsv").write_text("startframe\tstarttime\tendframe\tendtime\n0\t0\t9\t0.4\n")
+    with pytest.raises(InputError, match="video 00001 has 2 files .00001.mkv, 00001.mp4.: keep one"):
+        video_shots(tmp_path / "v", tmp_path / "b")
+
+
+def test_a_duplicate_shot_table_id_names_the_table_and_rows(tmp_path):
+    pytest.importorskip("pandas")
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import table_shots
+
+    (tmp_path / "t.csv").write_text("shot_id,video,start,end\nshot00001_1,a.mp4,0,1\n"
+                                    "shot00001_2,a.mp4,1,2\nshot00001_1,a.mp4,2,3\n")
+    with pytest.raises(InputError, match=r"t.csv:4: shot shot00001_1 is listed twice .first at line 2"):
+        table_shots(tmp_path / "t.csv")
