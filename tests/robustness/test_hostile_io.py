@@ -231,3 +231,15 @@ def test_a_duplicate_shot_table_id_names_the_table_and_rows(tmp_path):
                                     "shot00001_2,a.mp4,1,2\nshot00001_1,a.mp4,2,3\n")
     with pytest.raises(InputError, match=r"t.csv:4: shot shot00001_1 is listed twice .first at line 2"):
         table_shots(tmp_path / "t.csv")
+
+
+# --- 8. a --video-encoder that is not a plugin factory ------------------------------------------
+
+@pytest.mark.parametrize("spec", ["json:loads", "os.path:join.__doc__.upper"])
+def test_a_video_encoder_that_is_not_a_factory_is_refused(spec):
+    pytest.importorskip("torch")
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.encode.video_encoder import resolve_factory
+
+    with pytest.raises(InputError, match=f"video encoder '{spec}' is not a plugin factory"):
+        resolve_factory(spec)
