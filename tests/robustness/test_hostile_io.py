@@ -243,3 +243,39 @@ def test_a_video_encoder_that_is_not_a_factory_is_refused(spec):
 
     with pytest.raises(InputError, match=f"video encoder '{spec}' is not a plugin factory"):
         resolve_factory(spec)
+
+
+# --- 6. warnings: one line, in the toolkit's words -----------------------------------------------
+
+def test_huge_keyframes_are_reported_once_in_one_line(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    import warnings
+
+    from trecvid_fpig.errors import InputWarning
+    from trecvid_fpig.extract import reader
+    from trecvid_fpig.extract.shots import Shot
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)       # 20x20 = 400 pixels: "huge"
+    monkeypatch.setattr(reader, "_huge_image_reported", [])
+    paths = []
+    for i in range(3):
+        paths.append(str(tmp_path / f"shot00001_1_{i}.png"))
+        Image.new("RGB", (20, 20)).save(paths[-1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pixels = reader.read_keyframes(Shot("shot00001_1", str(tmp_path), images=tuple(paths)), 3)
+    assert len(pixels.images) == 3
+    assert [w.category for w in caught] == [InputWarning], [str(w.message) for w in caught]
+    assert "shot00001_1_0.png: a 20x20 keyframe" in str(caught[0].message)
+
+
+def test_an_image_past_the_bomb_limit_fails_its_shot_not_the_run(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    from trecvid_fpig.extract import reader
+    from trecvid_fpig.extract.shots import Failure, Shot
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)       # 400 > 2 x 100: Pillow's error
+    Image.new("RGB", (20, 20)).save(tmp_path / "shot00001_1_0.png")
+    result = reader.read_keyframes(Shot("shot00001_1", str(tmp_path),
+                                        images=(str(tmp_path / "shot00001_1_0.png"),)), 1)
+    assert isinstance(result, Failure) and "cannot decode image" in result.reason
