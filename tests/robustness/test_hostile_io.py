@@ -279,3 +279,33 @@ def test_an_image_past_the_bomb_limit_fails_its_shot_not_the_run(tmp_path, monke
     result = reader.read_keyframes(Shot("shot00001_1", str(tmp_path),
                                         images=(str(tmp_path / "shot00001_1_0.png"),)), 1)
     assert isinstance(result, Failure) and "cannot decode image" in result.reason
+
+
+def test_a_library_warning_does_not_bury_the_error_line(store, monkeypatch):
+    import warnings
+
+    from trecvid_fpig.errors import InputError
+
+    def warns_then_refuses(*args, **kwargs):
+        warnings.warn("overflow encountered in cast", RuntimeWarning)
+        raise InputError("has a feature vector of L2 norm 1e+200", "x.npy")
+
+    monkeypatch.setattr("trecvid_fpig.formats.store.read_store", warns_then_refuses)
+    refused(fpig("features", "inspect", store), "x.npy: has a feature vector")
+
+
+def test_a_library_warning_of_a_command_that_succeeds_is_one_line(store, monkeypatch):
+    import warnings
+
+    from trecvid_fpig.formats import store as stores
+
+    real = stores.read_store
+
+    def warns(*args, **kwargs):
+        warnings.warn("a library's note", UserWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stores, "read_store", warns)
+    result = fpig("features", "inspect", store)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip().splitlines() == ["fpig-trecvid: warning: a library's note (UserWarning)"]
