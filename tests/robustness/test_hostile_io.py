@@ -309,3 +309,14 @@ def test_a_library_warning_of_a_command_that_succeeds_is_one_line(store, monkeyp
     result = fpig("features", "inspect", store)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.strip().splitlines() == ["fpig-trecvid: warning: a library's note (UserWarning)"]
+
+
+def test_a_part_without_its_frame_files_is_named_not_the_output(store, tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.writer import write_store
+
+    with pytest.raises(InputError) as caught:
+        write_store(tmp_path / "out.fpig", [store], "float32", True, {}, stored_rows=True)
+    assert caught.value.path == str(store / "frame_offsets.npy")
+    assert "no such file" in str(caught.value)
+    assert not (tmp_path / "out.fpig").exists()
