@@ -121,6 +121,11 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
 
 # --- reading a submission back ------------------------------------------------------------------
 
+#: Digits of the largest seqNum read: ranks far past NIST's 1000, and int() of a few thousand
+#: digits raises (Python's int_max_str_digits).
+MAX_SEQ_DIGITS = 9
+
+
 @dataclass(frozen=True)
 class XmlTopic:
     tnum: int
@@ -205,7 +210,9 @@ def read_avs_xml(raw: bytes, path: Union[str, Path]) -> Tuple[Optional[AvsSubmis
             current["items"].append((line, shot))     # a bad seqNum still answers its topic
             seq = attrs.get("seqNum", "")
             if not is_whole_number(seq):
-                report(line, f"item needs seqNum, a number in ASCII digits, got {seq!r}")
+                report(line, f"item needs seqNum, a number in ASCII digits, got {seq[:40]!r}")
+            elif len(seq.lstrip("0")) > MAX_SEQ_DIGITS:
+                report(line, f"seqNum of {len(seq)} digits: a rank has at most {MAX_SEQ_DIGITS}")
             elif int(seq) in current["seqs"]:
                 report(line, f"seqNum {seq} repeats line {current['seqs'][int(seq)]} in this topic")
             else:

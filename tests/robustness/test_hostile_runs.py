@@ -1,0 +1,85 @@
+"""Hostile run files, submissions and run options (issues 32, 33): each once gave a traceback, a
+hang or an invalid submission; now each is one clear line naming the file and line (or the
+argument) and a non-zero exit, or a valid output with what was changed said on stderr."""
+import pytest
+from support.cli import invoke
+
+import trecvid_fpig as tf
+from trecvid_fpig.errors import InputError
+from trecvid_fpig.evaluate.submission_rules import Expectations, check_run_file
+from trecvid_fpig.formats.avs_xml import parse_avs_xml
+from trecvid_fpig.formats.topics import parse_topics
+
+QRELS = "1661 0 shot00001_1 1 1\n1661 0 shot00001_2 1 0\n1662 0 shot00002_1 1 1\n"
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<videoAdhocSearchResults>\n'
+        '<videoAdhocSearchRunResult trType="D" class="F" task="M" novelty="C" pid="x" '
+        'priority="1" desc="d">\n')
+TAIL = "</videoAdhocSearchRunResult>\n</videoAdhocSearchResults>\n"
+
+
+def topic(tnum, *items):
+    """A topic element; items are (seqNum, shotId)."""
+    body = "".join(f'<item seqNum="{seq}" shotId="{shot}"/>\n' for seq, shot in items)
+    return (f'<videoAdhocSearchTopicResult tNum="{tnum}" elapsedTime="1">\n{body}'
+            "</videoAdhocSearchTopicResult>\n")
+
+
+def xml(*topics):
+    return HEAD + "".join(topics) + TAIL
+
+
+@pytest.fixture
+def qrels(tmp_path):
+    path = tmp_path / "qrels.txt"
+    path.write_text(QRELS)
+    return path
+
+
+def test_an_empty_topic_is_one_without_lines_as_in_the_trec_form(tmp_path, qrels):
+    """An empty XML topic gave IndexError in the scorer: now it is what its TREC form holds
+    (no line), skipped by a plain score and 0 for --strict."""
+    run = tmp_path / "r.xml"
+    run.write_text(xml(topic(661), topic(662, (1, "shot00002_1"))))
+    plain = tf.score(run, qrels)
+    assert plain["topics"][0] == 1 and plain["infAP"][0] == pytest.approx(1.0)
+    strict = tf.score(run, qrels, strict=True)
+    assert strict["topics"][0] == 2 and strict["infAP"][0] == pytest.approx(0.5)
+
+
+def test_a_run_of_empty_topics_is_refused_in_one_line(tmp_path, qrels):
+    with pytest.raises(InputError, match="holds no shots"):
+        tf.score({"1661": {}}, qrels)
+    run = tmp_path / "r.xml"
+    run.write_text(xml(topic(661)))
+    result = invoke("score", "--qrels", qrels, run, ok=False)
+    assert result.exit_code == 2 and "holds no shots" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("seq, reason", [("²", "ASCII digits"), ("9" * 5000, "5000 digits")])
+def test_a_bad_seqnum_is_refused_at_its_line(tmp_path, seq, reason):
+    raw = xml(topic(661, (seq, "shot00001_1"))).encode()
+    with pytest.raises(InputError, match=reason) as caught:
+        parse_avs_xml(raw, "r.xml")
+    assert caught.value.line == 5
+    run = tmp_path / "r.xml"
+    run.write_bytes(raw)
+    expect = Expectations(parse_topics_file(tmp_path))
+    assert any(p.line == 5 and reason in p.message for p in check_run_file(run, expect))
+
+
+@pytest.mark.parametrize("document, line, reason", [
+    (xml(topic("6²1", (1, "shot00001_1"))), 4, "tNum must be"),
+    (xml(topic(661, (1, "shot00001_1")).replace("</video", topic(662) + "</video", 1)), 6,
+     "inside the one of line 4"),
+])
+def test_a_bad_topic_element_is_refused_at_its_line(document, line, reason):
+    with pytest.raises(InputError, match=reason) as caught:
+        parse_avs_xml(document.encode(), "r.xml")
+    assert caught.value.line == line
+
+
+def parse_topics_file(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("661 a dog\n662 a cat\n")
+    return parse_topics(path)
