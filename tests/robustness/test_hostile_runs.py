@@ -83,3 +83,23 @@ def parse_topics_file(tmp_path):
     path = tmp_path / "t.txt"
     path.write_text("661 a dog\n662 a cat\n")
     return parse_topics(path)
+
+
+@pytest.mark.parametrize("elapsed", ["nan", "inf", "-inf", "1e300", "-1", "86400001"])
+def test_elapsed_beyond_a_day_times_1000_is_refused(tmp_path, elapsed):
+    """FloatRange let NaN and infinity through to math.ceil, and 1e300 became a 301-digit
+    elapsedTime."""
+    run = tmp_path / "r.txt"
+    run.write_text("1661 Q0 shot00001_1 1 0.9 t\n")
+    result = invoke("runs", "convert", "--to", "xml", "--elapsed", elapsed, run,
+                    tmp_path / "o.xml", ok=False)
+    assert result.exit_code == 2 and "--elapsed" in result.stderr
+    assert "86,400,000" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o.xml").exists()
+
+
+def test_elapsed_within_the_bound_is_written_in_whole_seconds(tmp_path):
+    run = tmp_path / "r.txt"
+    run.write_text("1661 Q0 shot00001_1 1 0.9 t\n")
+    invoke("runs", "convert", "--to", "xml", "--elapsed", "86399999.5", run, tmp_path / "o.xml")
+    assert 'elapsedTime="86400000"' in (tmp_path / "o.xml").read_text()

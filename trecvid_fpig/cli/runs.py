@@ -14,6 +14,17 @@ def command() -> None:
     """Convert run files between TREC and NIST's AVS XML; check a submission before sending it."""
 
 
+def _elapsed(ctx: click.Context, param: click.Parameter, value: float) -> int:
+    """--elapsed as the whole seconds written; NaN, infinity and absurd times are refused."""
+    from ..errors import InputError
+    from ..formats.avs_xml import elapsed_seconds
+
+    try:
+        return elapsed_seconds(value)
+    except InputError as exc:
+        raise click.BadParameter(exc.reason) from None
+
+
 @command.command("convert")
 @click.argument("src", type=click.Path())
 @click.argument("dst", type=click.Path(dir_okay=False))
@@ -22,10 +33,11 @@ def command() -> None:
 @click.option("--xml-field", "xml_fields", multiple=True, metavar="KEY=VALUE",
               help="XML run attribute: pid, priority, trType (A|D|E|F), class (F|M|R), "
                    "task (M|P), novelty (C|N), desc.")
-@click.option("--elapsed", type=click.FloatRange(min=0), default=1, show_default=True,
-              help="elapsedTime of every topic, in seconds (XML only).")
+@click.option("--elapsed", type=float, default=1, show_default=True, callback=_elapsed,
+              help="elapsedTime of every topic, in seconds (XML only): 0 to 86400000 (a "
+                   "day's seconds x 1000), written rounded up to whole seconds, at least 1.")
 def convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: Tuple[str, ...],
-            elapsed: float) -> None:
+            elapsed: int) -> None:
     """Write SRC (TREC or XML, told apart by content; - is standard input) as DST.
 
     XML keeps no scores: to TREC, the shot at position i of n scores n - i. Going to XML, topic
@@ -38,13 +50,13 @@ def convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: 
 
 
 def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: Tuple[str, ...],
-             elapsed: float) -> None:
+             elapsed: int) -> None:
     from dataclasses import replace
 
     from ..api import read_run
     from ..base.ids import topic_of_run_id
-    from ..formats.avs_xml import (elapsed_seconds, looks_like_xml, parse_avs_xml, run_attributes,
-                                   run_bytes, write_avs_xml)
+    from ..formats.avs_xml import (looks_like_xml, parse_avs_xml, run_attributes, run_bytes,
+                                   write_avs_xml)
     from .options import xml_field_values
 
     run = read_run(src)
@@ -62,7 +74,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
                                 task=fields.get("task", "M"))
     topics = []
     for topic, ranking in run.topics.items():
-        topics.append((topic_of_run_id(topic, src), elapsed_seconds(elapsed), ranking.shots))
+        topics.append((topic_of_run_id(topic, src), elapsed, ranking.shots))
     write_avs_xml(dst, attributes, topics)
 
 

@@ -90,8 +90,17 @@ def run_attributes(overrides: Mapping[str, str], pid: str, desc: str, task: str)
     return RunAttributes(**{known[k]: v for k, v in values.items()})
 
 
+#: The largest ``elapsedTime`` written: a day's seconds x 1000, far past any real search of one
+#: topic, and a bound that keeps the attribute a short whole number NIST's checker reads.
+MAX_ELAPSED_S = 86_400 * 1000
+
+
 def elapsed_seconds(seconds: float) -> int:
-    """Whole seconds for ``elapsedTime``, rounded up and at least 1."""
+    """Whole seconds for ``elapsedTime``, rounded up and at least 1; NaN, infinity, a negative
+    time or one past :data:`MAX_ELAPSED_S` is refused."""
+    if not 0 <= seconds <= MAX_ELAPSED_S:       # False for NaN too
+        raise InputError(f"elapsedTime must be 0 to {MAX_ELAPSED_S:,} seconds (a day's seconds "
+                         f"x 1000), got {seconds!r}")
     return max(1, math.ceil(seconds))
 
 
@@ -101,8 +110,9 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
     Topic numbers and shot ids are checked by the id rule first, so the file reads back."""
     attrs = " ".join(f'{name}="{xml_attribute(value, "XML attribute " + name)}"'
                      for name, value in attributes.items())
-    for tnum, _, shots in topics:
+    for tnum, elapsed, shots in topics:
         nist_topic_number(str(tnum))
+        elapsed_seconds(elapsed)
         check_shot_ids(shots, None, f"topic {tnum}: shot id", rows=False)
     with atomic_write(path) as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
@@ -111,7 +121,7 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
         fh.write(f"<videoAdhocSearchRunResult {attrs}>\n")
         for tnum, elapsed, shots in topics:
             fh.write(f'<videoAdhocSearchTopicResult tNum="{int(tnum)}" '
-                     f'elapsedTime="{int(elapsed)}">\n')
+                     f'elapsedTime="{elapsed_seconds(elapsed)}">\n')
             for seq, shot in enumerate(shots, 1):
                 fh.write(f'<item seqNum="{seq}" shotId="{xml_attribute(shot, "shot id")}"/>\n')
             fh.write("</videoAdhocSearchTopicResult>\n")
