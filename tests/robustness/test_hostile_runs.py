@@ -103,3 +103,75 @@ def test_elapsed_within_the_bound_is_written_in_whole_seconds(tmp_path):
     run.write_text("1661 Q0 shot00001_1 1 0.9 t\n")
     invoke("runs", "convert", "--to", "xml", "--elapsed", "86399999.5", run, tmp_path / "o.xml")
     assert 'elapsedTime="86400000"' in (tmp_path / "o.xml").read_text()
+
+
+TREC_RUN = "1661 Q0 shot00001_1 1 0.9 t\n1661 Q0 shot00001_2 2 0.5 t\n1662 Q0 shot00002_1 1 0.7 t\n"
+
+
+def through_a_fifo(tmp_path, content: str, read):
+    """`read(fifo)` while a writer thread feeds `content` once; a second read of the pipe would
+    block for ever, so the reader runs in a thread and a stuck one fails the test (and is freed)."""
+    import os
+    import threading
+
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    outcome = {}
+
+    def writer():
+        with open(fifo, "w") as fh:
+            fh.write(content)
+
+    def reader():
+        try:
+            outcome["value"] = read(fifo)
+        except BaseException as exc:        # noqa: B902 - handed to the test thread
+            outcome["error"] = exc
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (writer, reader)]
+    for t in threads:
+        t.start()
+    threads[1].join(timeout=20)
+    stuck = threads[1].is_alive()
+    if stuck:                               # free the reader blocked on a second open
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        threads[1].join(timeout=5)
+    assert not stuck, "the reader opened the pipe a second time and waited for ever"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.parametrize("content", [TREC_RUN, xml(topic(661, (1, "shot00001_1")))])
+def test_a_run_from_a_pipe_is_read_once(tmp_path, content):
+    """read_any_run read the file twice: a FIFO hung, and <(cat run) read as 'empty'."""
+    from trecvid_fpig.formats.runs import read_any_run
+
+    run = through_a_fifo(tmp_path, content, read_any_run)
+    assert "1661" in run.topics
+
+
+def test_score_and_check_and_convert_read_a_pipe_once(tmp_path, qrels):
+    topics = tmp_path / "t.txt"
+    topics.write_text("661 a dog\n662 a cat\n")
+    scored = through_a_fifo(tmp_path, TREC_RUN, lambda f: invoke("score", "--qrels", qrels, f))
+    assert "run.fifo" in scored.stdout
+    (tmp_path / "run.fifo").unlink()
+    checked = through_a_fifo(tmp_path, TREC_RUN, lambda f: invoke("runs", "check", "--topics",
+                                                                  topics, f))
+    assert "valid" in checked.stdout
+    (tmp_path / "run.fifo").unlink()
+    through_a_fifo(tmp_path, xml(topic(661, (1, "shot00001_1"))),
+                   lambda f: invoke("runs", "convert", "--to", "trec", f, tmp_path / "o.txt"))
+    assert (tmp_path / "o.txt").read_text().startswith("1661 Q0 shot00001_1 1 ")
+
+
+def test_a_truncated_gzip_on_standard_input_is_one_line(qrels):
+    import gzip
+
+    from support.cli import runner
+    from trecvid_fpig.cli import cli
+
+    result = runner().invoke(cli, ["score", "--qrels", str(qrels), "-"],
+                             input=gzip.compress(TREC_RUN.encode())[:20])
+    assert result.exit_code == 2 and "-: cannot read the gzip stream" in result.stderr

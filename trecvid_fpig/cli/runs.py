@@ -53,17 +53,18 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
              elapsed: int) -> None:
     from dataclasses import replace
 
-    from ..api import read_run
     from ..base.ids import topic_of_run_id
     from ..formats.avs_xml import (looks_like_xml, parse_avs_xml, run_attributes, run_bytes,
                                    write_avs_xml)
+    from ..formats.runs import run_from_bytes
     from .options import xml_field_values
 
-    run = read_run(src)
+    raw = run_bytes(src)                     # once: SRC may be a pipe
+    run = run_from_bytes(raw, src)
     if target == "trec":
         run = replace(run, tag=run_id or run.tag)
         run.to_trec(dst, depth=None)
-        if src != "-" and looks_like_xml(raw := run_bytes(src)):
+        if looks_like_xml(raw):
             attributes = parse_avs_xml(raw, src).attributes
             click.echo("run attributes: " + " ".join(f"{k}={v}" for k, v in attributes.items()),
                        err=True)

@@ -273,4 +273,7 @@ def run_bytes(path: Union[str, Path]) -> bytes:
     if str(path) != "-":
         return without_bom(read_bytes(path))
     raw = sys.stdin.buffer.read()
-    return without_bom(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    try:
+        return without_bom(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    except (OSError, EOFError) as exc:      # a truncated or corrupt gzip stream
+        raise InputError(f"cannot read the gzip stream: {exc}", "-") from None
