@@ -175,3 +175,63 @@ def test_a_truncated_gzip_on_standard_input_is_one_line(qrels):
     result = runner().invoke(cli, ["score", "--qrels", str(qrels), "-"],
                              input=gzip.compress(TREC_RUN.encode())[:20])
     assert result.exit_code == 2 and "-: cannot read the gzip stream" in result.stderr
+
+
+def submission_sizes(path):
+    """Shots a topic of an AVS XML, as NIST's reader finds them."""
+    return {t.tnum: len(t.shots) for t in parse_avs_xml(path.read_bytes(), path).topics}
+
+
+def test_run_xml_keeps_1000_a_topic_and_says_so(tmp_path):
+    """`run --xml --top 2000` wrote 2000 items a topic: an invalid submission."""
+    import numpy as np
+
+    from trecvid_fpig.formats.store import convert_features
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "shots.npy", rng.standard_normal((1200, 8)).astype(np.float32))
+    (tmp_path / "shots.ids.txt").write_text("".join(f"shot{i:05d}_1\n" for i in range(1200)))
+    convert_features(tmp_path / "shots.npy", tmp_path / "shots.fpig")
+    (tmp_path / "t.txt").write_text("661 a dog\n662 a cat\n")
+    np.save(tmp_path / "q.npy", rng.standard_normal((2, 8)).astype(np.float32))
+    result = invoke("run", "--query-features", tmp_path / "q.npy", "--features",
+                    tmp_path / "shots.fpig", "--topics", tmp_path / "t.txt", "--run-id", "r",
+                    "--out-dir", tmp_path / "runs", "--top", "1100", "--xml")
+    out = tmp_path / "runs" / "r"
+    assert submission_sizes(out / "t.xml") == {661: 1000, 662: 1000}
+    assert len((out / "t.txt").read_text().splitlines()) == 2200
+    assert "t.xml holds the first 1000 of each topic's 1100 shots" in result.stderr
+    ranked = [line.split()[2] for line in (out / "t.txt").read_text().splitlines()[:1000]]
+    assert list(parse_avs_xml((out / "t.xml").read_bytes(), "t.xml").topics[0].shots) == ranked
+
+
+def test_convert_to_xml_cuts_at_1000_and_names_repeated_shots(tmp_path):
+    """runs convert --to xml wrote 1200 items a topic with exit 0 and dropped repeats silently."""
+    lines = [f"1661 Q0 shot{i:05d}_1 {i + 1} {2000 - i} t\n" for i in range(1200)]
+    lines.append("1661 Q0 shot00007_1 9 0.5 t\n")           # a repeat: its last line counts
+    lines.append("1662 Q0 shot00002_1 1 0.7 t\n")
+    run = tmp_path / "r.txt"
+    run.write_text("".join(lines))
+    result = invoke("runs", "convert", "--to", "xml", run, tmp_path / "o.xml")
+    assert submission_sizes(tmp_path / "o.xml") == {661: 1000, 662: 1}
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 2 and "Traceback" not in result.stderr
+    assert "topic 1661: 1 shot(s) on more than one line" in warnings[0]
+    assert "shot00007_1" in warnings[0]
+    assert "topic 1661: 1200 shots; the XML keeps the first 1000" in warnings[1]
+    assert "200 left out" in warnings[1]
+    shots = parse_avs_xml((tmp_path / "o.xml").read_bytes(), "o.xml").topics[0].shots
+    expected = [f"shot{i:05d}_1" for i in range(1201) if i != 7][:1000]
+    assert list(shots) == expected     # shot 7 moved to its last line's score, below the cut
+
+
+def test_the_xml_writer_refuses_an_invalid_submission(tmp_path):
+    from trecvid_fpig.formats.avs_xml import RunAttributes, write_avs_xml
+
+    attributes = RunAttributes(pid="p", desc="d")
+    with pytest.raises(InputError, match="at most 1000"):
+        write_avs_xml(tmp_path / "a.xml", attributes,
+                      [(661, 1, [f"shot{i:05d}_1" for i in range(1001)])])
+    with pytest.raises(InputError, match="shot00001_1 is given twice"):
+        write_avs_xml(tmp_path / "b.xml", attributes, [(661, 1, ["shot00001_1"] * 2)])
+    assert not list(tmp_path.iterdir())

@@ -41,7 +41,8 @@ def convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: 
     """Write SRC (TREC or XML, told apart by content; - is standard input) as DST.
 
     XML keeps no scores: to TREC, the shot at position i of n scores n - i. Going to XML, topic
-    1661 is written tNum 661. Converting XML to TREC prints the run attributes, to give back
+    1661 is written tNum 661, each topic holds its first 1000 shots in NIST's order (the
+    scorer reads no more), and a shot on several lines is written once; stderr names both. Converting XML to TREC prints the run attributes, to give back
     with --xml-field on the way back.
     """
     check_out(dst, [("run", src)])
@@ -55,7 +56,7 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
 
     from ..base.ids import topic_of_run_id
     from ..formats.avs_xml import (looks_like_xml, parse_avs_xml, run_attributes, run_bytes,
-                                   write_avs_xml)
+                                   submission_shots, write_avs_xml)
     from ..formats.runs import run_from_bytes
     from .options import xml_field_values
 
@@ -75,8 +76,22 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
                                 task=fields.get("task", "M"))
     topics = []
     for topic, ranking in run.topics.items():
-        topics.append((topic_of_run_id(topic, src), elapsed, ranking.shots))
+        shots, cut = submission_shots(ranking.shots)
+        topics.append((topic_of_run_id(topic, src), elapsed, shots))
+        if ranking.repeated:
+            click.echo(f"fpig-trecvid: warning: {src}: topic {topic}: {len(ranking.repeated)} "
+                       f"shot(s) on more than one line, written once at the last line's score "
+                       f"(as NIST's scorer reads them): {_listed(ranking.repeated)}", err=True)
+        if cut:
+            click.echo(f"fpig-trecvid: warning: {src}: topic {topic}: {len(ranking.shots)} "
+                       f"shots; the XML keeps the first {len(shots)} as NIST's scorer ranks "
+                       f"them (a submission holds at most {len(shots)}), {cut} left out",
+                       err=True)
     write_avs_xml(dst, attributes, topics)
+
+
+def _listed(shots: Tuple[str, ...], most: int = 5) -> str:
+    return ", ".join(shots[:most]) + (f", … {len(shots)} in all" if len(shots) > most else "")
 
 
 @command.command("check")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -20,6 +21,7 @@ from ..base.ids import check_shot_ids, nist_topic_number, shot_id
 from ..base.outputs import atomic_write
 from ..errors import InputError
 from .problems import Problem, refuse_first
+from .qrels import MAX_RESULT_SIZE
 
 DOCTYPE = ('<!DOCTYPE videoAdhocSearchResults SYSTEM '
            '"https://www-nlpir.nist.gov/projects/tv2019/dtds/videoAdhocSearchResults.dtd">')
@@ -107,13 +109,22 @@ def elapsed_seconds(seconds: float) -> int:
 def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
                   topics: Sequence[Tuple[int, int, Sequence[str]]]) -> None:
     """`topics` are ``(tNum, elapsed whole seconds, shots best first)``; written atomically.
-    Topic numbers and shot ids are checked by the id rule first, so the file reads back."""
+    Topic numbers and shot ids are checked by the id rule first, so the file reads back, and a
+    topic of more than 1000 shots or a repeated shot (an invalid submission) is refused: the
+    callers cut with :func:`submission_shots`, saying what they left out."""
     attrs = " ".join(f'{name}="{xml_attribute(value, "XML attribute " + name)}"'
                      for name, value in attributes.items())
     for tnum, elapsed, shots in topics:
         nist_topic_number(str(tnum))
         elapsed_seconds(elapsed)
         check_shot_ids(shots, None, f"topic {tnum}: shot id", rows=False)
+        if len(shots) > MAX_RESULT_SIZE:
+            raise InputError(f"topic {tnum}: {len(shots)} shots, a submission holds at most "
+                             f"{MAX_RESULT_SIZE} a topic")
+        if len(set(shots)) != len(shots):
+            repeated = next(s for s, n in Counter(shots).items() if n > 1)
+            raise InputError(f"topic {tnum}: shot {repeated} is given twice; a submission "
+                             f"names each shot once")
     with atomic_write(path) as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         fh.write(DOCTYPE + "\n")
@@ -127,6 +138,12 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
             fh.write("</videoAdhocSearchTopicResult>\n")
         fh.write("</videoAdhocSearchRunResult>\n")
         fh.write("</videoAdhocSearchResults>\n")
+
+
+def submission_shots(shots: Sequence[str]) -> Tuple[Tuple[str, ...], int]:
+    """The first 1000 of a topic's ranked shots, as NIST's scorer reads them (what a submission
+    may hold), and how many were cut."""
+    return tuple(shots[:MAX_RESULT_SIZE]), max(0, len(shots) - MAX_RESULT_SIZE)
 
 
 # --- reading a submission back ------------------------------------------------------------------
