@@ -7,9 +7,8 @@ id descending as a string. Writing rounds scores so that re-reading gives the sa
 from __future__ import annotations
 
 import re
-import tempfile
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from ..base.fields import (WHITESPACE, ascii_float, check_id_lengths, parse_numbers, split_columns,
                            split_fields, text_lines, topic_numbers)
-from ..base.files import read_text
+from ..base.files import decode_text, read_text
 from ..base.ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from ..base.outputs import atomic_write
 from ..errors import InputError
@@ -121,7 +120,11 @@ def parse_run(path: Union[str, Path]) -> Run:
 
     Vectorised: repeats are resolved and every topic ranked with two lexsorts over the whole file.
     """
-    text = read_text(path, "run file")
+    return parse_run_text(read_text(path, "run file"), path)
+
+
+def parse_run_text(text: str, path: Union[str, Path]) -> Run:
+    """:func:`parse_run` of a run's text, already read."""
     try:
         return _ranked_run(text, path)
     except InputError:
@@ -302,7 +305,7 @@ def write_exact_run(path: Union[str, Path], run: Run, tag: Optional[str] = None,
                 fh.write(f"{topic} Q0 {shot} {rank} {exact_score(score)} {tag}\n")
 
 
-def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
+def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str) -> Run:
     """The submission as a :class:`~trecvid_fpig.formats.runs.Run`: topic 661 becomes 1661, and the
     score of the shot at position i of n is n - i, so the order is exactly the XML's."""
     topics = {}
@@ -317,18 +320,15 @@ def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
     return Run(str(path), tag, topics)
 
 
-def read_any_run(path: Union[str, Path]):
-    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input."""
-    raw = run_bytes(path)
+def read_any_run(path: Union[str, Path]) -> Run:
+    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input.
+    The input is read once, so a pipe or ``<(cmd)`` works as a file does."""
+    return run_from_bytes(run_bytes(path), path)
+
+
+def run_from_bytes(raw: bytes, path: Union[str, Path]) -> Run:
+    """:func:`read_any_run` of the bytes `path` held, already read (gunzipped, without a BOM)."""
     if looks_like_xml(raw):
         tag = "stdin" if str(path) == "-" else Path(path).name.split(".")[0]
         return submission_run(parse_avs_xml(raw, path), path, tag)
-    if str(path) != "-":
-        return parse_run(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "stdin"
-        copy.write_bytes(raw)
-        try:
-            return replace(parse_run(copy), path="-")
-        except InputError as exc:
-            raise InputError(exc.reason, "-", exc.line) from None
+    return parse_run_text(decode_text(raw, path, "run file"), path)
