@@ -65,10 +65,15 @@ def fuse_topic(rankings: Sequence[Tuple[Sequence[str], np.ndarray]], method: str
 def fuse(runs: Sequence[Run], method: str = "rrf", norm: Optional[str] = None,
          weights: Optional[Sequence[float]] = None, rrf_k: float = 60,
          depth: int = MAX_RESULT_SIZE, keep: int = MAX_RESULT_SIZE, tag: str = "fused") -> Run:
-    """Fuse `runs` topic by topic; a topic missing from some runs is fused from the others."""
+    """Fuse `runs` topic by topic; a topic missing from some runs is fused from the others.
+
+    A run of weight 0 is left out, so its shots do not enter the fused run at score 0.
+    """
     norm = check_options(method, norm, weights, len(runs))
     if depth < 1 or keep < 1:
         raise InputError(f"depth and the shots kept must be at least 1, got {depth} and {keep}")
+    if weights is not None:
+        runs, weights = zip(*[(run, w) for run, w in zip(runs, weights) if w > 0])
     topics = sorted({t for run in runs for t in run.topics}, key=int)
     empty: Tuple[Tuple[str, ...], np.ndarray] = ((), np.zeros(0))
     fused = {}
