@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 import click
 
 from ..base.locks import output_lock
-from ..fusion import METHODS
+from ..fusion import MAX_RRF_K, MAX_WEIGHT, METHODS
 from ..fusion.norms import NORMS
 from .output import check_out
 
@@ -26,9 +26,10 @@ def _parse_weights(ctx: click.Context, param: click.Parameter, value: Optional[s
 @click.option("--norm", type=click.Choice(tuple(NORMS)), default=None,
               help="Per-topic score normalisation for combsum, combmnz, weighted [default: minmax].")
 @click.option("--weights", callback=_parse_weights, metavar="W1,W2,...",
-              help="One weight per run, for --method weighted.")
-@click.option("--rrf-k", type=click.FloatRange(min=0), default=60, show_default=True,
-              help="k of reciprocal rank fusion.")
+              help=f"One weight per run, for --method weighted: each from 0 (the run is left out) "
+                   f"to {MAX_WEIGHT:g}, not all 0; only their ratios matter.")
+@click.option("--rrf-k", type=click.FloatRange(min=0, max=MAX_RRF_K), default=60, show_default=True,
+              help=f"k of reciprocal rank fusion, 0 to {MAX_RRF_K:g}.")
 @click.option("--depth", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Shots of each input run that take part, per topic.")
 @click.option("--tune", is_flag=True,

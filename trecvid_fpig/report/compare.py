@@ -17,7 +17,7 @@ from ..errors import InputError
 from .cells import CellEvaluator, YearScore, run_needs
 from .formats import render
 from .manifest import Manifest, RunEntry
-from .stats import (bootstrap_ci, effect_size, holm, paired_t_test, randomization_test,
+from .stats import (bootstrap_ci, check_settings, effect_size, holm, paired_t_test, randomization_test,
                     wins_ties_losses)
 
 #: What a scope that pools every year's topics is called in the pairs table.
@@ -82,10 +82,14 @@ def _unique_labels(paths: Sequence[str]) -> List[str]:
 
 
 def _labels(given: Sequence[str], default: Sequence[str], what: str) -> List[str]:
-    """The user's labels (one per run or model), else the default names."""
+    """The user's labels (one per run or model), else the default names; each named once."""
     if given and len(given) != len(default):
         raise InputError(f"give one label per {what}: {len(given)} for {len(default)} {what}(s)")
-    return list(given) if given else list(default)
+    names = list(given) if given else list(default)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"{what} {twice[0]!r} given twice: give each {what} once, under its own name")
+    return names
 
 
 def scores_from_runs(qrels: str, run_paths: Sequence[str], evaluator: CellEvaluator,
@@ -173,6 +177,7 @@ def pair_tests(scores: TopicScores, permutations: int = 10_000, seed: int = 0,
                resamples: int = 10_000) -> List[PairTest]:
     """Every pair of runs in input order, per year and pooled (see :func:`scopes`), each on the
     topics both runs have; Holm's correction is over the pairs of one scope, for each test."""
+    check_settings(permutations, resamples, seed)
     return [test for scope, index in scopes(scores)
             for test in _pair_tests_on(scores, scope, index, permutations, seed, resamples)]
 
