@@ -17,7 +17,7 @@ from ..errors import InputError
 from .cells import CellEvaluator, YearScore, run_needs
 from .formats import render
 from .manifest import Manifest, RunEntry
-from .stats import (bootstrap_ci, check_settings, effect_size, holm, paired_t_test, randomization_test,
+from .stats import (bootstrap_ci, check_settings, effect_size, is_exact, holm, paired_t_test, randomization_test,
                     wins_ties_losses)
 
 #: What a scope that pools every year's topics is called in the pairs table.
@@ -258,13 +258,20 @@ def pair_rows(tests: Sequence[PairTest], alpha: float, readable: bool = False) -
     return rows
 
 
+def _randomization_how(tests: Sequence[PairTest], permutations: int, seed: int) -> str:
+    """How the p-values were found: every sign flip enumerated, drawn at random, or which for which pairs."""
+    exact = sorted({t.topics for t in tests if is_exact(t.topics, permutations)})
+    drawn = f"{permutations} random sign flips, seed {seed}"
+    if not exact:
+        return drawn
+    if len(exact) == len({t.topics for t in tests}):
+        return "exact, all " + " or ".join(f"2^{n}" for n in exact) + " sign flips"
+    return f"exact, all 2^n sign flips, for pairs on n <= {exact[-1]} topics; {drawn}, for more"
+
+
 def _legend(tests: Sequence[PairTest], permutations: int, seed: int, resamples: int,
             alpha: float) -> str:
-    n_topics = max(t.topics for t in tests)
-    if 2 ** n_topics <= permutations:
-        how = f"exact, all 2^{n_topics} sign flips"
-    else:
-        how = f"{permutations} random sign flips, seed {seed}"
+    how = _randomization_how(tests, permutations, seed)
     n_pairs = len({(t.a, t.b) for t in tests})
     return (f"sig: † p < {alpha:g}, ‡ p < {alpha / 5:g}, paired randomization test ({how}), "
             f"Holm-corrected over the {n_pairs} pair(s) of runs of each scope; CI: paired bootstrap "

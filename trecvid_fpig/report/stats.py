@@ -63,6 +63,11 @@ def _random_signs(n: int, count: int, seed: int) -> Iterator[np.ndarray]:
         yield 1.0 - 2.0 * rng.integers(0, 2, size=(size, n))
 
 
+def is_exact(n: int, permutations: int) -> bool:
+    """Whether the test on n topics enumerates all 2^n sign flips instead of drawing them."""
+    return n < 63 and 2 ** n <= permutations
+
+
 def randomization_test(a: Sequence[float], b: Sequence[float], permutations: int = 10_000,
                        seed: int = 0) -> float:
     """Two-sided paired randomization test of "mean(a - b) = 0".
@@ -77,7 +82,7 @@ def randomization_test(a: Sequence[float], b: Sequence[float], permutations: int
     observed = abs(math.fsum(d))
     # Sums of the same terms in another order may differ in the last bits; such a tie is a hit.
     tolerance = 1e-9 * math.fsum(np.abs(d))
-    exact = n < 63 and 2 ** n <= permutations
+    exact = is_exact(n, permutations)
     blocks = _all_signs(n) if exact else _random_signs(n, permutations, seed)
     hits = sum(int(np.count_nonzero(np.abs(signs @ d) >= observed - tolerance)) for signs in blocks)
     return hits / 2 ** n if exact else (1 + hits) / (1 + permutations)
