@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..base.fields import is_whole_number
-from ..base.files import read_text
+from ..base.files import decode_text
 from ..base.ids import topic_of_run_id
 from ..errors import InputError
 from ..formats import id_lists
@@ -59,7 +59,7 @@ def read_submission(path: PathLike) -> SubmissionFile:
                 (str(t.tnum), shot, line) for t in submission.topics for line, shot in t.items]
             return SubmissionFile(str(path), tuple(items), tuple(problems), submission,
                                   submission is not None)
-        rows, problems = read_run_lines(read_text(path, "run file"), path)
+        rows, problems = read_run_lines(decode_text(raw, path, "run file"), path)
         return SubmissionFile(str(path), tuple((t, s, line) for line, t, s in rows), tuple(problems))
     except InputError as exc:
         return SubmissionFile(str(path), (), (Problem.of(exc, path),), readable=False)
