@@ -26,7 +26,7 @@ CASES = {
     "compare Runs": (lambda s: tf.compare([RUN, RUN], qrels="tv21"), r"runs\[0\] must be a run file's path"),
     "compare one path": (lambda s: tf.compare("a.txt", qrels="tv21"), r"give at least 2 run file"),
     "to_trec depth=-1": (lambda s: RUN.to_trec(s + ".txt", depth=-1), r"depth must be an integer \(at least 1\)"),
-    "fuse rrf_k=-1": (lambda s: tf.fuse([RUN, RUN], rrf_k=-1), r"rrf_k must be a finite number \(at least 0\)"),
+    "fuse rrf_k=-1": (lambda s: tf.fuse([RUN, RUN], rrf_k=-1), r"rrf_k must be a finite number \(at least 0 and at most 1000000"),
     "fuse depth='5'": (lambda s: tf.fuse([RUN, RUN], depth="5"), r"depth must be an integer"),
     "frame without score": (lambda s: tf.read_run(SHOT_FRAME[["topic", "shot"]]), r"no 'score' column; it has 'shot', 'topic'"),
     "frame without topic": (lambda s: tf.Run.from_dataframe(SHOT_FRAME[["shot", "score"]]), r"no 'topic' \(or 'query_id'\) column"),
