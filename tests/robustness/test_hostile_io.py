@@ -62,3 +62,116 @@ def test_eof_from_any_reader_exits_2_not_130(store, monkeypatch):
 
     monkeypatch.setattr("trecvid_fpig.formats.store.read_store", ends_early)
     refused(fpig("features", "inspect", store), "input ended early", "Ran out of input")
+
+
+# --- 2. Ctrl-C while the command starts ---------------------------------------------------------
+
+#: Runs `fpig-trecvid score --help`, sending itself SIGINT the moment MODULE starts to import.
+CTRL_C_DURING_IMPORT = """
+import importlib.abc, os, signal, sys
+
+MODULE = sys.argv[1]
+
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["fpig-trecvid", "score", "--help"]
+from trecvid_fpig.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["click", "trecvid_fpig.cli.group", "trecvid_fpig.cli.score"])
+def test_ctrl_c_while_loading_exits_130_without_traceback(module):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT, module],
+                          capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 130, (done.returncode, done.stderr)
+
+
+# --- 5. messages name the output, never a temporary ---------------------------------------------
+
+def test_a_full_disk_names_the_store_not_its_temporary(store, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_space(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    line = refused(fpig("features", "convert", tmp_path / "x.npy", tmp_path / "new.fpig"),
+                   "No space left on device", str(tmp_path / "new.fpig"))
+    assert ".part" not in line
+
+
+def test_a_full_disk_names_the_run_file_not_the_stage(store, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from trecvid_fpig.base import outputs
+
+    np.save(tmp_path / "q.npy", np.random.default_rng(1).standard_normal((1, 8)).astype(np.float32))
+    (tmp_path / "t.txt").write_text("661 a dog\n")
+    real = outputs.os.fdopen
+
+    def full(fd, *args, **kwargs):
+        fh = real(fd, *args, **kwargs)
+        fh.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        return fh
+
+    monkeypatch.setattr(outputs.os, "fdopen", full)
+    line = refused(fpig("run", "--query-features", tmp_path / "q.npy", "--features", store,
+                        "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir",
+                        tmp_path / "runs", "--quiet"), "No space left on device")
+    assert ".staged" not in line and str(tmp_path / "runs" / "r" / "t.txt") in line, line
+
+
+def test_a_parquet_null_inside_a_vector_names_its_row(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    vectors = [[1.0, 0.0]] * 4 + [[1.0, None]] + [[0.0, 1.0]]
+    pq.write_table(pa.table({"shot_id": [f"shot00001_{i + 1}" for i in range(6)],
+                             "vector": pa.array(vectors, pa.list_(pa.float32()))}),
+                   tmp_path / "f.parquet")
+    line = refused(fpig("features", "convert", tmp_path / "f.parquet", tmp_path / "f.fpig", "--quiet"),
+                   "f.parquet", "row 4 ")
+    assert "row 0" not in line
+
+
+def test_a_big_endian_npy_is_read_as_its_values(tmp_path):
+    rows = np.random.default_rng(2).standard_normal((5, 4))
+    np.save(tmp_path / "be.npy", rows.astype(">f4"))
+    np.save(tmp_path / "le.npy", rows.astype("<f4"))
+    for name in ("be", "le"):
+        (tmp_path / f"{name}.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(5)))
+        result = fpig("features", "convert", tmp_path / f"{name}.npy", tmp_path / f"{name}.fpig")
+        assert result.exit_code == 0, result.stderr
+    assert ((tmp_path / "be.fpig" / "features.npy").read_bytes()
+            == (tmp_path / "le.fpig" / "features.npy").read_bytes())
+
+
+# --- 3. the unit check follows the store's dtype ------------------------------------------------
+
+def test_a_float16_store_accepts_its_own_rows_as_queries(tmp_path):
+    """float16 rounding moves a unit row's norm by about 1e-4: a self-query scores above 1 + 1e-5."""
+    import trecvid_fpig
+
+    rows = np.random.default_rng(3).standard_normal((200, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", rows)
+    (tmp_path / "x.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(200)))
+    convert_features(tmp_path / "x.npy", tmp_path / "h.fpig", dtype="float16")
+    stored = np.load(tmp_path / "h.fpig" / "features.npy").astype(np.float32)
+    unit = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+    run = trecvid_fpig.search({str(1661 + i): unit[i] for i in range(200)}, tmp_path / "h.fpig", k=1)
+    assert [run.topics[t].shots[0] for t in sorted(run.topics)] == \
+        [f"shot00001_{i + 1}" for i in range(200)]

@@ -27,7 +27,7 @@ from ..formats.feature_files import load_npy
 from ..formats.matrix import FeatureMatrix
 from ..formats.store_manifest import FRAME_OFFSETS, FRAMES, MANIFEST
 from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, exact_cosines,
-                   refuse_non_finite, search_arguments)
+                   refuse_non_finite, search_arguments, unit_cosine_limit)
 
 FRAME_POOLS = ("max",)
 
@@ -163,7 +163,7 @@ class _FrameTopK(RunningTopK):
         frame_rows = np.repeat(ends - np.cumsum(counts), counts) + np.arange(counts.sum())
         cosines = exact_cosines(np.asarray(self.frames.vectors[frame_rows]), query, True)
         # float16 rounding alone moves a unit vector's norm by up to about 1e-4 at small D.
-        limit = 1 + (1e-5 if self.frames.vectors.dtype == np.float32 else 1e-3)
+        limit = unit_cosine_limit(self.frames.vectors.dtype)
         if len(cosines) and np.abs(cosines).max() > limit:
             row = int(frame_rows[np.argmax(np.abs(cosines))])
             raise InputError(f"frame row {row} is not a unit vector although the store's frames "
