@@ -235,3 +235,35 @@ def test_the_xml_writer_refuses_an_invalid_submission(tmp_path):
     with pytest.raises(InputError, match="shot00001_1 is given twice"):
         write_avs_xml(tmp_path / "b.xml", attributes, [(661, 1, ["shot00001_1"] * 2)])
     assert not list(tmp_path.iterdir())
+
+
+def warnings_of(result):
+    return [line for line in result.stderr.splitlines() if ": warning: " in line]
+
+
+def test_plain_score_warns_once_a_kind_about_what_strict_refuses(tmp_path, qrels):
+    """Plain score was silent about topics the qrels lack, topics over 1000 shots and repeats."""
+    lines = [f"1661 Q0 shot{i:05d}_1 {i + 1} {2000 - i} t\n" for i in range(1200)]
+    lines += ["1661 Q0 shot00007_1 9 0.5 t\n", "1662 Q0 shot00002_1 1 0.7 t\n",
+              "1662 Q0 shot00002_1 1 0.7 t\n", "1699 Q0 shot00002_1 1 0.7 t\n"]
+    run = tmp_path / "r.txt"
+    run.write_text("".join(lines))
+    result = invoke("score", "--qrels", qrels, run)
+    found = warnings_of(result)
+    assert len(found) == 3, result.stderr
+    assert "topic 1699 is not in the qrels" in found[0] and "skipped" in found[0]
+    assert "topic 1661 has more than 1000 shots" in found[1] and "first 1000" in found[1]
+    assert "shot shot00007_1 repeats in topic 1661; shot shot00002_1 repeats in topic 1662" \
+        in found[2]
+    clean = tmp_path / "clean.txt"
+    clean.write_text(TREC_RUN)
+    assert not warnings_of(invoke("score", "--qrels", qrels, clean))
+
+
+def test_plain_score_hints_nist_form_for_a_3_digit_topic(tmp_path, qrels):
+    run = tmp_path / "r.txt"
+    run.write_text(TREC_RUN + "661 Q0 shot00001_1 1 0.9 t\n")
+    found = warnings_of(invoke("score", "--qrels", qrels, run))
+    assert any("topic 661 is not in the qrels (it has 1661: NIST writes topics as 1 + the "
+               "3-digit" in line for line in found), found
+    assert any("mixes topic forms 661 and 1661" in line for line in found)

@@ -12,7 +12,7 @@ from ..base.workers import WorkerDied, fork_map
 from ..errors import InputError
 from ..formats.qrels import Qrels  # noqa: F401 (its home is qrels; `score` imports it here)
 from ..formats.runs import Run, read_any_run
-from .strict import submission_violations, topic_form_warnings
+from .strict import score_warnings, submission_violations
 from .trec_measures import parse_measures, trec_measures
 from .xinfap import RunResult, evaluate_run
 
@@ -40,7 +40,7 @@ def score_run(qrels: Qrels, path: Union[str, Path, Run], strict: bool = False,
     result = evaluate_run(qrels, run, missing_as_zero=strict)
     violations = tuple(submission_violations(qrels, run)) if strict else ()
     means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
-    warnings = tuple(topic_form_warnings(qrels, run))
+    warnings = tuple(score_warnings(qrels, run))
     return ScoredRun(run, result, violations, warnings, means, per_topic)
 
 
