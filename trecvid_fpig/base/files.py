@@ -10,6 +10,8 @@ import errno
 import gzip
 import hashlib
 import shutil
+import sys
+import zlib
 from pathlib import Path
 from typing import Union
 
@@ -39,16 +41,35 @@ def file_sha256(path: PathLike, what: str = "file") -> str:
     return digest.hexdigest()
 
 
+#: How standard input (``-``) is named in errors.
+STDIN_NAME = "- (standard input)"
+
+
+def gunzipped(raw: bytes, source: PathLike) -> bytes:
+    """`raw`, decompressed when it starts with the gzip magic; a truncated or damaged gzip is an
+    InputError naming `source` (an EOFError would reach click, which takes it for Ctrl-C)."""
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise InputError(f"not a complete gzip stream ({reason})", source) from None
+
+
+def stdin_bytes() -> bytes:
+    """Standard input's bytes, gunzipped like a file's."""
+    return gunzipped(sys.stdin.buffer.read(), STDIN_NAME)
+
+
 def read_bytes(path: PathLike) -> bytes:
     """The file's content, transparently gunzipped when it starts with the gzip magic."""
     p = require_file(path)
     try:
         raw = p.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read: {exc}", p) from None
-    return raw
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", p) from None
+    return gunzipped(raw, p)
 
 
 UTF8_BOM = b"\xef\xbb\xbf"

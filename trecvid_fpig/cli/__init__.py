@@ -93,6 +93,10 @@ class _Group(click.Group):
             click.echo(f"fpig-trecvid: error: {ctx.invoked_subcommand} needs {exc.name}, which the "
                        f'light install leaves out: pip install "fpig-trecvid[models]"', err=True)
             ctx.exit(EXIT_INPUT)
+        except EOFError as exc:         # a reader that did not say which input: still one line,
+            # and not click's Abort, which would exit 130 as if Ctrl-C had been pressed
+            click.echo(f"fpig-trecvid: error: input ended early ({exc or 'end of file'})", err=True)
+            ctx.exit(EXIT_INPUT)
         except OSError as exc:          # a writer that did not say which output: still one line
             if exc.errno == errno.EPIPE:
                 raise                   # `| head`: click leaves quietly
@@ -119,18 +123,30 @@ class _Group(click.Group):
         except click.ClickException as exc:
             click.echo(f"fpig-trecvid: error: {exc.format_message()}", err=True)
             code = exc.exit_code
-        except (click.Abort, KeyboardInterrupt, Interrupted) as exc:
-            signum = getattr(exc.__context__ if isinstance(exc, click.Abort) else exc,
-                             "signum", signal.SIGINT)
-            if signum == signal.SIGINT and isinstance(exc, Interrupted) and sys.stderr.isatty():
-                click.echo(err=True)    # closes the terminal's ^C echo, as click does
-            click.echo(f"fpig-trecvid: interrupted ({signal.Signals(signum).name}); "
-                       f"nothing half-written was left", err=True)
-            code = 128 + signum
+        except click.Abort as exc:      # click's wrapper for KeyboardInterrupt and EOFError
+            cause = exc.__context__
+            if isinstance(cause, (KeyboardInterrupt, Interrupted)):
+                code = _interrupted(cause)
+            else:                       # only a real signal exits 128 + signal
+                click.echo(f"fpig-trecvid: error: input ended early ({cause or 'aborted'})",
+                           err=True)
+                code = EXIT_INPUT
+        except (KeyboardInterrupt, Interrupted) as exc:
+            code = _interrupted(exc)
         finally:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted(exc: BaseException) -> int:
+    """Say that a signal stopped the command; its exit code, 128 + signal."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    if signum == signal.SIGINT and isinstance(exc, Interrupted) and sys.stderr.isatty():
+        click.echo(err=True)            # closes the terminal's ^C echo, as click does
+    click.echo(f"fpig-trecvid: interrupted ({signal.Signals(signum).name}); "
+               f"nothing half-written was left", err=True)
+    return 128 + signum
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -30,6 +30,7 @@ from ..base.files import file_sha256
 from ..base.outputs import atomic_directory, atomic_write
 from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError
+from ..formats.feature_files import load_npy
 from ..formats.store import reserved_memmap
 from ..formats.store_manifest import (FEATURES, FRAME_OFFSETS, FRAMES, IDS, MANIFEST, NormStats,
                                       id_array, source_record, write_manifest)
@@ -193,7 +194,7 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
     store's and are copied unchanged, so a merged store has the same bytes as one run."""
     counts, dim = [], None
     for part in parts:
-        header = np.load(part / FEATURES, mmap_mode="r")
+        header = load_npy(part / FEATURES, mmap=True)
         counts.append(header.shape[0])
         dim = header.shape[1] if dim is None else dim
     total = sum(counts)
@@ -205,8 +206,8 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
         norms = []
         row = 0
         for part, count in zip(parts, counts):
-            block = np.load(part / FEATURES)
-            ids.extend(i.decode("utf-8") for i in np.load(part / IDS).tolist())
+            block = load_npy(part / FEATURES)
+            ids.extend(i.decode("utf-8") for i in load_npy(part / IDS).tolist())
             norms.append(unit_row_norms(block, ids.__getitem__, "shot", part, row))
             # as `features convert` does; normalising stored rows again could move a last bit
             features[row:row + count] = block if stored_rows else unit_float32(block)
@@ -238,7 +239,7 @@ def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str,
 
     row = 0
     for part in parts:
-        block = np.load(part / FRAMES)
+        block = load_npy(part / FRAMES)
         unit_row_norms(block, frame_id, "frame", part, row)
         frames[row:row + len(block)] = block
         row += len(block)
@@ -250,5 +251,5 @@ def _assemble_frames(tmp: Path, parts: Sequence[Path], dim: int, dtype: str,
 def _frame_counts(part: Path) -> np.ndarray:
     """Frame rows per shot of a shard (its counts) or of a store (from its offsets)."""
     if (part / FRAME_COUNTS).is_file():
-        return np.load(part / FRAME_COUNTS)
-    return np.diff(np.load(part / FRAME_OFFSETS))
+        return load_npy(part / FRAME_COUNTS)
+    return np.diff(load_npy(part / FRAME_OFFSETS))

@@ -7,7 +7,6 @@ parses it as an integer), and the shots as ``item seqNum shotId``, best first.
 """
 from __future__ import annotations
 
-import gzip
 import math
 import re
 from collections import Counter
@@ -283,14 +282,6 @@ def parse_avs_xml(raw: bytes, path: Union[str, Path]) -> AvsSubmission:
 
 def run_bytes(path: Union[str, Path]) -> bytes:
     """A run's bytes from its file or, for ``-``, standard input; gunzipped, without a BOM."""
-    import sys
+    from ..base.files import read_bytes, stdin_bytes
 
-    from ..base.files import read_bytes
-
-    if str(path) != "-":
-        return without_bom(read_bytes(path))
-    raw = sys.stdin.buffer.read()
-    try:
-        return without_bom(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
-    except (OSError, EOFError) as exc:      # a truncated or corrupt gzip stream
-        raise InputError(f"cannot read the gzip stream: {exc}", "-") from None
+    return without_bom(stdin_bytes() if str(path) == "-" else read_bytes(path))

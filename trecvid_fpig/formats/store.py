@@ -30,6 +30,7 @@ from ..base.locks import output_lock
 from ..base.outputs import atomic_directory, refuse_input_as_output, remove_stale_temporaries
 from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError
+from .feature_files import load_npy
 from .features import ARROW_SUFFIXES, ID_COLUMN, is_bigfile, read_arrow, read_bigfile, read_npy
 from .matrix import FeatureMatrix, check_ids, row_norms
 from .store_manifest import (FEATURES, IDS, MANIFEST, NormStats, id_array, read_manifest,
@@ -78,13 +79,7 @@ def read_store(directory: PathLike) -> FeatureMatrix:
     d = Path(directory)
     manifest = read_manifest(d)
     count, dim, dtype = manifest["count"], manifest["dim"], manifest["dtype"]
-    arrays = []
-    for name in (FEATURES, IDS):
-        try:
-            arrays.append(np.load(d / name, mmap_mode="r", allow_pickle=False))
-        except (ValueError, OSError) as exc:
-            raise InputError(f"unreadable store array: {exc}", d / name) from None
-    features, ids = arrays
+    features, ids = (load_npy(d / name, mmap=True) for name in (FEATURES, IDS))
     if features.shape != (count, dim) or str(features.dtype) != dtype:
         raise InputError(f"holds {features.shape} {features.dtype} but the manifest says "
                          f"({count}, {dim}) {dtype}", d / FEATURES)

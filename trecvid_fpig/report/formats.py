@@ -25,10 +25,13 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def _cell(value: Any, decimals: int, missing: str = "") -> str:
+def _cell(value: Any, decimals: int, missing: str = "", signed: bool = False) -> str:
+    """A cell's text; `signed` numbers (differences) show "+" above 0, and none rounds to "-0"."""
     if isinstance(value, float):
-        text = f"{value:.{decimals}f}"
-        return text[1:] if text.startswith("-") and not text.strip("-0.") else text   # no "-0.000"
+        text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+        if not text.strip("+-0."):
+            return text.lstrip("+-")                                  # no "-0.000" or "+0.000"
+        return text
     return missing if value is None else str(value)
 
 
@@ -45,7 +48,8 @@ def _numeric_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) 
 def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str = "table",
            decimals: int = 4, meta: Optional[Dict[str, Any]] = None,
            bold: AbstractSet[Tuple[int, str]] = frozenset(), missing: str = "",
-           rule_before: AbstractSet[int] = frozenset(), exact_csv: bool = False) -> str:
+           rule_before: AbstractSet[int] = frozenset(), exact_csv: bool = False,
+           signed: AbstractSet[str] = frozenset()) -> str:
     """`rows` as text; JSON keeps full precision and carries `meta` beside the rows.
 
     `bold` names cells (row index, column) to emphasise in Markdown and LaTeX; `missing` is
@@ -53,7 +57,8 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
     that numeric columns stay numeric, JSON writes null). LaTeX draws a ``\\midrule`` before
     each row index in `rule_before` (e.g. between published baselines and reproduced rows).
     `exact_csv` writes CSV floats at full precision (shortest repr that reads back the same
-    number), for CSV that is data rather than a rounded table.
+    number), for CSV that is data rather than a rounded table. Numbers in the `signed` columns
+    (differences) show their sign, "+" included, outside CSV and JSON.
     """
     if fmt == "json":
         payload: Dict[str, Any] = {"rows": [{c: row.get(c) for c in columns} for row in rows]}
@@ -67,7 +72,8 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         writer.writerows([[repr(v) if exact_csv and isinstance(v, float) else _cell(v, decimals)
                            for v in (row.get(c) for c in columns)] for row in rows])
         return out.getvalue()
-    cells: List[List[str]] = [[_cell(row.get(c), decimals, missing) for c in columns] for row in rows]
+    cells: List[List[str]] = [[_cell(row.get(c), decimals, missing, c in signed) for c in columns]
+                              for row in rows]
     numeric = _numeric_columns(rows, columns)
     if fmt == "markdown":
         lines = ["| " + " | ".join(columns) + " |",

@@ -328,7 +328,7 @@ def render_tables(tables: Sequence[PaperTable], fmt: str,
     blocks, stderr_notes = [], []
     for t in tables:
         body = render(t.rows, t.columns, fmt, t.decimals, bold=t.bold, missing=MISSING,
-                      rule_before=t.rule_before)
+                      rule_before=t.rule_before, signed={c for c in t.columns if c.endswith(DELTA)})
         if fmt == "csv":
             blocks.append(body)
             stderr_notes += [f"{t.key}: {n}" for n in t.footnotes]

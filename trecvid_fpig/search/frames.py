@@ -24,6 +24,7 @@ from typing import List, Optional
 import numpy as np
 
 from ..errors import InputError
+from ..formats.feature_files import load_npy
 from ..formats.matrix import FeatureMatrix
 from ..formats.store_manifest import FRAME_OFFSETS, FRAMES, MANIFEST
 from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, exact_cosines,
@@ -79,10 +80,7 @@ def read_frames(features: FeatureMatrix) -> ShotFrames:
         if "/" in name or "\\" in name or name.startswith("."):
             raise InputError(f"manifest names frame file {name!r} outside the store",
                              directory / MANIFEST)
-        try:
-            arrays.append(np.load(directory / name, mmap_mode="r", allow_pickle=False))
-        except (ValueError, OSError) as exc:
-            raise InputError(f"unreadable frame array: {exc}", directory / name) from None
+        arrays.append(load_npy(directory / name, mmap=True))
     vectors, offsets = arrays
     if vectors.ndim != 2 or vectors.shape[1] != features.dim or vectors.dtype != features.dtype:
         raise InputError(f"holds {vectors.shape} {vectors.dtype} frame vectors for a store of "
