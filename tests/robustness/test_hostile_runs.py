@@ -331,3 +331,21 @@ def test_fuzzed_submissions_read_check_and_score_cleanly(tmp_path, qrels, docume
             tf.score(run, qrels, strict=strict)
         except InputError:
             pass
+
+
+@pytest.mark.parametrize("elapsed, reason", [("86400001", "elapsedTime 86400001 is past"),
+                                             ("9" * 5000, "elapsedTime of 5000 digits")])
+def test_check_refuses_an_absurd_elapsed_time(tmp_path, elapsed, reason):
+    """runs check took a 301-digit elapsedTime (what --elapsed 1e300 wrote) as valid."""
+    run = tmp_path / "r.xml"
+    run.write_text(xml(topic(661, (1, "shot00001_1")), topic(662, (1, "shot00002_1")))
+                   .replace('elapsedTime="1"', f'elapsedTime="{elapsed}"', 1))
+    problems = check_run_file(run, Expectations(parse_topics_file(tmp_path)))
+    assert [(p.line, reason in p.message) for p in problems] == [(4, True)]
+
+
+def test_plain_score_names_an_empty_topic(tmp_path, qrels):
+    run = tmp_path / "r.xml"
+    run.write_text(xml(topic(661), topic(662, (1, "shot00002_1"))))
+    found = warnings_of(invoke("score", "--qrels", qrels, run))
+    assert len(found) == 1 and "topic(s) 1661 hold no shots: skipped" in found[0]

@@ -41,6 +41,10 @@ def score_warnings(qrels: Qrels, run: Run) -> List[str]:
         shown = "; ".join(messages[:3])
         more = f"; and {len(messages) - 3} more like it" if len(messages) > 3 else ""
         warnings.append(f"{shown}{more}: {_SCORED_AS[rule]}")
+    empty = [t for t, ranking in run.topics.items() if not ranking.shots]
+    if empty:
+        warnings.append(f"topic(s) {', '.join(empty[:5])}{' …' if len(empty) > 5 else ''} hold "
+                        f"no shots: skipped, as their TREC form has no line")
     short = [t for t in run.topics if len(t.lstrip("0")) <= 3]
     long = [t for t in run.topics if len(t.lstrip("0")) == 4 and t.lstrip("0")[0] == "1"]
     if short and long:

@@ -19,7 +19,8 @@ from ..base.files import decode_text
 from ..base.ids import topic_of_run_id
 from ..errors import InputError
 from ..formats import id_lists
-from ..formats.avs_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
+from ..formats.avs_xml import (ALLOWED, MAX_ELAPSED_S, AvsSubmission, looks_like_xml, read_avs_xml,
+                               run_bytes)
 from ..formats.problems import Problem
 from ..formats.qrels import MAX_RESULT_SIZE
 from ..formats.runs import SHOT_ID, Run, read_run_lines
@@ -119,7 +120,12 @@ class SubmissionRules:
                 self.report(xml.line, f"attribute {key} is missing or empty")
         for topic in xml.topics:
             if not is_whole_number(topic.elapsed):
-                self.report(topic.line, f"elapsedTime must be whole seconds, got {topic.elapsed!r}")
+                self.report(topic.line, f"elapsedTime must be whole seconds, got {topic.elapsed[:40]!r}")
+            elif (len(topic.elapsed.lstrip("0")) > len(str(MAX_ELAPSED_S))
+                  or int(topic.elapsed) > MAX_ELAPSED_S):
+                shown = topic.elapsed if len(topic.elapsed) <= 20 else f"of {len(topic.elapsed)} digits"
+                self.report(topic.line, f"elapsedTime {shown} is past {MAX_ELAPSED_S:,} seconds "
+                                        f"(a day's seconds x 1000)")
 
     def item(self, topic: str, shot: str, line: Optional[int]) -> None:
         if topic not in self.expected:
