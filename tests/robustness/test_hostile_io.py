@@ -175,3 +175,107 @@ def test_a_float16_store_accepts_its_own_rows_as_queries(tmp_path):
     run = trecvid_fpig.search({str(1661 + i): unit[i] for i in range(200)}, tmp_path / "h.fpig", k=1)
     assert [run.topics[t].shots[0] for t in sorted(run.topics)] == \
         [f"shot00001_{i + 1}" for i in range(200)]
+
+
+# --- 4. a row that cannot be normalised is refused for its true reason -------------------------
+
+@pytest.mark.parametrize("value, dtype, reason, not_reason", [
+    (1e-23, np.float32, "too short to L2-normalise", "all-zero"),
+    (1e200, np.float64, "too large to square", "NaN"),
+    (0.0, np.float32, "all-zero", "L2 norm "),
+    (np.nan, np.float32, "NaN or infinite", "L2 norm "),
+])
+def test_a_row_that_cannot_be_normalised_names_its_true_reason(tmp_path, value, dtype, reason,
+                                                               not_reason):
+    rows = np.random.default_rng(4).standard_normal((4, 8)).astype(dtype)
+    rows[2] = value
+    rows[2, 0] = value if value else 0.0
+    np.save(tmp_path / "x.npy", rows)
+    (tmp_path / "x.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(4)))
+    line = refused(fpig("features", "convert", tmp_path / "x.npy", tmp_path / "x.fpig", "--quiet"),
+                   "shot00001_3", reason)
+    assert not_reason not in line
+
+
+# --- 7. extraction inputs: each problem names its file ------------------------------------------
+
+def test_a_dangling_keyframe_link_is_named(tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import keyframe_shots
+
+    (tmp_path / "shot00001_1_1.png").write_bytes(b"png")
+    (tmp_path / "shot00001_1_2.png").symlink_to(tmp_path / "gone.png")
+    with pytest.raises(InputError, match="shot00001_1_2.png: is a keyframe link to a file that"):
+        keyframe_shots(tmp_path)
+
+
+def test_two_files_for_one_video_are_named(tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import video_shots
+
+    (tmp_path / "v").mkdir()
+    (tmp_path / "b").mkdir()
+    for name in ("00001.mp4", "00001.mkv"):
+        (tmp_path / "v" / name).write_bytes(b"")
+    (tmp_path / "b" / "00001.tsv").write_text("startframe\tstarttime\tendframe\tendtime\n0\t0\t9\t0.4\n")
+    with pytest.raises(InputError, match="video 00001 has 2 files .00001.mkv, 00001.mp4.: keep one"):
+        video_shots(tmp_path / "v", tmp_path / "b")
+
+
+def test_a_duplicate_shot_table_id_names_the_table_and_rows(tmp_path):
+    pytest.importorskip("pandas")
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import table_shots
+
+    (tmp_path / "t.csv").write_text("shot_id,video,start,end\nshot00001_1,a.mp4,0,1\n"
+                                    "shot00001_2,a.mp4,1,2\nshot00001_1,a.mp4,2,3\n")
+    with pytest.raises(InputError, match=r"t.csv:4: shot shot00001_1 is listed twice .first at line 2"):
+        table_shots(tmp_path / "t.csv")
+
+
+# --- 8. a --video-encoder that is not a plugin factory ------------------------------------------
+
+@pytest.mark.parametrize("spec", ["json:loads", "os.path:join.__doc__.upper"])
+def test_a_video_encoder_that_is_not_a_factory_is_refused(spec):
+    pytest.importorskip("torch")
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.encode.video_encoder import resolve_factory
+
+    with pytest.raises(InputError, match=f"video encoder '{spec}' is not a plugin factory"):
+        resolve_factory(spec)
+
+
+# --- 6. warnings: one line, in the toolkit's words -----------------------------------------------
+
+def test_huge_keyframes_are_reported_once_in_one_line(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    import warnings
+
+    from trecvid_fpig.errors import InputWarning
+    from trecvid_fpig.extract import reader
+    from trecvid_fpig.extract.shots import Shot
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)       # 20x20 = 400 pixels: "huge"
+    monkeypatch.setattr(reader, "_huge_image_reported", [])
+    paths = []
+    for i in range(3):
+        paths.append(str(tmp_path / f"shot00001_1_{i}.png"))
+        Image.new("RGB", (20, 20)).save(paths[-1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pixels = reader.read_keyframes(Shot("shot00001_1", str(tmp_path), images=tuple(paths)), 3)
+    assert len(pixels.images) == 3
+    assert [w.category for w in caught] == [InputWarning], [str(w.message) for w in caught]
+    assert "shot00001_1_0.png: a 20x20 keyframe" in str(caught[0].message)
+
+
+def test_an_image_past_the_bomb_limit_fails_its_shot_not_the_run(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    from trecvid_fpig.extract import reader
+    from trecvid_fpig.extract.shots import Failure, Shot
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)       # 400 > 2 x 100: Pillow's error
+    Image.new("RGB", (20, 20)).save(tmp_path / "shot00001_1_0.png")
+    result = reader.read_keyframes(Shot("shot00001_1", str(tmp_path),
+                                        images=(str(tmp_path / "shot00001_1_0.png"),)), 1)
+    assert isinstance(result, Failure) and "cannot decode image" in result.reason
