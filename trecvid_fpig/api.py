@@ -15,10 +15,6 @@ from .formats.qrels import Qrels, load_qrels
 from .formats.runs import Run, check_tag, run_from_dict
 
 PathLike = Union[str, Path]
-
-#: Resamples of `compare`'s tests: a million sign flips or bootstrap draws is far past where
-#: p-values and CIs settle, and each costs memory in proportion.
-MAX_RESAMPLES = 1_000_000
 RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
 
 #: Per-topic columns of :func:`score`, before any extra `measures`.
@@ -165,7 +161,6 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
     from .formats.store import read_features
     from .search.fused import ScoredModel
     from .search.fused import fused_search as top_k_fused
-    from .search.fused import fusion_weight
 
     one_model = "(queries, store) or (queries, store, weight)"
     models = arguments.items(models, "models", f"a list of {one_model}")
@@ -178,7 +173,8 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
         if not isinstance(model, (tuple, list)) or len(model) not in (2, 3):
             raise arguments.refusal(name, one_model, model)
         queries, store = model[0], model[1]
-        weight = fusion_weight(model[2], f"model {number}") if len(model) == 3 else 1.0
+        weight = arguments.number(model[2], f"model {number}: the weight", above=0) \
+            if len(model) == 3 else 1.0
         ids = _topic_ids(queries, f"{name} queries")
         if topic_ids is None:
             topic_ids = ids
@@ -245,15 +241,15 @@ def fuse(runs: RunsLike, method: str = "rrf", norm: Optional[str] = None,
          weights: Optional[Sequence[float]] = None, rrf_k: float = 60, depth: int = 1000,
          tag: str = "fused") -> Run:
     """Fuse runs (paths or Runs): ``rrf``, ``combsum``, ``combmnz`` or ``weighted``; see docs/fusion.md."""
-    from .fusion import METHODS, NORMS
+    from .fusion import MAX_RRF_K, MAX_WEIGHT, METHODS, NORMS
     from .fusion import fuse as fuse_runs
 
     method = arguments.text(method, "method", METHODS)
     norm = None if norm is None else arguments.text(norm, "norm", NORMS)
     if weights is not None:
-        weights = [arguments.number(w, f"weights[{i}]", minimum=0) for i, w in
+        weights = [arguments.number(w, f"weights[{i}]", minimum=0, maximum=MAX_WEIGHT) for i, w in
                    enumerate(arguments.items(weights, "weights", "a list of numbers"))]
-    rrf_k = arguments.number(rrf_k, "rrf_k", minimum=0)
+    rrf_k = arguments.number(rrf_k, "rrf_k", minimum=0, maximum=MAX_RRF_K)
     depth = arguments.integer(depth, "depth", minimum=1)
     return fuse_runs(_as_runs(runs), method, norm, weights, rrf_k, depth, tag=_tag(tag))
 
@@ -274,6 +270,7 @@ def compare(runs: Sequence[PathLike] = (), qrels: Optional[PathLike] = None,
     from .report.cells import CellEvaluator
     from .report.compare import pair_rows, pair_tests, scores_from_manifest, scores_from_runs
     from .report.manifest import load_manifest
+    from .report.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MAX_SEED
 
     if (qrels is None) == (manifest is None):
         raise InputError("give either qrels with two or more runs, or a manifest")
@@ -282,9 +279,9 @@ def compare(runs: Sequence[PathLike] = (), qrels: Optional[PathLike] = None,
                  for i, r in enumerate(arguments.items(runs, "runs", "a list of run files' paths",
                                                        lambda v: isinstance(v, (str, Path))))]
     models, years = _names(models, "models"), _names(years, "years")
-    permutations = arguments.integer(permutations, "permutations", minimum=1, maximum=MAX_RESAMPLES)
+    permutations = arguments.integer(permutations, "permutations", minimum=1, maximum=MAX_PERMUTATIONS)
     bootstrap = arguments.integer(bootstrap, "bootstrap", minimum=1, maximum=MAX_RESAMPLES)
-    seed = arguments.integer(seed, "seed", minimum=0, maximum=2 ** 32 - 1)
+    seed = arguments.integer(seed, "seed", minimum=0, maximum=MAX_SEED)
     alpha = arguments.number(alpha, "alpha", above=0, below=1)
     if manifest is not None:
         spec = load_manifest(arguments.path(manifest, "manifest"))
