@@ -15,7 +15,6 @@ from .formats.qrels import Qrels, load_qrels
 from .formats.runs import Run, check_tag, run_from_dict
 
 PathLike = Union[str, Path]
-
 RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
 
 #: Per-topic columns of :func:`score`, before any extra `measures`.
@@ -163,7 +162,6 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
     from .formats.store import read_features
     from .search.fused import ScoredModel
     from .search.fused import fused_search as top_k_fused
-    from .search.fused import fusion_weight
 
     one_model = "(queries, store) or (queries, store, weight)"
     models = arguments.items(models, "models", f"a list of {one_model}")
@@ -176,7 +174,8 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
         if not isinstance(model, (tuple, list)) or len(model) not in (2, 3):
             raise arguments.refusal(name, one_model, model)
         queries, store = model[0], model[1]
-        weight = fusion_weight(model[2], f"model {number}") if len(model) == 3 else 1.0
+        weight = arguments.number(model[2], f"model {number}: the weight", above=0) \
+            if len(model) == 3 else 1.0
         ids = _topic_ids(queries, f"{name} queries")
         if topic_ids is None:
             topic_ids = ids

@@ -8,7 +8,7 @@ from trecvid_fpig.errors import InputError
 
 @pytest.mark.parametrize("args,message", [
     (["--method", "weighted", "--weights", "0,0"], "every weight is 0"),
-    (["--method", "weighted", "--weights", "1e308,1e308"], "weights[0] must be a finite number (at least 0 and at most 1000000"),
+    (["--method", "weighted", "--weights", "1e308,1e308"], "weights[0] must be a finite number (at least 0 and at most 1,000,000)"),
     (["--method", "weighted", "--weights", "nan,1"], "weights[0] must be a finite number"),
     (["--rrf-k", "1e300"], "'--rrf-k'"),
     (["--rrf-k", "inf"], "'--rrf-k'"),

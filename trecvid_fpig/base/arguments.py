@@ -22,11 +22,15 @@ def refusal(name: str, accepts: str, value: Any) -> InputError:
     return InputError(f"{name} must be {accepts}, got {shown} ({type(value).__name__})")
 
 
+def _shown(bound: float) -> str:
+    return f"{int(bound):,}" if float(bound).is_integer() and abs(bound) < 1e15 else f"{bound:g}"
+
+
 def _bounds(kind: str, minimum=None, maximum=None, above=None, below=None) -> str:
-    low = f"above {above:g}" if above is not None else (
-        f"at least {minimum}" if minimum is not None else None)
-    high = f"below {below:g}" if below is not None else (
-        f"at most {maximum}" if maximum is not None else None)
+    low = f"above {_shown(above)}" if above is not None else (
+        f"at least {_shown(minimum)}" if minimum is not None else None)
+    high = f"below {_shown(below)}" if below is not None else (
+        f"at most {_shown(maximum)}" if maximum is not None else None)
     limits = " and ".join(b for b in (low, high) if b)
     return f"{kind} ({limits})" if limits else kind
 
@@ -78,13 +82,22 @@ def text(value: Any, name: str, choices: Optional[Iterable[str]] = None) -> str:
     return value
 
 
+#: The longest file name and path Linux, macOS and Windows file systems take, in bytes: a
+#: longer one is an OSError (ENAMETOOLONG) from the first ``exists()`` that looks at it.
+MAX_NAME_BYTES, MAX_PATH_BYTES = 255, 4095
+
+
 def path(value: Any, name: str, accepts: str = "a path (a str or pathlib.Path)") -> Union[str, os.PathLike]:
-    """A non-empty str or os.PathLike without a NUL character (no file system accepts one)."""
+    """A non-empty str or os.PathLike that a file system can hold: no NUL character, no name
+    longer than 255 bytes."""
     if not isinstance(value, (str, os.PathLike)):
         raise refusal(name, accepts, value)
     spelled = os.fspath(value)
     if not isinstance(spelled, str) or not spelled or "\x00" in spelled:
         raise refusal(name, accepts, value)
+    encoded = os.fsencode(spelled)
+    if len(encoded) > MAX_PATH_BYTES or max(map(len, encoded.split(b"/"))) > MAX_NAME_BYTES:
+        raise refusal(name, f"{accepts} whose names are at most {MAX_NAME_BYTES} bytes", value)
     return value
 
 
