@@ -3,14 +3,16 @@ DataFrames, dicts and :class:`~trecvid_fpig.formats.runs.Run` objects. It calls 
 functions as the CLI, so a notebook and ``fpig-trecvid`` give the same numbers."""
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .base import arguments
 from .errors import InputError
 from .formats.qrels import Qrels, load_qrels
-from .formats.runs import Run, run_from_dict
+from .formats.runs import Run, check_tag, run_from_dict
 
 PathLike = Union[str, Path]
 RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
@@ -19,22 +21,46 @@ RunsLike = Union[PathLike, Run, Sequence[Union[PathLike, Run]]]
 SCORE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel", "inum_rel_ret", "num_ret")
 
 
+RUN_ACCEPTS = "a run file's path, a Run, a {topic: {shot: score}} dict or a DataFrame"
+
+
+def _one_run(value) -> bool:
+    return isinstance(value, (str, Path, Run, Mapping)) or hasattr(value, "columns")
+
+
+def _tag(tag) -> str:
+    """A run tag as runs write it: one word."""
+    check_tag(arguments.text(tag, "tag"))
+    return tag
+
+
 def read_run(run: Union[PathLike, Run, Mapping], tag: str = "run") -> Run:
     """A TREC run or AVS XML file (``-`` for standard input), a ``{topic: {shot: score}}`` dict,
     a DataFrame (topic, shot, score), or a Run."""
+    return _read_run(run, _tag(tag), "run")
+
+
+def _read_run(run, tag: str, name: str) -> Run:
     if isinstance(run, Run):
         return run
     if isinstance(run, Mapping):
-        return run_from_dict(run, tag)
+        return Run.from_dict(run, tag)
     if hasattr(run, "columns"):
         return Run.from_dataframe(run, tag)
-    return Run.from_file(run)
+    return Run.from_file(arguments.path(run, name, RUN_ACCEPTS))
 
 
 def _as_runs(runs: RunsLike) -> list:
-    if isinstance(runs, (str, Path, Run, Mapping)) or hasattr(runs, "columns"):
-        return [read_run(runs)]
-    return [read_run(r) for r in runs]
+    """One run or a list of them (a string is one path, never its characters)."""
+    listed = arguments.items(runs, "runs", RUN_ACCEPTS + ", or a list of them", _one_run)
+    return [_read_run(r, "run", f"runs[{i}]") for i, r in enumerate(listed)]
+
+
+def _names(values, name: str) -> list:
+    """A list of strings; one string is a list of one."""
+    listed = arguments.items(values, name, "a string or a list of strings",
+                             lambda v: isinstance(v, str))
+    return [arguments.text(v, f"{name}[{i}]") for i, v in enumerate(listed)]
 
 
 def _label(run: Run) -> str:
@@ -50,28 +76,30 @@ def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False
     """
     import pandas as pd
 
-    from .evaluate.score import score_runs, trec_label
+    from .evaluate.score import IPREC_COLUMNS, iprec_values, score_runs, trec_label
 
     judged = load_qrels(qrels)
-    scored = score_runs(judged, _as_runs(runs), strict=strict, measures=tuple(measures))
+    per_topic, strict = arguments.flag(per_topic, "per_topic"), arguments.flag(strict, "strict")
+    scored = score_runs(judged, _as_runs(runs), strict=strict, measures=tuple(_names(measures, "measures")))
     extra = [trec_label(m) for m in (scored[0].trec_means if scored else {})]
     rows = []
     for s in scored:
         name = _label(s.run)
         if per_topic:
             for t in s.result.topics:
-                row = {"run": name, "topic": t.topic, **{c: getattr(t, c) for c in SCORE_COLUMNS}}
+                row = {"run": name, "topic": t.topic, **{c: getattr(t, c) for c in SCORE_COLUMNS},
+                       **iprec_values(t)}
                 values = s.trec_per_topic.get(t.topic, {})
                 row.update({trec_label(m): values.get(m) for m in s.trec_means})
                 rows.append(row)
         else:
             row = {"run": name, **{c: getattr(s.result, c) for c in SCORE_COLUMNS},
-                   "topics": len(s.result.topics)}
+                   **iprec_values(s.result), "topics": len(s.result.topics)}
             row.update({trec_label(m): v for m, v in s.trec_means.items()})
             if strict:
                 row["violations"] = list(s.violations)
             rows.append(row)
-    columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) \
+    columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) + list(IPREC_COLUMNS) \
         + ([] if per_topic else ["topics"]) + extra + (["violations"] if strict and not per_topic else [])
     return pd.DataFrame(rows, columns=columns)
 
@@ -84,6 +112,19 @@ def recall(sims=None, text_features=None, video_features=None, captions_per_vide
     from .evaluate.recall import (check_recall_inputs, cosine_matrix, recall_from_files,
                                   recall_metrics)
 
+    for name, value in (("sims", sims), ("text_features", text_features),
+                        ("video_features", video_features)):
+        if value is not None and not isinstance(value, np.ndarray):
+            arguments.path(value, name, "a path or a numpy array")
+    if gt is not None:
+        arguments.path(gt, "gt")
+    if captions_per_video is not None:
+        captions_per_video = arguments.integer(captions_per_video, "captions_per_video", minimum=1)
+    dsl, nan_as_lowest = arguments.flag(dsl, "dsl"), arguments.flag(nan_as_lowest, "nan_as_lowest")
+    dsl_temperature = arguments.number(dsl_temperature, "dsl_temperature", above=0)
+    ks = [arguments.integer(k, f"ks[{i}]", minimum=1) for i, k in enumerate(
+        arguments.items(ks, "ks", "a positive integer or a list of them",
+                        lambda v: isinstance(v, numbers.Integral)))]
     arrays = [a for a in (sims, text_features, video_features) if isinstance(a, np.ndarray)]
     if not arrays:
         return recall_from_files(sims=sims, text_features=text_features, video_features=video_features,
@@ -105,9 +146,10 @@ def search(queries: Mapping[str, Sequence[float]], store: PathLike, k: int = 100
     from .formats.store import read_features
     from .search.topk import search as top_k
 
-    features = read_features(store)
-    topic_ids = [str(t) for t in queries]
-    hits = top_k(features, _query_matrix(queries, topic_ids, features.dim), k=k)
+    k, tag = arguments.integer(k, "k", minimum=1), _tag(tag)
+    topic_ids = _topic_ids(queries, "queries")
+    features = read_features(arguments.path(store, "store"))
+    hits = top_k(features, _query_matrix(queries, topic_ids, features.dim, "queries"), k=k)
     return _hits_run(topic_ids, hits, tag, str(store))
 
 
@@ -120,38 +162,57 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
     from .formats.store import read_features
     from .search.fused import ScoredModel
     from .search.fused import fused_search as top_k_fused
-    from .search.fused import fusion_weight
 
+    one_model = "(queries, store) or (queries, store, weight)"
+    models = arguments.items(models, "models", f"a list of {one_model}")
+    k, tag = arguments.integer(k, "k", minimum=1), _tag(tag)
     if not models:
-        raise InputError("give at least one model: (queries, store) or (queries, store, weight)")
+        raise InputError(f"give at least one model: {one_model}")
     scored, topic_ids = [], None
     for number, model in enumerate(models, 1):
-        if len(model) not in (2, 3):
-            raise InputError(f"model {number}: give (queries, store) or (queries, store, weight)")
+        name = f"models[{number - 1}]"
+        if not isinstance(model, (tuple, list)) or len(model) not in (2, 3):
+            raise arguments.refusal(name, one_model, model)
         queries, store = model[0], model[1]
-        weight = fusion_weight(model[2], f"model {number}") if len(model) == 3 else 1.0
-        ids = [str(t) for t in queries]
+        weight = arguments.number(model[2], f"model {number}: the weight", above=0) \
+            if len(model) == 3 else 1.0
+        ids = _topic_ids(queries, f"{name} queries")
         if topic_ids is None:
             topic_ids = ids
         elif sorted(ids) != sorted(topic_ids):
             raise InputError(f"model {number}: its queries are for other topics than model 1's")
-        features = read_features(store)
-        scored.append(ScoredModel(features, _query_matrix(queries, topic_ids, features.dim),
-                                  weight))
+        features = read_features(arguments.path(store, f"{name} store"))
+        scored.append(ScoredModel(features, _query_matrix(queries, topic_ids, features.dim,
+                                                          f"{name} queries"), weight))
     hits = top_k_fused(scored, k=k)
     return _hits_run(topic_ids, hits, tag, " + ".join(str(m[1]) for m in models))
 
 
-def _query_matrix(queries: Mapping, topic_ids: Sequence[str], dim: int) -> np.ndarray:
+def _topic_ids(queries, name: str) -> list:
+    """The topics of ``{topic: vector}`` as run files write them (``1661``; ints allowed)."""
+    from .base.ids import run_topic_key
+
+    arguments.mapping(queries, name, "a {topic: vector} mapping")
+    ids = [run_topic_key(t, f"<{name}>") for t in queries]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{name}: a topic given twice (as 1661 and '1661'?)")
+    return ids
+
+
+def _query_matrix(queries: Mapping, topic_ids: Sequence[str], dim: int, name: str) -> np.ndarray:
     """``{topic: vector}`` as L2-normalised float32 rows in `topic_ids`' order (keys may be ints
-    or strings), normalised as ``run`` normalises topic features; each must be a vector of the
-    store's dimension."""
+    or strings), normalised as ``run`` normalises topic features; each must be a vector of
+    real numbers of the store's dimension."""
     from .formats.query_features import unit_topic_rows
 
     by_id = {str(t): v for t, v in queries.items()}
     rows = []
     for topic in topic_ids:
-        row = np.asarray(by_id[topic], dtype=np.float32)
+        try:
+            row = np.asarray(by_id[topic], dtype=np.float32)
+        except (TypeError, ValueError, OverflowError):
+            raise arguments.refusal(f"{name}[{topic!r}]", "a vector of numbers",
+                                    by_id[topic]) from None
         if row.shape != (dim,):
             raise InputError(f"topic {topic}: a query of shape {row.shape}, but the store's "
                              f"shot features have {dim} dimensions")
@@ -171,7 +232,8 @@ def topics(name: PathLike):
 
     from .formats.topics import load_topics
 
-    topic_set = load_topics(name)
+    topic_set = load_topics(arguments.path(name, "name", "a shipped topic set (tv21) or a "
+                                                        "topic file's path"))
     return pd.DataFrame({"topic": list(topic_set.ids), "qrels_id": list(topic_set.qrels_ids),
                          "text": list(topic_set.texts)})
 
@@ -180,9 +242,17 @@ def fuse(runs: RunsLike, method: str = "rrf", norm: Optional[str] = None,
          weights: Optional[Sequence[float]] = None, rrf_k: float = 60, depth: int = 1000,
          tag: str = "fused") -> Run:
     """Fuse runs (paths or Runs): ``rrf``, ``combsum``, ``combmnz`` or ``weighted``; see docs/fusion.md."""
+    from .fusion import MAX_RRF_K, MAX_WEIGHT, METHODS, NORMS
     from .fusion import fuse as fuse_runs
 
-    return fuse_runs(_as_runs(runs), method, norm, weights, rrf_k, depth, tag=tag)
+    method = arguments.text(method, "method", METHODS)
+    norm = None if norm is None else arguments.text(norm, "norm", NORMS)
+    if weights is not None:
+        weights = [arguments.number(w, f"weights[{i}]", minimum=0, maximum=MAX_WEIGHT) for i, w in
+                   enumerate(arguments.items(weights, "weights", "a list of numbers"))]
+    rrf_k = arguments.number(rrf_k, "rrf_k", minimum=0, maximum=MAX_RRF_K)
+    depth = arguments.integer(depth, "depth", minimum=1)
+    return fuse_runs(_as_runs(runs), method, norm, weights, rrf_k, depth, tag=_tag(tag))
 
 
 def compare(runs: Sequence[PathLike] = (), qrels: Optional[PathLike] = None,
@@ -201,14 +271,25 @@ def compare(runs: Sequence[PathLike] = (), qrels: Optional[PathLike] = None,
     from .report.cells import CellEvaluator
     from .report.compare import pair_rows, pair_tests, scores_from_manifest, scores_from_runs
     from .report.manifest import load_manifest
+    from .report.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MAX_SEED
 
     if (qrels is None) == (manifest is None):
         raise InputError("give either qrels with two or more runs, or a manifest")
+    run_paths = [str(arguments.path(r, f"runs[{i}]", "a run file's path (write a Run with "
+                                                      "run.to_trec(path) first)"))
+                 for i, r in enumerate(arguments.items(runs, "runs", "a list of run files' paths",
+                                                       lambda v: isinstance(v, (str, Path))))]
+    models, years = _names(models, "models"), _names(years, "years")
+    permutations = arguments.integer(permutations, "permutations", minimum=1, maximum=MAX_PERMUTATIONS)
+    bootstrap = arguments.integer(bootstrap, "bootstrap", minimum=1, maximum=MAX_RESAMPLES)
+    seed = arguments.integer(seed, "seed", minimum=0, maximum=MAX_SEED)
+    alpha = arguments.number(alpha, "alpha", above=0, below=1)
     if manifest is not None:
-        spec = load_manifest(manifest)
+        spec = load_manifest(arguments.path(manifest, "manifest"))
         scores = scores_from_manifest(spec, models, years, CellEvaluator(ResultCache(None)))
     else:
-        scores = scores_from_runs(str(qrels), [str(r) for r in runs],
-                                  CellEvaluator(ResultCache(None)))
+        scores = scores_from_runs(str(arguments.path(qrels, "qrels", "a shipped qrels name (tv21) "
+                                                                     "or a qrels file's path")),
+                                  run_paths, CellEvaluator(ResultCache(None)))
     tests = pair_tests(scores, permutations, seed, bootstrap)
     return pd.DataFrame(pair_rows(tests, alpha))

@@ -139,13 +139,25 @@ trecvid.tv19 = "only-b-has-tv19.txt"
     assert result.exit_code == 2 and "cannot compare on TV19" in result.stderr
 
 
-def test_runs_missing_topics_are_compared_on_common_topics(tmp_path, synthetic_runs):
+def test_each_pair_is_tested_on_the_topics_both_runs_have(tmp_path, synthetic_runs):
+    """A run lacking topics cuts only its own pairs, and the note names that run."""
     lines = synthetic_runs[0].read_text().splitlines()
     partial = tmp_path / "partial.txt"
-    partial.write_text("\n".join(l for l in lines if not l.startswith("1661 ")) + "\n")
-    out = json.loads(compare("--qrels", "tv21", "--format", "json", partial, synthetic_runs[1]).stdout)
-    assert "1661" not in [r["topic"] for r in out["topics"]] and len(out["topics"]) == 20
-    assert any("1661" in n and "bad.txt" in n for n in out["meta"]["notes"])
+    partial.write_text("\n".join(l for l in lines if not l.startswith(("1661 ", "1662 "))) + "\n")
+    out = json.loads(compare("--qrels", "tv21", "--format", "json", partial, *synthetic_runs[1:]).stdout)
+    pairs = {(p["run A"], p["run B"]): p for p in out["pairs"]}
+    assert pairs[("partial.txt", "bad.txt")]["topics"] == 18
+    assert pairs[("partial.txt", "mixed.txt")]["topics"] == 18
+    assert pairs[("bad.txt", "mixed.txt")]["topics"] == 20
+    full = json.loads(compare("--qrels", "tv21", "--format", "json", *synthetic_runs[1:]).stdout)
+    unadjusted = [c for c in full["pairs"][0] if "Holm" not in c and c != "sig"]
+    assert {c: full["pairs"][0][c] for c in unadjusted} == {c: pairs[("bad.txt", "mixed.txt")][c] for c in unadjusted}
+    rows = {r["topic"]: r for r in out["topics"]}
+    assert len(rows) == 21 and rows["1661"]["partial.txt"] is None and rows["1661"]["bad.txt"] is not None
+    assert out["meta"]["notes"][0] == "partial.txt: no score for 2 topic(s): 1661, 1662"
+    assert not any("bad.txt" in n or "mixed.txt" in n for n in out["meta"]["notes"])
+    table = compare("--qrels", "tv21", partial, synthetic_runs[1]).stdout
+    assert "1661" in table and "–" in table and "nan" not in table.lower()
 
 
 @pytest.mark.parametrize("args,message", [

@@ -78,7 +78,11 @@ UTF8_BOM = b"\xef\xbb\xbf"
 def read_text(path: PathLike, what: str = "file") -> str:
     """The file decoded as UTF-8 without a leading BOM; empty or binary content is refused with
     the offending line."""
-    raw = read_bytes(path)
+    return decode_text(read_bytes(path), path, what)
+
+
+def decode_text(raw: bytes, path: PathLike, what: str = "file") -> str:
+    """:func:`read_text` of bytes already read (a pipe can be read only once)."""
     if raw.startswith(UTF8_BOM):
         raw = raw[len(UTF8_BOM):]
     try:

@@ -11,6 +11,7 @@ from ..report.cells import CellEvaluator
 from ..report.compare import pair_tests, render_comparison, scores_from_manifest, scores_from_runs
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
+from ..report.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MAX_SEED
 from .output import check_out, emit, manifest_inputs
 
 
@@ -20,15 +21,17 @@ from .output import check_out, emit, manifest_inputs
 @click.option("--manifest", type=click.Path(), metavar="MANIFEST",
               help="Compare the manifest's models instead, pooling the topics of several years.")
 @click.option("--model", "models", multiple=True, metavar="NAME",
-              help="With --manifest: only these models (repeatable; default all).")
+              help="With --manifest: only these models (repeatable, each once; default all).")
 @click.option("--year", "years", multiple=True, type=click.Choice(list(REGISTRY)),
               help="With --manifest: only these years (repeatable; default every year all models have).")
-@click.option("--permutations", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="Random sign flips of the randomization test (exact when 2^topics is fewer).")
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=1), default=10_000,
-              show_default=True, help="Resamples of the paired bootstrap 95% CI of the mean difference.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the sign flips and of the bootstrap.")
+@click.option("--permutations", type=click.IntRange(1, MAX_PERMUTATIONS), default=10_000,
+              show_default=True, help=f"Random sign flips of the randomization test, 1 to "
+              f"{MAX_PERMUTATIONS:,} (exact when 2^topics is fewer).")
+@click.option("--bootstrap", "resamples", type=click.IntRange(1, MAX_RESAMPLES), default=10_000,
+              show_default=True, help=f"Resamples of the paired bootstrap 95% CI of the mean "
+              f"difference, 1 to {MAX_RESAMPLES:,}.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help=f"Seed of the sign flips and of the bootstrap, 0 to {MAX_SEED}.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level after Holm's correction.")
 @click.option("--per-topic/--no-per-topic", default=True, show_default=True,

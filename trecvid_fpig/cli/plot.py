@@ -16,9 +16,9 @@ from .output import manifest_inputs
 
 
 def _figure_paths(prefix: str):
-    from ..report.plots import FIGURE_FORMATS
+    from ..report.plots import figure_paths
 
-    return [f"{prefix}.{fmt}" for fmt in FIGURE_FORMATS]
+    return [str(p) for p in figure_paths(prefix)]
 
 _SIZE = [click.option("--height", type=click.FloatRange(min=0, max=50, min_open=True),
                       metavar="INCHES", help="At most 50."),
@@ -78,13 +78,13 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
         spec = load_manifest(manifest)
         refuse_input_as_output(_figure_paths(out), manifest_inputs(spec))
         scores = scores_from_manifest(spec, models, (year,), CellEvaluator(ResultCache(spec.cache_dir)),
-                                      min_runs=1, keep_missing=True, labels=labels)
+                                      min_runs=1, labels=labels)
         what = year.upper()
     else:
         if year or models:
             raise click.UsageError("--year and --model select from a --manifest")
         scores = scores_from_runs(qrels_spec, runs, CellEvaluator(ResultCache(None)), min_runs=1,
-                                  keep_missing=True, labels=labels)
+                                  labels=labels)
         what = qrels_spec.upper() if qrels_spec in REGISTRY else f"qrels {qrels_spec}"
     for note in scores.notes:
         click.echo(f"fpig-trecvid: {note}", err=True)

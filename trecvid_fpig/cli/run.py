@@ -35,7 +35,8 @@ from .options import tower_config_option, xml_field_values
 @click.option("--max-words", default=50, show_default=True, type=click.IntRange(min=2),
               help="Tokens kept per topic (F-Pig 50, CLIP4Clip/TeachCLIP 32).")
 @click.option("--top", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Shots per topic (NIST reads at most 1000).")
+              help="Shots per topic (NIST reads at most 1000; with --xml, the XML, a "
+                   "submission, keeps the first 1000 and says so).")
 @click.option("--exclude", multiple=True, metavar=f"{'|'.join(EXCLUDE_LISTS)}|FILE",
               help="Leave these shots out: NIST's dropped V3C1 shots, or a file of shot ids.")
 @click.option("--xml", is_flag=True, help="Also write NIST's AVS submission XML.")
@@ -46,7 +47,7 @@ from .options import tower_config_option, xml_field_values
               help="Score a shot by its best frame: the max cosine over the frame vectors of a "
                    "store from `features extract --keep-frames`.")
 @click.option("--frame-weight", type=float, default=None, metavar="W",
-              help="Score = shot cosine + W * max frame cosine (CLIPRerank); W > 0.")
+              help="Score = shot cosine + W * max frame cosine (CLIPRerank); 0 < W <= 1e6.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="auto: the GPU when there is one, else numpy on the CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bars, summary or notices.")
@@ -67,7 +68,7 @@ def command(checkpoint: Optional[str], query_features: Optional[str],
     outputs = make_run(request)
     if quiet:
         return
-    for note in outputs[0].notes if outputs else ():
+    for note in dict.fromkeys(note for out in outputs for note in out.notes):
         click.echo(f"note: {note}", err=True)
     for out in outputs:
         extra = f" and {out.xml_file.name}" if out.xml_file else ""

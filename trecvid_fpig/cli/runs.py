@@ -14,6 +14,17 @@ def command() -> None:
     """Convert run files between TREC and NIST's AVS XML; check a submission before sending it."""
 
 
+def _elapsed(ctx: click.Context, param: click.Parameter, value: float) -> int:
+    """--elapsed as the whole seconds written; NaN, infinity and absurd times are refused."""
+    from ..errors import InputError
+    from ..formats.avs_xml import elapsed_seconds
+
+    try:
+        return elapsed_seconds(value)
+    except InputError as exc:
+        raise click.BadParameter(exc.reason) from None
+
+
 @command.command("convert")
 @click.argument("src", type=click.Path())
 @click.argument("dst", type=click.Path(dir_okay=False))
@@ -22,14 +33,16 @@ def command() -> None:
 @click.option("--xml-field", "xml_fields", multiple=True, metavar="KEY=VALUE",
               help="XML run attribute: pid, priority, trType (A|D|E|F), class (F|M|R), "
                    "task (M|P), novelty (C|N), desc.")
-@click.option("--elapsed", type=click.FloatRange(min=0), default=1, show_default=True,
-              help="elapsedTime of every topic, in seconds (XML only).")
+@click.option("--elapsed", type=float, default=1, show_default=True, callback=_elapsed,
+              help="elapsedTime of every topic, in seconds (XML only): 0 to 86400000 (a "
+                   "day's seconds x 1000), written rounded up to whole seconds, at least 1.")
 def convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: Tuple[str, ...],
-            elapsed: float) -> None:
+            elapsed: int) -> None:
     """Write SRC (TREC or XML, told apart by content; - is standard input) as DST.
 
     XML keeps no scores: to TREC, the shot at position i of n scores n - i. Going to XML, topic
-    1661 is written tNum 661. Converting XML to TREC prints the run attributes, to give back
+    1661 is written tNum 661, each topic holds its first 1000 shots in NIST's order (the
+    scorer reads no more), and a shot on several lines is written once; stderr names both. Converting XML to TREC prints the run attributes, to give back
     with --xml-field on the way back.
     """
     check_out(dst, [("run", src)])
@@ -38,20 +51,21 @@ def convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: 
 
 
 def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields: Tuple[str, ...],
-             elapsed: float) -> None:
+             elapsed: int) -> None:
     from dataclasses import replace
 
-    from ..api import read_run
     from ..base.ids import topic_of_run_id
-    from ..formats.avs_xml import (elapsed_seconds, looks_like_xml, parse_avs_xml, run_attributes,
-                                   run_bytes, write_avs_xml)
+    from ..formats.avs_xml import (looks_like_xml, parse_avs_xml, run_attributes, run_bytes,
+                                   submission_shots, write_avs_xml)
+    from ..formats.runs import run_from_bytes
     from .options import xml_field_values
 
-    run = read_run(src)
+    raw = run_bytes(src)                     # once: SRC may be a pipe
+    run = run_from_bytes(raw, src)
     if target == "trec":
         run = replace(run, tag=run_id or run.tag)
         run.to_trec(dst, depth=None)
-        if src != "-" and looks_like_xml(raw := run_bytes(src)):
+        if looks_like_xml(raw):
             attributes = parse_avs_xml(raw, src).attributes
             click.echo("run attributes: " + " ".join(f"{k}={v}" for k, v in attributes.items()),
                        err=True)
@@ -62,8 +76,22 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
                                 task=fields.get("task", "M"))
     topics = []
     for topic, ranking in run.topics.items():
-        topics.append((topic_of_run_id(topic, src), elapsed_seconds(elapsed), ranking.shots))
+        shots, cut = submission_shots(ranking.shots)
+        topics.append((topic_of_run_id(topic, src), elapsed, shots))
+        if ranking.repeated:
+            click.echo(f"fpig-trecvid: warning: {src}: topic {topic}: {len(ranking.repeated)} "
+                       f"shot(s) on more than one line, written once at the last line's score "
+                       f"(as NIST's scorer reads them): {_listed(ranking.repeated)}", err=True)
+        if cut:
+            click.echo(f"fpig-trecvid: warning: {src}: topic {topic}: {len(ranking.shots)} "
+                       f"shots; the XML keeps the first {len(shots)} as NIST's scorer ranks "
+                       f"them (a submission holds at most {len(shots)}), {cut} left out",
+                       err=True)
     write_avs_xml(dst, attributes, topics)
+
+
+def _listed(shots: Tuple[str, ...], most: int = 5) -> str:
+    return ", ".join(shots[:most]) + (f", … {len(shots)} in all" if len(shots) > most else "")
 
 
 @command.command("check")

@@ -168,6 +168,12 @@ def _interpolated_precision(est_rel_at: np.ndarray, est_relevant: float) -> Tupl
     return tuple(out)
 
 
+def answered_topics(run: Run) -> Dict[str, TopicRanking]:
+    """The run's topics with at least one shot: a topic an XML submission or a dict leaves
+    empty is one its TREC form has no line for, so sample_eval.pl never sees it."""
+    return {t: r for t, r in run.topics.items() if r.shots}
+
+
 def evaluate_run(qrels: Qrels, run: Run, depth: int = MAX_RESULT_SIZE,
                  missing_as_zero: bool = False) -> RunResult:
     """All topics of `run` that the qrels judge; the run's other topics are skipped, as NIST does.
@@ -175,11 +181,15 @@ def evaluate_run(qrels: Qrels, run: Run, depth: int = MAX_RESULT_SIZE,
     With `missing_as_zero` (scoring a submission), a qrels topic absent from the run scores 0 and
     counts in the means.
     """
-    results = [evaluate_topic(qrels.topics[t], ranking, depth)
-               for t, ranking in run.topics.items() if t in qrels.topics]
+    answered = answered_topics(run)
+    results = [evaluate_topic(qrels.topics[t], answered[t], depth)
+               for t in answered if t in qrels.topics]
     if missing_as_zero:
-        results += [_zero_result(tj) for t, tj in qrels.topics.items() if t not in run.topics]
+        results += [_zero_result(tj) for t, tj in qrels.topics.items() if t not in answered]
         results.sort(key=lambda r: int(r.topic))
+    if not results and not answered:
+        raise InputError(f"the run holds no shots: every topic ({_preview(run.topics)}) is empty",
+                         run.path)
     if not results:
         raise InputError(f"none of the run's topics ({_preview(run.topics)}) is in the qrels "
                          f"{qrels.path} ({_preview(qrels.topics)})", run.path)

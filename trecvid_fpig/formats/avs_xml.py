@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -19,6 +20,7 @@ from ..base.ids import check_shot_ids, nist_topic_number, shot_id
 from ..base.outputs import atomic_write
 from ..errors import InputError
 from .problems import Problem, refuse_first
+from .qrels import MAX_RESULT_SIZE
 
 DOCTYPE = ('<!DOCTYPE videoAdhocSearchResults SYSTEM '
            '"https://www-nlpir.nist.gov/projects/tv2019/dtds/videoAdhocSearchResults.dtd">')
@@ -89,20 +91,39 @@ def run_attributes(overrides: Mapping[str, str], pid: str, desc: str, task: str)
     return RunAttributes(**{known[k]: v for k, v in values.items()})
 
 
+#: The largest ``elapsedTime`` written: a day's seconds x 1000, far past any real search of one
+#: topic, and a bound that keeps the attribute a short whole number NIST's checker reads.
+MAX_ELAPSED_S = 86_400 * 1000
+
+
 def elapsed_seconds(seconds: float) -> int:
-    """Whole seconds for ``elapsedTime``, rounded up and at least 1."""
+    """Whole seconds for ``elapsedTime``, rounded up and at least 1; NaN, infinity, a negative
+    time or one past :data:`MAX_ELAPSED_S` is refused."""
+    if not 0 <= seconds <= MAX_ELAPSED_S:       # False for NaN too
+        raise InputError(f"elapsedTime must be 0 to {MAX_ELAPSED_S:,} seconds (a day's seconds "
+                         f"x 1000), got {seconds!r}")
     return max(1, math.ceil(seconds))
 
 
 def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
                   topics: Sequence[Tuple[int, int, Sequence[str]]]) -> None:
     """`topics` are ``(tNum, elapsed whole seconds, shots best first)``; written atomically.
-    Topic numbers and shot ids are checked by the id rule first, so the file reads back."""
+    Topic numbers and shot ids are checked by the id rule first, so the file reads back, and a
+    topic of more than 1000 shots or a repeated shot (an invalid submission) is refused: the
+    callers cut with :func:`submission_shots`, saying what they left out."""
     attrs = " ".join(f'{name}="{xml_attribute(value, "XML attribute " + name)}"'
                      for name, value in attributes.items())
-    for tnum, _, shots in topics:
+    for tnum, elapsed, shots in topics:
         nist_topic_number(str(tnum))
+        elapsed_seconds(elapsed)
         check_shot_ids(shots, None, f"topic {tnum}: shot id", rows=False)
+        if len(shots) > MAX_RESULT_SIZE:
+            raise InputError(f"topic {tnum}: {len(shots)} shots, a submission holds at most "
+                             f"{MAX_RESULT_SIZE} a topic")
+        if len(set(shots)) != len(shots):
+            repeated = next(s for s, n in Counter(shots).items() if n > 1)
+            raise InputError(f"topic {tnum}: shot {repeated} is given twice; a submission "
+                             f"names each shot once")
     with atomic_write(path) as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         fh.write(DOCTYPE + "\n")
@@ -110,7 +131,7 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
         fh.write(f"<videoAdhocSearchRunResult {attrs}>\n")
         for tnum, elapsed, shots in topics:
             fh.write(f'<videoAdhocSearchTopicResult tNum="{int(tnum)}" '
-                     f'elapsedTime="{int(elapsed)}">\n')
+                     f'elapsedTime="{elapsed_seconds(elapsed)}">\n')
             for seq, shot in enumerate(shots, 1):
                 fh.write(f'<item seqNum="{seq}" shotId="{xml_attribute(shot, "shot id")}"/>\n')
             fh.write("</videoAdhocSearchTopicResult>\n")
@@ -118,7 +139,18 @@ def write_avs_xml(path: Union[str, Path], attributes: RunAttributes,
         fh.write("</videoAdhocSearchResults>\n")
 
 
+def submission_shots(shots: Sequence[str]) -> Tuple[Tuple[str, ...], int]:
+    """The first 1000 of a topic's ranked shots, as NIST's scorer reads them (what a submission
+    may hold), and how many were cut."""
+    return tuple(shots[:MAX_RESULT_SIZE]), max(0, len(shots) - MAX_RESULT_SIZE)
+
+
 # --- reading a submission back ------------------------------------------------------------------
+
+#: Digits of the largest seqNum read: ranks far past NIST's 1000, and int() of a few thousand
+#: digits raises (Python's int_max_str_digits).
+MAX_SEQ_DIGITS = 9
+
 
 @dataclass(frozen=True)
 class XmlTopic:
@@ -204,7 +236,9 @@ def read_avs_xml(raw: bytes, path: Union[str, Path]) -> Tuple[Optional[AvsSubmis
             current["items"].append((line, shot))     # a bad seqNum still answers its topic
             seq = attrs.get("seqNum", "")
             if not is_whole_number(seq):
-                report(line, f"item needs seqNum, a number in ASCII digits, got {seq!r}")
+                report(line, f"item needs seqNum, a number in ASCII digits, got {seq[:40]!r}")
+            elif len(seq.lstrip("0")) > MAX_SEQ_DIGITS:
+                report(line, f"seqNum of {len(seq)} digits: a rank has at most {MAX_SEQ_DIGITS}")
             elif int(seq) in current["seqs"]:
                 report(line, f"seqNum {seq} repeats line {current['seqs'][int(seq)]} in this topic")
             else:

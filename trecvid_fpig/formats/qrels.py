@@ -14,6 +14,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..base import arguments
 from ..base.fields import (check_id_lengths, gather, group_rows, line_of_row, parse_numbers,
                            split_columns, topic_numbers)
 from ..base.files import read_text
@@ -153,7 +154,10 @@ def _topic_judgments(topic: str, strata: Tuple[str, ...], stratum: np.ndarray, g
 def load_qrels(qrels: Union[str, Path, Qrels]) -> Qrels:
     """``"tv21"``/``"tv23"`` (shipped), a qrels file, or a Qrels (returned as it is): the one
     loader that ``score``, the reports, ``fuse`` and the Python API call."""
-    return qrels if isinstance(qrels, Qrels) else parse_qrels(resolve_qrels(qrels))
+    if isinstance(qrels, Qrels):
+        return qrels
+    return parse_qrels(resolve_qrels(arguments.path(
+        qrels, "qrels", "a shipped qrels name (tv21), a qrels file's path or a Qrels")))
 
 
 def parse_qrels(path: Union[str, Path]) -> Qrels:

@@ -7,17 +7,17 @@ id descending as a string. Writing rounds scores so that re-reading gives the sa
 from __future__ import annotations
 
 import re
-import tempfile
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..base import arguments
 from ..base.fields import (WHITESPACE, ascii_float, check_id_lengths, parse_numbers, split_columns,
                            split_fields, text_lines, topic_numbers)
-from ..base.files import read_text
+from ..base.files import decode_text, read_text
 from ..base.ids import check_shot_ids, id_problem, run_topic_key, topic_number
 from ..base.outputs import atomic_write
 from ..errors import InputError
@@ -53,27 +53,32 @@ class Run:
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "Run":
         """A TREC run file, a NIST AVS XML submission, or ``-`` for standard input."""
-        return read_any_run(path)
+        return read_any_run(arguments.path(path, "path"))
 
     @classmethod
     def from_dict(cls, scores: Mapping[str, Mapping[str, float]], tag: str = "run") -> "Run":
         """``{topic: {shot: score}}``, as ranx and ir_measures hold runs."""
-        return run_from_dict(scores, tag)
+        return run_from_dict(_checked_scores(scores), arguments.text(tag, "tag"))
 
     @classmethod
     def from_dataframe(cls, frame, tag: str = "run", topic: str = "topic", shot: str = "shot",
                        score: str = "score") -> "Run":
         """A DataFrame with one row a shot; ``query_id``/``doc_id`` columns are accepted too."""
+        if not hasattr(frame, "columns"):
+            raise arguments.refusal("frame", "a pandas DataFrame", frame)
+        tag = arguments.text(tag, "tag")
         columns = set(frame.columns)
-        topic = topic if topic in columns else "query_id"
-        shot = shot if shot in columns else "doc_id"
+        topic = _frame_column(columns, arguments.text(topic, "topic"), "query_id")
+        shot = _frame_column(columns, arguments.text(shot, "shot"), "doc_id")
+        score = _frame_column(columns, arguments.text(score, "score"))
         for column in (topic, shot):
             missing = frame[column].isna().to_numpy().nonzero()[0]
             if missing.size:            # astype(str) would make the id 'nan' or 'None'
                 raise InputError(f"row {int(missing[0])}: no {column} (an empty cell)",
                                  "<DataFrame>")
         scores: Dict[str, Dict[str, float]] = {}
-        for t, s, v in zip(frame[topic].astype(str), frame[shot].astype(str), frame[score].astype(float)):
+        for t, s, v in zip(frame[topic].astype(str), frame[shot].astype(str),
+                           _frame_scores(frame[score], score)):
             scores.setdefault(t, {})[s] = v
         return run_from_dict(scores, tag, "<DataFrame>")
 
@@ -89,8 +94,11 @@ class Run:
 
     def to_trec(self, path: Union[str, Path], tag: Optional[str] = None,
                 depth: Optional[int] = MAX_RESULT_SIZE) -> None:
-        """Write a TREC run whose re-read ranking is this one (scores written exactly)."""
-        write_exact_run(path, self, tag, depth)
+        """Write a TREC run whose re-read ranking is this one (scores written exactly), the
+        first `depth` shots a topic (all of them with ``None``)."""
+        write_exact_run(arguments.path(path, "path"), self,
+                        None if tag is None else arguments.text(tag, "tag"),
+                        None if depth is None else arguments.integer(depth, "depth", minimum=1))
 
     def to_ranx(self):
         """A ``ranx.Run`` (needs ranx installed)."""
@@ -102,6 +110,38 @@ class Run:
         from ir_measures import ScoredDoc
         return [ScoredDoc(t, s, v) for t, r in self.topics.items()
                 for s, v in zip(r.shots, r.scores.tolist())]
+
+
+def _checked_scores(scores) -> Mapping[str, Mapping[str, float]]:
+    """``{topic: {shot: score}}`` with a mapping a topic, shot ids as strings and real scores;
+    anything else is refused naming the entry (a pandas Series iterates its values, not its ids)."""
+    arguments.mapping(scores, "scores", "a {topic: {shot: score}} mapping")
+    for topic, shots in scores.items():
+        where = f"scores[{topic!r}]"
+        arguments.mapping(shots, where, "a {shot: score} mapping (a dict; for a Series, its .to_dict())")
+        for shot, value in shots.items():
+            arguments.text(shot, f"a shot id in {where}")
+            arguments.number(value, f"{where}[{shot!r}]")
+    return scores
+
+
+def _frame_column(columns, name: str, alternative: Optional[str] = None) -> str:
+    """The column called `name`, or `alternative` (ir_measures' and ranx's name) when the frame
+    has that instead."""
+    for candidate in (name, alternative):
+        if candidate is not None and candidate in columns:
+            return candidate
+    wanted = repr(name) + (f" (or {alternative!r})" if alternative else "")
+    raise InputError(f"the DataFrame has no {wanted} column; it has "
+                     f"{', '.join(map(repr, sorted(map(str, columns)))) or 'none'}")
+
+
+def _frame_scores(column, name: str) -> List[float]:
+    """A score column as floats; text or other objects are refused, not parsed."""
+    values = column.to_numpy()
+    if values.dtype.kind in "iuf":
+        return values.astype(float).tolist()
+    return [arguments.number(v, f"column {name!r}, row {row}") for row, v in enumerate(values.tolist())]
 
 
 def rank_shots(shots: Sequence[str], scores: Sequence[float]) -> Tuple[Tuple[str, ...], np.ndarray]:
@@ -121,7 +161,11 @@ def parse_run(path: Union[str, Path]) -> Run:
 
     Vectorised: repeats are resolved and every topic ranked with two lexsorts over the whole file.
     """
-    text = read_text(path, "run file")
+    return parse_run_text(read_text(path, "run file"), path)
+
+
+def parse_run_text(text: str, path: Union[str, Path]) -> Run:
+    """:func:`parse_run` of a run's text, already read."""
     try:
         return _ranked_run(text, path)
     except InputError:
@@ -302,7 +346,7 @@ def write_exact_run(path: Union[str, Path], run: Run, tag: Optional[str] = None,
                 fh.write(f"{topic} Q0 {shot} {rank} {exact_score(score)} {tag}\n")
 
 
-def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
+def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str) -> Run:
     """The submission as a :class:`~trecvid_fpig.formats.runs.Run`: topic 661 becomes 1661, and the
     score of the shot at position i of n is n - i, so the order is exactly the XML's."""
     topics = {}
@@ -317,18 +361,15 @@ def submission_run(submission: AvsSubmission, path: Union[str, Path], tag: str):
     return Run(str(path), tag, topics)
 
 
-def read_any_run(path: Union[str, Path]):
-    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input."""
-    raw = run_bytes(path)
+def read_any_run(path: Union[str, Path]) -> Run:
+    """A TREC run or an AVS XML submission (told apart by content); ``-`` reads standard input.
+    The input is read once, so a pipe or ``<(cmd)`` works as a file does."""
+    return run_from_bytes(run_bytes(path), path)
+
+
+def run_from_bytes(raw: bytes, path: Union[str, Path]) -> Run:
+    """:func:`read_any_run` of the bytes `path` held, already read (gunzipped, without a BOM)."""
     if looks_like_xml(raw):
         tag = "stdin" if str(path) == "-" else Path(path).name.split(".")[0]
         return submission_run(parse_avs_xml(raw, path), path, tag)
-    if str(path) != "-":
-        return parse_run(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "stdin"
-        copy.write_bytes(raw)
-        try:
-            return replace(parse_run(copy), path="-")
-        except InputError as exc:
-            raise InputError(exc.reason, "-", exc.line) from None
+    return parse_run_text(decode_text(raw, path, "run file"), path)

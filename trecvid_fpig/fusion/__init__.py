@@ -21,15 +21,21 @@ from .rrf import rrf
 from .weighted import weighted_sum
 
 METHODS = ("rrf", "combsum", "combmnz", "weighted")
+#: Largest weight and RRF k taken: only weight ratios matter, and k far above a run's 1000
+#: ranks makes every shot's RRF share the same (1/k); beyond these, sums lose their precision.
+MAX_WEIGHT = 1e6
+MAX_RRF_K = 1e6
 
 
 def check_options(method: str, norm: Optional[str], weights: Optional[Sequence[float]],
-                  n_runs: int) -> str:
+                  n_runs: int, rrf_k: float = 60) -> str:
     """The normalisation to apply (minmax unless told) after refusing combinations that mean nothing."""
     if method not in METHODS:
         raise InputError(f"unknown fusion method {method!r}: expected one of {', '.join(METHODS)}")
     if n_runs < 2:
         raise InputError(f"fusion needs at least two runs, got {n_runs}")
+    if not 0 <= rrf_k <= MAX_RRF_K:
+        raise InputError(f"rrf_k must be between 0 and {MAX_RRF_K:g}, got {rrf_k}")
     if method == "rrf":
         if norm not in (None, "none"):
             raise InputError("rrf fuses ranks, not scores: a normalisation does not apply")
@@ -43,8 +49,10 @@ def check_options(method: str, norm: Optional[str], weights: Optional[Sequence[f
     if weights is not None:
         if len(weights) != n_runs:
             raise InputError(f"{len(weights)} weight(s) for {n_runs} runs: give one weight per run")
-        if not all(np.isfinite(w) and w >= 0 for w in weights):
-            raise InputError(f"weights must be finite and not negative, got {list(weights)}")
+        if not all(0 <= w <= MAX_WEIGHT for w in weights):
+            raise InputError(f"weights must be between 0 and {MAX_WEIGHT:g}, got {list(weights)}")
+        if not any(weights):
+            raise InputError("every weight is 0: give at least one run a weight above 0")
     return norm
 
 
@@ -65,10 +73,15 @@ def fuse_topic(rankings: Sequence[Tuple[Sequence[str], np.ndarray]], method: str
 def fuse(runs: Sequence[Run], method: str = "rrf", norm: Optional[str] = None,
          weights: Optional[Sequence[float]] = None, rrf_k: float = 60,
          depth: int = MAX_RESULT_SIZE, keep: int = MAX_RESULT_SIZE, tag: str = "fused") -> Run:
-    """Fuse `runs` topic by topic; a topic missing from some runs is fused from the others."""
-    norm = check_options(method, norm, weights, len(runs))
+    """Fuse `runs` topic by topic; a topic missing from some runs is fused from the others.
+
+    A run of weight 0 is left out, so its shots do not enter the fused run at score 0.
+    """
+    norm = check_options(method, norm, weights, len(runs), rrf_k)
     if depth < 1 or keep < 1:
         raise InputError(f"depth and the shots kept must be at least 1, got {depth} and {keep}")
+    if weights is not None:
+        runs, weights = zip(*[(run, w) for run, w in zip(runs, weights) if w > 0])
     topics = sorted({t for run in runs for t in run.topics}, key=int)
     empty: Tuple[Tuple[str, ...], np.ndarray] = ((), np.zeros(0))
     fused = {}

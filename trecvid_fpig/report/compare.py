@@ -1,6 +1,6 @@
 """Per-topic infAP of several runs side by side, and paired significance tests for each pair.
 
-Runs are compared on the topics every one of them was scored on; with a manifest, each year is
+Each pair of runs is compared on the topics both were scored on; with a manifest, each year is
 tested on its own and the topics of all years pooled (topic ids differ between years), which
 gives the tests more topics than one year alone.
 """
@@ -17,7 +17,7 @@ from ..errors import InputError
 from .cells import CellEvaluator, YearScore, run_needs
 from .formats import render
 from .manifest import Manifest, RunEntry
-from .stats import (bootstrap_ci, effect_size, holm, paired_t_test, randomization_test,
+from .stats import (bootstrap_ci, check_settings, effect_size, is_exact, holm, paired_t_test, randomization_test,
                     wins_ties_losses)
 
 #: What a scope that pools every year's topics is called in the pairs table.
@@ -28,7 +28,8 @@ P_FLOOR = 1e-4
 
 @dataclass(frozen=True)
 class TopicScores:
-    """infAP per (year, topic) for each labelled run, on the topics all runs share."""
+    """infAP per (year, topic) for each labelled run, on every topic any run has (NaN where a
+    run has no score)."""
     labels: Tuple[str, ...]
     topics: Tuple[Tuple[str, str], ...]            # (year, topic id); year "" without a manifest
     values: Tuple[Tuple[float, ...], ...]          # values[run][topic]
@@ -63,26 +64,15 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def _align(labels: Sequence[str], per_run: Sequence[Dict[Tuple[str, str], float]],
-           notes: List[str], keep_missing: bool = False) -> TopicScores:
-    if keep_missing:        # every topic any run has; a run's gaps are NaN (figures draw them)
-        topics = tuple(sorted(set().union(*per_run), key=lambda t: (t[0], int(t[1]))))
-        for label, scores in zip(labels, per_run):
-            gaps = [t for y, t in topics if (y, t) not in scores]
-            if gaps:
-                notes.append(f"{label}: no score for {len(gaps)} topic(s): " + ", ".join(gaps))
-        return TopicScores(tuple(labels), topics,
-                           tuple(tuple(s.get(t, math.nan) for t in topics) for s in per_run),
-                           tuple(notes))
-    common = set(per_run[0]).intersection(*per_run[1:])
+           notes: List[str]) -> TopicScores:
+    """Every topic any run has; a run's gaps are NaN, and the note names the run that lacks them."""
+    topics = tuple(sorted(set().union(*per_run), key=lambda t: (t[0], int(t[1]))))
     for label, scores in zip(labels, per_run):
-        extra = sorted(set(scores) - common, key=lambda t: (t[0], int(t[1])))
-        if extra:
-            notes.append(f"{label}: {len(extra)} topic(s) not scored for every run, left out: "
-                         + ", ".join(t for _, t in extra))
-    if not common:
-        raise InputError("the runs share no scored topic: " + ", ".join(labels))
-    topics = tuple(sorted(common, key=lambda t: (t[0], int(t[1]))))
-    return TopicScores(tuple(labels), topics, tuple(tuple(s[t] for t in topics) for s in per_run),
+        gaps = [t for y, t in topics if (y, t) not in scores]
+        if gaps:
+            notes.append(f"{label}: no score for {len(gaps)} topic(s): " + ", ".join(gaps))
+    return TopicScores(tuple(labels), topics,
+                       tuple(tuple(s.get(t, math.nan) for t in topics) for s in per_run),
                        tuple(notes))
 
 
@@ -92,18 +82,20 @@ def _unique_labels(paths: Sequence[str]) -> List[str]:
 
 
 def _labels(given: Sequence[str], default: Sequence[str], what: str) -> List[str]:
-    """The user's labels (one per run or model), else the default names."""
+    """The user's labels (one per run or model), else the default names; each named once."""
     if given and len(given) != len(default):
         raise InputError(f"give one label per {what}: {len(given)} for {len(default)} {what}(s)")
-    return list(given) if given else list(default)
+    names = list(given) if given else list(default)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"{what} {twice[0]!r} given twice: give each {what} once, under its own name")
+    return names
 
 
 def scores_from_runs(qrels: str, run_paths: Sequence[str], evaluator: CellEvaluator,
-                     min_runs: int = 2, keep_missing: bool = False,
-                     labels: Sequence[str] = ()) -> TopicScores:
-    """Each run file scored against one qrels (a shipped name or a path); on the topics all runs
-    share, or with `keep_missing` on every topic any run has (NaN where a run has none).
-    `labels` name the runs (default: their file names) in the scores and in the notes."""
+                     min_runs: int = 2, labels: Sequence[str] = ()) -> TopicScores:
+    """Each run file scored against one qrels (a shipped name or a path), on every topic any run
+    has (NaN where a run has none). `labels` name the runs (default: their file names) in the scores and in the notes."""
     if len(run_paths) < min_runs:
         raise InputError(f"give at least {min_runs} run file(s)")
     names = _labels(labels, _unique_labels(run_paths), "run")
@@ -111,12 +103,12 @@ def scores_from_runs(qrels: str, run_paths: Sequence[str], evaluator: CellEvalua
     for path in run_paths:
         score = evaluator.year_score(RunEntry("", Path(path), qrels))
         per_run.append({("", t): v for t, v in score.topics.items()})
-    return _align(names, per_run, [], keep_missing)
+    return _align(names, per_run, [])
 
 
 def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Sequence[str],
                          evaluator: CellEvaluator, min_runs: int = 2,
-                         keep_missing: bool = False, labels: Sequence[str] = ()) -> TopicScores:
+                         labels: Sequence[str] = ()) -> TopicScores:
     """The manifest's models (default all) over the years (default every year all of them have);
     `labels` rename the models in the scores and in the per-topic notes."""
     chosen = [manifest.model(m) for m in models] if models else list(manifest.models)
@@ -144,7 +136,7 @@ def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Seque
             score: YearScore = evaluator.year_score(m.trecvid[year])
             scores.update({(year, t): v for t, v in score.topics.items()})
         per_run.append(scores)
-    return _align(names, per_run, notes, keep_missing)
+    return _align(names, per_run, notes)
 
 
 def scopes(scores: TopicScores) -> List[Tuple[str, List[int]]]:
@@ -156,20 +148,26 @@ def scopes(scores: TopicScores) -> List[Tuple[str, List[int]]]:
         (POOLED, list(range(len(scores.topics))))]
 
 
+def _shared(scores: TopicScores, i: int, j: int, index: Sequence[int]) -> Tuple[List[float], List[float]]:
+    """Runs i and j on the topics of `index` that both have a score for."""
+    both = [k for k in index if not (math.isnan(scores.values[i][k]) or math.isnan(scores.values[j][k]))]
+    if not both:
+        raise InputError(f"{scores.labels[i]} and {scores.labels[j]} share no scored topic")
+    return [scores.values[i][k] for k in both], [scores.values[j][k] for k in both]
+
+
 def _pair_tests_on(scores: TopicScores, scope: str, index: Sequence[int], permutations: int,
                    seed: int, resamples: int) -> List[PairTest]:
-    vectors = [[v[k] for k in index] for v in scores.values]
     pairs = list(combinations(range(len(scores.labels)), 2))
-    raw = [(randomization_test(vectors[i], vectors[j], permutations, seed),
-            paired_t_test(vectors[i], vectors[j])) for i, j in pairs]
+    vectors = [_shared(scores, i, j, index) for i, j in pairs]
+    raw = [(randomization_test(a, b, permutations, seed), paired_t_test(a, b)) for a, b in vectors]
     p_random_holm = holm([r for r, _ in raw])
     p_t_holm = holm([t for _, t in raw])
     tests = []
-    for (i, j), (r, t), rh, th in zip(pairs, raw, p_random_holm, p_t_holm):
-        a, b = vectors[i], vectors[j]
+    for (i, j), (a, b), (r, t), rh, th in zip(pairs, vectors, raw, p_random_holm, p_t_holm):
         low, high = bootstrap_ci(a, b, resamples, seed)
         wtl = wins_ties_losses(a, b)
-        tests.append(PairTest(scope, len(index), scores.labels[i], scores.labels[j], _mean(a),
+        tests.append(PairTest(scope, len(a), scores.labels[i], scores.labels[j], _mean(a),
                               _mean(b), low, high, effect_size(a, b), wtl.wins, wtl.ties,
                               wtl.losses, r, t, rh, th))
     return tests
@@ -177,8 +175,9 @@ def _pair_tests_on(scores: TopicScores, scope: str, index: Sequence[int], permut
 
 def pair_tests(scores: TopicScores, permutations: int = 10_000, seed: int = 0,
                resamples: int = 10_000) -> List[PairTest]:
-    """Every pair of runs in input order, per year and pooled (see :func:`scopes`); Holm's
-    correction is over the pairs of one scope, for each test."""
+    """Every pair of runs in input order, per year and pooled (see :func:`scopes`), each on the
+    topics both runs have; Holm's correction is over the pairs of one scope, for each test."""
+    check_settings(permutations, resamples, seed)
     return [test for scope, index in scopes(scores)
             for test in _pair_tests_on(scores, scope, index, permutations, seed, resamples)]
 
@@ -216,15 +215,18 @@ def year_notes(scores: TopicScores) -> Tuple[str, ...]:
 
 
 def topic_rows(scores: TopicScores) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """One row per topic (None where a run has no score) and the mean of each run over its topics."""
     with_year = any(y for y, _ in scores.topics)
     columns = (["year"] if with_year else []) + ["topic"] + list(scores.labels)
     rows = []
     for k, (year, topic) in enumerate(scores.topics):
         row: Dict[str, Any] = {"year": year, "topic": topic}
-        row.update({label: scores.values[r][k] for r, label in enumerate(scores.labels)})
+        row.update({label: None if math.isnan(scores.values[r][k]) else scores.values[r][k]
+                    for r, label in enumerate(scores.labels)})
         rows.append(row)
     mean_row: Dict[str, Any] = {"year": "", "topic": "mean"}
-    mean_row.update({label: _mean(scores.values[r]) for r, label in enumerate(scores.labels)})
+    mean_row.update({label: _mean([v for v in scores.values[r] if not math.isnan(v)])
+                     for r, label in enumerate(scores.labels)})
     rows.append(mean_row)
     return rows, columns
 
@@ -256,13 +258,20 @@ def pair_rows(tests: Sequence[PairTest], alpha: float, readable: bool = False) -
     return rows
 
 
+def _randomization_how(tests: Sequence[PairTest], permutations: int, seed: int) -> str:
+    """How the p-values were found: every sign flip enumerated, drawn at random, or which for which pairs."""
+    exact = sorted({t.topics for t in tests if is_exact(t.topics, permutations)})
+    drawn = f"{permutations} random sign flips, seed {seed}"
+    if not exact:
+        return drawn
+    if len(exact) == len({t.topics for t in tests}):
+        return "exact, all " + " or ".join(f"2^{n}" for n in exact) + " sign flips"
+    return f"exact, all 2^n sign flips, for pairs on n <= {exact[-1]} topics; {drawn}, for more"
+
+
 def _legend(tests: Sequence[PairTest], permutations: int, seed: int, resamples: int,
             alpha: float) -> str:
-    n_topics = max(t.topics for t in tests)
-    if 2 ** n_topics <= permutations:
-        how = f"exact, all 2^{n_topics} sign flips"
-    else:
-        how = f"{permutations} random sign flips, seed {seed}"
+    how = _randomization_how(tests, permutations, seed)
     n_pairs = len({(t.a, t.b) for t in tests})
     return (f"sig: † p < {alpha:g}, ‡ p < {alpha / 5:g}, paired randomization test ({how}), "
             f"Holm-corrected over the {n_pairs} pair(s) of runs of each scope; CI: paired bootstrap "
@@ -291,7 +300,7 @@ def render_comparison(scores: TopicScores, tests: Sequence[PairTest], fmt: str, 
         payload["meta"] = dict(meta or {}, alpha=alpha, permutations=permutations, seed=seed,
                                bootstrap=resamples, legend=legend, notes=list(all_notes))
         return json.dumps(payload, indent=2) + "\n", ()
-    topic_part = render(t_rows, t_columns, fmt, decimals, exact_csv=True) if per_topic else ""
+    topic_part = render(t_rows, t_columns, fmt, decimals, missing="–", exact_csv=True) if per_topic else ""
     columns = PAIR_COLUMNS if any(t.scope for t in tests) else PAIR_COLUMNS[1:]
     pair_part = render(p_rows, columns, fmt, decimals, missing="–", exact_csv=True)
     notes = (legend,) + all_notes

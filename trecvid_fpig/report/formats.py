@@ -25,10 +25,19 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def _cell(value: Any, decimals: int, missing: str = "") -> str:
+def one_line(text: str) -> str:
+    """`text` with control characters (a newline in a file name or label) written as escapes,
+    so that a cell cannot break a table's row."""
+    return "".join(repr(ch)[1:-1] if not ch.isprintable() and ch != " " else ch for ch in text)
+
+
+def _cell(value: Any, decimals: int, missing: str = "", signed: bool = False) -> str:
+    """A cell's text; `signed` numbers (differences) show "+" above 0, and none rounds to "-0"."""
     if isinstance(value, float):
-        text = f"{value:.{decimals}f}"
-        return text[1:] if text.startswith("-") and not text.strip("-0.") else text   # no "-0.000"
+        text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+        if not text.strip("+-0."):
+            return text.lstrip("+-")                                  # no "-0.000" or "+0.000"
+        return text
     return missing if value is None else str(value)
 
 
@@ -45,7 +54,8 @@ def _numeric_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) 
 def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str = "table",
            decimals: int = 4, meta: Optional[Dict[str, Any]] = None,
            bold: AbstractSet[Tuple[int, str]] = frozenset(), missing: str = "",
-           rule_before: AbstractSet[int] = frozenset(), exact_csv: bool = False) -> str:
+           rule_before: AbstractSet[int] = frozenset(), exact_csv: bool = False,
+           signed: AbstractSet[str] = frozenset()) -> str:
     """`rows` as text; JSON keeps full precision and carries `meta` beside the rows.
 
     `bold` names cells (row index, column) to emphasise in Markdown and LaTeX; `missing` is
@@ -53,7 +63,8 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
     that numeric columns stay numeric, JSON writes null). LaTeX draws a ``\\midrule`` before
     each row index in `rule_before` (e.g. between published baselines and reproduced rows).
     `exact_csv` writes CSV floats at full precision (shortest repr that reads back the same
-    number), for CSV that is data rather than a rounded table.
+    number), for CSV that is data rather than a rounded table. Numbers in the `signed` columns
+    (differences) show their sign, "+" included, outside CSV and JSON.
     """
     if fmt == "json":
         payload: Dict[str, Any] = {"rows": [{c: row.get(c) for c in columns} for row in rows]}
@@ -67,10 +78,12 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         writer.writerows([[repr(v) if exact_csv and isinstance(v, float) else _cell(v, decimals)
                            for v in (row.get(c) for c in columns)] for row in rows])
         return out.getvalue()
-    cells: List[List[str]] = [[_cell(row.get(c), decimals, missing) for c in columns] for row in rows]
+    cells: List[List[str]] = [[one_line(_cell(row.get(c), decimals, missing, c in signed))
+                               for c in columns] for row in rows]
+    columns_shown = [one_line(c) for c in columns]
     numeric = _numeric_columns(rows, columns)
     if fmt == "markdown":
-        lines = ["| " + " | ".join(columns) + " |",
+        lines = ["| " + " | ".join(columns_shown) + " |",
                  "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
         for i, r in enumerate(cells):
             r = [v.replace("|", "\\|") for v in r]
@@ -79,7 +92,7 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         return "\n".join(lines) + "\n"
     if fmt == "latex":
         lines = [r"\begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}", r"\toprule",
-                 " & ".join(latex_escape(c) for c in columns) + r" \\", r"\midrule"]
+                 " & ".join(latex_escape(c) for c in columns_shown) + r" \\", r"\midrule"]
         for i, r in enumerate(cells):
             if i in rule_before:
                 lines.append(r"\midrule")
@@ -89,12 +102,12 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         lines += [r"\bottomrule", r"\end{tabular}"]
         return "\n".join(lines) + "\n"
     if fmt == "table":
-        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns_shown)]
 
         def line(values: Sequence[str]) -> str:
             return "  ".join(v.rjust(w) if n else v.ljust(w)
                              for v, w, n in zip(values, widths, numeric)).rstrip()
-        out_lines = [line(columns), "  ".join("-" * w for w in widths)]
+        out_lines = [line(columns_shown), "  ".join("-" * w for w in widths)]
         out_lines += [line(r) for r in cells]
         return "\n".join(out_lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(PAPER_FORMATS)}")

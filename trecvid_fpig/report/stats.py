@@ -21,6 +21,22 @@ from ..errors import InputError
 
 #: Sign assignments drawn per block; fixed so that a seed always gives the same p.
 _BLOCK = 10_000
+#: Bounds of the tests' settings: seeds as numpy's legacy seeding takes them; random sign
+#: flips beyond 10^7 take minutes per pair for no visible change in p; a bootstrap draws all
+#: its indices at once (resamples x topics int64 and as many float64 differences), so 10^6
+#: resamples of 40 pooled topics hold 640 MB.
+MAX_SEED = 2 ** 32 - 1
+MAX_PERMUTATIONS = 10_000_000
+MAX_RESAMPLES = 1_000_000
+
+
+def check_settings(permutations: int, resamples: int, seed: int) -> None:
+    """Refuse settings outside the bounds above, naming the one that is."""
+    for name, value, low, high in (("permutations", permutations, 1, MAX_PERMUTATIONS),
+                                   ("bootstrap resamples", resamples, 1, MAX_RESAMPLES),
+                                   ("seed", seed, 0, MAX_SEED)):
+        if not low <= value <= high:
+            raise InputError(f"{name} must be between {low} and {high}, got {value}")
 
 
 def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
@@ -47,6 +63,11 @@ def _random_signs(n: int, count: int, seed: int) -> Iterator[np.ndarray]:
         yield 1.0 - 2.0 * rng.integers(0, 2, size=(size, n))
 
 
+def is_exact(n: int, permutations: int) -> bool:
+    """Whether the test on n topics enumerates all 2^n sign flips instead of drawing them."""
+    return n < 63 and 2 ** n <= permutations
+
+
 def randomization_test(a: Sequence[float], b: Sequence[float], permutations: int = 10_000,
                        seed: int = 0) -> float:
     """Two-sided paired randomization test of "mean(a - b) = 0".
@@ -55,14 +76,13 @@ def randomization_test(a: Sequence[float], b: Sequence[float], permutations: int
     `permutations` random sign flips from a generator seeded with `seed`, and
     p = (1 + hits) / (1 + permutations), which never reports an impossible p = 0.
     """
-    if permutations < 1:
-        raise InputError(f"permutations must be at least 1, got {permutations}")
+    check_settings(permutations, 1, seed)
     d = _differences(a, b)
     n = len(d)
     observed = abs(math.fsum(d))
     # Sums of the same terms in another order may differ in the last bits; such a tie is a hit.
     tolerance = 1e-9 * math.fsum(np.abs(d))
-    exact = n < 63 and 2 ** n <= permutations
+    exact = is_exact(n, permutations)
     blocks = _all_signs(n) if exact else _random_signs(n, permutations, seed)
     hits = sum(int(np.count_nonzero(np.abs(signs @ d) >= observed - tolerance)) for signs in blocks)
     return hits / 2 ** n if exact else (1 + hits) / (1 + permutations)
@@ -94,8 +114,7 @@ def bootstrap_ci(a: Sequence[float], b: Sequence[float], resamples: int = 10_000
     percentiles (1 - level) / 2 and (1 + level) / 2 of the resampled means: the same numbers
     as ``scipy.stats.bootstrap(method="percentile")`` with that generator.
     """
-    if resamples < 1:
-        raise InputError(f"bootstrap resamples must be at least 1, got {resamples}")
+    check_settings(1, resamples, seed)
     d = _differences(a, b)
     indices = np.random.default_rng(seed).integers(0, len(d), (resamples, len(d)))
     means = d[indices].mean(axis=1)

@@ -16,7 +16,8 @@ from .._version import __version__
 from ..base.files import file_sha256
 from ..base.locks import output_lock
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
-from ..formats.avs_xml import elapsed_seconds, run_attributes, write_avs_xml
+from ..formats.avs_xml import elapsed_seconds, run_attributes, submission_shots, write_avs_xml
+from ..formats.qrels import MAX_RESULT_SIZE
 from ..formats.runs import write_run
 from ..formats.topics import TopicSet
 from ..search.topk import Hits
@@ -83,6 +84,7 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
                stage: Path, per_topic_s: float) -> RunOutput:
     """Write the set's run (and XML) into `stage`; the returned paths are their final names."""
     name = set_name(topic_set)
+    notes = ()
     write_run(stage / f"{name}.txt", [(qid, h.ids, h.scores) for qid, h in zip(topic_set.qrels_ids, hits)],
               tag=request.run_id, decimals=SCORE_DECIMALS)
     xml_file = None
@@ -93,10 +95,15 @@ def _write_set(request: RunRequest, topic_set: TopicSet, hits: Sequence[Hits], o
             task="P" if name.startswith("progress") else "M")
         seconds = elapsed_seconds(per_topic_s)
         # Hits are already in the order write_run writes (rounded score, then id, descending).
+        submission = [(tid, seconds, submission_shots(h.ids)) for tid, h in zip(topic_set.ids, hits)]
         write_avs_xml(stage / xml_file.name, attributes,
-                      [(tid, seconds, h.ids) for tid, h in zip(topic_set.ids, hits)])
+                      [(tid, seconds, shots) for tid, seconds, (shots, _) in submission])
+        if any(cut for _, _, (_, cut) in submission):
+            notes = (f"{name}.xml holds the first {MAX_RESULT_SIZE} of each topic's "
+                     f"{request.top} shots (a submission holds at most {MAX_RESULT_SIZE}); "
+                     f"{name}.txt holds all {request.top}",)
     return RunOutput(name, len(topic_set), out_dir / f"{name}.txt", out_dir / f"{name}.json",
-                     xml_file)
+                     xml_file, notes)
 
 
 def _description(request: RunRequest) -> str:

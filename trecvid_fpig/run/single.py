@@ -67,4 +67,4 @@ def make_run(request: RunRequest) -> List[RunOutput]:
                               query_record, search_record(request, score, device, exclude_record,
                                                           excluded, topic_sets))
     notes = tuple(n for n in [query_record.get("heads_note")] if n)
-    return [dataclasses.replace(out, notes=notes) for out in outputs]
+    return [dataclasses.replace(out, notes=notes + out.notes) for out in outputs]

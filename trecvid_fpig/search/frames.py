@@ -16,7 +16,6 @@ block size, and the order is the evaluator's (rounded score, then shot id, desce
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -33,6 +32,11 @@ from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, exact_cosine
 FRAME_POOLS = ("max",)
 
 
+#: Largest --frame-weight: beyond it the frame score alone decides the ranking, and W times a
+#: cosine soon overflows float32 (1e308 did, and the error then blamed the store).
+MAX_FRAME_WEIGHT = 1e6
+
+
 @dataclass(frozen=True)
 class FrameScoring:
     """How a shot's frames score it: pooled alone (``weight`` None) or added to the shot's
@@ -44,9 +48,9 @@ class FrameScoring:
         if self.pool not in FRAME_POOLS:
             raise InputError(f"--frame-pool must be one of {', '.join(FRAME_POOLS)}, "
                              f"got {self.pool!r}")
-        if self.weight is not None and not (math.isfinite(self.weight) and self.weight > 0):
-            raise InputError(f"--frame-weight must be a positive finite number, "
-                             f"got {self.weight}")
+        if self.weight is not None and not 0 < self.weight <= MAX_FRAME_WEIGHT:
+            raise InputError(f"--frame-weight must be a positive finite number up to "
+                             f"{MAX_FRAME_WEIGHT:g}, got {self.weight}")
 
     @property
     def formula(self) -> str:
