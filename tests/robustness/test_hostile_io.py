@@ -320,3 +320,27 @@ def test_a_part_without_its_frame_files_is_named_not_the_output(store, tmp_path)
     assert caught.value.path == str(store / "frame_offsets.npy")
     assert "no such file" in str(caught.value)
     assert not (tmp_path / "out.fpig").exists()
+
+
+@pytest.mark.slow
+def test_a_zero_text_tower_is_not_blamed_on_a_staging_path(store, tmp_path):
+    torch = pytest.importorskip("torch")
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
+
+    state = torch.load(save_random_checkpoint(tmp_path / "m.pt", "hf-clip", width=32, layers=1,
+                                              embed_dim=8), map_location="cpu", weights_only=False)
+
+    def zero_projections(tree):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                zero_projections(value)
+            elif torch.is_tensor(value) and "proj" in key:
+                value.zero_()
+
+    zero_projections(state)
+    torch.save(state, tmp_path / "zero.pt")
+    (tmp_path / "t.txt").write_text("661 a dog\n")
+    line = refused(fpig("run", "--checkpoint", tmp_path / "zero.pt", "--features", store,
+                        "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir",
+                        tmp_path / "runs", "--quiet"), "topic 661 has an all-zero")
+    assert ".staged" not in line and ".part" not in line, line
