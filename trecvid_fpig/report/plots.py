@@ -185,7 +185,11 @@ class Sensitivity:
 def read_sensitivity(path: Union[str, Path]) -> Sensitivity:
     """A CSV with header ``param,value,METRIC`` (and optionally ``series``), one point a line;
     METRIC is the metric's name (``infAP``, ``R@1``, or ``metric``)."""
-    rows = list(csv.reader(io.StringIO(read_text(path, "sensitivity CSV"))))
+    reader = csv.reader(io.StringIO(read_text(path, "sensitivity CSV"), newline=""))
+    try:        # newline="": a lone \r ends a line, as the csv module expects
+        rows = list(reader)
+    except csv.Error as exc:    # a field over csv's size limit, a NUL, ...
+        raise InputError(f"not a CSV: {exc}", path, reader.line_num) from None
     header = [h.strip() for h in rows[0]] if rows else []
     others = [h for h in header if h not in SENSITIVITY_COLUMNS + ("series",)]
     if (any(c not in header for c in SENSITIVITY_COLUMNS) or len(others) != 1
