@@ -76,7 +76,7 @@ def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False
     """
     import pandas as pd
 
-    from .evaluate.score import score_runs, trec_label
+    from .evaluate.score import IPREC_COLUMNS, iprec_values, score_runs, trec_label
 
     judged = load_qrels(qrels)
     per_topic, strict = arguments.flag(per_topic, "per_topic"), arguments.flag(strict, "strict")
@@ -87,18 +87,19 @@ def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False
         name = _label(s.run)
         if per_topic:
             for t in s.result.topics:
-                row = {"run": name, "topic": t.topic, **{c: getattr(t, c) for c in SCORE_COLUMNS}}
+                row = {"run": name, "topic": t.topic, **{c: getattr(t, c) for c in SCORE_COLUMNS},
+                       **iprec_values(t)}
                 values = s.trec_per_topic.get(t.topic, {})
                 row.update({trec_label(m): values.get(m) for m in s.trec_means})
                 rows.append(row)
         else:
             row = {"run": name, **{c: getattr(s.result, c) for c in SCORE_COLUMNS},
-                   "topics": len(s.result.topics)}
+                   **iprec_values(s.result), "topics": len(s.result.topics)}
             row.update({trec_label(m): v for m, v in s.trec_means.items()})
             if strict:
                 row["violations"] = list(s.violations)
             rows.append(row)
-    columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) \
+    columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) + list(IPREC_COLUMNS) \
         + ([] if per_topic else ["topics"]) + extra + (["violations"] if strict and not per_topic else [])
     return pd.DataFrame(rows, columns=columns)
 

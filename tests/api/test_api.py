@@ -40,8 +40,8 @@ def test_score_matches_nist_per_run_and_per_topic(data_dir, name):
     for measure in ("infAP", "infNDCG", "iP10", "iP100", "iP1000"):
         assert round(frame.loc[0, measure], 4) == ref[measure]
     per_topic = tf.score([path], tf.load_qrels("tv21"), per_topic=True)
-    assert list(per_topic.columns) == ["run", "topic", "infAP", "infNDCG", "iP10", "iP100", "iP1000",
-                                       "inum_rel", "inum_rel_ret", "num_ret"]
+    assert list(per_topic.columns[:10]) == ["run", "topic", "infAP", "infNDCG", "iP10", "iP100",
+                                            "iP1000", "inum_rel", "inum_rel_ret", "num_ret"]
     ref_topics = nist_per_topic(data_dir, name)
     assert sorted(per_topic.topic) == sorted(ref_topics)
     for row in per_topic.itertuples():

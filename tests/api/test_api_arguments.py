@@ -71,7 +71,7 @@ CASES = {
     "fuse weights=1": (lambda s: tf.fuse([RUN, RUN], method="weighted", weights=1), r"weights must be a list of numbers"),
     "fuse rrf_k=inf": (lambda s: tf.fuse([RUN, RUN], rrf_k=float("inf")), r"rrf_k must be a finite number"),
     "compare seed=-5": (lambda s: tf.compare(["a", "b"], qrels="tv21", seed=-5), r"seed must be an integer \(at least 0 and at most 4,294,967,295\)"),
-    "compare bootstrap=1e12": (lambda s: tf.compare(["a", "b"], qrels="tv21", bootstrap=10 ** 12), r"bootstrap must be an integer \(at least 1 and at most 100,000\)"),
+    "compare bootstrap=1e12": (lambda s: tf.compare(["a", "b"], qrels="tv21", bootstrap=10 ** 12), r"bootstrap must be an integer \(at least 1 and at most 1,000,000\)"),
     "compare alpha=1": (lambda s: tf.compare(["a", "b"], qrels="tv21", alpha=1), r"alpha must be a finite number \(above 0 and below 1\)"),
     "compare qrels=Qrels": (lambda s: tf.compare(["a", "b"], qrels=tf.Qrels("q", {})), r"qrels must be a shipped qrels name \(tv21\) or a qrels file's path"),
     "compare models=[1]": (lambda s: tf.compare(manifest="m.toml", models=[1]), r"models\[0\] must be a string"),

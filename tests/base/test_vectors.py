@@ -34,13 +34,14 @@ def test_float32_division_keeps_the_bits_topic_features_always_had():
         unit_float32(values, divide_in="float16")
 
 
-@pytest.mark.parametrize("bad, kind", [(0.0, "an all-zero"), (1e-9, "an all-zero"),
+@pytest.mark.parametrize("bad, kind", [(0.0, "an all-zero"), (1e-9, "a"),
                                        (np.nan, "a NaN or infinite"),
                                        (np.inf, "a NaN or infinite")])
 def test_norm_check_names_the_row(bad, kind):
     values = rows(2, n=4, dim=3).astype(np.float64)
     values[2] = bad
-    with pytest.raises(InputError, match=f"^f.npy: shot s7 has {kind} feature vector"):
+    with pytest.raises(InputError, match=f"^f.npy: shot s7 has {kind} feature vector"
+                       + (" of L2 norm 1.73e-09, too short" if bad == 1e-9 else "")):
         unit_row_norms(values, lambda row: f"s{row}", "shot", "f.npy", first_row=5)
 
 
@@ -60,7 +61,7 @@ def test_convert_refuses_the_near_zero_row_that_extract_refuses(tmp_path):
     (tmp_path / "x.ids.txt").write_text("shot00001_1 shot00001_2 shot00001_3\n")
     result = invoke("features", "convert", tmp_path / "x.npy", tmp_path / "x.fpig", ok=False)
     assert result.exit_code == 2, result.output
-    assert "row 1 (shot shot00001_2) has an all-zero feature vector" in result.stderr
+    assert "row 1 (shot shot00001_2) has a feature vector of L2 norm 2e-09, too short" in result.stderr
     assert not (tmp_path / "x.fpig").exists()
 
 

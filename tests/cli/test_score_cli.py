@@ -26,13 +26,13 @@ def runs(data_dir):
 def test_json_and_csv_carry_the_reference_values(runs, data_dir):
     result = invoke("score", "--qrels", "tv21", "--format", "json", *runs)
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)["rows"]
+    rows = json.loads(result.stdout)["rows"]
     for row, name in zip(rows, ["tv21.runA", "tv21.runB"]):
         ref = nist_all(data_dir, name)
         for measure in ("infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel", "inum_rel_ret"):
             assert round(row[measure], 4) == ref[measure]
         assert row["num_ret"] == ref["num_ret"] and row["topics"] == 20
-    table = list(csv.DictReader(io.StringIO(invoke("score", "--qrels", "tv21", "--format", "csv", *runs).output)))
+    table = list(csv.DictReader(io.StringIO(invoke("score", "--qrels", "tv21", "--format", "csv", *runs).stdout)))
     assert [float(r["infAP"]) for r in table] == [r["infAP"] for r in rows]       # full precision
     assert [float(r["inum_rel"]) for r in table] == [r["inum_rel"] for r in rows]
 
@@ -66,7 +66,7 @@ def test_sample_eval_of_several_runs_separates_identical_blocks(runs, data_dir):
 
 def test_per_topic_rows_match_q_output(runs, data_dir):
     result = invoke("score", "--qrels", "tv21", "-q", "--format", "json", runs[0])
-    rows = json.loads(result.output)["rows"]
+    rows = json.loads(result.stdout)["rows"]
     assert [r["topic"] for r in rows] == [str(t) for t in range(1661, 1681)] + ["all"]
     rows = rows[:-1]
     ref = [line.split()[-1] for line in (data_dir / "tv21.runA.sample_eval_q.out").read_text().splitlines()
@@ -75,11 +75,11 @@ def test_per_topic_rows_match_q_output(runs, data_dir):
 
 
 def test_human_and_markdown_tables(runs):
-    table = invoke("score", "--qrels", "tv21", *runs).output.splitlines()
+    table = invoke("score", "--qrels", "tv21", *runs).stdout.splitlines()
     assert table[0].split() == ["run", "infAP", "infNDCG", "iP10", "iP100", "iP1000", "inum_rel",
                                 "inum_rel_ret", "num_ret", "topics"]
     assert len(table) == 4 and "0.0866" in table[2] and "0.1945" in table[3]
-    md = invoke("score", "--qrels", "tv21", "--format", "markdown", *runs).output.splitlines()
+    md = invoke("score", "--qrels", "tv21", "--format", "markdown", *runs).stdout.splitlines()
     assert md[0].startswith("| run | infAP") and md[1].startswith("|---|---:")
 
 

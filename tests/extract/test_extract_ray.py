@@ -84,19 +84,35 @@ def test_a_killed_actor_is_restarted_and_its_shard_redone(tmp_path, keyframes, l
     assert same_bytes(out, local_store)
 
 
+def shards_on_disk(out):
+    return {int(p.name.split("-")[1]) for p in out.parent.glob(f"{out.name}.shards/shard-*")}
+
+
+def resumed(keyframes, out, *extra):
+    """Rerun the extraction with a good tower; (shards run, shards reused, shards the actors did)."""
+    result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
+                    "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--engine", "ray",
+                    *extra, out)
+    run, reused = map(int, re.search(r"(\d+) shard\(s\) run, (\d+) reused",
+                                     result.stdout).groups())
+    actors = json.loads((out / "manifest.json").read_text())["extract"]["timings"]["actors"]
+    return run, reused, sum(a["shards"] for a in actors)
+
+
 def test_a_failed_ray_run_resumes_from_its_done_shards(tmp_path, keyframes, local_store,
                                                        cluster, monkeypatch):
-    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FailingEncoder(fail_at=4))
+    # The tower fails on the last shard (its one shot) whatever the order or timing; how many
+    # other shards are done by then is not asserted, only that each is done exactly once.
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FailingEncoder(shots=1))
     out = tmp_path / "ray.fpig"
     result = extract(keyframes, out, "--engine", "ray", ok=False)
     assert result.exit_code == 2 and "CUDA out of memory (simulated)" in result.stderr
     assert "rerun the same command" in result.stderr and not out.exists()
-    done = len(list((tmp_path / "ray.fpig.shards").glob("shard-*")))
-    assert done == 3
+    done = shards_on_disk(out)
+    assert done and 7 not in done
     monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
-    result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
-                    "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--engine", "ray", out)
-    assert "5 shard(s) run, 3 reused" in result.stdout
+    run, reused, by_actors = resumed(keyframes, out)
+    assert (run, reused) == (8 - len(done), len(done)) and by_actors == run
     assert same_bytes(out, local_store)
 
 
@@ -129,12 +145,11 @@ def test_a_killed_driver_resumes_from_the_shards_its_actors_wrote(tmp_path, keyf
         time.sleep(0.1)
     os.kill(driver.pid, signal.SIGKILL)             # its local Ray goes down with it
     driver.wait()
-    assert len(list(shards.glob("shard-*"))) >= 2 and not out.exists()
+    seen = len(shards_on_disk(out))                  # an actor may finish one as it dies
+    assert seen >= 2 and not out.exists()
     monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
-    result = invoke(*[a for a in args if a != "--quiet"])
-    run, reused = map(int, re.search(r"(\d+) shard\(s\) run, (\d+) reused",
-                                     result.stdout).groups())
-    assert run + reused == 8 and 2 <= reused < 8      # an actor may finish one as it dies
+    run, reused, by_actors = resumed(keyframes, out, "--workers", 2)
+    assert run + reused == 8 and reused >= seen and by_actors == run
     assert same_bytes(out, local_store)
 
 

@@ -62,3 +62,220 @@ def test_eof_from_any_reader_exits_2_not_130(store, monkeypatch):
 
     monkeypatch.setattr("trecvid_fpig.formats.store.read_store", ends_early)
     refused(fpig("features", "inspect", store), "input ended early", "Ran out of input")
+
+
+# --- 2. Ctrl-C while the command starts ---------------------------------------------------------
+
+#: Runs `fpig-trecvid score --help`, sending itself SIGINT the moment MODULE starts to import.
+CTRL_C_DURING_IMPORT = """
+import importlib.abc, os, signal, sys
+
+MODULE = sys.argv[1]
+
+class CtrlC(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["fpig-trecvid", "score", "--help"]
+from trecvid_fpig.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["click", "trecvid_fpig.cli.group", "trecvid_fpig.cli.score"])
+def test_ctrl_c_while_loading_exits_130_without_traceback(module):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CTRL_C_DURING_IMPORT, module],
+                          capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 130, (done.returncode, done.stderr)
+
+
+# --- 5. messages name the output, never a temporary ---------------------------------------------
+
+def test_a_full_disk_names_the_store_not_its_temporary(store, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_space(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    line = refused(fpig("features", "convert", tmp_path / "x.npy", tmp_path / "new.fpig"),
+                   "No space left on device", str(tmp_path / "new.fpig"))
+    assert ".part" not in line
+
+
+def test_a_full_disk_names_the_run_file_not_the_stage(store, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from trecvid_fpig.base import outputs
+
+    np.save(tmp_path / "q.npy", np.random.default_rng(1).standard_normal((1, 8)).astype(np.float32))
+    (tmp_path / "t.txt").write_text("661 a dog\n")
+    real = outputs.os.fdopen
+
+    def full(fd, *args, **kwargs):
+        fh = real(fd, *args, **kwargs)
+        fh.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        return fh
+
+    monkeypatch.setattr(outputs.os, "fdopen", full)
+    line = refused(fpig("run", "--query-features", tmp_path / "q.npy", "--features", store,
+                        "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir",
+                        tmp_path / "runs", "--quiet"), "No space left on device")
+    assert ".staged" not in line and str(tmp_path / "runs" / "r" / "t.txt") in line, line
+
+
+def test_a_parquet_null_inside_a_vector_names_its_row(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    vectors = [[1.0, 0.0]] * 4 + [[1.0, None]] + [[0.0, 1.0]]
+    pq.write_table(pa.table({"shot_id": [f"shot00001_{i + 1}" for i in range(6)],
+                             "vector": pa.array(vectors, pa.list_(pa.float32()))}),
+                   tmp_path / "f.parquet")
+    line = refused(fpig("features", "convert", tmp_path / "f.parquet", tmp_path / "f.fpig", "--quiet"),
+                   "f.parquet", "row 4 ")
+    assert "row 0" not in line
+
+
+def test_a_big_endian_npy_is_read_as_its_values(tmp_path):
+    rows = np.random.default_rng(2).standard_normal((5, 4))
+    np.save(tmp_path / "be.npy", rows.astype(">f4"))
+    np.save(tmp_path / "le.npy", rows.astype("<f4"))
+    for name in ("be", "le"):
+        (tmp_path / f"{name}.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(5)))
+        result = fpig("features", "convert", tmp_path / f"{name}.npy", tmp_path / f"{name}.fpig")
+        assert result.exit_code == 0, result.stderr
+    assert ((tmp_path / "be.fpig" / "features.npy").read_bytes()
+            == (tmp_path / "le.fpig" / "features.npy").read_bytes())
+
+
+# --- 3. the unit check follows the store's dtype ------------------------------------------------
+
+def test_a_float16_store_accepts_its_own_rows_as_queries(tmp_path):
+    """float16 rounding moves a unit row's norm by about 1e-4: a self-query scores above 1 + 1e-5."""
+    import trecvid_fpig
+
+    rows = np.random.default_rng(3).standard_normal((200, 64)).astype(np.float32)
+    np.save(tmp_path / "x.npy", rows)
+    (tmp_path / "x.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(200)))
+    convert_features(tmp_path / "x.npy", tmp_path / "h.fpig", dtype="float16")
+    stored = np.load(tmp_path / "h.fpig" / "features.npy").astype(np.float32)
+    unit = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+    run = trecvid_fpig.search({str(1661 + i): unit[i] for i in range(200)}, tmp_path / "h.fpig", k=1)
+    assert [run.topics[t].shots[0] for t in sorted(run.topics)] == \
+        [f"shot00001_{i + 1}" for i in range(200)]
+
+
+# --- 4. a row that cannot be normalised is refused for its true reason -------------------------
+
+@pytest.mark.parametrize("value, dtype, reason, not_reason", [
+    (1e-23, np.float32, "too short to L2-normalise", "all-zero"),
+    (1e200, np.float64, "too large to square", "NaN"),
+    (0.0, np.float32, "all-zero", "L2 norm "),
+    (np.nan, np.float32, "NaN or infinite", "L2 norm "),
+])
+def test_a_row_that_cannot_be_normalised_names_its_true_reason(tmp_path, value, dtype, reason,
+                                                               not_reason):
+    rows = np.random.default_rng(4).standard_normal((4, 8)).astype(dtype)
+    rows[2] = value
+    rows[2, 0] = value if value else 0.0
+    np.save(tmp_path / "x.npy", rows)
+    (tmp_path / "x.ids.txt").write_text("".join(f"shot00001_{i + 1}\n" for i in range(4)))
+    line = refused(fpig("features", "convert", tmp_path / "x.npy", tmp_path / "x.fpig", "--quiet"),
+                   "shot00001_3", reason)
+    assert not_reason not in line
+
+
+# --- 7. extraction inputs: each problem names its file ------------------------------------------
+
+def test_a_dangling_keyframe_link_is_named(tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import keyframe_shots
+
+    (tmp_path / "shot00001_1_1.png").write_bytes(b"png")
+    (tmp_path / "shot00001_1_2.png").symlink_to(tmp_path / "gone.png")
+    with pytest.raises(InputError, match="shot00001_1_2.png: is a keyframe link to a file that"):
+        keyframe_shots(tmp_path)
+
+
+def test_two_files_for_one_video_are_named(tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import video_shots
+
+    (tmp_path / "v").mkdir()
+    (tmp_path / "b").mkdir()
+    for name in ("00001.mp4", "00001.mkv"):
+        (tmp_path / "v" / name).write_bytes(b"")
+    (tmp_path / "b" / "00001.tsv").write_text("startframe\tstarttime\tendframe\tendtime\n0\t0\t9\t0.4\n")
+    with pytest.raises(InputError, match="video 00001 has 2 files .00001.mkv, 00001.mp4.: keep one"):
+        video_shots(tmp_path / "v", tmp_path / "b")
+
+
+def test_a_duplicate_shot_table_id_names_the_table_and_rows(tmp_path):
+    pytest.importorskip("pandas")
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.shots import table_shots
+
+    (tmp_path / "t.csv").write_text("shot_id,video,start,end\nshot00001_1,a.mp4,0,1\n"
+                                    "shot00001_2,a.mp4,1,2\nshot00001_1,a.mp4,2,3\n")
+    with pytest.raises(InputError, match=r"t.csv:4: shot shot00001_1 is listed twice .first at line 2"):
+        table_shots(tmp_path / "t.csv")
+
+
+# --- 8. a --video-encoder that is not a plugin factory ------------------------------------------
+
+@pytest.mark.parametrize("spec", ["json:loads", "os.path:join.__doc__.upper"])
+def test_a_video_encoder_that_is_not_a_factory_is_refused(spec):
+    pytest.importorskip("torch")
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.encode.video_encoder import resolve_factory
+
+    with pytest.raises(InputError, match=f"video encoder '{spec}' is not a plugin factory"):
+        resolve_factory(spec)
+
+
+# --- 6. warnings: one line, in the toolkit's words -----------------------------------------------
+
+def test_huge_keyframes_are_reported_once_in_one_line(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    import warnings
+
+    from trecvid_fpig.errors import InputWarning
+    from trecvid_fpig.extract import reader
+    from trecvid_fpig.extract.shots import Shot
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)       # 20x20 = 400 pixels: "huge"
+    monkeypatch.setattr(reader, "_huge_image_reported", [])
+    paths = []
+    for i in range(3):
+        paths.append(str(tmp_path / f"shot00001_1_{i}.png"))
+        Image.new("RGB", (20, 20)).save(paths[-1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pixels = reader.read_keyframes(Shot("shot00001_1", str(tmp_path), images=tuple(paths)), 3)
+    assert len(pixels.images) == 3
+    assert [w.category for w in caught] == [InputWarning], [str(w.message) for w in caught]
+    assert "shot00001_1_0.png: a 20x20 keyframe" in str(caught[0].message)
+
+
+def test_an_image_past_the_bomb_limit_fails_its_shot_not_the_run(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    from trecvid_fpig.extract import reader
+    from trecvid_fpig.extract.shots import Failure, Shot
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)       # 400 > 2 x 100: Pillow's error
+    Image.new("RGB", (20, 20)).save(tmp_path / "shot00001_1_0.png")
+    result = reader.read_keyframes(Shot("shot00001_1", str(tmp_path),
+                                        images=(str(tmp_path / "shot00001_1_0.png"),)), 1)
+    assert isinstance(result, Failure) and "cannot decode image" in result.reason

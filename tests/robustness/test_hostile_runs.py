@@ -2,6 +2,8 @@
 hang or an invalid submission; now each is one clear line naming the file and line (or the
 argument) and a non-zero exit, or a valid output with what was changed said on stderr."""
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support.cli import invoke
 
 import trecvid_fpig as tf
@@ -174,7 +176,8 @@ def test_a_truncated_gzip_on_standard_input_is_one_line(qrels):
 
     result = runner().invoke(cli, ["score", "--qrels", str(qrels), "-"],
                              input=gzip.compress(TREC_RUN.encode())[:20])
-    assert result.exit_code == 2 and "-: cannot read the gzip stream" in result.stderr
+    assert result.exit_code == 2 and "not a complete gzip stream" in result.stderr
+    assert result.stderr.startswith("fpig-trecvid: error: -") and "Traceback" not in result.stderr
 
 
 def submission_sizes(path):
@@ -235,3 +238,114 @@ def test_the_xml_writer_refuses_an_invalid_submission(tmp_path):
     with pytest.raises(InputError, match="shot00001_1 is given twice"):
         write_avs_xml(tmp_path / "b.xml", attributes, [(661, 1, ["shot00001_1"] * 2)])
     assert not list(tmp_path.iterdir())
+
+
+def warnings_of(result):
+    return [line for line in result.stderr.splitlines() if ": warning: " in line]
+
+
+def test_plain_score_warns_once_a_kind_about_what_strict_refuses(tmp_path, qrels):
+    """Plain score was silent about topics the qrels lack, topics over 1000 shots and repeats."""
+    lines = [f"1661 Q0 shot{i:05d}_1 {i + 1} {2000 - i} t\n" for i in range(1200)]
+    lines += ["1661 Q0 shot00007_1 9 0.5 t\n", "1662 Q0 shot00002_1 1 0.7 t\n",
+              "1662 Q0 shot00002_1 1 0.7 t\n", "1699 Q0 shot00002_1 1 0.7 t\n"]
+    run = tmp_path / "r.txt"
+    run.write_text("".join(lines))
+    result = invoke("score", "--qrels", qrels, run)
+    found = warnings_of(result)
+    assert len(found) == 3, result.stderr
+    assert "topic 1699 is not in the qrels" in found[0] and "skipped" in found[0]
+    assert "topic 1661 has more than 1000 shots" in found[1] and "first 1000" in found[1]
+    assert "shot shot00007_1 repeats in topic 1661; shot shot00002_1 repeats in topic 1662" \
+        in found[2]
+    clean = tmp_path / "clean.txt"
+    clean.write_text(TREC_RUN)
+    assert not warnings_of(invoke("score", "--qrels", qrels, clean))
+
+
+def test_plain_score_hints_nist_form_for_a_3_digit_topic(tmp_path, qrels):
+    run = tmp_path / "r.txt"
+    run.write_text(TREC_RUN + "661 Q0 shot00001_1 1 0.9 t\n")
+    found = warnings_of(invoke("score", "--qrels", qrels, run))
+    assert any("topic 661 is not in the qrels (it has 1661: NIST writes topics as 1 + the "
+               "3-digit" in line for line in found), found
+    assert any("mixes topic forms 661 and 1661" in line for line in found)
+
+
+ODD_VALUES = ["661", "0661", "1661", "0", "1000", "6\u00b21", "\u00b2", "9" * 5000, "-1", "1.5",
+              "", " 1", "\u0661", "shot00001_1", "shot00001_2", "shot\u00a01_1", "x" * 300, "&amp;",
+              "nan", "1e3"]
+
+
+@st.composite
+def fuzzed_submissions(draw):
+    """AVS XML built from topic and item elements with odd attribute values, nested, empty,
+    repeated, stray or cut short; sometimes arbitrary bytes."""
+    from xml.sax.saxutils import quoteattr
+
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.binary(max_size=200))
+    value = st.sampled_from(ODD_VALUES)
+    seq = st.one_of(st.sampled_from(["1", "2", "3"]), value)             # mostly valid, so that
+    shot = st.one_of(st.sampled_from(["shot00001_1", "shot00002_1"]), value)  # scoring is reached
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["topic", "topic", "nested", "item", "other"]))
+        if kind == "item":
+            parts.append(f"<item seqNum={quoteattr(draw(seq))} shotId={quoteattr(draw(shot))}/>")
+            continue
+        if kind == "other":
+            parts.append(draw(st.sampled_from(["<foo/>", "<videoAdhocSearchRunResult/>", "<!-- -->"])))
+            continue
+        items = [f"<item seqNum={quoteattr(draw(seq))} shotId={quoteattr(draw(shot))}/>"
+                 for _ in range(draw(st.integers(0, 3)))]
+        inner = (f'<videoAdhocSearchTopicResult tNum="662">{"".join(items)}'
+                 "</videoAdhocSearchTopicResult>") if kind == "nested" else ""
+        tnum = draw(st.one_of(st.sampled_from(["661", "662"]), value))     # mostly judged
+        parts.append(f"<videoAdhocSearchTopicResult tNum={quoteattr(tnum)} "
+                     f"elapsedTime={quoteattr(draw(value))}>{''.join(items)}{inner}"
+                     "</videoAdhocSearchTopicResult>")
+    document = (HEAD + "\n".join(parts) + TAIL).encode()
+    return document[:draw(st.integers(0, len(document)))] if draw(st.integers(0, 5)) == 0 \
+        else document
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(document=fuzzed_submissions())
+def test_fuzzed_submissions_read_check_and_score_cleanly(tmp_path, qrels, document):
+    """Whatever the XML holds: the reader, the rules and the scorer give a result or an
+    InputError, never another exception."""
+    from trecvid_fpig.formats.runs import read_any_run
+
+    run_path = tmp_path / "r.xml"
+    run_path.write_bytes(document)
+    check_run_file(run_path, Expectations(parse_topics_file(tmp_path)))
+    try:
+        run = read_any_run(run_path)
+    except InputError:
+        return
+    assert all(len(set(r.shots)) == len(r.shots) for r in run.topics.values())
+    for strict in (False, True):
+        try:
+            tf.score(run, qrels, strict=strict)
+        except InputError:
+            pass
+
+
+@pytest.mark.parametrize("elapsed, reason", [("86400001", "elapsedTime 86400001 is past"),
+                                             ("9" * 5000, "elapsedTime of 5000 digits")])
+def test_check_refuses_an_absurd_elapsed_time(tmp_path, elapsed, reason):
+    """runs check took a 301-digit elapsedTime (what --elapsed 1e300 wrote) as valid."""
+    run = tmp_path / "r.xml"
+    run.write_text(xml(topic(661, (1, "shot00001_1")), topic(662, (1, "shot00002_1")))
+                   .replace('elapsedTime="1"', f'elapsedTime="{elapsed}"', 1))
+    problems = check_run_file(run, Expectations(parse_topics_file(tmp_path)))
+    assert [(p.line, reason in p.message) for p in problems] == [(4, True)]
+
+
+def test_plain_score_names_an_empty_topic(tmp_path, qrels):
+    run = tmp_path / "r.xml"
+    run.write_text(xml(topic(661), topic(662, (1, "shot00002_1"))))
+    found = warnings_of(invoke("score", "--qrels", qrels, run))
+    assert len(found) == 1 and "topic(s) 1661 hold no shots: skipped" in found[0]

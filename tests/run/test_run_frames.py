@@ -164,7 +164,7 @@ def test_a_store_without_frames_is_one_clear_error(tmp_path):
     assert not (tmp_path / "runs" / "x" / "t.txt").exists()
 
 
-@pytest.mark.parametrize("weight", ["0", "-1", "nan", "inf"])
+@pytest.mark.parametrize("weight", ["0", "-1", "nan", "inf", "1e308", "1000001"])
 def test_bad_frame_weight_is_refused(tmp_path, weight):
     result = invoke("run", "--query-features", "q.npy", "--features", "s.fpig", "--topics", "tv19",
                     "--run-id", "x", "--frame-weight", weight, ok=False)

@@ -23,14 +23,15 @@ class KillOnceEncoder(FakeVideoEncoder):
 
 
 class FailingEncoder(FakeVideoEncoder):
-    """Raises on its `fail_at`-th batch, as a tower that runs out of memory would."""
+    """Raises on any batch of `shots` shots, as a tower that runs out of memory would: which
+    shard fails depends on the data (the keyframes fixture's last shard holds one shot), not on
+    how many batches this actor, or a restarted one, has seen."""
 
-    def __init__(self, fail_at: int):
+    def __init__(self, shots: int = 1):
         super().__init__()
-        self.fail_at, self.calls = fail_at, 0
+        self.shots = shots
 
     def encode(self, frames, mask):
-        self.calls += 1
-        if self.calls == self.fail_at:
+        if mask.shape[0] == self.shots:
             raise RuntimeError("CUDA out of memory (simulated)")
         return super().encode(frames, mask)

@@ -73,6 +73,19 @@ def _fresh_temporary(target: Path) -> Path:
     return temp_path(target)
 
 
+def _named_as_output(exc: InputError, tmp: Path, output: Path) -> InputError:
+    """`exc` naming `output` where it named `tmp` or a file inside it: a temporary name means
+    nothing to the user, who asked for `output` (a full disk while a store or a staged run file
+    is written)."""
+    if exc.path is None:
+        return exc
+    try:
+        inside = Path(exc.path).relative_to(tmp)
+    except ValueError:
+        return exc
+    return InputError(exc.reason, output / inside if inside.parts else output, exc.line)
+
+
 def _create_file(path: Path):
     """An empty file opened for writing with mode 0666 less the umask (mkstemp gives 0600)."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -137,6 +150,8 @@ def atomic_directory(path: PathLike) -> Iterator[Path]:
         remove_path(tmp)
         if isinstance(exc, OSError):
             raise write_error(exc, target) from None
+        if isinstance(exc, InputError):
+            raise _named_as_output(exc, tmp, target) from None
         raise
 
 
@@ -160,6 +175,8 @@ def staging_directory(directory: PathLike) -> Iterator[Path]:
         except OSError as exc:
             raise write_error(exc, directory) from None
         yield stage
+    except InputError as exc:
+        raise _named_as_output(exc, stage, Path(directory)) from None
     finally:
         with signals_held():       # a signal inside the removal would leave half a stage
             remove_path(stage)

@@ -1,9 +1,33 @@
-"""Holding SIGINT and SIGTERM over the few steps that must not be cut in two (renames, locks)."""
+"""SIGINT and SIGTERM: the exception the command unwinds with, and holding both over the few
+steps that must not be cut in two (renames, locks)."""
 from __future__ import annotations
 
 import signal
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
+
+
+#: The signals that stop a command: 128 + signal is its exit code.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: unwinds like Ctrl-C so every writer removes its temporary files.
+
+    Not a KeyboardInterrupt, which click answers with a blank line before ours: a signal gives
+    one line."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_interrupted(signum: int, frame) -> None:
+    """The command's handler for :data:`STOP_SIGNALS`."""
+    # A second signal must not cut the clean-up short.
+    for stop in STOP_SIGNALS:
+        signal.signal(stop, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 @contextmanager
@@ -15,7 +39,7 @@ def signals_held() -> Iterator[None]:
     caught: list = []
     try:
         previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum))
-                    for s in (signal.SIGINT, signal.SIGTERM)}
+                    for s in STOP_SIGNALS}
     except ValueError:              # not the main thread: only it may set handlers
         yield
         return

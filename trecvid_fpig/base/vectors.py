@@ -45,16 +45,29 @@ def unit_row_norms(rows: np.ndarray, id_of: Callable[[int], object], what: str,
     InputError naming ``what id_of(row)``: normalising it leaves zeros (or NaN), whose cosine is
     0 against every query, with no error. float32 norms serve the float32 search and the norm
     statistics a store's manifest records; a finite float32 row can still overflow its square."""
-    values = np.asarray(rows, dtype=dtype)
-    norms = np.sqrt(np.einsum("ij,ij->i", values, values))
+    with np.errstate(over="ignore", invalid="ignore"):      # such rows are refused below
+        values = np.asarray(rows, dtype=dtype)
+        norms = np.sqrt(np.einsum("ij,ij->i", values, values))
     bad = np.flatnonzero(~(norms > ZERO_NORM) | ~np.isfinite(norms))
     if len(bad):
         row = int(bad[0])
-        if not np.isfinite(values[row]).all():
-            kind = "a NaN or infinite feature vector"
-        elif np.isfinite(norms[row]):
-            kind = "an all-zero feature vector (no direction to L2-normalise)"
-        else:
-            kind = f"a feature vector too large to square in {np.dtype(dtype).name}"
-        raise InputError(f"{what} {id_of(first_row + row)} has {kind}", path)
+        raise InputError(f"{what} {id_of(first_row + row)} has {_why_not_unit(rows[row], dtype)}",
+                         path)
     return norms
+
+
+def _why_not_unit(row: np.ndarray, dtype: type) -> str:
+    """Why `row` cannot be normalised, judged on its own values: a cast to `dtype` turns a
+    finite 1e200 into inf, and squaring turns a non-zero 1e-23 into 0."""
+    row = np.asarray(row)
+    if not np.isfinite(row).all():
+        return "a NaN or infinite feature vector"
+    largest = float(np.abs(row).max())
+    if largest == 0:
+        return "an all-zero feature vector (no direction to L2-normalise)"
+    norm = largest * float(np.linalg.norm(row.astype(np.float64) / largest))     # scaled: exact
+    if norm > ZERO_NORM:
+        return (f"a feature vector of L2 norm {norm:.3g}, too large to square in "
+                f"{np.dtype(dtype).name}: scale the features down")
+    return (f"a feature vector of L2 norm {norm:.3g}, too short to L2-normalise (the least is "
+            f"{ZERO_NORM:g})")

@@ -1,171 +1,41 @@
 """The ``fpig-trecvid`` command: a thin click layer that parses, calls the library, prints.
 
-Each verb lives in its own module here. Heavy libraries (torch, open_clip, pandas, matplotlib)
-are imported inside the command functions, never at module level, so that ``score`` and
-``topics`` start fast.
+This module is the entry point, and imports nothing but ``signal``: :func:`main` installs the
+SIGINT/SIGTERM handlers before click and the verbs load, so a Ctrl-C at any moment of the start
+exits 130 quietly instead of printing a traceback from inside an import. The group and its
+verbs live in :mod:`.group`; ``cli``, ``COMMANDS`` and the exit codes are re-exported here.
 """
 from __future__ import annotations
 
-import errno
 import importlib
 import signal
 import sys
-import warnings
 
-import click
+from ..base.signals import STOP_SIGNALS, Interrupted, raise_interrupted
 
-from ..errors import InputError, InputWarning
-
-#: Exit codes: 0 done, 1 done but a check failed (``score --strict``), 2 refused input or an
-#: error writing, 128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM).
-EXIT_INPUT = 2
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM: unwinds like Ctrl-C so every writer removes its temporary files.
-
-    Not a KeyboardInterrupt, which click answers with a blank line before ours: a signal gives
-    one line."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _interrupt(signum: int, frame) -> None:
-    # A second signal must not cut the clean-up short.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Interrupted(signum)
-
-
-#: Verb -> module in this package that defines ``command``; loaded only when the verb runs.
-COMMANDS = {
-    "score": "score",
-    "topics": "topics",
-    "encode": "encode",
-    "features": "features",
-    "run": "run",
-    "demo": "demo",
-    "recall": "recall",
-    "tables": "tables",
-    "compare": "compare",
-    "plot": "plot",
-    "fuse": "fuse",
-    "runs": "runs",
-}
-
-#: What the ``[models]`` extra installs: only model verbs (encode, run --checkpoint, demo) import them.
-MODEL_LIBRARIES = ("torch", "open_clip", "torchvision", "av")
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """The toolkit's own warnings as one line on stderr, others as Python prints them."""
-    if issubclass(category, InputWarning):
-        click.echo(f"fpig-trecvid: warning: {message}", err=True)
-    else:
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-class _Group(click.Group):
-    """Loads each verb's module on demand, and turns :class:`InputError` into one clear line on
-    stderr and exit code 2, with no traceback."""
-
-    def list_commands(self, ctx: click.Context):
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str):
-        if name not in COMMANDS:
-            return None
-        return importlib.import_module(f"{__name__}.{COMMANDS[name]}").command
-
-    def invoke(self, ctx: click.Context):
-        try:
-            with warnings.catch_warnings():
-                warnings.showwarning = _show_warning
-                return super().invoke(ctx)
-        except InputError as exc:
-            click.echo(f"fpig-trecvid: error: {exc}", err=True)
-            ctx.exit(EXIT_INPUT)
-        except ModuleNotFoundError as exc:
-            if (exc.name or "").split(".")[0] not in MODEL_LIBRARIES:
-                raise
-            click.echo(f"fpig-trecvid: error: {ctx.invoked_subcommand} needs {exc.name}, which the "
-                       f'light install leaves out: pip install "fpig-trecvid[models]"', err=True)
-            ctx.exit(EXIT_INPUT)
-        except EOFError as exc:         # a reader that did not say which input: still one line,
-            # and not click's Abort, which would exit 130 as if Ctrl-C had been pressed
-            click.echo(f"fpig-trecvid: error: input ended early ({exc or 'end of file'})", err=True)
-            ctx.exit(EXIT_INPUT)
-        except OSError as exc:          # a writer that did not say which output: still one line
-            if exc.errno == errno.EPIPE:
-                raise                   # `| head`: click leaves quietly
-            where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"fpig-trecvid: error: {where}{exc.strerror or exc}", err=True)
-            ctx.exit(EXIT_INPUT)
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        """Click's usage errors in our one-line style, and 130/143 when interrupted."""
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            for signum in handlers:
-                signal.signal(signum, _interrupt)
-        except ValueError:              # not the main thread: leave signals alone
-            handlers = {}
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.UsageError as exc:
-            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            click.echo(f"fpig-trecvid: error: {exc.format_message()}{hint}", err=True)
-            code = exc.exit_code
-        except click.ClickException as exc:
-            click.echo(f"fpig-trecvid: error: {exc.format_message()}", err=True)
-            code = exc.exit_code
-        except click.Abort as exc:      # click's wrapper for KeyboardInterrupt and EOFError
-            cause = exc.__context__
-            if isinstance(cause, (KeyboardInterrupt, Interrupted)):
-                code = _interrupted(cause)
-            else:                       # only a real signal exits 128 + signal
-                click.echo(f"fpig-trecvid: error: input ended early ({cause or 'aborted'})",
-                           err=True)
-                code = EXIT_INPUT
-        except (KeyboardInterrupt, Interrupted) as exc:
-            code = _interrupted(exc)
-        finally:
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler)
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-def _interrupted(exc: BaseException) -> int:
-    """Say that a signal stopped the command; its exit code, 128 + signal."""
-    signum = getattr(exc, "signum", signal.SIGINT)
-    if signum == signal.SIGINT and isinstance(exc, Interrupted) and sys.stderr.isatty():
-        click.echo(err=True)            # closes the terminal's ^C echo, as click does
-    click.echo(f"fpig-trecvid: interrupted ({signal.Signals(signum).name}); "
-               f"nothing half-written was left", err=True)
-    return 128 + signum
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="fpig-trecvid")
-def cli() -> None:
-    """Evaluate text-to-video retrieval models on TRECVID Ad-hoc Video Search."""
+#: Names that live in :mod:`.group`, loaded on first use.
+_GROUP_NAMES = ("cli", "COMMANDS", "EXIT_INPUT", "MODEL_LIBRARIES")
 
 
 def main() -> None:
     # Installed for the whole process (not only while a command runs), so that a signal that
-    # lands just after the command finished still exits quietly with 128 + signal. Installed
-    # and removed inside the outer try: a signal between two of these lines is caught too.
+    # lands while click loads, or just after the command finished, still exits quietly with
+    # 128 + signal. Installed and removed inside the outer try: a signal between two of these
+    # lines is caught too.
     try:
         try:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, _interrupt)
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, raise_interrupted)
+            from .group import cli
             cli(prog_name="fpig-trecvid")
         finally:                        # exiting now: a later signal must not print a traceback
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in STOP_SIGNALS:
                 signal.signal(signum, signal.SIG_IGN)
-    except Interrupted as exc:          # landed after the command's own handling ended
+    except Interrupted as exc:          # landed outside the command's own handling
         sys.exit(128 + exc.signum)
+
+
+def __getattr__(name):
+    if name not in _GROUP_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(".group", __name__), name)

@@ -16,7 +16,8 @@ from ..report.stats import MAX_SEED
 @click.option("--distractors", default=100_000, show_default=True, type=click.IntRange(min=0),
               help="Unjudged shots added to the 113,074 shots of the TV21 pool.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
-              help=f"Seed of the checkpoint and the collection, 0 to {MAX_SEED}.")
+              help=f"Seed of the checkpoint and the collection, 0 to {MAX_SEED}; the same seed "
+                   f"prints the same tables.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--video/--no-video", default=True, show_default=True,
               help="The video side: generate a few short V3C-style videos, extract their "

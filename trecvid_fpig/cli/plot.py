@@ -16,9 +16,9 @@ from .output import manifest_inputs
 
 
 def _figure_paths(prefix: str):
-    from ..report.plots import FIGURE_FORMATS
+    from ..report.plots import figure_paths
 
-    return [f"{prefix}.{fmt}" for fmt in FIGURE_FORMATS]
+    return [str(p) for p in figure_paths(prefix)]
 
 _SIZE = [click.option("--height", type=click.FloatRange(min=0, max=50, min_open=True),
                       metavar="INCHES", help="At most 50."),

@@ -47,7 +47,7 @@ from .options import tower_config_option, xml_field_values
               help="Score a shot by its best frame: the max cosine over the frame vectors of a "
                    "store from `features extract --keep-frames`.")
 @click.option("--frame-weight", type=float, default=None, metavar="W",
-              help="Score = shot cosine + W * max frame cosine (CLIPRerank); W > 0.")
+              help="Score = shot cosine + W * max frame cosine (CLIPRerank); 0 < W <= 1e6.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="auto: the GPU when there is one, else numpy on the CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bars, summary or notices.")

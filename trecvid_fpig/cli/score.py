@@ -20,7 +20,8 @@ from ..report.formats import FORMATS, render
               show_default=True,
               help="sample-eval prints byte-for-byte what NIST's script prints for each run; with "
                    "several runs a '# RUN PATH' line comes before each run's block. CSV and JSON "
-                   "keep full precision; the others show 4 decimals.")
+                   "keep full precision and add the iprec@rec curve (11 columns, per topic with "
+                   "-q); the others show 4 decimals.")
 @click.option("--strict", is_flag=True,
               help="Score as a TRECVID submission: missing topics count 0; list violations, exit 1.")
 @click.option("--measure", "measures", multiple=True, metavar="NAME",
@@ -42,7 +43,7 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         click.echo(format_sample_eval_runs([(s.run.path, s.result) for s in scored], per_topic),
                    nl=False)
     else:
-        rows, columns = score_rows(scored, per_topic)
+        rows, columns = score_rows(scored, per_topic, curve=fmt in ("csv", "json"))
         meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
     # sample_eval.pl skips misspelt topics without a word; --strict names each as a violation

@@ -48,6 +48,10 @@ VIDEO_NOTE = ("The video side is a CHAIN CHECK: noise frames, a random video tow
               "measure nothing.")
 #: The video side's collection: this many V3C1 videos, shots 1..N each, 1-2 s at 25 fps.
 DEMO_VIDEOS, DEMO_FPS = 3, 25
+#: x264 on one thread with fixed settings, fed frames already in yuv420p by one swscale
+#: thread: the encoder's own conversion from RGB varied from run to run, so two demos printed
+#: different infAP from the same seed.
+X264_OPTIONS = {"threads": "1", "preset": "medium", "crf": "23", "g": "250"}
 
 
 @dataclass(frozen=True)
@@ -138,8 +142,9 @@ def demo_collection(root: Path, qrels: Qrels, seed: int) -> Tuple[Path, Path, Pa
     for video in sorted(videos):
         lengths = rng.integers(DEMO_FPS, 2 * DEMO_FPS, size=max(relevant[video]))
         with av.open(str(_mkdir(root / "videos" / video) / f"{video}.mp4"), "w") as container:
-            stream = container.add_stream("libx264", rate=DEMO_FPS)
+            stream = container.add_stream("libx264", rate=DEMO_FPS, options=X264_OPTIONS)
             stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+            stream.codec_context.thread_count = 1
             for number, length in enumerate(lengths.tolist(), start=1):
                 base = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
                 _mkdir(root / "keyframes" / video)
@@ -147,6 +152,7 @@ def demo_collection(root: Path, qrels: Qrels, seed: int) -> Tuple[Path, Path, Pa
                                            f"shot{video}_{number}_RKF.png")
                 for t in range(length):
                     frame = av.VideoFrame.from_ndarray(np.roll(base, t, axis=1), format="rgb24")
+                    frame = frame.reformat(format="yuv420p", threads=1)
                     for packet in stream.encode(frame):
                         container.mux(packet)
             for packet in stream.encode():

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
 
@@ -405,6 +406,13 @@ def resolve_factory(spec: str) -> Tuple[str, Callable]:
         raise InputError(f"video encoder {target!r}: {module_name!r} has no {attr!r}") from None
     if not callable(factory):
         raise InputError(f"video encoder {target!r} is not callable")
+    try:
+        inspect.signature(factory).bind("checkpoint", "device")
+    except TypeError as exc:        # not a plugin factory: calling it would be a TypeError
+        raise InputError(f"video encoder {target!r} is not a plugin factory: it cannot be called "
+                         f"as factory(checkpoint, device) ({exc})") from None
+    except ValueError:              # no signature to check (a builtin): the call will tell
+        pass
     return target, factory
 
 

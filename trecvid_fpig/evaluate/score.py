@@ -12,13 +12,15 @@ from ..base.workers import WorkerDied, fork_map
 from ..errors import InputError
 from ..formats.qrels import Qrels  # noqa: F401 (its home is qrels; `score` imports it here)
 from ..formats.runs import Run, read_any_run
-from .strict import submission_violations, topic_form_warnings
+from .strict import score_warnings, submission_violations
 from .trec_measures import parse_measures, trec_measures
-from .xinfap import RunResult, evaluate_run
+from .xinfap import RECALL_LEVELS, RunResult, TopicResult, evaluate_run
 
 MEASURE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000")
 #: The counts sample_eval.pl prints after the measures, for each topic and for ``all``.
 COUNT_COLUMNS = ("inum_rel", "inum_rel_ret", "num_ret")
+#: sample_eval.pl's 11-point interpolated precision, named as it prints it (iprec@rec0.00 …).
+IPREC_COLUMNS = tuple(f"iprec@rec{level:4.2f}" for level in RECALL_LEVELS)
 #: Topic label of a run's summary row in per-topic output, as in sample_eval.pl -q.
 ALL = "all"
 
@@ -40,7 +42,7 @@ def score_run(qrels: Qrels, path: Union[str, Path, Run], strict: bool = False,
     result = evaluate_run(qrels, run, missing_as_zero=strict)
     violations = tuple(submission_violations(qrels, run)) if strict else ()
     means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
-    warnings = tuple(topic_form_warnings(qrels, run))
+    warnings = tuple(score_warnings(qrels, run))
     return ScoredRun(run, result, violations, warnings, means, per_topic)
 
 
@@ -104,18 +106,25 @@ def trec_label(measure: str) -> str:
     return f"{measure} (trec_eval)" if measure in MEASURE_COLUMNS else measure
 
 
+def iprec_values(result: Union[RunResult, TopicResult]) -> Dict[str, float]:
+    """The interpolated precision curve of a run (its ``all``) or of one topic, by column."""
+    return dict(zip(IPREC_COLUMNS, result.iprec_at_recall))
+
+
 def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
-               run_label: Optional[str] = None) -> Tuple[List[dict], List[str]]:
+               run_label: Optional[str] = None, curve: bool = False) -> Tuple[List[dict], List[str]]:
     """Rows for :func:`trecvid_fpig.report.formats.render`: one per run, or per run and topic
     followed by the run's ``all`` row (as ``sample_eval.pl -q`` prints it).
 
     Every field NIST's script prints is a column (the measures, then inum_rel, inum_rel_ret and
-    num_ret), named as in the Python API's per-topic DataFrame.
+    num_ret), named as in the Python API's per-topic DataFrame; with `curve`, the 11 points of
+    iprec@rec too, for each topic (the script prints only their mean, ``all``).
     """
     extra = list(scored[0].trec_means) if scored else []
     fields = list(MEASURE_COLUMNS) + list(COUNT_COLUMNS)
-    columns = (["run"] + (["topic"] if per_topic else []) + fields + [trec_label(m) for m in extra]
-               + ["topics"])
+    points = list(IPREC_COLUMNS) if curve else []
+    columns = (["run"] + (["topic"] if per_topic else []) + fields + points
+               + [trec_label(m) for m in extra] + ["topics"])
     rows = []
     for s in scored:
         name = run_label or s.run.path
@@ -123,12 +132,14 @@ def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
         summary.update({m: getattr(s.result, m) for m in fields})
         summary.update({trec_label(m): v for m, v in s.trec_means.items()})
         summary["topics"] = len(s.result.topics)
+        summary.update(iprec_values(s.result) if curve else {})
         if per_topic:
             for t in s.result.topics:
                 row = {"run": name, "topic": t.topic}
                 row.update({m: getattr(t, m) for m in fields})
                 values = s.trec_per_topic.get(t.topic, {})
                 row.update({trec_label(m): values.get(m) for m in extra})
+                row.update(iprec_values(t) if curve else {})
                 rows.append(row)
         rows.append(summary)
     return rows, columns

@@ -7,38 +7,44 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from ..formats.id_lists import dropped_shots
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels
 from ..formats.runs import Run
 from ..formats.topics import REGISTRY, shipped_path
-from .submission_rules import (NIST_TOPIC_FORM, SubmissionRules, expected_topics, meant_topic,
-                               read_submission, run_submission)
+from .submission_rules import (NIST_TOPIC_FORM, OVER_LIMIT, REPEATED_SHOT, UNKNOWN_TOPIC,
+                               SubmissionRules, expected_topics, read_submission, run_submission)
 
 #: How the rules name the qrels' topics in a message.
 QRELS = "the qrels"
 
 
-def unknown_topics(qrels: Qrels, run: Run) -> List[str]:
-    """Run topics the qrels do not judge (skipped when scoring), each with what it may mean."""
-    described = []
-    for topic in run.topics:
-        if topic not in qrels.topics:
-            meant = meant_topic(topic, qrels.topics)
-            described.append(f"{topic} (the qrels have {meant})" if meant else topic)
-    return described
+#: What sample_eval.pl does with what each rule finds, said after the rule's first problem.
+_SCORED_AS = {UNKNOWN_TOPIC: "skipped, as sample_eval.pl skips a topic the qrels lack",
+              OVER_LIMIT: f"scored on the first {MAX_RESULT_SIZE} as ranked, as sample_eval.pl "
+                          f"reads them",
+              REPEATED_SHOT: "each keeps its last line's score, as sample_eval.pl reads it"}
 
 
-def topic_form_warnings(qrels: Qrels, run: Run) -> List[str]:
-    """Run topics written in another form than the qrels' (skipped, as sample_eval.pl skips
-    them), and a run mixing the 3-digit and NIST forms."""
+def score_warnings(qrels: Qrels, run: Run) -> List[str]:
+    """What plain ``score`` warns about, one line a kind: run topics the qrels lack, topics over
+    1000 shots and repeated shots, found by the submission rules ``--strict`` applies (on the
+    run as read, so a pipe is not read again), and a run mixing the 3-digit and NIST forms."""
+    rules = SubmissionRules(run.path, list(qrels.topics), QRELS)
+    found: Dict[str, List[str]] = {}
+    for problem in rules.check(run_submission(run)):
+        if problem.rule in _SCORED_AS:
+            found.setdefault(problem.rule, []).append(problem.message)
     warnings = []
-    misspelt = [t for t in unknown_topics(qrels, run) if "the qrels have" in t]
-    if misspelt:
-        warnings.append(f"{len(misspelt)} run topic(s) are not in the qrels and skipped, though a "
-                        f"qrels topic has the same number: {', '.join(misspelt[:5])}; NIST writes "
-                        f"topics as {NIST_TOPIC_FORM}")
+    for rule, messages in ((r, found[r]) for r in _SCORED_AS if r in found):
+        shown = "; ".join(messages[:3])
+        more = f"; and {len(messages) - 3} more like it" if len(messages) > 3 else ""
+        warnings.append(f"{shown}{more}: {_SCORED_AS[rule]}")
+    empty = [t for t, ranking in run.topics.items() if not ranking.shots]
+    if empty:
+        warnings.append(f"topic(s) {', '.join(empty[:5])}{' …' if len(empty) > 5 else ''} hold "
+                        f"no shots: skipped, as their TREC form has no line")
     short = [t for t in run.topics if len(t.lstrip("0")) <= 3]
     long = [t for t in run.topics if len(t.lstrip("0")) == 4 and t.lstrip("0")[0] == "1"]
     if short and long:

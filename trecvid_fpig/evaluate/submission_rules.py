@@ -19,13 +19,16 @@ from ..base.files import decode_text
 from ..base.ids import topic_of_run_id
 from ..errors import InputError
 from ..formats import id_lists
-from ..formats.avs_xml import ALLOWED, AvsSubmission, looks_like_xml, read_avs_xml, run_bytes
+from ..formats.avs_xml import (ALLOWED, MAX_ELAPSED_S, AvsSubmission, looks_like_xml, read_avs_xml,
+                               run_bytes)
 from ..formats.problems import Problem
 from ..formats.qrels import MAX_RESULT_SIZE
 from ..formats.runs import SHOT_ID, Run, read_run_lines
 from ..formats.topics import TopicSet, qrels_topic_id
 
 PathLike = Union[str, Path]
+#: The rules plain ``score`` also warns about, as they change what is scored.
+UNKNOWN_TOPIC, REPEATED_SHOT, OVER_LIMIT = "unknown topic", "repeated shot", "over the limit"
 #: How NIST writes a topic in qrels and runs: 1 followed by the 3-digit topic number.
 NIST_TOPIC_FORM = "1 + the 3-digit topic number, e.g. 1661 for topic 661"
 
@@ -95,8 +98,8 @@ class SubmissionRules:
         self.seen: Dict[str, Dict[str, Optional[int]]] = {}
         self.problems: List[Problem] = []
 
-    def report(self, line: Optional[int], message: str) -> None:
-        self.problems.append(Problem(self.path, line, message))
+    def report(self, line: Optional[int], message: str, rule: str = "") -> None:
+        self.problems.append(Problem(self.path, line, message, rule))
 
     def check(self, submission: SubmissionFile) -> List[Problem]:
         """Every rule over `submission`, problems in file order (file-wide ones last)."""
@@ -117,7 +120,12 @@ class SubmissionRules:
                 self.report(xml.line, f"attribute {key} is missing or empty")
         for topic in xml.topics:
             if not is_whole_number(topic.elapsed):
-                self.report(topic.line, f"elapsedTime must be whole seconds, got {topic.elapsed!r}")
+                self.report(topic.line, f"elapsedTime must be whole seconds, got {topic.elapsed[:40]!r}")
+            elif (len(topic.elapsed.lstrip("0")) > len(str(MAX_ELAPSED_S))
+                  or int(topic.elapsed) > MAX_ELAPSED_S):
+                shown = topic.elapsed if len(topic.elapsed) <= 20 else f"of {len(topic.elapsed)} digits"
+                self.report(topic.line, f"elapsedTime {shown} is past {MAX_ELAPSED_S:,} seconds "
+                                        f"(a day's seconds x 1000)")
 
     def item(self, topic: str, shot: str, line: Optional[int]) -> None:
         if topic not in self.expected:
@@ -125,18 +133,19 @@ class SubmissionRules:
                 meant = meant_topic(topic, self.expected)
                 hint = (f"it has {meant}: NIST writes topics as {NIST_TOPIC_FORM}" if meant else
                         f"its ids look like {', '.join(self.expected[:3])}, …")
-                self.report(line, f"topic {topic} is not in {self.set_name} ({hint})")
+                self.report(line, f"topic {topic} is not in {self.set_name} ({hint})", UNKNOWN_TOPIC)
             self.seen.setdefault(topic, {})
             return
         shots = self.seen.setdefault(topic, {})
         if shot in shots:
             first = shots[shot]
             self.report(line, f"shot {shot} repeats " + (f"line {first} " if first else "")
-                              + f"in topic {topic}")
+                              + f"in topic {topic}", REPEATED_SHOT)
             return
         shots[shot] = line
         if len(shots) == self.limit + 1:
-            self.report(line, f"topic {topic} has more than {self.limit} shots from here on")
+            self.report(line, f"topic {topic} has more than {self.limit} shots"
+                              + (" from here on" if line else ""), OVER_LIMIT)
         if not SHOT_ID.match(shot):
             self.report(line, f"shot id {shot!r} is not of the form shotVVVVV_N")
         elif shot in self.dropped:

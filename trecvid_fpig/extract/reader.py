@@ -12,12 +12,14 @@ No torch here: this runs in the decode worker processes. The sampling rules (doc
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..errors import InputWarning
 from .shots import Failure, Shot
 
 SAMPLINGS = ("clip4clip", "uniform", "keyframes")
@@ -95,12 +97,34 @@ def read_keyframes(shot: Shot, frames: int) -> ReadResult:
     images = []
     for path in chosen:
         try:
-            with Image.open(path) as img:
+            with warnings.catch_warnings():     # said once, in our words, below
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(path)
+            with img:
+                _warn_if_huge(img, path)
                 img.load()      # the pixels stay in memory once the file is closed
                 images.append(img)
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
             return Failure(shot.shot_id, path, f"cannot decode image: {exc}")
     return ShotPixels(shot.shot_id, images, tuple(chosen))
+
+
+#: Whether a keyframe larger than Pillow's decompression-bomb limit was reported (once a run).
+_huge_image_reported = []
+
+
+def _warn_if_huge(img, path: str) -> None:
+    """Pillow warns, with a multi-line warning, for each image over ``Image.MAX_IMAGE_PIXELS``;
+    one line for the first is enough: the rest are decoded the same way."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and img.width * img.height > limit and not _huge_image_reported:
+        _huge_image_reported.append(path)
+        warnings.warn(InputWarning(
+            f"{path}: a {img.width}x{img.height} keyframe ({img.width * img.height / 1e6:.0f} "
+            f"Mpx, more than {limit / 1e6:.0f} Mpx) takes much memory to decode; larger "
+            f"keyframes are not reported again"), stacklevel=2)
 
 
 def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[ReadResult]:

@@ -86,8 +86,13 @@ def keyframe_shots(directory: PathLike) -> List[Shot]:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         m = _KEYFRAME.fullmatch(path.name)
-        if m is not None and path.is_file():
-            images.setdefault(m.group(1), []).append(path)
+        if m is None:
+            continue
+        if not path.is_file():
+            if path.is_symlink():       # else the shot loses a keyframe, or vanishes, silently
+                raise InputError("is a keyframe link to a file that does not exist", path)
+            continue
+        images.setdefault(m.group(1), []).append(path)
     if not images:
         raise InputError("holds no keyframes named shotVVVVV_N_*.png/jpg/jpeg/webp", root)
     return [Shot(shot, str(root), images=tuple(str(p) for p in sorted(
@@ -96,10 +101,15 @@ def keyframe_shots(directory: PathLike) -> List[Shot]:
 
 
 def find_video(directory: Path, video: str) -> Optional[Path]:
-    """``DIR/VIDEO/VIDEO.*`` or ``DIR/VIDEO.*``, the first in name order; None when neither."""
+    """``DIR/VIDEO/VIDEO.*`` or ``DIR/VIDEO.*``; None when neither. Two files for one video
+    (``00001.mp4`` and ``00001.mkv``) are refused naming both: picking one would be a guess."""
     for folder in (directory / video, directory):
         if folder.is_dir():
             found = sorted(p for p in folder.glob(f"{glob_escape(video)}.*") if p.is_file())
+            if len(found) > 1:
+                names = ", ".join(p.name for p in found)
+                raise InputError(f"video {video} has {len(found)} files ({names}): keep one",
+                                 folder)
             if found:
                 return found[0]
     return None
@@ -180,6 +190,7 @@ def table_shots(path: PathLike, videos: Optional[PathLike] = None) -> List[Shot]
         raise InputError(f"shot table lacks column(s) {', '.join(missing)} (expected "
                          f"{', '.join(TABLE_COLUMNS)})", table_path, 1)
     shots = []
+    first_row: Dict[str, int] = {}
     for row, (shot, video, start, end) in enumerate(
             zip(*(frame[c].tolist() for c in TABLE_COLUMNS)), start=2):
         try:
@@ -196,6 +207,10 @@ def table_shots(path: PathLike, videos: Optional[PathLike] = None) -> List[Shot]
             candidate = Path(str(video))
             found = candidate if candidate.is_absolute() else table_path.parent / candidate
         shot = shot_id("" if pd.isna(shot) else str(shot), table_path, row)
+        if shot in first_row:
+            raise InputError(f"shot {shot} is listed twice (first at line {first_row[shot]})",
+                             table_path, row)
+        first_row[shot] = row
         shots.append(Shot(shot, str(found), seconds=(start, end)))
     return shots
 

@@ -87,5 +87,7 @@ def list_column_rows(column, dim: Optional[int], first_row: int, path: PathLike)
         raise InputError(f"row {first_row} has {width} values, earlier rows have {dim}", path)
     values = column.flatten()
     if values.null_count:
-        raise InputError(f"a null value inside a feature vector near row {first_row}", path)
+        first_null = int(np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False))[0])
+        raise InputError(f"row {first_row + first_null // width} has a null value inside its "
+                         f"feature vector", path)
     return values.to_numpy(zero_copy_only=False).reshape(-1, width)

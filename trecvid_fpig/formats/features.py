@@ -76,6 +76,8 @@ def npy_ids_path(npy: Path) -> Optional[Path]:
 def read_npy(path: Path, ids_path: Optional[Path] = None) -> FeatureMatrix:
     """A 2-D float ``.npy`` matrix, memory-mapped, with one id per row from a text file."""
     matrix = check_matrix(load_npy(path, mmap=True), path, "feature")
+    if not matrix.dtype.isnative:       # big-endian (">f4"): the same values, read into memory
+        matrix = matrix.astype(matrix.dtype.newbyteorder("="))
     if matrix.dtype not in FLOAT_DTYPES:
         raise InputError(f"expected float16, float32 or float64 features, got {matrix.dtype}",
                          path)

@@ -16,6 +16,7 @@ class Problem:
     path: str
     line: Optional[int]
     message: str
+    rule: str = ""          # the submission rule that found it, to group problems by kind
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"

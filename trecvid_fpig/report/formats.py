@@ -25,6 +25,12 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
+def one_line(text: str) -> str:
+    """`text` with control characters (a newline in a file name or label) written as escapes,
+    so that a cell cannot break a table's row."""
+    return "".join(repr(ch)[1:-1] if not ch.isprintable() and ch != " " else ch for ch in text)
+
+
 def _cell(value: Any, decimals: int, missing: str = "", signed: bool = False) -> str:
     """A cell's text; `signed` numbers (differences) show "+" above 0, and none rounds to "-0"."""
     if isinstance(value, float):
@@ -72,11 +78,12 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         writer.writerows([[repr(v) if exact_csv and isinstance(v, float) else _cell(v, decimals)
                            for v in (row.get(c) for c in columns)] for row in rows])
         return out.getvalue()
-    cells: List[List[str]] = [[_cell(row.get(c), decimals, missing, c in signed) for c in columns]
-                              for row in rows]
+    cells: List[List[str]] = [[one_line(_cell(row.get(c), decimals, missing, c in signed))
+                               for c in columns] for row in rows]
+    columns_shown = [one_line(c) for c in columns]
     numeric = _numeric_columns(rows, columns)
     if fmt == "markdown":
-        lines = ["| " + " | ".join(columns) + " |",
+        lines = ["| " + " | ".join(columns_shown) + " |",
                  "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
         for i, r in enumerate(cells):
             r = [v.replace("|", "\\|") for v in r]
@@ -85,7 +92,7 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         return "\n".join(lines) + "\n"
     if fmt == "latex":
         lines = [r"\begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}", r"\toprule",
-                 " & ".join(latex_escape(c) for c in columns) + r" \\", r"\midrule"]
+                 " & ".join(latex_escape(c) for c in columns_shown) + r" \\", r"\midrule"]
         for i, r in enumerate(cells):
             if i in rule_before:
                 lines.append(r"\midrule")
@@ -95,12 +102,12 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
         lines += [r"\bottomrule", r"\end{tabular}"]
         return "\n".join(lines) + "\n"
     if fmt == "table":
-        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns_shown)]
 
         def line(values: Sequence[str]) -> str:
             return "  ".join(v.rjust(w) if n else v.ljust(w)
                              for v, w, n in zip(values, widths, numeric)).rstrip()
-        out_lines = [line(columns), "  ".join("-" * w for w in widths)]
+        out_lines = [line(columns_shown), "  ".join("-" * w for w in widths)]
         out_lines += [line(r) for r in cells]
         return "\n".join(out_lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(PAPER_FORMATS)}")

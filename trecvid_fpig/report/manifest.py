@@ -154,6 +154,8 @@ def _model(index: int, table: Any, base: Path, path: Path) -> ModelEntry:
     if "name" not in table:
         raise InputError(f"{where} needs name = \"...\"", path)
     name = _expect(table["name"], str, f"{where}.name", path)
+    if not name.isprintable() or not name.strip():
+        raise InputError(f"{where}.name must be one line of printable text, got {name!r}", path)
     where = f"model {name!r}"
     trecvid = _expect(table.get("trecvid", {}), dict, f"{where} trecvid", path)
     for year in trecvid:
@@ -196,12 +198,14 @@ def load_manifest(path: Union[str, Path]) -> Manifest:
         checked_years(years, path))
 
 
-def checked_years(years: Sequence[str], path: Optional[Path] = None) -> Tuple[str, ...]:
-    """Table S1 years in the paper's order, each a known year, none twice."""
+def checked_years(years: Sequence[str], path: Optional[Path] = None,
+                  where: str = "years") -> Tuple[str, ...]:
+    """Table S1 years in the paper's order, each a known year, none twice; an error names
+    `where` the years came from (the manifest's key at `path`, or an option)."""
     for year in years:
         if year not in S1_YEARS:
-            raise InputError(f"unknown TRECVID year {year!r} in years; expected some of "
+            raise InputError(f"unknown TRECVID year {year!r} in {where}; expected some of "
                              f"{', '.join(S1_YEARS)}", path)
         if list(years).count(year) > 1:
-            raise InputError(f"year {year!r} is listed twice", path)
+            raise InputError(f"year {year!r} is listed twice in {where}", path)
     return tuple(y for y in S1_YEARS if y in years)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -32,6 +33,17 @@ FONT_SIZES = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.l
 STYLES = ("bars", "nist")
 
 
+def figure_paths(prefix: Union[str, Path]) -> List[Path]:
+    """PREFIX.png, .svg and .pdf, after refusing a prefix that names a folder (``dir/`` would
+    write the hidden files ``dir/.png``...)."""
+    text = str(prefix)
+    name = os.path.basename(text)
+    if not name or name in (".", "..") or text.endswith(("/", "\\")):
+        raise InputError(f"figure prefix {text}: names a folder; give a file name prefix, "
+                         f"as {Path(text) / 'figure'}")
+    return [Path(f"{text}.{fmt}") for fmt in FIGURE_FORMATS]
+
+
 def _save(fig, prefix: Union[str, Path], dpi: int) -> List[Path]:
     import matplotlib
 
@@ -39,8 +51,7 @@ def _save(fig, prefix: Union[str, Path], dpi: int) -> List[Path]:
     # no dates in SVG or PDF, fixed SVG ids: the same data give byte-identical files
     no_date = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}, "png": None}
     with matplotlib.rc_context({"svg.hashsalt": "fpig-trecvid"}):
-        for fmt in FIGURE_FORMATS:
-            target = Path(f"{prefix}.{fmt}")
+        for fmt, target in zip(FIGURE_FORMATS, figure_paths(prefix)):
             with atomic_write(target, "wb") as fh:
                 fig.savefig(fh, format=fmt, dpi=dpi, metadata=no_date[fmt])
             written.append(target)
@@ -186,10 +197,10 @@ def read_sensitivity(path: Union[str, Path]) -> Sensitivity:
     """A CSV with header ``param,value,METRIC`` (and optionally ``series``), one point a line;
     METRIC is the metric's name (``infAP``, ``R@1``, or ``metric``)."""
     reader = csv.reader(io.StringIO(read_text(path, "sensitivity CSV"), newline=""))
-    try:        # newline="": a lone \r ends a line, as the csv module expects
+    try:        # newline="": a lone CR ends a line, as the csv module expects
         rows = list(reader)
-    except csv.Error as exc:    # a field over csv's size limit, a NUL, ...
-        raise InputError(f"not a CSV: {exc}", path, reader.line_num) from None
+    except csv.Error as exc:          # a field over csv's size limit, a stray quote at the end
+        raise InputError(f"not a readable CSV: {exc}", path, reader.line_num) from None
     header = [h.strip() for h in rows[0]] if rows else []
     others = [h for h in header if h not in SENSITIVITY_COLUMNS + ("series",)]
     if (any(c not in header for c in SENSITIVITY_COLUMNS) or len(others) != 1

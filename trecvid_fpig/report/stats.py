@@ -23,11 +23,11 @@ from ..errors import InputError
 _BLOCK = 10_000
 #: Bounds of the tests' settings: seeds as numpy's legacy seeding takes them; random sign
 #: flips beyond 10^7 take minutes per pair for no visible change in p; a bootstrap draws all
-#: its indices at once (resamples x topics int64 and as many float64 differences), so 10^5
-#: resamples of 100 topics already hold 160 MB.
+#: its indices at once (resamples x topics int64 and as many float64 differences), so 10^6
+#: resamples of 40 pooled topics hold 640 MB.
 MAX_SEED = 2 ** 32 - 1
 MAX_PERMUTATIONS = 10_000_000
-MAX_RESAMPLES = 100_000
+MAX_RESAMPLES = 1_000_000
 
 
 def check_settings(permutations: int, resamples: int, seed: int) -> None:

@@ -7,8 +7,9 @@ published value of each reproduced cell (``against_paper``) come from ``runs/pap
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import InputError
 from .cache import ResultCache
@@ -85,6 +86,18 @@ def check_benchmark_shape(setting: str, entry: RecallEntry, evaluator: CellEvalu
         raise InputError(f"cannot compare with the paper: the matrix is {got}, but {want}", source)
 
 
+@contextmanager
+def _naming_the_entry(manifest: Manifest, where: str) -> Iterator[None]:
+    """An option refused without naming a file (``captions_per_video = 0``) names the manifest
+    and the entry it came from."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        raise InputError(f"{where}: {exc.reason}", manifest.path) from None
+
+
 def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: CellEvaluator,
                   notes: _Footnotes, years: Sequence[str],
                   check_shape: bool = False) -> Dict[str, Optional[float]]:
@@ -106,9 +119,10 @@ def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: 
         label = f"{model.name} {setting.split('-')[1]}"
         for need in needs:
             notes.add(need, label)
-        if check_shape and entry is not None and not needs:
-            check_benchmark_shape(setting, entry, evaluator)
-        result = {} if needs or entry is None else evaluator.recall(entry).get(direction)
+        with _naming_the_entry(manifest, f"model {model.name!r} recall.{setting}"):
+            if check_shape and entry is not None and not needs:
+                check_benchmark_shape(setting, entry, evaluator)
+            result = {} if needs or entry is None else evaluator.recall(entry).get(direction)
         if result is None:
             notes.add(f"the R@K result has no {direction} numbers", label)
             result = {}
@@ -256,7 +270,7 @@ def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
     if table not in TABLES:
         raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
     digits = DEFAULT_DECIMALS[table] if decimals is None else decimals
-    shown = checked_years(years, manifest.path) or manifest.years or S1_YEARS
+    shown = checked_years(years, where="--years") or manifest.years or S1_YEARS
     subset = table == "s1" and len(shown) < len(S1_YEARS)
     layout = _Layout(table, tuple(_columns(table, shown)), against_paper and table != "s2-t2v",
                      subset)

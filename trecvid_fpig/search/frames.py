@@ -16,7 +16,6 @@ block size, and the order is the evaluator's (rounded score, then shot id, desce
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -28,9 +27,14 @@ from ..formats.feature_files import load_npy
 from ..formats.matrix import FeatureMatrix
 from ..formats.store_manifest import FRAME_OFFSETS, FRAMES, MANIFEST
 from .topk import (EDITED_HINT, Hits, RunningTopK, evaluator_order, exact_cosines,
-                   refuse_non_finite, search_arguments)
+                   refuse_non_finite, search_arguments, unit_cosine_limit)
 
 FRAME_POOLS = ("max",)
+
+
+#: Largest --frame-weight: beyond it the frame score alone decides the ranking, and W times a
+#: cosine soon overflows float32 (1e308 did, and the error then blamed the store).
+MAX_FRAME_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,9 @@ class FrameScoring:
         if self.pool not in FRAME_POOLS:
             raise InputError(f"--frame-pool must be one of {', '.join(FRAME_POOLS)}, "
                              f"got {self.pool!r}")
-        if self.weight is not None and not (math.isfinite(self.weight) and self.weight > 0):
-            raise InputError(f"--frame-weight must be a positive finite number, "
-                             f"got {self.weight}")
+        if self.weight is not None and not 0 < self.weight <= MAX_FRAME_WEIGHT:
+            raise InputError(f"--frame-weight must be a positive finite number up to "
+                             f"{MAX_FRAME_WEIGHT:g}, got {self.weight}")
 
     @property
     def formula(self) -> str:
@@ -159,7 +163,7 @@ class _FrameTopK(RunningTopK):
         frame_rows = np.repeat(ends - np.cumsum(counts), counts) + np.arange(counts.sum())
         cosines = exact_cosines(np.asarray(self.frames.vectors[frame_rows]), query, True)
         # float16 rounding alone moves a unit vector's norm by up to about 1e-4 at small D.
-        limit = 1 + (1e-5 if self.frames.vectors.dtype == np.float32 else 1e-3)
+        limit = unit_cosine_limit(self.frames.vectors.dtype)
         if len(cosines) and np.abs(cosines).max() > limit:
             row = int(frame_rows[np.argmax(np.abs(cosines))])
             raise InputError(f"frame row {row} is not a unit vector although the store's frames "

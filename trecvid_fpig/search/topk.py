@@ -308,9 +308,16 @@ def _ordered(rows: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int, d
     return evaluator_order(rows, features.ids_at(rows), scores, k, decimals)
 
 
+def unit_cosine_limit(dtype: np.dtype) -> float:
+    """The largest |cosine| a stored unit row of `dtype` can give with a unit query: rounding a
+    unit row to float16 moves its norm by up to about 1e-4 (float32: about 1e-7)."""
+    return 1 + (1e-5 if np.dtype(dtype) == np.float32 else 1e-3)
+
+
 def check_unit_scores(scores: np.ndarray, rows: np.ndarray, features: FeatureMatrix) -> None:
     """A store's rows are unit vectors: a cosine beyond 1 means the store was edited."""
-    if features.format == "store" and len(scores) and np.abs(scores).max() > 1 + 1e-5:
+    if (features.format == "store" and len(scores)
+            and np.abs(scores).max() > unit_cosine_limit(features.dtype)):
         row = int(rows[np.argmax(np.abs(scores))])
         raise InputError(f"row {row} (shot {features.ids_at([row])[0]}) is not a unit vector "
                          f"although the store's rows are normalised{EDITED_HINT}", features.path)
