@@ -396,3 +396,12 @@ def test_sensitivity_csv(tmp_path, data):
     from trecvid_fpig.report.plots import read_sensitivity
     read = parses_or_input_error(read_sensitivity, tmp_path / "s.csv", data)
     assert read is None or all(np.isfinite(p.value) and np.isfinite(p.metric) for p in read.points)
+
+
+def test_sensitivity_csv_with_cr_line_ends_reads_as_with_lf(tmp_path):
+    """Old Mac line ends (a lone CR) end lines as LF does: the csv module needs newline=''."""
+    from trecvid_fpig.report.plots import read_sensitivity
+    text = "param,value,infAP\nk,1,0.2\nk,10,0.25\n"
+    (tmp_path / "lf.csv").write_text(text)
+    (tmp_path / "cr.csv").write_bytes(text.replace("\n", "\r").encode())
+    assert read_sensitivity(tmp_path / "cr.csv") == read_sensitivity(tmp_path / "lf.csv")
