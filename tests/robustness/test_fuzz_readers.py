@@ -6,17 +6,22 @@ huge numbers, control and Unicode whitespace, NaN, quotes), plus raw bytes. Kept
 point is the variety of inputs, not their number.
 """
 import json
+from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from trecvid_fpig.base.fields import split_fields
 from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.recall import read_ground_truth
+from trecvid_fpig.evaluate.score import score_runs
+from trecvid_fpig.evaluate.submission_rules import Expectations, check_run_file
+from trecvid_fpig.extract.shots import read_boundaries, table_shots
 from trecvid_fpig.formats.qrels import parse_qrels
 from trecvid_fpig.formats.query_features import load_query_features
-from trecvid_fpig.formats.runs import parse_run
+from trecvid_fpig.formats.runs import parse_run, read_any_run
 from trecvid_fpig.formats.store import convert_features, read_features
 from trecvid_fpig.formats.topics import parse_topics
 from trecvid_fpig.report.manifest import load_manifest
@@ -34,12 +39,12 @@ SEPARATORS = [" ", "  ", "\t", "\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f
 
 
 @st.composite
-def fuzzed_lines(draw, good_lines):
+def fuzzed_lines(draw, good_lines, header=None):
     """Valid lines and near-miss lines, joined by odd separators, sometimes with a BOM or as
-    arbitrary bytes."""
+    arbitrary bytes; a format with a `header` mostly starts with it, so its rows get read."""
     if draw(st.integers(0, 9)) == 0:
         return draw(st.binary(max_size=200))
-    parts = []
+    parts = [header] if header is not None and draw(st.integers(0, 3)) else []
     for _ in range(draw(st.integers(0, 6))):
         if draw(st.booleans()):
             parts.append(draw(st.sampled_from(good_lines)))
@@ -185,3 +190,218 @@ def test_store_manifest(tmp_path_factory, data):
     except InputError:
         return
     assert features.count == 3 and features.ids[0] == "shot00001_1"
+
+
+# --- TREC runs through scoring and runs check (XML: tests/robustness/test_hostile_runs.py) ----
+
+
+@pytest.fixture(scope="module")
+def judged():
+    """A tiny qrels over topics 1661 and 1662, and tv21's topic set."""
+    from trecvid_fpig.formats.topics import load_topics
+    return parse_qrels_text(QRELS_LINES[:3]), load_topics("tv21")
+
+
+def parse_qrels_text(lines):
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "q"
+        path.write_text("\n".join(lines) + "\n")
+        return parse_qrels(path)
+
+
+def read_score_and_check(path, judged):
+    """A run file through every reader of runs: the Run, scoring (plain and strict), runs check."""
+    qrels, topics = judged
+    run = parses_or_input_error(read_any_run, path, path.read_bytes())
+    if run is not None:
+        for strict in (False, True):
+            try:
+                scored, = score_runs(qrels, [run], strict=strict)
+            except InputError:
+                continue
+            assert np.isfinite(scored.result.infAP)
+    check_run_file(path, Expectations(topics))
+
+
+@FUZZ
+@given(data=fuzzed_lines(RUN_LINES))
+def test_trec_run_scored_and_checked(tmp_path, judged, data):
+    path = tmp_path / "run.txt"
+    path.write_bytes(data)
+    read_score_and_check(path, judged)
+
+
+# --- shot lists: boundaries and shot tables ---------------------------------------------------
+
+BOUNDARY_HEADER = "startframe\tstarttime\tendframe\tendtime"
+BOUNDARY_LINES = [BOUNDARY_HEADER, "0\t0.0\t24\t1.0", "25\t1.04\t99\t4.1", "100 4.16 100 4.16",
+                  "5\t0.2\t4\t0.1", "0\t0\t999999999999\t1"]
+
+
+@FUZZ
+@given(data=fuzzed_lines(BOUNDARY_LINES, BOUNDARY_HEADER))
+def test_shot_boundaries(tmp_path, data):
+    rows = parses_or_input_error(read_boundaries, tmp_path / "00001.tsv", data)
+    assert rows is None or all(0 <= first <= last for first, last in rows)
+
+
+TABLE_LINES = ["shot_id,video,start,end", "shot00001_1,v.mp4,0,1.5", "shot00001_1,v.mp4,1,1", "shot00001_2,v.mp4,1.5,3",
+               'shot00002_1,"a,b.mp4",0,2', "shot00002_2,,0,nan"]
+
+
+@FUZZ
+@given(data=fuzzed_lines(TABLE_LINES, TABLE_LINES[0]), as_parquet=st.booleans())
+def test_shot_table(tmp_path, data, as_parquet):
+    """CSV as written; as Parquet, the CSV's cells (when pandas can read it) in typed columns."""
+    path = tmp_path / "shots.csv"
+    if as_parquet:
+        import pandas as pd
+        path.write_bytes(data)
+        try:
+            frame = pd.read_csv(path)
+        except Exception:       # not a CSV pandas reads: nothing to turn into Parquet
+            return
+        path = tmp_path / "shots.parquet"
+        try:
+            frame.to_parquet(path)
+        except Exception:       # a column pyarrow cannot hold (mixed types, a lone surrogate)
+            return
+        data = path.read_bytes()
+    shots = parses_or_input_error(table_shots, path, data)
+    assert shots is None or all(0 <= s.seconds[0] < s.seconds[1] for s in shots)
+
+
+# --- feature files: npy, BigFile, Parquet and Arrow ------------------------------------------
+
+def read_and_convert(source, tmp_path):
+    """A feature source read, then every row read and checked by conversion to a new store."""
+    import tempfile
+    out = Path(tempfile.mkdtemp(dir=tmp_path)) / "s.fpig"
+    try:
+        features = read_features(source)
+        convert_features(source, out)
+    except InputError:
+        return None
+    assert features.count >= 1 and features.dim >= 1
+    stored = read_features(out)
+    assert np.all(np.isfinite(np.asarray(stored.matrix, dtype=np.float64)))
+    return stored
+
+
+@st.composite
+def fuzzed_matrix(draw):
+    """A small matrix of an odd dtype, shape or content."""
+    if draw(st.booleans()):        # a valid float matrix of 3 rows, perhaps with odd values
+        dtype = draw(st.sampled_from(["<f4", "<f2", "<f8"]))
+        shape = draw(st.sampled_from([(3, 4), (3, 1), (3, 2)]))
+    else:
+        dtype = draw(st.sampled_from(["<f4", ">f4", "<f2", "<f8", "<i4", "|b1", "<c8", "|O"]))
+        shape = draw(st.sampled_from([(3, 4), (3, 1), (0, 4), (3, 0), (3,), (3, 2, 2), ()]))
+    values = draw(st.lists(st.sampled_from([1.0, -1.0, 0.5, 2.0, 0.25, -3.0]), min_size=1, max_size=12)
+                  | st.lists(st.sampled_from([0.0, 1.0, -1.0, 0.5, np.nan, np.inf, 1e-30, 1e-45,
+                                              1e30, 1e200, 1e300, 6e4, 7e4]), min_size=1, max_size=12))
+    size = int(np.prod(shape)) if shape else 1
+    flat = np.resize(np.array(values, dtype=np.float64), size)
+    if dtype == "|O":
+        return np.array(flat.tolist() if size else [], dtype=object).reshape(shape)
+    with np.errstate(all="ignore"):
+        return flat.astype(np.dtype(dtype)).reshape(shape)
+
+
+@FUZZ
+@given(matrix=fuzzed_matrix(), cut=st.integers(0, 400), ids=fuzzed_lines(IDS_LINES))
+def test_npy_features(tmp_path, matrix, cut, ids):
+    import io
+    buffer = io.BytesIO()
+    np.save(buffer, matrix, allow_pickle=True)
+    raw = buffer.getvalue()
+    (tmp_path / "x.npy").write_bytes(raw[:cut] if cut < len(raw) and cut % 3 == 0 else raw)
+    (tmp_path / "x.ids.txt").write_bytes(ids if cut % 2 else "\n".join(IDS_LINES).encode())
+    read_and_convert(tmp_path / "x.npy", tmp_path)
+
+
+@FUZZ
+@given(shape=fuzzed_lines(["3 4", "3\t4", "03 4"]), ids=fuzzed_lines(IDS_LINES), matrix=fuzzed_matrix(),
+       extra=st.integers(-5, 5))
+def test_bigfile_features(tmp_path, shape, ids, matrix, extra):
+    import tempfile
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    (folder / "shape.txt").write_bytes(shape)
+    (folder / "id.txt").write_bytes(ids)
+    raw = np.ascontiguousarray(matrix).tobytes() if matrix.dtype != object else b""
+    (folder / "feature.bin").write_bytes(raw[:max(0, len(raw) + extra)] if extra < 0 else raw + b"\0" * extra)
+    read_and_convert(folder, tmp_path)
+
+
+@FUZZ
+@given(matrix=fuzzed_matrix(), ids=st.lists(st.sampled_from(IDS_LINES + ["", "a b", None, "shot00001_1"]),
+                                           min_size=0, max_size=4),
+       kind=st.sampled_from(["parquet", "arrow", "feather", "stream.arrow"]),
+       layout=st.sampled_from(["list", "fixed", "ragged", "no id", "int ids", "two lists", "nulls"]))
+def test_parquet_and_arrow_features(tmp_path, matrix, ids, kind, layout):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [list(map(float, r)) for r in np.atleast_2d(matrix).astype(np.float64)] \
+        if matrix.dtype.kind in "biuf" and matrix.ndim == 2 else [[1.0], [2.0, 3.0]]
+    if layout == "ragged" and rows:
+        rows[0] = rows[0] + [0.5]
+    if layout == "nulls" and rows:
+        rows[-1] = None
+    ids = (ids + IDS_LINES)[:len(rows)] if len(ids) < len(rows) else ids[:len(rows)]
+    vectors = pa.array(rows, type=pa.list_(pa.float32()))
+    if layout == "fixed" and rows and all(r is not None and len(r) == len(rows[0]) for r in rows):
+        vectors = pa.array(rows, type=pa.list_(pa.float32(), len(rows[0]) or 1)) if rows[0] else vectors
+    columns = {"shot_id": pa.array(ids, type=pa.string()), "vector": vectors}
+    if layout == "no id":
+        columns = {"id": columns.pop("shot_id"), "vector": vectors}
+    elif layout == "int ids":
+        columns["shot_id"] = pa.array(range(len(rows)), type=pa.int64())
+    elif layout == "two lists":
+        columns["other"] = vectors
+    table = pa.table(columns)
+    path = tmp_path / f"x.{kind}"
+    if kind == "parquet":
+        pq.write_table(table, path)
+    elif kind == "stream.arrow":
+        with pa.ipc.new_stream(path, table.schema) as writer:
+            writer.write_table(table)
+    else:
+        with pa.ipc.new_file(path, table.schema) as writer:
+            writer.write_table(table)
+    read_and_convert(path, tmp_path)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300), suffix=st.sampled_from([".npy", ".parquet", ".arrow", ".feather"]))
+def test_feature_file_of_arbitrary_bytes(tmp_path, data, suffix):
+    (tmp_path / f"x{suffix}").write_bytes(data)
+    (tmp_path / "x.ids.txt").write_text("\n".join(IDS_LINES) + "\n")
+    read_and_convert(tmp_path / f"x{suffix}", tmp_path)
+
+
+# --- the CSV `plot sensitivity` reads -----------------------------------------------------------
+
+SENSITIVITY_LINES = ["param,value,infAP", "param,value,infAP,series", "k,1,0.2", "k,10,0.25,a",
+                     'k,"1e3",0.3', "alpha,0.5,nan", ",1,2", "k,1,0.2", "series,value,param,R@1",
+                     '"k\n2",1,3', "k,-1,1e308"]
+
+
+@FUZZ
+@given(data=fuzzed_lines(SENSITIVITY_LINES, SENSITIVITY_LINES[0]))
+@example(data=b"1661\r1661 ")      # a lone CR: csv.Error 'new-line character seen in unquoted field'
+@example(data=b"param,value,infAP\nk,1,\"0.2")      # a quote left open
+def test_sensitivity_csv(tmp_path, data):
+    from trecvid_fpig.report.plots import read_sensitivity
+    read = parses_or_input_error(read_sensitivity, tmp_path / "s.csv", data)
+    assert read is None or all(np.isfinite(p.value) and np.isfinite(p.metric) for p in read.points)
+
+
+def test_sensitivity_csv_with_cr_line_ends_reads_as_with_lf(tmp_path):
+    """Old Mac line ends (a lone CR) end lines as LF does: the csv module needs newline=''."""
+    from trecvid_fpig.report.plots import read_sensitivity
+    text = "param,value,infAP\nk,1,0.2\nk,10,0.25\n"
+    (tmp_path / "lf.csv").write_text(text)
+    (tmp_path / "cr.csv").write_bytes(text.replace("\n", "\r").encode())
+    assert read_sensitivity(tmp_path / "cr.csv") == read_sensitivity(tmp_path / "lf.csv")

@@ -196,8 +196,8 @@ class Sensitivity:
 def read_sensitivity(path: Union[str, Path]) -> Sensitivity:
     """A CSV with header ``param,value,METRIC`` (and optionally ``series``), one point a line;
     METRIC is the metric's name (``infAP``, ``R@1``, or ``metric``)."""
-    reader = csv.reader(io.StringIO(read_text(path, "sensitivity CSV")))
-    try:
+    reader = csv.reader(io.StringIO(read_text(path, "sensitivity CSV"), newline=""))
+    try:        # newline="": a lone CR ends a line, as the csv module expects
         rows = list(reader)
     except csv.Error as exc:          # a field over csv's size limit, a stray quote at the end
         raise InputError(f"not a readable CSV: {exc}", path, reader.line_num) from None
