@@ -72,10 +72,13 @@ def check_size(width: float, height: float, dpi: int) -> None:
 
 
 def _figure(width: float, height: float, dpi: int = 100):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     check_size(width, height, dpi)
-    return Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)                # draws off-screen, so the layout can measure its texts
+    return fig
 
 
 def paper_topic_id(topic: str) -> str:
@@ -236,6 +239,43 @@ def _tick_label(value: float) -> str:
     return f"{value:g}"
 
 
+def _log_tick_labels(values: Sequence[float]) -> List[str]:
+    """One format for a log axis: ``1e-6 1e-5 1e-4``, never ``1e-06 1e-05 0.0001``."""
+    if all(1e-3 <= v < 1e4 for v in values):
+        return [_tick_label(v) for v in values]
+    labels = []
+    for v in values:
+        mantissa, exponent = f"{v:.2e}".split("e")
+        labels.append(f"{float(mantissa):g}e{int(exponent)}")
+    return labels
+
+
+def _drop_overlapping_ticks(fig, axes) -> None:
+    """Measure the drawn tick labels and drop those that touch the one kept before them (the
+    last label is kept, the one before it gives way), until none overlap."""
+    for _ in range(3):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        changed = False
+        for ax in axes:
+            ticks = list(ax.get_xticks())
+            labels = [t for t in ax.get_xticklabels() if t.get_text()]
+            if len(labels) != len(ticks) or len(ticks) < 3:
+                continue
+            boxes = [t.get_window_extent(renderer).padded(2) for t in labels]
+            kept = [0]
+            for k in range(1, len(ticks)):
+                if not boxes[kept[-1]].overlaps(boxes[k]):
+                    kept.append(k)
+                elif k == len(ticks) - 1 and len(kept) > 1:
+                    kept[-1] = k
+            if len(kept) < len(ticks):
+                ax.set_xticks([ticks[k] for k in kept], [labels[k].get_text() for k in kept])
+                changed = True
+        if not changed:
+            return
+
+
 def _spaced_ticks(values: Sequence[float], log: bool, axis_inches: float,
                   font_pt: float = FONT_SIZES["xtick.labelsize"]) -> List[float]:
     """The data's x values whose labels fit side by side on an axis `axis_inches` long: a
@@ -261,9 +301,20 @@ def _spaced_ticks(values: Sequence[float], log: bool, axis_inches: float,
 def sensitivity_figure(data: Sensitivity, prefix: Union[str, Path], width: Optional[float] = None,
                        height: float = 3.0, dpi: int = 100, ylabel: Optional[str] = None,
                        logx: Sequence[str] = (), sharey: bool = True) -> List[Path]:
+    """Draws `sensitivity_plot` and saves it as PREFIX.png, .svg and .pdf."""
+    with matplotlib_fonts():
+        return _save(sensitivity_plot(data, width, height, dpi, ylabel, logx, sharey), prefix, dpi)
+
+
+def sensitivity_plot(data: Sensitivity, width: Optional[float] = None, height: float = 3.0,
+                     dpi: int = 100, ylabel: Optional[str] = None, logx: Sequence[str] = (),
+                     sharey: bool = True):
     """One panel per hyper-parameter (in the CSV's order), lettered (a), (b), …: the metric
-    against the parameter's values, ticks only at those values, a log axis for the parameters
-    in `logx` (learning rates), one y range for all panels unless `sharey` is False."""
+    against the parameter's values, ticks only at those values (thinned where the drawn labels
+    would touch), a log axis for the parameters in `logx` (learning rates, labelled in one
+    format), one y range for all panels unless `sharey` is False. The series share one legend
+    above the panels, one colour each, so that no legend covers a point."""
+    import matplotlib
     from matplotlib.ticker import NullLocator
 
     params: Dict[str, Dict[str, List[Tuple[float, float]]]] = {}
@@ -275,6 +326,10 @@ def sensitivity_figure(data: Sensitivity, prefix: Union[str, Path], width: Optio
     with matplotlib_fonts():
         fig = _figure(4.0 * len(params) if width is None else width, height, dpi)
         axes = fig.subplots(1, len(params), squeeze=False, sharey=sharey)[0]
+        names = list(dict.fromkeys(p.series for p in data.points))
+        colours = matplotlib.colormaps["tab10"].colors
+        colour = {name: colours[k % len(colours)] for k, name in enumerate(names)}
+        legend = {}
         for number, (ax, (param, series)) in enumerate(zip(axes, params.items())):
             values = sorted({x for xy in series.values() for x, _ in xy})
             log = param in logx
@@ -282,21 +337,24 @@ def sensitivity_figure(data: Sensitivity, prefix: Union[str, Path], width: Optio
                 raise InputError(f"--logx {param}: a log axis needs positive values, got {values[0]:g}")
             for name, xy in series.items():
                 xy.sort()
-                ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", markersize=4,
-                        label=name or None)
+                line, = ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o",
+                                markersize=4, color=colour[name])
+                legend.setdefault(name, line)
             if log:
                 ax.set_xscale("log")
             ticks = _spaced_ticks(values, log, 0.8 * fig.get_figwidth() / len(params))
-            ax.set_xticks(ticks, [_tick_label(v) for v in ticks])
+            ax.set_xticks(ticks, _log_tick_labels(ticks) if log else [_tick_label(v) for v in ticks])
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_xlabel(param)
             if number == 0 or not sharey:
                 ax.set_ylabel(ylabel or data.metric)
             ax.set_title(f"({chr(ord('a') + number)})", loc="left", fontweight="bold")
             ax.grid(alpha=0.3)
-            if any(series):
-                ax.legend(frameon=False, loc="best")
-        return _save(fig, prefix, dpi)
+        if any(names):
+            fig.legend([legend[n] for n in names if n], [n for n in names if n],
+                       loc="outside upper center", ncols=len(names), frameon=False)
+        _drop_overlapping_ticks(fig, axes)
+        return fig
 
 
 def matplotlib_fonts():

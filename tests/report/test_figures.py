@@ -1,0 +1,97 @@
+"""The rendered figures as a reader sees them: tick labels apart, legends off the data, no text
+cut at the figure's edge, and a legend that says when a run's mean covers fewer topics."""
+import pytest
+
+from trecvid_fpig.report.plots import matplotlib_fonts, read_sensitivity, sensitivity_plot
+
+SENSITIVITY = "param,value,infAP,series\n" + "".join(
+    f"lr,{v},{m},TV21\n" for v, m in [("1e-6", .12), ("3e-6", .13), ("1e-5", .15), ("3e-5", .16),
+                                      ("1e-4", .181), ("1e-3", .17)]) + "".join(
+    f"lr,{v},{m},TV23\n" for v, m in [("1e-6", .11), ("1e-5", .14), ("1e-4", .16), ("1e-3", .15)]) + "".join(
+    f"wd,{v},{m},TV21\n" for v, m in [("1e-6", .14), ("1e-5", .15), ("1e-4", .16), ("1e-2", .12)]) + (
+    "α,0,0.15,TV21\nα,0.5,0.172,TV21\nα,1,0.161,TV21\nα,0,0.121,TV23\nα,0.5,0.14,TV23\nα,1,0.133,TV23\n"
+    "top-k,1,0.15,TV21\ntop-k,5,0.181,TV21\ntop-k,10,0.17,TV21\n"
+    "top-k,1,0.13,TV23\ntop-k,5,0.16,TV23\ntop-k,10,0.175,TV23\n")
+
+
+def drawn(fig):
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def drawn_texts(fig):
+    """The texts drawn: titles, labels, legends and the tick labels inside the axes' view
+    (an Axes keeps labels for ticks beyond its limits, which it does not draw)."""
+    texts = list(fig.texts) + [t for legend in fig.legends for t in legend.get_texts()]
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        texts += ax.get_legend().get_texts() if ax.get_legend() else []
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            texts += [tick.label1 for tick in axis.get_major_ticks()
+                      if low <= tick.get_loc() <= high and tick.label1.get_visible()]
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def assert_no_clipped_text(fig):
+    renderer = drawn(fig)
+    page = fig.bbox
+    for text in drawn_texts(fig):
+        box = text.get_window_extent(renderer)
+        assert (box.x0 >= page.x0 - 0.5 and box.y0 >= page.y0 - 0.5 and box.x1 <= page.x1 + 0.5
+                and box.y1 <= page.y1 + 0.5), f"{text.get_text()!r} is cut at the figure's edge"
+
+
+def assert_tick_labels_apart(fig):
+    renderer = drawn(fig)
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                 if t.get_visible() and t.get_text()]
+        for a, b in zip(boxes, boxes[1:]):
+            assert not a.overlaps(b), f"tick labels overlap on {ax.get_xlabel()!r}"
+
+
+def between(xy, steps=20):
+    """Display points along a line's drawn segments too: a legend over a line hides data as
+    much as one over a marker."""
+    import numpy as np
+    xy = np.asarray(xy, dtype=float)
+    if len(xy) < 2:
+        return xy
+    t = np.linspace(0, 1, steps)[:, None, None]
+    return (xy[:-1] + t * (xy[1:] - xy[:-1])).reshape(-1, 2)
+
+
+def assert_legends_off_the_data(fig):
+    renderer = drawn(fig)
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert legends
+    for ax in fig.axes:
+        points = [between(ax.transData.transform(line.get_xydata())) for line in ax.get_lines()]
+        points += [ax.transData.transform(c.get_offsets()) for c in ax.collections]
+        points += [ax.transData.transform([(p.get_x() + p.get_width() / 2, p.get_height())])
+                   for p in ax.patches if p.get_height() > 0]
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            for xy in points:
+                for x, y in xy:
+                    assert not box.contains(x, y), f"the legend covers a point at {x:.0f},{y:.0f}"
+
+
+@pytest.fixture
+def sensitivity(tmp_path):
+    (tmp_path / "s.csv").write_text(SENSITIVITY, encoding="utf-8")
+    return read_sensitivity(tmp_path / "s.csv")
+
+
+@pytest.mark.parametrize("width,height", [(3.3, 2.2), (7.0, 2.5), (12.0, 3.0)])
+def test_sensitivity_logx_is_readable(sensitivity, width, height):
+    with matplotlib_fonts():
+        fig = sensitivity_plot(sensitivity, width, height, logx=("lr", "wd"))
+        assert_tick_labels_apart(fig)
+        assert_legends_off_the_data(fig)
+        assert_no_clipped_text(fig)
+        lr = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        assert lr[0] == "1e-6" and lr[-1] == "1e-3"           # one format, not 1e-06 and 0.001
+        assert all("e-" in t and "e-0" not in t for t in lr)
+        assert "0.0001" not in [t.get_text() for t in fig.axes[1].get_xticklabels()]
