@@ -1,8 +1,16 @@
 """The rendered figures as a reader sees them: tick labels apart, legends off the data, no text
 cut at the figure's edge, and a legend that says when a run's mean covers fewer topics."""
+import gzip
+
 import pytest
 
-from trecvid_fpig.report.plots import matplotlib_fonts, read_sensitivity, sensitivity_plot
+from trecvid_fpig.evaluate.score import score_runs
+from trecvid_fpig.formats.qrels import load_qrels
+from trecvid_fpig.report.compare import scores_from_runs
+from trecvid_fpig.report.cells import CellEvaluator
+from trecvid_fpig.report.cache import ResultCache
+from trecvid_fpig.report.plots import (matplotlib_fonts, per_topic_plot, read_sensitivity,
+                                       sensitivity_plot, topic_texts)
 
 SENSITIVITY = "param,value,infAP,series\n" + "".join(
     f"lr,{v},{m},TV21\n" for v, m in [("1e-6", .12), ("3e-6", .13), ("1e-5", .15), ("3e-5", .16),
@@ -95,3 +103,37 @@ def test_sensitivity_logx_is_readable(sensitivity, width, height):
         assert lr[0] == "1e-6" and lr[-1] == "1e-3"           # one format, not 1e-06 and 0.001
         assert all("e-" in t and "e-0" not in t for t in lr)
         assert "0.0001" not in [t.get_text() for t in fig.axes[1].get_xticklabels()]
+
+
+@pytest.fixture
+def twelve_of_twenty(tmp_path, data_dir):
+    lines = gzip.open(data_dir / "tv21.runA.txt.gz", "rt").read().splitlines()
+    topics = sorted({line.split()[0] for line in lines})
+    keep = set(topics[:12])
+    partial = tmp_path / "partial.txt"
+    partial.write_text("\n".join(l for l in lines if l.split()[0] in keep) + "\n")
+    runs = [partial, data_dir / "tv21.runA.txt.gz", data_dir / "tv21.runB.txt.gz"]
+    return runs, scores_from_runs("tv21", [str(r) for r in runs], CellEvaluator(ResultCache(None)),
+                                  min_runs=1, labels=())
+
+
+@pytest.mark.parametrize("style", ["nist", "bars"])
+@pytest.mark.parametrize("height", [4.0, 3.0])
+def test_per_topic_with_topic_texts_is_readable(twelve_of_twenty, style, height):
+    runs, scores = twelve_of_twenty
+    with matplotlib_fonts():
+        fig = per_topic_plot(scores, 10.0, height, title="infAP per topic, TV21", style=style,
+                             texts=topic_texts())
+        assert_tick_labels_apart(fig)
+        assert_legends_off_the_data(fig)
+        assert_no_clipped_text(fig)
+        renderer = drawn(fig)
+        ax = fig.axes[0]
+        labels = max(t.get_window_extent(renderer).height for t in ax.get_xticklabels())
+        assert labels < 0.4 * fig.bbox.height        # the chart keeps most of the figure
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    scored = score_runs(load_qrels("tv21"), [runs[0]])[0].result.topics
+    mean = sum(t.infAP for t in scored) / len(scored)
+    assert len(scored) == 12
+    assert f"partial.txt (mean {mean:.4f} over 12 of 20 topics, 8 missing ×)" in legend
+    assert any(t.startswith("tv21.runB.txt.gz (mean ") and "over" not in t for t in legend)

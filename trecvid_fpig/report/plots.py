@@ -31,6 +31,8 @@ MAX_PIXELS = 20_000
 FONT_SIZES = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
               "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 10}
 STYLES = ("bars", "nist")
+#: The nist style's legend entries for all runs together, listed after the runs.
+_SUMMARIES = ("median of the runs", "max of the runs")
 
 
 def figure_paths(prefix: Union[str, Path]) -> List[Path]:
@@ -101,6 +103,17 @@ def _short(text: str, limit: int = 32) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def _wrapped_topic(topic: str, text: str, line_chars: int) -> str:
+    """``662 a woman`` over ``wearing sleeve…``: two short lines instead of one long
+    rotated one, which took half the figure's height."""
+    import textwrap
+
+    lines = textwrap.wrap(f"{topic} {text}".rstrip(), line_chars)
+    if len(lines) > 2:
+        lines = [lines[0], _short(" ".join(lines[1:]), line_chars)]
+    return "\n".join(lines)
+
+
 def _mean_of_scored(values: Sequence[float]) -> float:
     present = [v for v in values if not math.isnan(v)]
     total = 0.0
@@ -112,13 +125,23 @@ def _mean_of_scored(values: Sequence[float]) -> float:
 def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float = 10.0,
                      height: float = 4.0, dpi: int = 100, title: Optional[str] = None,
                      style: str = "bars", texts: Optional[Dict[str, str]] = None) -> List[Path]:
+    """Draws `per_topic_plot` and saves it as PREFIX.png, .svg and .pdf."""
+    with matplotlib_fonts():
+        return _save(per_topic_plot(scores, width, height, dpi, title, style, texts), prefix, dpi)
+
+
+def per_topic_plot(scores: TopicScores, width: float = 10.0, height: float = 4.0, dpi: int = 100,
+                   title: Optional[str] = None, style: str = "bars",
+                   texts: Optional[Dict[str, str]] = None):
     """infAP per topic, topics sorted by the first run's infAP (best first).
 
     ``bars``: grouped bars, one per run. ``nist``: as TRECVID's notebook charts, a grey bar for
     the median of the runs on each topic, a dash for their maximum, and each run as a dot.
     A topic a run has no score for is marked "×" at 0 and named in the legend, never dropped;
-    the mean in the legend is over all the topics that run has. `texts` (paper id -> text)
-    adds short topic texts to the tick labels.
+    the mean in the legend is over all the topics that run has, and says how many when a run
+    lacks some. The legend sits above the axes, never over a bar or dot. `texts` (paper id ->
+    text) adds topic texts to the tick labels, wrapped to two short lines so that they leave
+    the chart most of the figure's height.
     """
     import matplotlib
     import numpy as np
@@ -128,6 +151,8 @@ def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float
     with matplotlib_fonts():
         fig = _figure(width, height, dpi)
         ax = fig.add_subplot()
+        if title:
+            ax.set_title(title)
         first = [(-1.0 if math.isnan(v) else v) for v in scores.values[0]]
         order = sorted(range(len(scores.topics)), key=lambda k: (-first[k], int(scores.topics[k][1])))
         x = np.arange(len(order))
@@ -137,16 +162,19 @@ def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float
             with np.errstate(all="ignore"):
                 median = np.nanmedian(table, axis=0) if len(table) > 1 else table[0]
                 best = np.nanmax(table, axis=0)
-            ax.bar(x, np.nan_to_num(median), 0.7, color="0.82", label="median of the runs")
+            ax.bar(x, np.nan_to_num(median), 0.7, color="0.82", label=_SUMMARIES[0])
             ax.scatter(x, best, marker="_", s=120, color="0.2", linewidths=1.5,
-                       label="max of the runs", zorder=3)
+                       label=_SUMMARIES[1], zorder=3)
         n = len(scores.labels)
         bar = 0.8 / n
         for r, label in enumerate(scores.labels):
             values = table[r]
             missing = np.isnan(values)
             text = f"{label} (mean {_mean_of_scored(values):.4f}"
-            text += f", {int(missing.sum())} topic(s) missing ×)" if missing.any() else ")"
+            if missing.any():
+                text += (f" over {int((~missing).sum())} of {len(values)} topics, "
+                         f"{int(missing.sum())} missing ×")
+            text += ")"
             colour = colours[r % len(colours)]
             if style == "nist":
                 ax.scatter(x, values, s=18, color=colour, label=text, zorder=4)
@@ -159,19 +187,23 @@ def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float
                            color=colour, zorder=5, clip_on=False)
         labels = [paper_topic_id(scores.topics[k][1]) for k in order]
         if texts is not None:
-            labels = [f"{t} {_short(texts.get(t, ''))}".rstrip() for t in labels]
-        ax.set_xticks(x, labels, rotation=90)
+            # two lines of at most 30% of the figure's height each, at 0.62 em a character
+            line_chars = max(12, int(0.3 * height * 72 / (0.62 * FONT_SIZES["xtick.labelsize"])))
+            labels = [_wrapped_topic(t, texts.get(t, ""), line_chars) for t in labels]
+        ax.set_xticks(x, labels, rotation=90, linespacing=1.0)
         ax.set_xlim(-0.6, len(order) - 0.4)
         top = float(np.nanmax(table)) if not np.isnan(table).all() else 0.0
-        ax.set_ylim(0, max(top, 0.01) * 1.22)         # headroom for the legend above the bars
+        ax.set_ylim(0, max(top, 0.01) * 1.05)
         ax.set_xlabel("topic")
         ax.set_ylabel("infAP")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-        ax.legend(loc="upper right", frameon=False)
-        if title:
-            ax.set_title(title)
-        return _save(fig, prefix, dpi)
+        handles, names = ax.get_legend_handles_labels()
+        runs_first = sorted(range(len(names)), key=lambda k: names[k] in _SUMMARIES)
+        fig.legend([handles[k] for k in runs_first], [names[k] for k in runs_first], loc="outside upper center", ncols=min(len(names), 2),
+                   frameon=False)
+        fig.canvas.draw()
+        return fig
 
 
 @dataclass(frozen=True)
