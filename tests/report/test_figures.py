@@ -117,6 +117,7 @@ def twelve_of_twenty(tmp_path, data_dir):
                                   min_runs=1, labels=())
 
 
+@pytest.mark.slow                                # scores three runs, draws four charts
 @pytest.mark.parametrize("style", ["nist", "bars"])
 @pytest.mark.parametrize("height", [4.0, 3.0])
 def test_per_topic_with_topic_texts_is_readable(twelve_of_twenty, style, height):
@@ -137,3 +138,13 @@ def test_per_topic_with_topic_texts_is_readable(twelve_of_twenty, style, height)
     assert len(scored) == 12
     assert f"partial.txt (mean {mean:.4f} over 12 of 20 topics, 8 missing ×)" in legend
     assert any(t.startswith("tv21.runB.txt.gz (mean ") and "over" not in t for t in legend)
+
+
+def test_long_legend_wraps_into_rows_inside_the_figure(tmp_path):
+    (tmp_path / "s.csv").write_text("param,value,infAP,series\n" + "".join(
+        f"α,{v},{0.1 + 0.01 * k + 0.02 * v},TRECVID 20{21 + k}\n" for k in range(5) for v in (0, 0.5, 1)),
+        encoding="utf-8")
+    with matplotlib_fonts():
+        fig = sensitivity_plot(read_sensitivity(tmp_path / "s.csv"), 3.3, 2.2)
+        assert_no_clipped_text(fig)                 # five names in one row would be cut
+        assert_legends_off_the_data(fig)

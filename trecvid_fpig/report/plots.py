@@ -114,6 +114,17 @@ def _wrapped_topic(topic: str, text: str, line_chars: int) -> str:
     return "\n".join(lines)
 
 
+def _legend_above(fig, handles, names: Sequence[str], columns: int) -> None:
+    """One legend above the axes, where it covers no data, in as many of `columns` columns as
+    fit the figure's width (fewer columns, more rows, when the names are long)."""
+    for ncols in range(max(min(columns, len(names)), 1), 0, -1):
+        legend = fig.legend(handles, names, loc="outside upper center", ncols=ncols, frameon=False)
+        fig.canvas.draw()
+        if ncols == 1 or legend.get_window_extent().width <= fig.bbox.width:
+            return
+        legend.remove()
+
+
 def _mean_of_scored(values: Sequence[float]) -> float:
     present = [v for v in values if not math.isnan(v)]
     total = 0.0
@@ -200,8 +211,7 @@ def per_topic_plot(scores: TopicScores, width: float = 10.0, height: float = 4.0
         ax.set_axisbelow(True)
         handles, names = ax.get_legend_handles_labels()
         runs_first = sorted(range(len(names)), key=lambda k: names[k] in _SUMMARIES)
-        fig.legend([handles[k] for k in runs_first], [names[k] for k in runs_first], loc="outside upper center", ncols=min(len(names), 2),
-                   frameon=False)
+        _legend_above(fig, [handles[k] for k in runs_first], [names[k] for k in runs_first], 2)
         fig.canvas.draw()
         return fig
 
@@ -383,8 +393,7 @@ def sensitivity_plot(data: Sensitivity, width: Optional[float] = None, height: f
             ax.set_title(f"({chr(ord('a') + number)})", loc="left", fontweight="bold")
             ax.grid(alpha=0.3)
         if any(names):
-            fig.legend([legend[n] for n in names if n], [n for n in names if n],
-                       loc="outside upper center", ncols=len(names), frameon=False)
+            _legend_above(fig, [legend[n] for n in names if n], [n for n in names if n], len(names))
         _drop_overlapping_ticks(fig, axes)
         return fig
 
