@@ -211,7 +211,8 @@ def per_topic_plot(scores: TopicScores, width: float = 10.0, height: float = 4.0
         ax.set_axisbelow(True)
         handles, names = ax.get_legend_handles_labels()
         runs_first = sorted(range(len(names)), key=lambda k: names[k] in _SUMMARIES)
-        _legend_above(fig, [handles[k] for k in runs_first], [names[k] for k in runs_first], 2)
+        _legend_above(fig, [handles[k] for k in runs_first], [names[k] for k in runs_first],
+                      len(names))
         fig.canvas.draw()
         return fig
 
