@@ -28,17 +28,17 @@ def drawn(fig):
 
 
 def drawn_texts(fig):
-    """The texts drawn: titles, labels, legends and the tick labels inside the axes' view
-    (an Axes keeps labels for ticks beyond its limits, which it does not draw)."""
-    texts = list(fig.texts) + [t for legend in fig.legends for t in legend.get_texts()]
+    """The texts drawn: every visible Text but the labels an Axes keeps for ticks beyond its
+    limits, which it does not draw."""
+    from matplotlib.text import Text
+    hidden = set()
     for ax in fig.axes:
-        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
-        texts += ax.get_legend().get_texts() if ax.get_legend() else []
         for axis in (ax.xaxis, ax.yaxis):
             low, high = sorted(axis.get_view_interval())
-            texts += [tick.label1 for tick in axis.get_major_ticks()
-                      if low <= tick.get_loc() <= high and tick.label1.get_visible()]
-    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+            hidden.update(id(label) for tick in axis.get_major_ticks()
+                          if not low <= tick.get_loc() <= high for label in (tick.label1, tick.label2))
+    return [t for t in fig.findobj(Text) if id(t) not in hidden and t.get_visible()
+            and t.get_text().strip()]
 
 
 def assert_no_clipped_text(fig):
