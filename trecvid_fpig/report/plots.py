@@ -31,6 +31,8 @@ MAX_PIXELS = 20_000
 FONT_SIZES = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
               "ytick.labelsize": 8, "legend.fontsize": 8, "figure.titlesize": 10}
 STYLES = ("bars", "nist")
+#: The nist style's legend entries for all runs together, listed after the runs.
+_SUMMARIES = ("median of the runs", "max of the runs")
 
 
 def figure_paths(prefix: Union[str, Path]) -> List[Path]:
@@ -72,10 +74,13 @@ def check_size(width: float, height: float, dpi: int) -> None:
 
 
 def _figure(width: float, height: float, dpi: int = 100):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     check_size(width, height, dpi)
-    return Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)                # draws off-screen, so the layout can measure its texts
+    return fig
 
 
 def paper_topic_id(topic: str) -> str:
@@ -98,6 +103,28 @@ def _short(text: str, limit: int = 32) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def _wrapped_topic(topic: str, text: str, line_chars: int) -> str:
+    """``662 a woman`` over ``wearing sleeve…``: two short lines instead of one long
+    rotated one, which took half the figure's height."""
+    import textwrap
+
+    lines = textwrap.wrap(f"{topic} {text}".rstrip(), line_chars)
+    if len(lines) > 2:
+        lines = [lines[0], _short(" ".join(lines[1:]), line_chars)]
+    return "\n".join(lines)
+
+
+def _legend_above(fig, handles, names: Sequence[str], columns: int) -> None:
+    """One legend above the axes, where it covers no data, in as many of `columns` columns as
+    fit the figure's width (fewer columns, more rows, when the names are long)."""
+    for ncols in range(max(min(columns, len(names)), 1), 0, -1):
+        legend = fig.legend(handles, names, loc="outside upper center", ncols=ncols, frameon=False)
+        fig.canvas.draw()
+        if ncols == 1 or legend.get_window_extent().width <= fig.bbox.width:
+            return
+        legend.remove()
+
+
 def _mean_of_scored(values: Sequence[float]) -> float:
     present = [v for v in values if not math.isnan(v)]
     total = 0.0
@@ -109,13 +136,23 @@ def _mean_of_scored(values: Sequence[float]) -> float:
 def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float = 10.0,
                      height: float = 4.0, dpi: int = 100, title: Optional[str] = None,
                      style: str = "bars", texts: Optional[Dict[str, str]] = None) -> List[Path]:
+    """Draws `per_topic_plot` and saves it as PREFIX.png, .svg and .pdf."""
+    with matplotlib_fonts():
+        return _save(per_topic_plot(scores, width, height, dpi, title, style, texts), prefix, dpi)
+
+
+def per_topic_plot(scores: TopicScores, width: float = 10.0, height: float = 4.0, dpi: int = 100,
+                   title: Optional[str] = None, style: str = "bars",
+                   texts: Optional[Dict[str, str]] = None):
     """infAP per topic, topics sorted by the first run's infAP (best first).
 
     ``bars``: grouped bars, one per run. ``nist``: as TRECVID's notebook charts, a grey bar for
     the median of the runs on each topic, a dash for their maximum, and each run as a dot.
     A topic a run has no score for is marked "×" at 0 and named in the legend, never dropped;
-    the mean in the legend is over all the topics that run has. `texts` (paper id -> text)
-    adds short topic texts to the tick labels.
+    the mean in the legend is over all the topics that run has, and says how many when a run
+    lacks some. The legend sits above the axes, never over a bar or dot. `texts` (paper id ->
+    text) adds topic texts to the tick labels, wrapped to two short lines so that they leave
+    the chart most of the figure's height.
     """
     import matplotlib
     import numpy as np
@@ -125,6 +162,8 @@ def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float
     with matplotlib_fonts():
         fig = _figure(width, height, dpi)
         ax = fig.add_subplot()
+        if title:
+            ax.set_title(title)
         first = [(-1.0 if math.isnan(v) else v) for v in scores.values[0]]
         order = sorted(range(len(scores.topics)), key=lambda k: (-first[k], int(scores.topics[k][1])))
         x = np.arange(len(order))
@@ -134,16 +173,19 @@ def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float
             with np.errstate(all="ignore"):
                 median = np.nanmedian(table, axis=0) if len(table) > 1 else table[0]
                 best = np.nanmax(table, axis=0)
-            ax.bar(x, np.nan_to_num(median), 0.7, color="0.82", label="median of the runs")
+            ax.bar(x, np.nan_to_num(median), 0.7, color="0.82", label=_SUMMARIES[0])
             ax.scatter(x, best, marker="_", s=120, color="0.2", linewidths=1.5,
-                       label="max of the runs", zorder=3)
+                       label=_SUMMARIES[1], zorder=3)
         n = len(scores.labels)
         bar = 0.8 / n
         for r, label in enumerate(scores.labels):
             values = table[r]
             missing = np.isnan(values)
             text = f"{label} (mean {_mean_of_scored(values):.4f}"
-            text += f", {int(missing.sum())} topic(s) missing ×)" if missing.any() else ")"
+            if missing.any():
+                text += (f" over {int((~missing).sum())} of {len(values)} topics, "
+                         f"{int(missing.sum())} missing ×")
+            text += ")"
             colour = colours[r % len(colours)]
             if style == "nist":
                 ax.scatter(x, values, s=18, color=colour, label=text, zorder=4)
@@ -156,19 +198,23 @@ def per_topic_figure(scores: TopicScores, prefix: Union[str, Path], width: float
                            color=colour, zorder=5, clip_on=False)
         labels = [paper_topic_id(scores.topics[k][1]) for k in order]
         if texts is not None:
-            labels = [f"{t} {_short(texts.get(t, ''))}".rstrip() for t in labels]
-        ax.set_xticks(x, labels, rotation=90)
+            # two lines of at most 30% of the figure's height each, at 0.62 em a character
+            line_chars = max(12, int(0.3 * height * 72 / (0.62 * FONT_SIZES["xtick.labelsize"])))
+            labels = [_wrapped_topic(t, texts.get(t, ""), line_chars) for t in labels]
+        ax.set_xticks(x, labels, rotation=90, linespacing=1.0)
         ax.set_xlim(-0.6, len(order) - 0.4)
         top = float(np.nanmax(table)) if not np.isnan(table).all() else 0.0
-        ax.set_ylim(0, max(top, 0.01) * 1.22)         # headroom for the legend above the bars
+        ax.set_ylim(0, max(top, 0.01) * 1.05)
         ax.set_xlabel("topic")
         ax.set_ylabel("infAP")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-        ax.legend(loc="upper right", frameon=False)
-        if title:
-            ax.set_title(title)
-        return _save(fig, prefix, dpi)
+        handles, names = ax.get_legend_handles_labels()
+        runs_first = sorted(range(len(names)), key=lambda k: names[k] in _SUMMARIES)
+        _legend_above(fig, [handles[k] for k in runs_first], [names[k] for k in runs_first],
+                      len(names))
+        fig.canvas.draw()
+        return fig
 
 
 @dataclass(frozen=True)
@@ -236,6 +282,43 @@ def _tick_label(value: float) -> str:
     return f"{value:g}"
 
 
+def _log_tick_labels(values: Sequence[float]) -> List[str]:
+    """One format for a log axis: ``1e-6 1e-5 1e-4``, never ``1e-06 1e-05 0.0001``."""
+    if all(1e-3 <= v < 1e4 for v in values):
+        return [_tick_label(v) for v in values]
+    labels = []
+    for v in values:
+        mantissa, exponent = f"{v:.2e}".split("e")
+        labels.append(f"{float(mantissa):g}e{int(exponent)}")
+    return labels
+
+
+def _drop_overlapping_ticks(fig, axes) -> None:
+    """Measure the drawn tick labels and drop those that touch the one kept before them (the
+    last label is kept, the one before it gives way), until none overlap."""
+    for _ in range(3):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        changed = False
+        for ax in axes:
+            ticks = list(ax.get_xticks())
+            labels = [t for t in ax.get_xticklabels() if t.get_text()]
+            if len(labels) != len(ticks) or len(ticks) < 3:
+                continue
+            boxes = [t.get_window_extent(renderer).padded(2) for t in labels]
+            kept = [0]
+            for k in range(1, len(ticks)):
+                if not boxes[kept[-1]].overlaps(boxes[k]):
+                    kept.append(k)
+                elif k == len(ticks) - 1 and len(kept) > 1:
+                    kept[-1] = k
+            if len(kept) < len(ticks):
+                ax.set_xticks([ticks[k] for k in kept], [labels[k].get_text() for k in kept])
+                changed = True
+        if not changed:
+            return
+
+
 def _spaced_ticks(values: Sequence[float], log: bool, axis_inches: float,
                   font_pt: float = FONT_SIZES["xtick.labelsize"]) -> List[float]:
     """The data's x values whose labels fit side by side on an axis `axis_inches` long: a
@@ -261,9 +344,20 @@ def _spaced_ticks(values: Sequence[float], log: bool, axis_inches: float,
 def sensitivity_figure(data: Sensitivity, prefix: Union[str, Path], width: Optional[float] = None,
                        height: float = 3.0, dpi: int = 100, ylabel: Optional[str] = None,
                        logx: Sequence[str] = (), sharey: bool = True) -> List[Path]:
+    """Draws `sensitivity_plot` and saves it as PREFIX.png, .svg and .pdf."""
+    with matplotlib_fonts():
+        return _save(sensitivity_plot(data, width, height, dpi, ylabel, logx, sharey), prefix, dpi)
+
+
+def sensitivity_plot(data: Sensitivity, width: Optional[float] = None, height: float = 3.0,
+                     dpi: int = 100, ylabel: Optional[str] = None, logx: Sequence[str] = (),
+                     sharey: bool = True):
     """One panel per hyper-parameter (in the CSV's order), lettered (a), (b), …: the metric
-    against the parameter's values, ticks only at those values, a log axis for the parameters
-    in `logx` (learning rates), one y range for all panels unless `sharey` is False."""
+    against the parameter's values, ticks only at those values (thinned where the drawn labels
+    would touch), a log axis for the parameters in `logx` (learning rates, labelled in one
+    format), one y range for all panels unless `sharey` is False. The series share one legend
+    above the panels, one colour each, so that no legend covers a point."""
+    import matplotlib
     from matplotlib.ticker import NullLocator
 
     params: Dict[str, Dict[str, List[Tuple[float, float]]]] = {}
@@ -275,6 +369,10 @@ def sensitivity_figure(data: Sensitivity, prefix: Union[str, Path], width: Optio
     with matplotlib_fonts():
         fig = _figure(4.0 * len(params) if width is None else width, height, dpi)
         axes = fig.subplots(1, len(params), squeeze=False, sharey=sharey)[0]
+        names = list(dict.fromkeys(p.series for p in data.points))
+        colours = matplotlib.colormaps["tab10"].colors
+        colour = {name: colours[k % len(colours)] for k, name in enumerate(names)}
+        legend = {}
         for number, (ax, (param, series)) in enumerate(zip(axes, params.items())):
             values = sorted({x for xy in series.values() for x, _ in xy})
             log = param in logx
@@ -282,21 +380,23 @@ def sensitivity_figure(data: Sensitivity, prefix: Union[str, Path], width: Optio
                 raise InputError(f"--logx {param}: a log axis needs positive values, got {values[0]:g}")
             for name, xy in series.items():
                 xy.sort()
-                ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", markersize=4,
-                        label=name or None)
+                line, = ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o",
+                                markersize=4, color=colour[name])
+                legend.setdefault(name, line)
             if log:
                 ax.set_xscale("log")
             ticks = _spaced_ticks(values, log, 0.8 * fig.get_figwidth() / len(params))
-            ax.set_xticks(ticks, [_tick_label(v) for v in ticks])
+            ax.set_xticks(ticks, _log_tick_labels(ticks) if log else [_tick_label(v) for v in ticks])
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_xlabel(param)
             if number == 0 or not sharey:
                 ax.set_ylabel(ylabel or data.metric)
             ax.set_title(f"({chr(ord('a') + number)})", loc="left", fontweight="bold")
             ax.grid(alpha=0.3)
-            if any(series):
-                ax.legend(frameon=False, loc="best")
-        return _save(fig, prefix, dpi)
+        if any(names):
+            _legend_above(fig, [legend[n] for n in names if n], [n for n in names if n], len(names))
+        _drop_overlapping_ticks(fig, axes)
+        return fig
 
 
 def matplotlib_fonts():
