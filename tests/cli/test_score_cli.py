@@ -143,6 +143,7 @@ def test_topics_list():
     assert "tv23" in invoke("topics", "list").output
 
 
+@pytest.mark.slow       # a process pool
 def test_parallel_scoring_equals_serial_and_reports_bad_file(tmp_path, runs):
     qrels = load_qrels("tv21")
     serial = score_runs(qrels, runs * 2, workers=1)

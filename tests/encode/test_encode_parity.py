@@ -52,6 +52,7 @@ def _open_clip_reference(model, ids: np.ndarray) -> np.ndarray:
         return _normalised(model.encode_text(torch.from_numpy(ids)))
 
 
+@pytest.mark.slow       # builds two Hugging Face CLIPs with the full vocabulary
 def test_hf_clip_layout_matches_transformers_clipmodel(tmp_path):
     model = tiny_hf_clip(0, text=dict(hidden_size=128, intermediate_size=512,
                                       num_hidden_layers=2, num_attention_heads=2),

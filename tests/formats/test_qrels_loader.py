@@ -12,6 +12,7 @@ from trecvid_fpig.formats.qrels import Qrels, load_qrels, parse_qrels
 from trecvid_fpig.formats.topics import shipped_path
 
 
+@pytest.mark.slow       # parses every module of the package
 def test_every_entry_point_is_the_one_loader():
     assert api.load_qrels is load_qrels and trecvid_fpig.load_qrels is load_qrels
     package = Path(trecvid_fpig.__file__).parent

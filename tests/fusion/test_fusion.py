@@ -172,6 +172,7 @@ def test_weight_grid_sums_to_one():
     assert len(grid) == 15 and all(abs(sum(w) - 1) < 1e-12 for w in grid) and len(set(grid)) == 15
 
 
+@pytest.mark.slow       # scores every weighting of the grid on TV21
 def test_tune_reports_the_best_weighting_of_the_grid(data_dir):
     runs = [str(data_dir / "tv21.runA.txt.gz"), str(data_dir / "tv21.runB.txt.gz")]
     result = invoke("fuse", "--tune", "--qrels", "tv21", "--grid-step", "0.5", *runs)

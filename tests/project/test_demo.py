@@ -2,6 +2,7 @@
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
@@ -9,6 +10,7 @@ from trecvid_fpig.formats.qrels import load_qrels
 from trecvid_fpig.formats.store import read_features
 
 
+@pytest.mark.slow       # the whole demo: a checkpoint, a collection, a run and its score
 def test_demo_runs_scores_and_says_it_is_synthetic(tmp_path):
     work = tmp_path / "ws"
     result = CliRunner().invoke(cli, ["demo", "--workdir", str(work), "--distractors", "500",

@@ -93,6 +93,7 @@ def test_the_writes_check_can_fail():
 PYTHON_DOCS = [d for d in DOCS if any(info == "python" for info, _ in fenced_blocks(d))]
 
 
+@pytest.mark.slow       # a Python subprocess per page, scoring the shipped runs
 @pytest.mark.parametrize("doc", PYTHON_DOCS, ids=[d.name for d in PYTHON_DOCS])
 def test_python_in_docs_runs(doc, tmp_path):
     """```python blocks run in order in one interpreter, as cells of one notebook."""

@@ -102,6 +102,7 @@ def test_csv_is_data_only(synthetic_runs):
     assert "Holm" in result.stderr
 
 
+@pytest.mark.slow       # scores four runs of two years and pools them
 def test_manifest_pools_topics_of_several_years(tmp_path, data_dir):
     manifest = tmp_path / "m.toml"
     manifest.write_text(f'''

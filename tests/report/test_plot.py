@@ -53,6 +53,7 @@ def check_images(prefix, width_in, height_in, dpi=100):
     assert (float(box[1]), float(box[2])) == pytest.approx((width_in * 72, height_in * 72))
 
 
+@pytest.mark.slow       # renders PNG, SVG and PDF
 def test_per_topic_bars_from_runs(tmp_path, data_dir):
     result = plot("topics", "--qrels", "tv21", "--out", tmp_path / "fig", "--width", "8", "--height", "3",
                   data_dir / "tv21.runA.txt.gz", data_dir / "tv21.runB.txt.gz")
@@ -60,6 +61,7 @@ def test_per_topic_bars_from_runs(tmp_path, data_dir):
     check_images(tmp_path / "fig", 8, 3)
 
 
+@pytest.mark.slow       # renders the figure twice
 def test_per_topic_bars_from_manifest_and_rerun_is_identical(tmp_path, data_dir):
     manifest = tmp_path / "m.toml"
     run = (data_dir / "tv23.runA.txt.gz").as_posix()

@@ -55,6 +55,7 @@ def test_api_compare_scores_an_xml_run_as_its_trec_twin(twins):
     assert len(trec) == 1 and xml.equals(trec)
 
 
+@pytest.mark.slow       # renders four figures
 def test_plot_topics_draws_an_xml_run_as_its_trec_twin(twins, tmp_path):
     for kind in twins:
         invoke("plot", "topics", "--qrels", "tv21", "--out", tmp_path / kind, "--dpi", "40",

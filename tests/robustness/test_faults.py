@@ -266,6 +266,7 @@ def check_outputs(tmp_path, verb):
         assert_set_consistent(tmp_path / "runs" / "r", "t")
 
 
+@pytest.mark.slow       # a subprocess per case
 @pytest.mark.parametrize("verb", ["convert", "run"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_writing_exits_128_plus_signal_and_cleans_up(big, tmp_path, verb, sig):
@@ -354,6 +355,7 @@ def test_a_rerun_removes_the_leftovers_of_dead_processes_only(collection):
         assert path.exists() == name.startswith("live"), name
 
 
+@pytest.mark.slow       # two subprocesses per case
 @pytest.mark.parametrize("verb", ["convert", "run"])
 def test_a_second_writer_stops_at_once_naming_the_pid_that_holds_the_output(big, tmp_path, verb):
     args = big_case(big, tmp_path, verb)

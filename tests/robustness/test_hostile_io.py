@@ -279,3 +279,68 @@ def test_an_image_past_the_bomb_limit_fails_its_shot_not_the_run(tmp_path, monke
     result = reader.read_keyframes(Shot("shot00001_1", str(tmp_path),
                                         images=(str(tmp_path / "shot00001_1_0.png"),)), 1)
     assert isinstance(result, Failure) and "cannot decode image" in result.reason
+
+
+def test_a_library_warning_does_not_bury_the_error_line(store, monkeypatch):
+    import warnings
+
+    from trecvid_fpig.errors import InputError
+
+    def warns_then_refuses(*args, **kwargs):
+        warnings.warn("overflow encountered in cast", RuntimeWarning)
+        raise InputError("has a feature vector of L2 norm 1e+200", "x.npy")
+
+    monkeypatch.setattr("trecvid_fpig.formats.store.read_store", warns_then_refuses)
+    refused(fpig("features", "inspect", store), "x.npy: has a feature vector")
+
+
+def test_a_library_warning_of_a_command_that_succeeds_is_one_line(store, monkeypatch):
+    import warnings
+
+    from trecvid_fpig.formats import store as stores
+
+    real = stores.read_store
+
+    def warns(*args, **kwargs):
+        warnings.warn("a library's note", UserWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stores, "read_store", warns)
+    result = fpig("features", "inspect", store)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip().splitlines() == ["fpig-trecvid: warning: a library's note (UserWarning)"]
+
+
+def test_a_part_without_its_frame_files_is_named_not_the_output(store, tmp_path):
+    from trecvid_fpig.errors import InputError
+    from trecvid_fpig.extract.writer import write_store
+
+    with pytest.raises(InputError) as caught:
+        write_store(tmp_path / "out.fpig", [store], "float32", True, {}, stored_rows=True)
+    assert caught.value.path == str(store / "frame_offsets.npy")
+    assert "no such file" in str(caught.value)
+    assert not (tmp_path / "out.fpig").exists()
+
+
+@pytest.mark.slow
+def test_a_zero_text_tower_is_not_blamed_on_a_staging_path(store, tmp_path):
+    torch = pytest.importorskip("torch")
+    from trecvid_fpig.demo.checkpoints import save_random_checkpoint
+
+    state = torch.load(save_random_checkpoint(tmp_path / "m.pt", "hf-clip", width=32, layers=1,
+                                              embed_dim=8), map_location="cpu", weights_only=False)
+
+    def zero_projections(tree):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                zero_projections(value)
+            elif torch.is_tensor(value) and "proj" in key:
+                value.zero_()
+
+    zero_projections(state)
+    torch.save(state, tmp_path / "zero.pt")
+    (tmp_path / "t.txt").write_text("661 a dog\n")
+    line = refused(fpig("run", "--checkpoint", tmp_path / "zero.pt", "--features", store,
+                        "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir",
+                        tmp_path / "runs", "--quiet"), "topic 661 has an all-zero")
+    assert ".staged" not in line and ".part" not in line, line

@@ -11,6 +11,7 @@ import importlib
 import signal
 import sys
 import warnings
+from functools import partial
 
 import click
 
@@ -42,12 +43,20 @@ COMMANDS = {
 MODEL_LIBRARIES = ("torch", "open_clip", "torchvision", "av")
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """The toolkit's own warnings as one line on stderr, others as Python prints them."""
+def _show_warning(held: list, message, category, filename, lineno, file=None, line=None) -> None:
+    """The toolkit's own warnings as one line on stderr at once; a library's (numpy's
+    RuntimeWarning, a UserWarning) held in `held` until the command ends (:func:`_show_held`)."""
     if issubclass(category, InputWarning):
         click.echo(f"fpig-trecvid: warning: {message}", err=True)
     else:
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+        held.append(f"fpig-trecvid: warning: {message} ({category.__name__})")
+
+
+def _show_held(held: list) -> None:
+    """A library's warnings, one line each, once the command succeeded; when it fails, its one
+    error line says what went wrong, and the warnings that led there would only bury it."""
+    for text in dict.fromkeys(held):
+        click.echo(text, err=True)
 
 
 class _Group(click.Group):
@@ -63,10 +72,13 @@ class _Group(click.Group):
         return importlib.import_module(f"{__package__}.{COMMANDS[name]}").command
 
     def invoke(self, ctx: click.Context):
+        held: list = []
         try:
             with warnings.catch_warnings():
-                warnings.showwarning = _show_warning
-                return super().invoke(ctx)
+                warnings.showwarning = partial(_show_warning, held)
+                result = super().invoke(ctx)
+            _show_held(held)
+            return result
         except InputError as exc:
             click.echo(f"fpig-trecvid: error: {exc}", err=True)
             ctx.exit(EXIT_INPUT)

@@ -41,6 +41,8 @@ def load_npy(path: PathLike, *, mmap: bool = False, raw: Optional[bytes] = None)
     try:
         array = np.load(source, mmap_mode="r" if mmap and raw is None else None,
                         allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
     except (ValueError, OSError, EOFError) as exc:
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise InputError(f"not a readable .npy matrix ({reason})", path) from None
