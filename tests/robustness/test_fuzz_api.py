@@ -47,14 +47,16 @@ def returns_or_input_error(call, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """A 6-shot store, a run file, a topic file and a similarity matrix."""
+    """A 6-shot store, a run file, a topic file, a qrels file and a similarity matrix (small
+    files: the shipped qrels take a while to parse, 40 times over)."""
     base = tmp_path_factory.mktemp("api")
     np.save(base / "f.npy", np.eye(6, 4, dtype=np.float32) + 0.1)
     (base / "f.ids.txt").write_text("".join(f"shot{i:05d}_1\n" for i in range(1, 7)))
     RUN.to_trec(base / "run.txt")
     (base / "t.txt").write_text("661 a dog\n")
+    (base / "q.txt").write_text("1661 0 shot00001_1 1 1\n1661 0 shot00002_1 1 0\n")
     np.save(base / "sims.npy", np.eye(3, dtype=np.float32))
-    return {name: str(base / name) for name in ("f.npy", "run.txt", "t.txt", "sims.npy")} | {"dir": base}
+    return {name: str(base / name) for name in ("f.npy", "run.txt", "t.txt", "q.txt", "sims.npy")} | {"dir": base}
 
 
 VECTORS = [np.ones(4), [1, 2, 3, 4], np.ones(3), np.zeros(4)]
@@ -88,7 +90,7 @@ def test_read_run_score_and_fuse(world, data):
                           pd.DataFrame({"query_id": [1661], "doc_id": ["shot00001_1"], "score": [2]})))
     returns_or_input_error(tf.read_run, run, tag=data.draw(mixed("run")))
     runs = data.draw(mixed([RUN, world["run.txt"]], RUN, [run, RUN], [run]))
-    returns_or_input_error(tf.score, runs, data.draw(mixed("tv21", world["run.txt"])),
+    returns_or_input_error(tf.score, runs, data.draw(mixed(world["q.txt"], world["run.txt"])),
                            per_topic=data.draw(mixed(False, True)),
                            measures=data.draw(mixed((), ["AP"], "P@10", ["nDCG@5", "bogus"])),
                            strict=data.draw(mixed(False, True)))
@@ -113,10 +115,9 @@ def test_run_and_qrels_methods(world, data):
     target = data.draw(mixed(str(world["dir"] / "out.txt"), world["dir"], world["dir"] / "no" / "x.txt"))
     returns_or_input_error(RUN.to_trec, target, tag=data.draw(mixed(None, "t")),
                            depth=data.draw(mixed(None, 1, 1000)))
-    returns_or_input_error(tf.Qrels.from_file, data.draw(mixed("tv21", "tv19", world["run.txt"])))
-    returns_or_input_error(tf.load_qrels, data.draw(mixed("tv23", world["t.txt"])))
-    returns_or_input_error(tf.topics, data.draw(mixed("tv21", "progress.v3c1", world["t.txt"],
-                                                      world["run.txt"])))
+    returns_or_input_error(tf.Qrels.from_file, data.draw(mixed(world["q.txt"], "tv19", world["run.txt"])))
+    returns_or_input_error(tf.load_qrels, data.draw(mixed(world["q.txt"], world["t.txt"])))
+    returns_or_input_error(tf.topics, data.draw(mixed("tv21", world["t.txt"], world["run.txt"])))
 
 
 @FUZZ
