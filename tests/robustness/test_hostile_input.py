@@ -258,8 +258,8 @@ def test_leading_zero_topic_is_skipped_as_sample_eval_does(tmp_path, monkeypatch
     odd = invoke("score", "--qrels", "q", "--format", "sample-eval", "-q", "odd.txt")
     assert odd.stdout == clean.stdout and odd.stderr == ""
     table = invoke("score", "--qrels", "q", "odd.txt")
-    assert "warning: odd.txt: 1 run topic(s) are not in the qrels and skipped" in table.stderr
-    assert "01667 (the qrels have 1667)" in table.stderr
+    assert "warning: odd.txt: topic 01667 is not in the qrels (it has 1667" in table.stderr
+    assert "skipped, as sample_eval.pl skips a topic the qrels lack" in table.stderr
 
 
 def test_strict_lists_run_topics_the_qrels_do_not_know(tmp_path, monkeypatch):
