@@ -8,6 +8,7 @@ import pytest
 from support.cli import runner
 
 from trecvid_fpig.cli import cli
+from trecvid_fpig.errors import InputError
 from trecvid_fpig.formats.store import convert_features
 
 
@@ -344,3 +345,27 @@ def test_a_zero_text_tower_is_not_blamed_on_a_staging_path(store, tmp_path):
                         "--topics", tmp_path / "t.txt", "--run-id", "r", "--out-dir",
                         tmp_path / "runs", "--quiet"), "topic 661 has an all-zero")
     assert ".staged" not in line and ".part" not in line, line
+
+
+# --- numbers of thousands of digits: int() refuses past 4,300 digits (a ValueError, not ours) ----
+
+def test_numbers_of_thousands_of_digits_are_one_line(tmp_path):
+    from trecvid_fpig.extract.shots import natural_key, read_boundaries
+    from trecvid_fpig.formats.store import read_features
+
+    huge = "9" * 5000
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "shape.txt").write_text(f"{huge} 2\n")
+    (big / "feature.bin").write_bytes(b"")
+    (big / "id.txt").write_text("shot00001_1\n")
+    with pytest.raises(InputError, match="too large to be real") as err:
+        read_features(big)
+    assert err.value.line == 1
+    msb = tmp_path / "00001.tsv"
+    msb.write_text(f"startframe\tstarttime\tendframe\tendtime\n0\t0.0\t{huge}\t1.0\n")
+    with pytest.raises(InputError, match="5000 digits is past any real video") as err:
+        read_boundaries(msb)
+    assert err.value.line == 2
+    names = [f"shot{huge}_1", "shot2_10", "shot2_9", "shot02_9"]
+    assert sorted(names, key=natural_key) == ["shot2_9", "shot02_9", "shot2_10", f"shot{huge}_1"]

@@ -72,8 +72,10 @@ class Failure:
 
 
 def natural_key(text: str) -> Tuple:
-    """``shot2_10`` after ``shot2_9``: digit runs compare as numbers."""
-    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in _NUMBERS.split(text))
+    """``shot2_10`` after ``shot2_9``: digit runs compare as numbers (by length, then digits,
+    so a run of thousands of digits in a file name is not handed to int())."""
+    return tuple((len(p.lstrip("0")), p.lstrip("0")) if p.isascii() and p.isdigit() else p
+                 for p in _NUMBERS.split(text))
 
 
 def keyframe_shots(directory: PathLike) -> List[Shot]:
@@ -137,6 +139,10 @@ def read_boundaries(path: Path) -> List[Tuple[int, int]]:
         try:
             if not (is_whole_number(fields[0]) and is_whole_number(fields[2])):
                 raise ValueError
+            if max(len(fields[0]), len(fields[2])) > len(str(MAX_FRAME)):
+                raise InputError(f"a frame number of {max(len(fields[0]), len(fields[2]))} digits "
+                                 f"is past any real video (the largest accepted is "
+                                 f"{MAX_FRAME:,})", path, number)
             first, last = int(fields[0]), int(fields[2])
             ascii_float(fields[1]), ascii_float(fields[3])
         except ValueError:

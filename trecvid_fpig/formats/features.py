@@ -45,6 +45,9 @@ def read_bigfile(directory: Path) -> FeatureMatrix:
     if len(fields) != 2 or not all(map(is_whole_number, fields)):
         raise InputError(f"expected 'N D' (two whole numbers), got {' '.join(fields)[:60]!r}",
                          shape_path, 1)
+    if max(map(len, fields)) > 15:      # past any real collection, and int() refuses 4,300 digits
+        raise InputError(f"shape {' '.join(f[:20] for f in fields)} is too large to be real",
+                         shape_path, 1)
     count, dim = int(fields[0]), int(fields[1])
     if count == 0 or dim == 0:
         raise InputError(f"shape {count} x {dim} has no features", shape_path, 1)
