@@ -9,6 +9,7 @@ way everywhere: one line naming the file (and the row).
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 from typing import Optional, Union
 
@@ -43,7 +44,7 @@ def load_npy(path: PathLike, *, mmap: bool = False, raw: Optional[bytes] = None)
                         allow_pickle=False)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:   # PK magic: an .npz?
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise InputError(f"not a readable .npy matrix ({reason})", path) from None
     if not isinstance(array, np.ndarray):
