@@ -139,10 +139,11 @@ def read_boundaries(path: Path) -> List[Tuple[int, int]]:
         try:
             if not (is_whole_number(fields[0]) and is_whole_number(fields[2])):
                 raise ValueError
-            if max(len(fields[0]), len(fields[2])) > len(str(MAX_FRAME)):
-                raise InputError(f"a frame number of {max(len(fields[0]), len(fields[2]))} digits "
-                                 f"is past any real video (the largest accepted is "
-                                 f"{MAX_FRAME:,})", path, number)
+            for name, token in (("endframe", fields[2]), ("startframe", fields[0])):
+                if len(token) > len(str(MAX_FRAME)):    # never int() thousands of digits
+                    shown = token if len(token) <= 40 else f"{token[:40]}… ({len(token)} digits)"
+                    raise InputError(f"{name} {shown} is past any real video (the largest "
+                                     f"frame number accepted is {MAX_FRAME:,})", path, number)
             first, last = int(fields[0]), int(fields[2])
             ascii_float(fields[1]), ascii_float(fields[3])
         except ValueError:
