@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..base.workers import WorkerDied, fork_map
 from ..errors import InputError
-from ..formats.qrels import Qrels  # noqa: F401 (its home is qrels; `score` imports it here)
+from ..formats.qrels import Qrels
 from ..formats.runs import Run, read_any_run
 from .strict import score_warnings, submission_violations
 from .trec_measures import parse_measures, trec_measures
