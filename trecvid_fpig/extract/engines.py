@@ -52,7 +52,7 @@ class LocalEngine:
             on_shots: Callable[[int, int], None]) -> None:
         if self.workers == 0:
             for task in shards:
-                units = (decode_unit(u, spec) for u in work_units(task.shots))
+                units = (decode_unit(u, spec) for u in work_units(task.shots, spec))
                 on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
             return
         # fork keeps start-up at milliseconds; the workers only run PIL and PyAV. A worker
@@ -127,7 +127,7 @@ class _Window:
     def plan(self, task: ShardTask) -> None:
         if task.number not in self.planned:
             self.planned.add(task.number)
-            self.waiting.extend((task.number, u) for u in work_units(task.shots))
+            self.waiting.extend((task.number, u) for u in work_units(task.shots, self.spec))
 
     def _fill(self) -> None:
         while self.waiting and len(self.queue) < self.depth:
