@@ -56,8 +56,10 @@ class QrelsEntry:
         """The sources of the main file, tried in order."""
         return tuple(s for s in self.sources if not s.alternative)
 
-    def source_of(self, blob: str) -> Optional[QrelsSource]:
-        return next((s for s in self.sources if s.blob == blob), None)
+    def source_of(self, blob: str, url: str = "") -> Optional[QrelsSource]:
+        """The source with that blob: the one at `url` where that is one of them."""
+        matching = [s for s in self.sources if s.blob == blob]
+        return next((s for s in matching if s.url == url), matching[0] if matching else None)
 
 
 def _github(repo_commit: Tuple[str, str], path: str, blob: str, alternative: bool = False):
@@ -179,7 +181,7 @@ def install(name: str, data: bytes, origin: str,
     as `name`'s qrels and install it with its sidecar, as one unit."""
     entry = _entry(name, REGISTRY if registry is None else registry)
     blob = git_blob_id(data)
-    source = entry.source_of(blob)
+    source = entry.source_of(blob, origin)
     if source is None:
         expected = " or ".join(dict.fromkeys(s.blob for s in entry.sources))
         raise InputError(f"{name}: {origin} has git blob {blob}, expected {expected}: not the "
