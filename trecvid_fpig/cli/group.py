@@ -37,6 +37,7 @@ COMMANDS = {
     "plot": "plot",
     "fuse": "fuse",
     "runs": "runs",
+    "browse": "browse",
 }
 
 #: What the ``[models]`` extra installs: only model verbs (encode, run --checkpoint, demo) import them.
