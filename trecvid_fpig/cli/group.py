@@ -38,6 +38,7 @@ COMMANDS = {
     "fuse": "fuse",
     "runs": "runs",
     "qrels": "qrels",
+    "browse": "browse",
 }
 
 #: What the ``[models]`` extra installs: only model verbs (encode, run --checkpoint, demo) import them.
