@@ -1,14 +1,17 @@
 """``--preprocess device`` (workers send full-size frames, exact_resize runs beside the tower)
 writes the store that ``--preprocess cpu`` (PIL in the workers) writes, byte for byte: keyframes
 of every image mode and size, and videos."""
+import errno
+import glob
 import json
+import os
 
 import numpy as np
 import pytest
 from support.cli import invoke
 from support.extraction import FakeVideoEncoder, write_boundaries
 
-from trecvid_fpig.extract import job
+from trecvid_fpig.extract import job, shared_frames
 from trecvid_fpig.extract.runner import DecodeSpec, work_units
 from trecvid_fpig.extract.shots import keyframe_shots
 
@@ -70,6 +73,34 @@ def test_every_image_mode_gives_the_cpu_store_bytes(tmp_path, fake_tower, worker
     assert device["preprocess"] == "device" and cpu["preprocess"] == "cpu"
     # Where the resize ran is not a setting: a store resumes across it.
     assert device["settings_sha256"] == cpu["settings_sha256"]
+
+
+def _no_space(fd, size):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.slow
+def test_workers_send_full_size_frames_through_shared_memory_and_leave_none(
+        tmp_path, fake_tower, monkeypatch):
+    root = _mode_keyframes(tmp_path / "kf")
+    received = []
+    take = shared_frames.take
+
+    def spy(items):
+        received.extend(type(getattr(item, "pixels", None)).__name__ for item in items)
+        return take(items)
+
+    monkeypatch.setattr(shared_frames, "take", spy)
+    _extract(tmp_path / "shm.fpig", "device", 2, "--keyframes", root)
+    assert "SharedPixels" in received
+    assert not glob.glob(f"/dev/shm/{shared_frames.PREFIX}-{os.getpid()}-*")
+    # A full /dev/shm (posix_fallocate refuses in the forked workers): the pipe carries them.
+    monkeypatch.setattr(shared_frames, "_reserve", _no_space)
+    received.clear()
+    _extract(tmp_path / "pipe.fpig", "device", 2, "--keyframes", root)
+    assert "SharedPixels" not in received and "ndarray" in received
+    _same_store(tmp_path / "pipe.fpig", tmp_path / "shm.fpig")
+    assert not glob.glob(f"/dev/shm/{shared_frames.PREFIX}-{os.getpid()}-*")
 
 
 def test_auto_preprocesses_in_the_workers_on_the_cpu(tmp_path, fake_tower, keyframes):

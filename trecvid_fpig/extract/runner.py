@@ -7,11 +7,12 @@ units in flight bounds the memory whatever the collection size.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import shared_frames
 from .mapper import Preprocess, ShotMapper
 from .reader import read_shots
 from .shots import Failure, Shot
@@ -43,6 +44,9 @@ class DecodeSpec:
     frames: int
     preprocess: Preprocess
     full_size: bool = False
+    #: with full-size frames from worker processes: the tower's process id, under which
+    #: each unit's frames go through shared memory (:mod:`.shared_frames`)
+    shared_owner: Optional[int] = None
 
     def unit_frames(self) -> Optional[int]:
         """The most frames a work unit plans (None: only :data:`UNIT_SHOTS` bounds it)."""
@@ -112,7 +116,19 @@ def decode_unit(unit: Tuple[Shot, ...], spec: DecodeSpec) -> List[Decoded]:
             out.append(Failure(result.shot_id, str(result.taken[0]), f"cannot preprocess: {exc}"))
             continue
         out.append(DecodedShot(result.shot_id, pixels))
+    if spec.shared_owner is not None:
+        out = _to_shared_memory(out, spec.shared_owner)
     return out
+
+
+def _to_shared_memory(out: List[Decoded], owner: int) -> List[Decoded]:
+    """The unit's frames moved into one shared block (left as they are if it does not fit)."""
+    decoded = [d for d in out if isinstance(d, DecodedShot)]
+    refs = shared_frames.put([d.pixels for d in decoded], owner) if decoded else None
+    if refs is None:
+        return out
+    moved = {d.shot_id: replace(d, pixels=ref) for d, ref in zip(decoded, refs)}
+    return [moved.get(d.shot_id, d) if isinstance(d, DecodedShot) else d for d in out]
 
 
 def run_shard(task: ShardTask, decoded: Iterable[List[Decoded]], mapper: ShotMapper,
