@@ -106,29 +106,36 @@ def decode_unit(unit: Tuple[Shot, ...], spec: DecodeSpec) -> List[Decoded]:
             out.append(result)
             continue
         try:
-            if spec.full_size:
-                frames = tuple(spec.preprocess.to_full_size(image) for image in result.images)
-                same = len({f.shape for f in frames}) == 1
-                pixels = np.stack(frames) if same else frames
+            if spec.full_size:      # stacked below, unless shared memory takes them as they are
+                pixels = tuple(spec.preprocess.to_full_size(image) for image in result.images)
             else:
                 pixels = np.stack([spec.preprocess.to_pixels(image) for image in result.images])
         except (OSError, ValueError) as exc:
             out.append(Failure(result.shot_id, str(result.taken[0]), f"cannot preprocess: {exc}"))
             continue
         out.append(DecodedShot(result.shot_id, pixels))
-    if spec.shared_owner is not None:
-        out = _to_shared_memory(out, spec.shared_owner)
-    return out
-
-
-def _to_shared_memory(out: List[Decoded], owner: int) -> List[Decoded]:
-    """The unit's frames moved into one shared block (left as they are if it does not fit)."""
-    decoded = [d for d in out if isinstance(d, DecodedShot)]
-    refs = shared_frames.put([d.pixels for d in decoded], owner) if decoded else None
-    if refs is None:
+    if not spec.full_size:
         return out
-    moved = {d.shot_id: replace(d, pixels=ref) for d, ref in zip(decoded, refs)}
-    return [moved.get(d.shot_id, d) if isinstance(d, DecodedShot) else d for d in out]
+    shared = _to_shared_memory(out, spec.shared_owner) if spec.shared_owner is not None \
+        else None
+    return shared or [_stacked(d) for d in out]
+
+
+def _to_shared_memory(out: List[Decoded], owner: int) -> Optional[List[Decoded]]:
+    """The unit's frames moved into one shared block; None if it does not fit."""
+    decoded = [d for d in out if isinstance(d, DecodedShot)]
+    refs = shared_frames.put([d.pixels for d in decoded], owner) if decoded else []
+    if refs is None:
+        return None
+    shared = iter(refs)
+    return [replace(d, pixels=next(shared)) if isinstance(d, DecodedShot) else d for d in out]
+
+
+def _stacked(item: Decoded) -> Decoded:
+    """A shot's full-size frames as one ``[T,H,W,C]`` array when they share a size."""
+    if isinstance(item, DecodedShot) and len({f.shape for f in item.pixels}) == 1:
+        return replace(item, pixels=np.stack(item.pixels))
+    return item
 
 
 def run_shard(task: ShardTask, decoded: Iterable[List[Decoded]], mapper: ShotMapper,
