@@ -170,3 +170,11 @@ def test_videos_give_the_cpu_store_bytes(tmp_path, fake_tower):
     _extract(tmp_path / "cpu.fpig", "cpu", 2, *inputs)
     _extract(tmp_path / "device.fpig", "device", 2, *inputs)
     _same_store(tmp_path / "device.fpig", tmp_path / "cpu.fpig")
+
+
+def test_an_unknown_preprocess_is_refused_before_the_tower_loads(tmp_path, keyframes):
+    from trecvid_fpig.errors import InputError
+
+    with pytest.raises(InputError, match="--preprocess must be one of auto, cpu, device"):
+        job.extract_features(job.ExtractRequest(checkpoint="missing.pt", out=str(tmp_path / "o"),
+                                                keyframes=str(keyframes), preprocess="gpu"))
