@@ -178,3 +178,23 @@ def test_an_unknown_preprocess_is_refused_before_the_tower_loads(tmp_path, keyfr
     with pytest.raises(InputError, match="--preprocess must be one of auto, cpu, device"):
         job.extract_features(job.ExtractRequest(checkpoint="missing.pt", out=str(tmp_path / "o"),
                                                 keyframes=str(keyframes), preprocess="gpu"))
+
+
+def test_a_batch_of_mixed_sizes_is_resized_in_chunks_to_open_clips_tensors(monkeypatch):
+    import torch
+    from PIL import Image
+
+    from trecvid_fpig.extract import mapper
+
+    transform = FakeVideoEncoder().preprocess()
+    preprocess = mapper.split_transform(transform)
+    rng = np.random.default_rng(8)
+    shots = [rng.integers(0, 256, (3, 30, 40, 3), dtype=np.uint8),
+             (rng.integers(0, 256, (50, 20, 1), dtype=np.uint8),
+              rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)),
+             rng.integers(0, 256, (2, 30, 40, 3), dtype=np.uint8)]
+    monkeypatch.setattr(mapper, "RESIZE_CHUNK", 2)
+    got = preprocess.resize_to_tensor(shots, "cpu")
+    expected = torch.stack([transform(Image.fromarray(f[:, :, 0] if f.shape[2] == 1 else f))
+                            for shot in shots for f in shot])
+    assert torch.equal(got, expected)
