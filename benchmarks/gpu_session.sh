@@ -19,8 +19,8 @@ echo "== cuda tests (bit identity of the preprocessed tensors and of the stores)
 timeout 240 "$PY" -m pytest -q -p no:cacheprovider tests/extract/test_extract_cuda.py \
     2>&1 | tail -15 | tee "$LOGS/cuda-tests.log"
 echo "== exact_resize on the GPU, per frame (640x360 -> 224), against PIL on one core"
-timeout 120 "$PY" benchmarks/bench_exact_resize.py --device cuda --batch 256 --frames 2048 \
-    --reps 5 2>&1 | tee "$LOGS/bench-exact-resize.log"
+timeout 180 "$PY" benchmarks/bench_exact_resize.py --device cuda --batch 256 --frames 512 \
+    --reps 3 2>&1 | tee "$LOGS/bench-exact-resize.log"
 echo "== features extract on the GPU: keyframes and videos, --preprocess cpu and device"
 timeout 420 "$PY" benchmarks/bench_extract.py --device cuda --reps 1 --gpu-shots "$SHOTS" \
     --videos 16 --seconds 20 --workers "$WORKERS" --workdir /tmp/fpig-bench-extract \
