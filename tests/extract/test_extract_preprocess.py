@@ -73,6 +73,10 @@ def test_every_image_mode_gives_the_cpu_store_bytes(tmp_path, fake_tower, worker
     assert device["preprocess"] == "device" and cpu["preprocess"] == "cpu"
     # Where the resize ran is not a setting: a store resumes across it.
     assert device["settings_sha256"] == cpu["settings_sha256"]
+    # The tower's time split into preparing the batch (here: the resize) and the tower.
+    stages = device["timings"]["shard_stage_sums_s"]
+    assert 0 < stages["encode_prepare"] and 0 < stages["encode_tower"]
+    assert stages["encode_prepare"] + stages["encode_tower"] <= stages["encode"] + 0.01
 
 
 def _no_space(fd, size):
