@@ -93,32 +93,48 @@ def pil_weights(in_size: int, out_size: int, first: int, count: int
 
 @lru_cache(maxsize=256)
 def _device_weights(in_size: int, out_size: int, first: int, count: int, offset: int,
-                    device: str) -> Tuple["torch.Tensor", "torch.Tensor"]:
+                    channels: int, device: str) -> Tuple["torch.Tensor", "torch.Tensor"]:
+    """:func:`pil_weights` on `device`, its indices counted from source pixel `offset`; with
+    `channels` > 1, for rows of interleaved channels: output column ``j*C + c`` reads input
+    columns ``i*C + c`` with output pixel j's weights."""
     import torch
 
     index, weight = pil_weights(in_size, out_size, first, count)
-    return (torch.from_numpy(index - offset).to(device), torch.from_numpy(weight).to(device))
+    index = index - offset
+    if channels > 1:
+        index = (index[:, None, :] * channels
+                 + np.arange(channels)[None, :, None]).reshape(count * channels, -1)
+        weight = np.repeat(weight, channels, axis=0)
+    return torch.from_numpy(index).to(device), torch.from_numpy(weight).to(device)
 
 
 def _resample(pixels: "torch.Tensor", dim: int, in_size: int, out_size: int,
               first: int, count: int, offset: int = 0) -> "torch.Tensor":
-    """One of Pillow's passes along `dim` of ``uint8 [N,H,W,C]`` whose index 0 is source
-    pixel `offset`, for outputs ``first .. first+count-1``:
-    ``clip8((1 << 21) + sum(pixel * weight)) >> 22`` per output."""
+    """One of Pillow's passes along `dim` (1: rows, 2: columns) of ``uint8 [N,H,W,C]`` whose
+    index 0 is source pixel `offset`, for outputs ``first .. first+count-1``:
+    ``clip8((1 << 21) + sum(pixel * weight)) >> 22`` per output, summed in int32 over the
+    taps, each tap one gather of whole rows (``index_select`` on a 2-D or 3-D view)."""
     import torch
 
-    index, weight = _device_weights(in_size, out_size, first, count, offset,
-                                    str(pixels.device))
-    shape = [1] * pixels.dim()
-    shape[dim] = count
-    out_shape = list(pixels.shape)
-    out_shape[dim] = count
+    n, height, width, channels = pixels.shape
+    if dim == 2:        # columns: a [N*H, W*C] matrix whose columns interleave the channels
+        source = pixels.reshape(n * height, width * channels)
+        index, weight = _device_weights(in_size, out_size, first, count, offset, channels,
+                                        str(pixels.device))
+        out_shape, weight_view = (n * height, count * channels), (1, -1)
+    else:               # rows: [N, H, W*C], one weight per output row
+        source = pixels.reshape(n, height, width * channels)
+        index, weight = _device_weights(in_size, out_size, first, count, offset, 1,
+                                        str(pixels.device))
+        out_shape, weight_view = (n, count, width * channels), (1, -1, 1)
     acc = torch.full(out_shape, 1 << (PRECISION_BITS - 1), dtype=torch.int32,
                      device=pixels.device)
     for tap in range(index.shape[1]):
-        taken = pixels.index_select(dim, index[:, tap]).to(torch.int32)
-        acc += taken.mul_(weight[:, tap].view(shape))
-    return acc.bitwise_right_shift_(PRECISION_BITS).clamp_(0, 255).to(torch.uint8)
+        taken = source.index_select(1, index[:, tap]).to(torch.int32)   # 8-bit until here
+        acc.add_(taken.mul_(weight[:, tap].view(weight_view)))
+    out = acc.bitwise_right_shift_(PRECISION_BITS).clamp_(0, 255).to(torch.uint8)
+    return out.reshape(n, height, count, channels) if dim == 2 else \
+        out.reshape(n, count, width, channels)
 
 
 class NotExact(ValueError):

@@ -25,7 +25,7 @@ from .exact_resize import open_clip_transform
 
 #: The modes whose 8-bit pixels exact_resize resizes as Pillow does.
 FULL_SIZE_MODES = ("RGB", "L")
-#: Frames resized in one call: its int32 intermediates take ~6 MB a 1080p frame.
+#: Frames resized in one call: its int32 intermediates take ~9 MB a 1080p frame.
 RESIZE_CHUNK = 64
 
 if TYPE_CHECKING:  # pragma: no cover
