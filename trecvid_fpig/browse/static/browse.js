@@ -135,7 +135,7 @@
       return item;
     }
 
-    function column(run, entries, title, note) {
+    function column(run, entries, title, note, counted) {
       const section = el("section", "run");
       section.dataset.run = String(run);
       const header = el("header");
@@ -151,7 +151,7 @@
         part.append(el("span", "badge", LETTER[cls]), " " + counts[cls] + " " + NAME[cls]);
         stats.append(part);
       });
-      header.append(stats);
+      if (counted) header.append(stats);
       const shown = el("p", "shown");
       shown.setAttribute("aria-live", "polite");
       header.append(shown);
@@ -170,11 +170,11 @@
       const title = data.answered
         ? "top " + data.shots.length + " · infAP " + fixed4(data.infAP)
         : "no shots for this topic";
-      runs.append(column(i, data.shots, title));
+      runs.append(column(i, data.shots, title, null, true));
       const more = data.missed_total - data.missed.length;
-      missed.append(column(i, data.missed, "missed " + data.missed_total,
-        more > 0 ? "and " + more + " more not shown (the first " + data.missed.length +
-          " are those another run found, then those this run ranks deepest)" : null));
+      missed.append(column(i, data.missed, "missed " + data.missed_total + " relevant",
+        more > 0 ? "and " + more + " more not shown: first come those another run has in " +
+          "its top " + depth + ", then those this run ranks nearest to its top" : null, false));
     });
 
     const grids = Array.from(document.querySelectorAll("ol.grid"));
@@ -295,6 +295,8 @@
       text.append(ranks);
       if (clip && !play) text.append(el("span", "aside", "Enter or click plays the shot"));
       preview.append(text);
+      const thumb = figure.querySelector("img");
+      preview.style.width = Math.max(260, Math.min(480, (thumb ? thumb.naturalWidth : 0) + 12)) + "px";
       preview.hidden = false;
       shownFor = figure;
       place(figure);
