@@ -68,38 +68,45 @@ def _label(run: Run) -> str:
 
 
 def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False,
-          measures: Sequence[str] = (), strict: bool = False):
+          measures: Sequence[str] = (), strict: bool = False, coverage: bool = False):
     """xinfAP and friends as a DataFrame: one row per run, or per (run, topic) with `per_topic`.
 
     `strict` scores a run as a submission (missing topics count 0); its violations are listed in
     the ``violations`` column. `measures` adds trec_eval measures on the judged shots (AP, P@10, …).
+    `coverage` adds the pool coverage columns of ``score --coverage`` (pooled@10 …
+    infAP_condensed), after the counts.
     """
     import pandas as pd
 
+    from .evaluate.coverage import coverage_columns
     from .evaluate.score import IPREC_COLUMNS, iprec_values, score_runs, trec_label
 
     judged = load_qrels(qrels)
     per_topic, strict = arguments.flag(per_topic, "per_topic"), arguments.flag(strict, "strict")
-    scored = score_runs(judged, _as_runs(runs), strict=strict, measures=tuple(_names(measures, "measures")))
+    coverage = arguments.flag(coverage, "coverage")
+    scored = score_runs(judged, _as_runs(runs), strict=strict, measures=tuple(_names(measures, "measures")),
+                        coverage=coverage)
+    pool = coverage_columns() if coverage else []
     extra = [trec_label(m) for m in (scored[0].trec_means if scored else {})]
     rows = []
     for s in scored:
         name = _label(s.run)
         if per_topic:
-            for t in s.result.topics:
+            for t, pool_t in zip(s.result.topics, s.coverage.topics):
                 row = {"run": name, "topic": t.topic, **{c: getattr(t, c) for c in SCORE_COLUMNS},
-                       **iprec_values(t)}
+                       **(s.coverage.values(pool_t) if coverage else {}), **iprec_values(t)}
                 values = s.trec_per_topic.get(t.topic, {})
                 row.update({trec_label(m): values.get(m) for m in s.trec_means})
                 rows.append(row)
         else:
             row = {"run": name, **{c: getattr(s.result, c) for c in SCORE_COLUMNS},
-                   **iprec_values(s.result), "topics": len(s.result.topics)}
+                   **(s.coverage.values() if coverage else {}), **iprec_values(s.result),
+                   "topics": len(s.result.topics)}
             row.update({trec_label(m): v for m, v in s.trec_means.items()})
             if strict:
                 row["violations"] = list(s.violations)
             rows.append(row)
-    columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) + list(IPREC_COLUMNS) \
+    columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) + pool + list(IPREC_COLUMNS) \
         + ([] if per_topic else ["topics"]) + extra + (["violations"] if strict and not per_topic else [])
     return pd.DataFrame(rows, columns=columns)
 

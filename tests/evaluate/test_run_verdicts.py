@@ -66,8 +66,11 @@ def check(*paths):
 
 
 def score(path):
+    """Exit code and stderr lines, less the pool-coverage warning every run here earns (one shot
+    a topic, never pooled): the verdicts are about the file, not the pool."""
     result = invoke("score", "--qrels", "tv21", "--strict", "--format", "csv", path, ok=False)
-    return result.exit_code, result.stderr.splitlines()
+    return result.exit_code, [line for line in result.stderr.splitlines()
+                              if "underestimates this run" not in line]
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

@@ -37,6 +37,7 @@ COMMANDS = {
     "plot": "plot",
     "fuse": "fuse",
     "runs": "runs",
+    "qrels": "qrels",
     "browse": "browse",
 }
 

@@ -26,15 +26,20 @@ from ..report.formats import FORMATS, render
               help="Score as a TRECVID submission: missing topics count 0; list violations, exit 1.")
 @click.option("--measure", "measures", multiple=True, metavar="NAME",
               help="Also a trec_eval measure on the judged shots via ir-measures (AP, P@10, …).")
+@click.option("--coverage", is_flag=True,
+              help="Also the pool coverage: pooled@k and judged@k (k = 10, 100, 1000), unpooled_ret "
+                   "and infAP_condensed (infAP without the shots no one pooled); not in sample-eval.")
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: Tuple[str, ...],
-            runs: Tuple[str, ...]) -> None:
+            coverage: bool, runs: Tuple[str, ...]) -> None:
     """Score RUNS (TREC format: topic Q0 shot rank score tag, or NIST's AVS submission XML,
     told apart by content; - reads standard input) with inferred AP."""
-    if fmt == "sample-eval" and measures:
-        raise click.UsageError("--measure cannot be printed in --format sample-eval")
+    if fmt == "sample-eval" and (measures or coverage):
+        raise click.UsageError(f"{'--measure' if measures else '--coverage'} cannot be printed "
+                               "in --format sample-eval")
     qrels = load_qrels(qrels_spec)
-    results = score_runs(qrels, runs, strict=strict, measures=measures, keep_going=True)
+    results = score_runs(qrels, runs, strict=strict, measures=measures, keep_going=True,
+                         coverage=coverage)
     scored = [r for r in results if not isinstance(r, InputError)]
     failed = [r for r in results if isinstance(r, InputError)]
     if len(failed) == len(results):
@@ -43,7 +48,7 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         click.echo(format_sample_eval_runs([(s.run.path, s.result) for s in scored], per_topic),
                    nl=False)
     else:
-        rows, columns = score_rows(scored, per_topic, curve=fmt in ("csv", "json"))
+        rows, columns = score_rows(scored, per_topic, curve=fmt in ("csv", "json"), coverage=coverage)
         meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
     # sample_eval.pl skips misspelt topics without a word; --strict names each as a violation
@@ -51,6 +56,10 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         for s in scored:
             for warning in s.warnings:
                 click.echo(f"fpig-trecvid: warning: {s.run.path}: {warning}", err=True)
+    for s in scored:          # every format: a number NIST's pool cannot support says so
+        if s.coverage.low:
+            click.echo(f"fpig-trecvid: warning: {s.run.path}: {s.coverage.warning(s.result.infAP)}",
+                       err=True)
     violations = [(s.run.path, v) for s in scored for v in s.violations]
     for path, v in violations:
         click.echo(f"fpig-trecvid: {path}: {v}", err=True)

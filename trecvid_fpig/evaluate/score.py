@@ -12,9 +12,10 @@ from ..base.workers import WorkerDied, fork_map
 from ..errors import InputError
 from ..formats.qrels import Qrels
 from ..formats.runs import Run, read_any_run
+from .coverage import RunCoverage, coverage_columns, evaluate_with_coverage
 from .strict import score_warnings, submission_violations
 from .trec_measures import parse_measures, trec_measures
-from .xinfap import RECALL_LEVELS, RunResult, TopicResult, evaluate_run
+from .xinfap import RECALL_LEVELS, RunResult, TopicResult
 
 MEASURE_COLUMNS = ("infAP", "infNDCG", "iP10", "iP100", "iP1000")
 #: The counts sample_eval.pl prints after the measures, for each topic and for ``all``.
@@ -33,22 +34,27 @@ class ScoredRun:
     warnings: Tuple[str, ...] = ()
     trec_means: Dict[str, float] = field(default_factory=dict)
     trec_per_topic: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    #: pool coverage; infAP_condensed in it only with `coverage` or when coverage is low
+    coverage: Optional[RunCoverage] = None
 
 
 def score_run(qrels: Qrels, path: Union[str, Path, Run], strict: bool = False,
-              measures: Sequence[str] = ()) -> ScoredRun:
-    """Score a run in memory, or a TREC run or AVS XML file (``-``: standard input)."""
+              measures: Sequence[str] = (), coverage: bool = False) -> ScoredRun:
+    """Score a run in memory, or a TREC run or AVS XML file (``-``: standard input).
+
+    Pool coverage comes from the same lookups as the scores; `coverage` adds infAP_condensed,
+    which a run with low coverage gets anyway (for score's warning)."""
     run = path if isinstance(path, Run) else read_any_run(path)
-    result = evaluate_run(qrels, run, missing_as_zero=strict)
+    result, pool = evaluate_with_coverage(qrels, run, missing_as_zero=strict, condensed=coverage)
     violations = tuple(submission_violations(qrels, run)) if strict else ()
     means, per_topic = trec_measures(qrels, run, measures) if measures else ({}, {})
     warnings = tuple(score_warnings(qrels, run))
-    return ScoredRun(run, result, violations, warnings, means, per_topic)
+    return ScoredRun(run, result, violations, warnings, means, per_topic, pool)
 
 
 def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict: bool = False,
                measures: Sequence[str] = (), workers: Optional[int] = None,
-               keep_going: bool = False) -> List[Union[ScoredRun, InputError]]:
+               keep_going: bool = False, coverage: bool = False) -> List[Union[ScoredRun, InputError]]:
     """Score each run against one qrels parse, in the order given.
 
     With `keep_going`, a run that cannot be read gives its :class:`InputError` in its place
@@ -64,10 +70,11 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict:
     run_paths = [_read_stdin(keep_going) if str(p) == "-" else p for p in run_paths]
     workers = min(workers or os.cpu_count() or 1, len(run_paths))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_score_or_error(qrels, path, strict, measures, keep_going) for path in run_paths]
+        return [_score_or_error(qrels, path, strict, measures, keep_going, coverage)
+                for path in run_paths]
     try:
         return fork_map(partial(_score_or_error, qrels, strict=strict, measures=measures,
-                                keep_going=keep_going), run_paths, workers)
+                                keep_going=keep_going, coverage=coverage), run_paths, workers)
     except WorkerDied as exc:
         raise InputError(f"the process scoring this run {exc.cause}",
                          _run_name(run_paths[exc.index])) from None
@@ -90,11 +97,12 @@ def _read_stdin(keep_going: bool) -> Union[Run, InputError]:
 
 
 def _score_or_error(qrels: Qrels, path: Union[str, Path, Run, InputError], strict: bool,
-                    measures: Sequence[str], keep_going: bool) -> Union[ScoredRun, InputError]:
+                    measures: Sequence[str], keep_going: bool,
+                    coverage: bool = False) -> Union[ScoredRun, InputError]:
     if isinstance(path, InputError):        # standard input, already read and refused
         return path
     try:
-        return score_run(qrels, path, strict, measures)
+        return score_run(qrels, path, strict, measures, coverage)
     except InputError as exc:
         if not keep_going:
             raise
@@ -112,18 +120,21 @@ def iprec_values(result: Union[RunResult, TopicResult]) -> Dict[str, float]:
 
 
 def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
-               run_label: Optional[str] = None, curve: bool = False) -> Tuple[List[dict], List[str]]:
+               run_label: Optional[str] = None, curve: bool = False,
+               coverage: bool = False) -> Tuple[List[dict], List[str]]:
     """Rows for :func:`trecvid_fpig.report.formats.render`: one per run, or per run and topic
     followed by the run's ``all`` row (as ``sample_eval.pl -q`` prints it).
 
     Every field NIST's script prints is a column (the measures, then inum_rel, inum_rel_ret and
     num_ret), named as in the Python API's per-topic DataFrame; with `curve`, the 11 points of
-    iprec@rec too, for each topic (the script prints only their mean, ``all``).
+    iprec@rec too, for each topic (the script prints only their mean, ``all``); with `coverage`,
+    the pool coverage columns after the counts.
     """
     extra = list(scored[0].trec_means) if scored else []
     fields = list(MEASURE_COLUMNS) + list(COUNT_COLUMNS)
     points = list(IPREC_COLUMNS) if curve else []
-    columns = (["run"] + (["topic"] if per_topic else []) + fields + points
+    pool = coverage_columns() if coverage else []
+    columns = (["run"] + (["topic"] if per_topic else []) + fields + pool + points
                + [trec_label(m) for m in extra] + ["topics"])
     rows = []
     for s in scored:
@@ -133,10 +144,12 @@ def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
         summary.update({trec_label(m): v for m, v in s.trec_means.items()})
         summary["topics"] = len(s.result.topics)
         summary.update(iprec_values(s.result) if curve else {})
+        summary.update(s.coverage.values() if coverage else {})
         if per_topic:
-            for t in s.result.topics:
+            for t, c in zip(s.result.topics, s.coverage.topics):
                 row = {"run": name, "topic": t.topic}
                 row.update({m: getattr(t, m) for m in fields})
+                row.update(s.coverage.values(c) if coverage else {})
                 values = s.trec_per_topic.get(t.topic, {})
                 row.update({trec_label(m): values.get(m) for m in extra})
                 row.update(iprec_values(t) if curve else {})

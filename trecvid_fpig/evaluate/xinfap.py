@@ -80,10 +80,16 @@ def _columns_sum(terms: List[np.ndarray], length: int) -> np.ndarray:
 
 def evaluate_topic(tj: TopicJudgments, ranking: TopicRanking,
                    depth: int = MAX_RESULT_SIZE) -> TopicResult:
-    shots = ranking.shots[:depth]
-    k = len(shots)
+    stratum, grade = tj.lookup(ranking.shots[:depth])
+    return evaluate_looked_up(tj, ranking.topic, stratum, grade, ranking.num_lines)
+
+
+def evaluate_looked_up(tj: TopicJudgments, topic: str, stratum: np.ndarray, grade: np.ndarray,
+                       num_lines: int) -> TopicResult:
+    """One topic from its ranking already looked up in the qrels (``tj.lookup``) and cut at its
+    depth: what lets pool coverage score a condensed ranking without a second lookup."""
+    k = len(stratum)
     nstrata = len(tj.strata)
-    stratum, grade = tj.lookup(shots)
     ranks = np.arange(1, k + 1, dtype=np.float64)
     pooled = stratum >= 0
     is_rel = pooled & (grade > 0)
@@ -137,8 +143,8 @@ def evaluate_topic(tj: TopicJudgments, ranking: TopicRanking,
             dcg += docs_end[s] / depth_end * gain[s] / judged_end[s]
     ndcg = depth_end * dcg / tj.ideal_dcg if tj.ideal_dcg != 0 else 0.0
 
-    return TopicResult(ranking.topic, ap, ndcg, precision, inum_rel_ret, tj.est_relevant,
-                       ranking.num_lines, k, _interpolated_precision(est_rel_at, tj.est_relevant))
+    return TopicResult(topic, ap, ndcg, precision, inum_rel_ret, tj.est_relevant,
+                       num_lines, k, _interpolated_precision(est_rel_at, tj.est_relevant))
 
 
 def _interpolated_precision(est_rel_at: np.ndarray, est_relevant: float) -> Tuple[float, ...]:
@@ -181,11 +187,22 @@ def evaluate_run(qrels: Qrels, run: Run, depth: int = MAX_RESULT_SIZE,
     With `missing_as_zero` (scoring a submission), a qrels topic absent from the run scores 0 and
     counts in the means.
     """
+    results = [evaluate_topic(tj, ranking, depth) for tj, ranking in scored_topics(qrels, run)]
+    return run_result(qrels, run, results, missing_as_zero)
+
+
+def scored_topics(qrels: Qrels, run: Run) -> List[Tuple[TopicJudgments, TopicRanking]]:
+    """The run's answered topics that the qrels judge, in the run's order: the ones scored."""
     answered = answered_topics(run)
-    results = [evaluate_topic(qrels.topics[t], answered[t], depth)
-               for t in answered if t in qrels.topics]
+    return [(qrels.topics[t], answered[t]) for t in answered if t in qrels.topics]
+
+
+def run_result(qrels: Qrels, run: Run, results: List[TopicResult],
+               missing_as_zero: bool = False) -> RunResult:
+    """The run's result from its scored topics' results: the means sample_eval prints as `all`."""
+    answered = answered_topics(run)
     if missing_as_zero:
-        results += [_zero_result(tj) for t, tj in qrels.topics.items() if t not in answered]
+        results = results + [_zero_result(tj) for t, tj in qrels.topics.items() if t not in answered]
         results.sort(key=lambda r: int(r.topic))
     if not results and not answered:
         raise InputError(f"the run holds no shots: every topic ({_preview(run.topics)}) is empty",
