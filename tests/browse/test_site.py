@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from PIL import Image
-from support.browse import DEPTH, RUNS
+from support.browse import DEPTH, RUNS, pooled_at
 from support.cli import invoke
 
 
@@ -49,6 +49,17 @@ def test_infap_and_the_means_are_what_score_prints(site):
     for run in data["runs"]:
         shown = f"{run['infAP']:.4f}"
         assert shown in table and f'<td class="num">{shown}</td>' in index_html
+
+
+def test_pooled_at_100_is_the_share_of_each_top_100_in_the_pool(site):
+    out, _ = site
+    data = script_data(out / "data" / "site.js")
+    for index, run in enumerate(RUNS):
+        want = pooled_at(run)
+        assert {t["topic"]: t["pooled"][index] for t in data["topics"]} == pytest.approx(want)
+        mean = data["runs"][index]["pooled"]
+        assert mean == pytest.approx(sum(want.values()) / len(want))
+        assert f'<td class="num">{mean:.4f}</td>' in (out / "index.html").read_text()
 
 
 def test_shots_without_a_keyframe_get_a_placeholder_and_a_count(site, keyframes):

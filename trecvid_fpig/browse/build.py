@@ -83,7 +83,8 @@ def build_site(request: BrowseRequest) -> BrowseResult:
             "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
             "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
             "runs": [{"label": label, "path": s.run.path, "tag": s.run.tag,
-                      "infAP": s.result.infAP, "topics": len(s.result.topics)}
+                      "infAP": s.result.infAP, "topics": len(s.result.topics),
+                      "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
                      for label, s in zip(labels, scored)]}
     with output_lock(out):
         with atomic_directory(out) as stage:

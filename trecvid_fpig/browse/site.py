@@ -31,12 +31,11 @@ def judgment_classes(judgments: TopicJudgments, shots: Sequence[str]) -> List[st
             for s, g in zip(stratum.tolist(), grade.tolist())]
 
 
-def pooled_at_100(qrels: Qrels, scored: ScoredRun) -> Dict[str, float]:
-    """pooled@100 per topic: the index's coverage column.
-
-    Issue 34 brings it to the scorer (``trecvid_fpig.evaluate.coverage``); until it lands the
-    column stays empty rather than counting it a second way here."""
-    return {}
+def pooled_at_100(scored: ScoredRun) -> Dict[str, float]:
+    """pooled@100 per topic, as ``score --coverage`` prints it (the scorer computes it with the
+    scores, :mod:`trecvid_fpig.evaluate.coverage`)."""
+    column = scored.coverage.depths.index(POOLED_DEPTH)
+    return {t.topic: t.pooled[column] for t in scored.coverage.topics}
 
 
 def topic_pages(qrels: Qrels, scored: Sequence[ScoredRun], texts: Dict[str, str],
@@ -48,7 +47,7 @@ def topic_pages(qrels: Qrels, scored: Sequence[ScoredRun], texts: Dict[str, str]
     """
     answered = [answered_topics(s.run) for s in scored]
     infap = [{t.topic: t.infAP for t in s.result.topics} for s in scored]
-    coverage = [pooled_at_100(qrels, s) for s in scored]
+    coverage = [pooled_at_100(s) for s in scored]
     pages = []
     for topic, judgments in qrels.topics.items():
         rankings = [a.get(topic) for a in answered]
