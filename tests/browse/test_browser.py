@@ -194,3 +194,22 @@ def test_a_phone_sized_screen_stacks_the_runs(browser, site, expected, screensho
         phone.check_clean()
     finally:
         phone.context.close()
+
+
+def test_enter_plays_a_video_shot_from_its_boundaries(browser, video_site):
+    out, result, videos = video_site
+    assert result.exit_code == 0, result.output + result.stderr
+    opened = Page(browser, out)
+    try:
+        shown = opened.open("topic-1661.html")
+        shown.focus("#runs figure.shot")            # shot00001_2, frames 10..29 at 25 fps
+        shown.keyboard.press("Enter")
+        src = shown.get_attribute("#preview video", "src")
+        path, fragment = src.split("#")
+        assert fragment == "t=0.4,1.2"
+        assert (out / path).resolve() == (videos / "00001" / "00001.mp4").resolve()
+        shown.keyboard.press("Escape")
+        assert not shown.is_visible("#preview")
+        opened.check_clean()
+    finally:
+        opened.context.close()
