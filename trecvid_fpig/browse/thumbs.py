@@ -130,7 +130,8 @@ def _middle(pixels):
 def _save(image, size: int, target: Path) -> None:
     from PIL import Image, ImageOps
 
-    image = ImageOps.exif_transpose(image).convert("RGB")
+    ImageOps.exif_transpose(image, in_place=True)
+    image = image.convert("RGB")
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
     with atomic_write(target, "wb") as fh:
         image.save(fh, "JPEG", quality=QUALITY)

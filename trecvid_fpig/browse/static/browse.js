@@ -104,6 +104,7 @@
         img.src = file;
         img.alt = "";
         img.decoding = "async";
+        img.loading = "lazy";
         figure.append(img);
       } else {
         figure.append(el("div", "placeholder", "no " + (site.videos ? "video" : "keyframe")));
