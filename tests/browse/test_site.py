@@ -151,3 +151,17 @@ def test_a_folder_that_is_not_a_site_is_never_replaced(keyframes, tmp_path):
     line = refused(*RUNS, "--qrels", "tv21", "--keyframes", keyframes[0], "--out", mine)
     assert "is not a browse site" in line
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_labels_are_text_never_markup_and_the_api_builds_from_runs_in_memory(keyframes, tmp_path):
+    from trecvid_fpig.api import browse
+    from trecvid_fpig.formats.runs import Run
+
+    runs = [Run.from_file(r) for r in RUNS]
+    result = browse(runs, "tv21", tmp_path / "site", keyframes=keyframes[0],
+                                 labels=["<b>A</b>", "B&C"], depth=DEPTH, workers=0)
+    assert result.index == tmp_path / "site" / "index.html" and result.topics == 20
+    index = result.index.read_text(encoding="utf-8")
+    assert "&lt;b&gt;A&lt;/b&gt;" in index and "<b>A</b>" not in index and "B&amp;C" in index
+    assert [r["label"] for r in script_data(tmp_path / "site" / "data" / "site.js")["runs"]] == \
+        ["<b>A</b>", "B&C"]
