@@ -82,10 +82,11 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     site = {"tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
             "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
             "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
-            "runs": [{"label": label, "path": s.run.path, "tag": s.run.tag,
+            "runs": [{"label": label, "key": chr(ord("A") + i), "path": s.run.path,
+                      "tag": s.run.tag,
                       "infAP": s.result.infAP, "topics": len(s.result.topics),
                       "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
-                     for label, s in zip(labels, scored)]}
+                     for i, (label, s) in enumerate(zip(labels, scored))]}
     with output_lock(out):
         with atomic_directory(out) as stage:
             _link_cache(out / "thumbs", stage / "thumbs")

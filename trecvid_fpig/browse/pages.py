@@ -18,6 +18,11 @@ LEGEND = (
 )
 
 
+def chip_text(run: dict) -> str:
+    """A run's name on its chips: its key letter (what the marks on thumbnails use) and label."""
+    return run["key"] if run["label"] == run["key"] else f"{run['key']} · {run['label']}"
+
+
 def render_pages(stage: Path, site: dict) -> None:
     """``index.html`` and one ``topic-ID.html`` per topic, into `stage`."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -27,6 +32,7 @@ def render_pages(stage: Path, site: dict) -> None:
                       keep_trailing_newline=True)
     env.filters["fixed4"] = lambda v: "—" if v is None else f"{v:.4f}"
     env.filters["signed4"] = lambda v: "—" if v is None else f"{v:+.4f}"
+    env.filters["chip"] = chip_text
     qrels_name = next((i.name for i in REGISTRY.values() if i.qrels and
                        site["qrels"].endswith(i.qrels)), Path(site["qrels"]).name)
     common = {"site": site, "legend": LEGEND, "qrels_name": qrels_name,

@@ -20,6 +20,10 @@
     return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable);
   }
 
+  function chipText(run) {
+    return run.label === run.key ? run.key : run.key + " · " + run.label;
+  }
+
   function fixed4(v) { return v === null || v === undefined ? "—" : v.toFixed(4); }
 
   function formatScore(v) {
@@ -122,7 +126,7 @@
       const spoken = [];
       entry.ranks.forEach(function (rank, j) {
         if (j === run || rank === null) return;
-        const mark = el("span", "mark run-" + j, site.runs[j].label + " " + rank);
+        const mark = el("span", "mark run-" + j, site.runs[j].key + " " + rank);
         mark.title = site.runs[j].label + " ranks it " + rank;
         marks.append(mark);
         spoken.push(site.runs[j].label + " ranks it " + rank);
@@ -141,7 +145,8 @@
       section.dataset.run = String(run);
       const header = el("header");
       const heading = el("h2");
-      heading.append(el("span", "chip run-" + run, site.runs[run].label), " " + title);
+      heading.append(el("span", "chip run-" + run, chipText(site.runs[run])), " ");
+      heading.append(el("span", "title", title));
       header.append(heading);
       const counts = {};
       entries.forEach(function (e) { counts[e.class] = (counts[e.class] || 0) + 1; });
@@ -177,6 +182,19 @@
         more > 0 ? "and " + more + " more not shown: first come those another run has in " +
           "its top " + depth + ", then those this run ranks nearest to its top" : null, false));
     });
+
+    /* the grids of all runs start at one height, whatever their headers' wrapping */
+    function alignHeaders() {
+      [runs, missed].forEach(function (row) {
+        const headers = Array.from(row.querySelectorAll(".run > header"));
+        headers.forEach(function (h) { h.style.minHeight = ""; });
+        if (getComputedStyle(row).gridTemplateColumns.split(" ").length < 2) return;
+        const tallest = Math.max.apply(null, headers.map(function (h) { return h.offsetHeight; }));
+        headers.forEach(function (h) { h.style.minHeight = tallest + "px"; });
+      });
+    }
+    alignHeaders();
+    window.addEventListener("resize", alignHeaders);
 
     const grids = Array.from(document.querySelectorAll("ol.grid"));
     grids.forEach(function (grid) {
@@ -291,7 +309,7 @@
       cls.append(el("span", "badge", LETTER[data.class]), " " + NAME[data.class]);
       text.append(cls);
       const ranks = el("span", "ranks", data.ranks.map(function (rank, j) {
-        return site.runs[j].label + " " + (rank === null ? "—" : "#" + rank);
+        return site.runs[j].key + " " + (rank === null ? "—" : "#" + rank);
       }).join(" · "));
       text.append(ranks);
       if (clip && !play) text.append(el("span", "aside", "Enter or click plays the shot"));
