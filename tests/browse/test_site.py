@@ -91,11 +91,17 @@ def test_a_rerun_decodes_nothing_and_another_run_reuses_the_cache(site, keyframe
     again = invoke("browse", *RUNS, "--qrels", "tv21", "--keyframes", keyframes[0], "--depth",
                    DEPTH, "--thumb-size", 96, "--workers", 0, "--out", copy)
     assert "(0 made" in again.stdout and "(0 made" not in first.stdout
+    assert tree(copy) == tree(out)                      # the same inputs give the same bytes
     one = invoke("browse", RUNS[1], "--qrels", "tv21", "--keyframes", keyframes[0], "--depth",
                  DEPTH, "--thumb-size", 96, "--workers", 0, "--out", copy)
     assert "(0 made" in one.stdout
     assert sorted(p.name for p in (copy / "thumbs").rglob("*.jpg")) == before
     assert len(script_data(copy / "data" / "site.js")["runs"]) == 1
+
+
+def tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
 
 
 def refused(*args):
@@ -126,8 +132,9 @@ def test_more_than_four_runs_are_refused(keyframes, tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_an_unreadable_keyframe_names_the_file_and_leaves_the_old_site(site, keyframes,
-                                                                        tmp_path):
+                                                                        tmp_path, workers):
     out, _ = site
     copy, frames = tmp_path / "site", tmp_path / "keyframes"
     shutil.copytree(out, copy)
@@ -138,7 +145,7 @@ def test_an_unreadable_keyframe_names_the_file_and_leaves_the_old_site(site, key
     broken.write_bytes(b"not a jpeg at all")
     index = (copy / "index.html").read_bytes()
     line = refused(*RUNS, "--qrels", "tv21", "--keyframes", frames, "--depth", DEPTH,
-                   "--workers", 0, "--out", copy)
+                   "--workers", workers, "--out", copy)
     assert str(broken) in line and "cannot decode image" in line
     assert (copy / "index.html").read_bytes() == index
     assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []

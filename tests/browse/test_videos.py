@@ -44,3 +44,17 @@ def test_a_rerun_with_the_same_videos_decodes_nothing(video_site, tmp_path):
     for shot, (src, start, end) in topic_data(copy)["clips"].items():
         first = topic_data(out)["clips"][shot]
         assert (copy / src).resolve() == (out / first[0]).resolve() and [start, end] == first[1:]
+
+
+def test_a_video_that_cannot_be_opened_is_one_line_naming_it(video_site, tmp_path):
+    out, _, videos = video_site
+    broken = tmp_path / "videos"
+    shutil.copytree(videos, broken)
+    (broken / "00002" / "00002.mp4").write_bytes(b"not a video")
+    result = invoke("browse", out.parent / "run.txt", "--qrels", "tv21", "--videos", broken,
+                    "--boundaries", videos.parent / "msb", "--workers", 0,
+                    "--out", tmp_path / "site", ok=False)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(broken / "00002" / "00002.mp4") in lines[0], result.stderr
+    assert not (tmp_path / "site").exists()
