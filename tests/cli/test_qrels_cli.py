@@ -42,6 +42,9 @@ def test_fetch_installs_then_is_a_no_op_then_force_reinstalls(monkeypatch, fetch
         forced = invoke("qrels", "fetch", "tv19", "--force")
         assert forced.stdout.startswith("tv19: installed") and forced.stderr == ""
     assert installed.read_bytes() == COPY.replace(b"\r\n", b"\n") + b"\n"
+    listed = {line.split()[0]: line for line in invoke("topics", "list").stdout.splitlines()}
+    assert listed["tv19"].endswith("qrels fetched") and listed["tv20"].endswith("qrels from NIST")
+    assert listed["tv21"].endswith("qrels shipped")
 
 
 @pytest.mark.parametrize("path, served, fragments", [
