@@ -18,6 +18,14 @@ from ..formats.qrels import Qrels, TopicJudgments
 #: not sampled for judging (-1), and never pooled (not in the qrels at all).
 RELEVANT, NOT_RELEVANT, UNSAMPLED, UNPOOLED = "relevant", "not-relevant", "unsampled", "unpooled"
 CLASSES = (RELEVANT, NOT_RELEVANT, UNSAMPLED, UNPOOLED)
+#: How the pages show each class (the legend, the thumbnails' letters, the preview): a letter,
+#: so that a class reads without colour, a name, and what it means.
+LEGEND = {
+    RELEVANT: ("R", "relevant", "NIST judged it relevant"),
+    NOT_RELEVANT: ("N", "not relevant", "NIST judged it not relevant"),
+    UNSAMPLED: ("P", "pooled, not judged", "in NIST's pool but not sampled for judging (−1)"),
+    UNPOOLED: ("U", "unpooled", "never in NIST's pool: no one judged it"),
+}
 #: Runs side by side on a topic page: more columns would not fit a laptop screen.
 MAX_RUNS = 4
 #: The depth of the index's pool-coverage column.

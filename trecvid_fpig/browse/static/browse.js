@@ -4,9 +4,11 @@
 "use strict";
 (function () {
   const site = window.FPIG_SITE;
-  const LETTER = {"relevant": "R", "not-relevant": "N", "unsampled": "P", "unpooled": "U"};
-  const NAME = {"relevant": "relevant", "not-relevant": "not relevant",
-                "unsampled": "pooled, not judged (−1)", "unpooled": "unpooled"};
+  const LETTER = {}, NAME = {};
+  Object.keys(site.classes).forEach(function (cls) {
+    LETTER[cls] = site.classes[cls].letter;
+    NAME[cls] = site.classes[cls].name;
+  });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
