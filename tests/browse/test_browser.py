@@ -187,7 +187,8 @@ def test_a_phone_sized_screen_stacks_the_runs(browser, site, expected, screensho
     phone = Page(browser, site[0], viewport=(390, 844))
     try:
         shown = phone.open(f"topic-{sorted(expected)[0]}.html")
-        columns = shown.eval_on_selector_all("#runs > .run", "s => s.map(x => x.getBoundingClientRect().left)")
+        columns = shown.eval_on_selector_all(
+            "#runs > .run", "s => s.map(x => x.getBoundingClientRect().left)")
         assert len(columns) == 2 and columns[0] == columns[1]
         assert shown.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         shown.screenshot(path=str(screenshots / "topic-phone.png"))

@@ -58,3 +58,17 @@ def test_a_video_that_cannot_be_opened_is_one_line_naming_it(video_site, tmp_pat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(broken / "00002" / "00002.mp4") in lines[0], result.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_a_shot_table_gives_the_middle_frame_and_its_seconds(video_site, tmp_path):
+    out, _, videos = video_site
+    table = tmp_path / "shots.csv"
+    table.write_text("shot_id,video,start,end\nshot00001_2,00001,0.4,1.2\n")
+    result = invoke("browse", out.parent / "run.txt", "--qrels", "tv21", "--shot-table", table,
+                    "--videos", videos, "--workers", 0, "--out", tmp_path / "site")
+    assert result.exit_code == 0, result.output + result.stderr
+    page = topic_data(tmp_path / "site")
+    with Image.open(tmp_path / "site" / page["thumbs"]["shot00001_2"]) as image:
+        assert abs(colour_number(image.convert("RGB")) - 20) <= 2   # frames 10..29: 20
+    assert page["clips"]["shot00001_2"][1:] == [0.4, 1.2]
+    assert page["thumbs"]["shot00001_1"] is None                   # not in the table
