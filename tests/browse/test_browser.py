@@ -126,6 +126,13 @@ def test_the_index_sorts_by_disagreement_first_then_by_any_column(page):
     index.click("#topics th[data-key=text] button")
     texts = [v.lower() for v in column(7)]
     assert texts == sorted(texts)
+    index.focus("#topics th[data-key=topic] button")      # the keyboard sorts too
+    index.keyboard.press("Enter")
+    assert column(1) == sorted(column(1), key=int)
+    index.keyboard.press("Space")
+    assert column(1) == sorted(column(1), key=int, reverse=True)
+    index.keyboard.press("Tab")
+    assert index.evaluate("document.activeElement.closest('th').dataset.key") == "infAP-0"
     page.check_clean()
 
 
