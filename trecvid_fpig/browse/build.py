@@ -84,8 +84,8 @@ def build_site(request: BrowseRequest) -> BrowseResult:
             "qrels_name": request.qrels if request.qrels in REGISTRY else Path(qrels.path).name,
             "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
             "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
-            "classes": {cls: {"letter": letter, "name": name}
-                        for cls, (letter, name, _) in LEGEND.items()},
+            "classes": [{"class": cls, "letter": letter, "name": name}
+                        for cls, (letter, name, _) in LEGEND.items()],
             "runs": [{"label": label, "key": chr(ord("A") + i), "path": s.run.path,
                       "tag": s.run.tag,
                       "infAP": s.result.infAP, "topics": len(s.result.topics),
