@@ -62,6 +62,13 @@ class RunCoverage:
         return (f"mean pooled@{LOW_DEPTH} is {self.low_pooled:.2f} (below {LOW_POOLED}): "
                 f"infAP {infap:.4f} underestimates this run; infAP_condensed {self.infAP_condensed:.4f}")
 
+    def summary(self) -> str:
+        """The run's coverage in one line, for people (the demo prints it)."""
+        pooled = ", ".join(f"pooled@{k} {v:.2f}" for k, v in zip(self.depths, self.pooled))
+        judged = ", ".join(f"judged@{k} {v:.2f}" for k, v in zip(self.depths, self.judged))
+        condensed = "" if self.infAP_condensed is None else f"; infAP_condensed {self.infAP_condensed:.4f}"
+        return f"{pooled}; {judged}; unpooled_ret {self.unpooled_ret:.1f} a topic{condensed}"
+
     def values(self, topic: Optional[TopicCoverage] = None) -> Dict[str, Optional[float]]:
         """The columns by name (pooled@10 … judged@1000, unpooled_ret, infAP_condensed), of the
         run's ``all`` or of one of its topics."""
