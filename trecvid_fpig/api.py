@@ -300,3 +300,28 @@ def compare(runs: Sequence[PathLike] = (), qrels: Optional[PathLike] = None,
                                   run_paths, CellEvaluator(ResultCache(None)))
     tests = pair_tests(scores, permutations, seed, bootstrap)
     return pd.DataFrame(pair_rows(tests, alpha))
+
+
+def browse(runs: RunsLike, qrels: PathLike, out: PathLike, topics: Optional[PathLike] = None,
+           keyframes: Optional[PathLike] = None, videos: Optional[PathLike] = None,
+           boundaries: Optional[PathLike] = None, shot_table: Optional[PathLike] = None,
+           labels: Optional[Sequence[str]] = None, depth: int = 100, thumb_size: int = 160,
+           workers: Optional[int] = None):
+    """``fpig-trecvid browse``: write the static site `out` showing one to four runs side by
+    side (docs/browse.md); the pictures come from `keyframes`, `videos` with `boundaries`, or a
+    `shot_table`. Returns a ``BrowseResult`` (``.index`` is the page to open)."""
+    from .browse.build import BrowseRequest, build_site
+
+    def optional_path(value, name):
+        return None if value is None else str(arguments.path(value, name))
+
+    return build_site(BrowseRequest(
+        runs=tuple(_as_runs(runs)), qrels=str(arguments.path(qrels, "qrels")),
+        out=str(arguments.path(out, "out")), topics=optional_path(topics, "topics"),
+        keyframes=optional_path(keyframes, "keyframes"), videos=optional_path(videos, "videos"),
+        boundaries=optional_path(boundaries, "boundaries"),
+        shot_table=optional_path(shot_table, "shot_table"),
+        labels=None if labels is None else tuple(_names(labels, "labels")),
+        depth=arguments.integer(depth, "depth", minimum=1),
+        thumb_size=arguments.integer(thumb_size, "thumb_size", minimum=1),
+        workers=None if workers is None else arguments.integer(workers, "workers", minimum=0)))

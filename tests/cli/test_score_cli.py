@@ -134,7 +134,7 @@ def test_bad_runs_exit_2_without_traceback(tmp_path, content, needle):
 def test_missing_qrels_and_runs(tmp_path):
     assert invoke("score", "--qrels", str(tmp_path / "nope"), str(tmp_path)).exit_code == 2
     result = invoke("score", "--qrels", "tv20", str(tmp_path / "run.txt"))
-    assert result.exit_code == 2 and "NIST publishes them" in result.output
+    assert result.exit_code == 2 and "fpig-trecvid qrels fetch tv20" in result.output
 
 
 def test_topics_list():

@@ -167,7 +167,7 @@ def test_topic_files_ship_with_registry_facts():
     assert load_topics("tv19").qrels_ids[0] == "1611"
     assert len(load_topics("tv22", narrative=True)) == 30
     assert resolve_qrels("tv21").exists() and resolve_qrels("tv23").exists()
-    with pytest.raises(InputError, match="NIST"):
+    with pytest.raises(InputError, match="fpig-trecvid qrels fetch tv19"):
         resolve_qrels("tv19")
     with pytest.raises(InputError, match="unknown topic set"):
         load_topics("tv99")

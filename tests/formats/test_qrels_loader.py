@@ -30,7 +30,7 @@ def test_name_path_and_qrels():
     assert Qrels.from_file("tv21").topics.keys() == by_name.topics.keys()
 
 
-@pytest.mark.parametrize("spec, message", [("tv19", "no qrels for tv19 ship"),
+@pytest.mark.parametrize("spec, message", [("tv19", "fpig-trecvid qrels fetch tv19"),
                                            ("nowhere.qrels", "no such qrels file")])
 def test_refusals(spec, message):
     for loader in (load_qrels, api.load_qrels, Qrels.from_file):

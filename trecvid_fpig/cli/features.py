@@ -8,7 +8,7 @@ import click
 
 from ..formats.store import (POOLS, STORE_DTYPES, convert_features, manifest_lines, read_features,
                              verify_store)
-from .options import tower_config_option
+from .options import shot_source_options, tower_config_option
 
 
 @click.group("features")
@@ -65,16 +65,7 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
 @click.option("--checkpoint", required=True, type=click.Path(),
               help="Model checkpoint whose video tower encodes the frames (CLIP4Clip, "
                    "open_clip, HF CLIP vision; or any with --video-encoder).")
-@click.option("--keyframes", type=click.Path(), default=None,
-              help="Keyframe tree DIR/VVVVV/shotVVVVV_N_*.png|jpg|jpeg|webp (or a flat DIR).")
-@click.option("--videos", type=click.Path(), default=None,
-              help="Videos DIR/VVVVV/VVVVV.* or DIR/VVVVV.* (with --boundaries, or the "
-                   "videos a --shot-table names).")
-@click.option("--boundaries", type=click.Path(), default=None,
-              help="Master shot boundaries DIR/VVVVV.tsv (startframe starttime endframe "
-                   "endtime; row N is shot N).")
-@click.option("--shot-table", type=click.Path(), default=None,
-              help="CSV/Parquet with columns shot_id, video, start, end (seconds).")
+@shot_source_options
 @click.option("--frames", default=12, show_default=True, type=click.IntRange(min=1),
               help="Frames per shot, at most.")
 @click.option("--sampling", type=click.Choice(("clip4clip", "uniform", "keyframes")),

@@ -37,6 +37,8 @@ COMMANDS = {
     "plot": "plot",
     "fuse": "fuse",
     "runs": "runs",
+    "qrels": "qrels",
+    "browse": "browse",
 }
 
 #: What the ``[models]`` extra installs: only model verbs (encode, run --checkpoint, demo) import them.

@@ -17,6 +17,25 @@ def tower_config_option(when: str = ""):
              "docs/extract.md).")
 
 
+def shot_source_options(command):
+    """``--keyframes DIR | --videos DIR --boundaries DIR | --shot-table FILE`` (features extract,
+    browse): where a collection's shots and their pixels are."""
+    for option in reversed((
+            click.option("--keyframes", type=click.Path(), default=None,
+                         help="Keyframe tree DIR/VVVVV/shotVVVVV_N_*.png|jpg|jpeg|webp (or a "
+                              "flat DIR)."),
+            click.option("--videos", type=click.Path(), default=None,
+                         help="Videos DIR/VVVVV/VVVVV.* or DIR/VVVVV.* (with --boundaries, or "
+                              "the videos a --shot-table names)."),
+            click.option("--boundaries", type=click.Path(), default=None,
+                         help="Master shot boundaries DIR/VVVVV.tsv (startframe starttime "
+                              "endframe endtime; row N is shot N)."),
+            click.option("--shot-table", type=click.Path(), default=None,
+                         help="CSV/Parquet with columns shot_id, video, start, end (seconds)."))):
+        command = option(command)
+    return command
+
+
 def xml_field_values(pairs: Tuple[str, ...]) -> Dict[str, str]:
     """``--xml-field KEY=VALUE`` pairs (run, runs convert) as a dict."""
     values = {}

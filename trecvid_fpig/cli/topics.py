@@ -23,7 +23,8 @@ def list_topics(topic_set: Optional[str], narrative: bool) -> None:
     """
     if topic_set is None:
         for info in REGISTRY.values():
-            qrels = "qrels shipped" if info.qrels else "qrels from NIST"
+            qrels = "qrels shipped" if info.shipped_qrels else "qrels fetched" if info.qrels \
+                else "qrels from NIST"
             click.echo(f"{info.name:<14} {info.collection}  {info.first_id}-{info.last_id}  "
                        f"{info.last_id - info.first_id + 1:>2} topics  {qrels}")
         click.echo("other years (tv24, tv25): save NIST's topics as a file of 'NUMBER text' lines "

@@ -13,7 +13,7 @@ from ..base.fields import WHITESPACE, split_fields, text_lines
 from ..base.files import read_text
 from ..base.ids import nist_topic_number, run_topic_id
 from ..errors import InputError
-from .shipped import data_file
+from .shipped import data_file, fetched_file
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,33 @@ class TopicSetInfo:
     last_id: int
     filename: str
     narrative: Optional[str] = None
-    qrels: Optional[str] = None
+    shipped_qrels: Optional[str] = None         # under qrels/ in the package
+    fetchable: bool = False                     # `qrels fetch NAME` installs its qrels
+
+    @property
+    def fetched_qrels(self) -> str:
+        """The name ``qrels fetch`` installs this set's qrels under (NIST's name)."""
+        return f"avs.qrels.{self.name}"
+
+    @property
+    def qrels(self) -> Optional[str]:
+        """The qrels' name under ``qrels/`` when they are at hand, shipped or fetched; else None."""
+        if self.shipped_qrels is not None:
+            return self.shipped_qrels
+        if self.fetchable and fetched_file("qrels/" + self.fetched_qrels).exists():
+            return self.fetched_qrels
+        return None
 
 
 REGISTRY: Dict[str, TopicSetInfo] = {info.name: info for info in (
-    TopicSetInfo("tv19", "V3C1", 611, 640, "tv19.avs.txt"),
-    TopicSetInfo("tv20", "V3C1", 641, 660, "tv20.avs.txt"),
-    TopicSetInfo("tv21", "V3C1", 661, 680, "tv21.avs.txt", qrels="avs.qrels.tv21.gz"),
-    TopicSetInfo("progress.v3c1", "V3C1", 591, 610, "progress.v3c1.avs.txt"),
-    TopicSetInfo("tv22", "V3C2", 701, 730, "tv22.avs.txt", narrative="tv22.narrative.txt"),
+    TopicSetInfo("tv19", "V3C1", 611, 640, "tv19.avs.txt", fetchable=True),
+    TopicSetInfo("tv20", "V3C1", 641, 660, "tv20.avs.txt", fetchable=True),
+    TopicSetInfo("tv21", "V3C1", 661, 680, "tv21.avs.txt", shipped_qrels="avs.qrels.tv21.gz"),
+    TopicSetInfo("progress.v3c1", "V3C1", 591, 610, "progress.v3c1.avs.txt", fetchable=True),
+    TopicSetInfo("tv22", "V3C2", 701, 730, "tv22.avs.txt", narrative="tv22.narrative.txt",
+                 fetchable=True),
     TopicSetInfo("tv23", "V3C2", 731, 750, "tv23.avs.txt", narrative="tv23.narrative.txt",
-                 qrels="avs.qrels.tv23.gz"),
+                 shipped_qrels="avs.qrels.tv23.gz"),
     TopicSetInfo("progress.v3c2", "V3C2", 681, 700, "progress.v3c2.avs.txt"),
 )}
 
@@ -105,16 +121,20 @@ def load_topics(name_or_path: Union[str, Path], narrative: bool = False) -> Topi
 
 
 def resolve_qrels(name_or_path: Union[str, Path]) -> Path:
-    """``tv21``/``tv23`` name the shipped qrels; anything else is a path."""
+    """``tv21``/``tv23`` name the shipped qrels, ``tv19``/``tv20``/``tv22``/``progress.v3c1``
+    the fetched ones; anything else is a path."""
     info = REGISTRY.get(str(name_or_path))
     if info is not None:
+        if info.qrels is None and info.fetchable:
+            raise InputError(f"the {info.name} qrels are not installed: fetch them with "
+                             f"'fpig-trecvid qrels fetch {info.name}', or pass --qrels PATH")
         if info.qrels is None:
             raise InputError(f"no qrels for {info.name} ship with fpig-trecvid: NIST publishes them "
                              f"(e.g. avs.qrels.{info.name}); pass --qrels PATH")
         return shipped_path("qrels/" + info.qrels)
     path = Path(name_or_path)
     if not path.exists():
-        shipped = ", ".join(i.name for i in REGISTRY.values() if i.qrels)
+        shipped = ", ".join(i.name for i in REGISTRY.values() if i.shipped_qrels)
         raise InputError(f"no such qrels file, and not the name of shipped qrels ({shipped})",
                          path)
     return path

@@ -1,0 +1,80 @@
+"""What a browse site built from the tv21 test runs must show, computed from the qrels and run
+files without the toolkit, and generated 640x360 JPEG keyframes for it (tests/browse)."""
+import gzip
+from pathlib import Path
+
+import numpy as np
+from support import DATA, REPO
+
+#: Shots shown per run and topic in these tests: small, so that building is quick.
+DEPTH = 5
+RUNS = (DATA / "tv21.runA.txt.gz", DATA / "tv21.runB.txt.gz")
+QRELS = REPO / "topics" / "qrels" / "avs.qrels.tv21.gz"
+CLASS = {1: "relevant", 0: "not-relevant", -1: "unsampled"}
+
+
+def read_qrels():
+    """{topic: {shot: judgment}} as the qrels file writes it."""
+    judged = {}
+    with gzip.open(QRELS, "rt") as fh:
+        for line in fh:
+            topic, _, shot, _, judgment = line.split()
+            judged.setdefault(topic, {})[shot] = int(judgment)
+    return judged
+
+
+def read_ranking(path):
+    """{topic: [shot, ...]} in sample_eval's order: score descending, then shot id descending;
+    a repeated shot keeps its last score."""
+    scores = {}
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            topic, _, shot, _, score, _ = line.split()
+            scores.setdefault(topic, {})[shot] = float(score)
+    ranked = {}
+    for topic, shots in scores.items():
+        by_id = sorted(shots, reverse=True)
+        ranked[topic] = sorted(by_id, key=lambda s: -shots[s])
+    return ranked
+
+
+def expected_site(depth=DEPTH):
+    """{topic: [per run: {"top": [(shot, class)], "missed": relevant shots not in its top}]}
+    for every topic the qrels judge and a run answers."""
+    judged = read_qrels()
+    rankings = [read_ranking(run) for run in RUNS]
+    pages = {}
+    for topic in sorted(judged):
+        if not any(topic in r for r in rankings):
+            continue
+        relevant = {s for s, j in judged[topic].items() if j > 0}
+        pages[topic] = []
+        for ranking in rankings:
+            top = ranking.get(topic, [])[:depth]
+            pages[topic].append({
+                "top": [(s, CLASS.get(judged[topic].get(s), "unpooled")) for s in top],
+                "missed": relevant - set(top)})
+    return pages
+
+
+def top_shots(expected):
+    """The shots of the runs' tops (the missed relevant shots, thousands, get no keyframe)."""
+    return {s for runs in expected.values() for run in runs for s, _ in run["top"]}
+
+
+def write_keyframes(root: Path, shots, skip_every=9):
+    """``root/VVVVV/shotVVVVV_N_RKF.jpg`` 640x360 JPEGs, one colour each; every `skip_every`-th
+    shot gets none (a placeholder on the page)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    left_out = []
+    for number, shot in enumerate(sorted(shots)):
+        if number % skip_every == skip_every - 1:
+            left_out.append(shot)
+            continue
+        path = root / shot[4:].split("_")[0] / f"{shot}_RKF.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        colour = tuple(int(c) for c in rng.integers(30, 226, size=3))
+        Image.new("RGB", (640, 360), colour).save(path, quality=85)
+    return left_out

@@ -1,0 +1,57 @@
+"""Downloading a small file into memory over HTTP(S), with a progress bar.
+
+The caller verifies what arrives (a hash) before anything is written, so a download never
+leaves a file behind: a refused host, a timeout or a connection dropped halfway is one
+:class:`DownloadFailed` saying why, and the bytes received so far are dropped.
+"""
+from __future__ import annotations
+
+import http.client
+import socket
+import urllib.error
+import urllib.request
+
+#: Seconds without a byte before a download is given up.
+TIMEOUT_S = 60
+_BLOCK = 1 << 16
+
+
+class DownloadFailed(Exception):
+    """The download did not complete; the message says why, in a few words."""
+
+
+def download(url: str, description: str, timeout: float = TIMEOUT_S) -> bytes:
+    """The bytes at `url`, the whole of them; a tqdm bar named `description` on a terminal."""
+    from tqdm import tqdm
+
+    request = urllib.request.Request(url, headers={"User-Agent": "fpig-trecvid"})
+    blocks: list = []
+    expected = None
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            size = response.headers.get("Content-Length")
+            expected = int(size) if size and size.isdigit() else None
+            with tqdm(total=expected, unit="B", unit_scale=True, desc=description, leave=False,
+                      disable=None) as bar:
+                for block in iter(lambda: response.read(_BLOCK), b""):
+                    blocks.append(block)
+                    bar.update(len(block))
+    except urllib.error.HTTPError as exc:
+        raise DownloadFailed(f"the server answered {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror \
+            else exc.reason
+        raise DownloadFailed(f"cannot reach the host: {reason}") from None
+    except http.client.IncompleteRead as exc:
+        received = sum(map(len, blocks)) + len(exc.partial)
+        raise DownloadFailed(f"the connection dropped after {received} bytes of "
+                             f"{expected if expected is not None else 'more'}") from None
+    except (socket.timeout, TimeoutError):
+        raise DownloadFailed(f"no data for {timeout:g} s") from None
+    except (http.client.HTTPException, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise DownloadFailed(f"the connection failed: {reason}") from None
+    data = b"".join(blocks)
+    if expected is not None and len(data) != expected:
+        raise DownloadFailed(f"the connection dropped after {len(data)} bytes of {expected}")
+    return data

@@ -1,0 +1,212 @@
+"""Building a browse site: every input is read and checked first; then, under the output lock, the
+whole site is written into a staging directory that replaces DIR in one rename. The thumbnails
+already in ``DIR/thumbs/`` are linked into the stage first, so the cache survives a rebuild and a
+failed build leaves DIR as it was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+from urllib.parse import quote
+
+from .._version import __version__
+from ..base.files import file_sha256
+from ..base.locks import output_lock
+from ..base.outputs import atomic_directory
+from ..errors import InputError
+from ..evaluate.score import ScoredRun, score_runs
+from ..extract import shots as shot_lists
+from ..extract.job import input_kind
+from ..extract.shots import Shot, natural_key
+from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
+from ..formats.topics import REGISTRY, load_topics
+from .site import MAX_RUNS, POOLED_DEPTH, index_rows, topic_pages
+from .thumbs import Thumb, make_thumbs
+
+#: The file that makes a directory a browse site: only such a directory (or an empty one) is
+#: replaced, never a folder of the user's that --out named by mistake.
+SITE_FILE = "site.json"
+MIN_THUMB_SIZE, MAX_THUMB_SIZE = 32, 1024
+#: Default labels longer than this fall back to A, B, C, D.
+MAX_LABEL_CHARS = 24
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class BrowseRequest:
+    """What ``fpig-trecvid browse`` was asked; the shot source is one of ``keyframes``,
+    ``videos`` with ``boundaries``, or ``shot_table`` (with ``videos`` where its paths are)."""
+    runs: Tuple[str, ...]
+    qrels: str
+    out: str
+    topics: Optional[str] = None
+    keyframes: Optional[str] = None
+    videos: Optional[str] = None
+    boundaries: Optional[str] = None
+    shot_table: Optional[str] = None
+    labels: Optional[Tuple[str, ...]] = None
+    depth: int = 100
+    thumb_size: int = 160
+    workers: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class BrowseResult:
+    index: Path
+    topics: int
+    runs: int
+    thumbs: int                 # distinct shots shown with a picture
+    made: int                   # of those, decoded by this build (the rest from the cache)
+    without_picture: int        # distinct shots shown with a placeholder
+
+
+def build_site(request: BrowseRequest) -> BrowseResult:
+    """Check the request and its inputs, then write the site at ``request.out`` atomically."""
+    _check_numbers(request)
+    out = Path(request.out)
+    _check_destination(out)
+    kind = input_kind(request)
+    qrels = load_qrels(request.qrels)
+    scored = score_runs(qrels, list(request.runs))
+    labels = run_labels(request.labels, scored)
+    texts = topic_texts(request.topics, request.qrels)
+    listed = {s.shot_id: s for s in list_source_shots(request, kind)}
+    pages = topic_pages(qrels, scored, texts, request.depth)
+    shown = sorted({e["shot"] for p in pages for r in p["runs"] for e in r["shots"] + r["missed"]},
+                   key=natural_key)
+    workers = (os.cpu_count() or 1) if request.workers is None else request.workers
+    site = {"tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
+            "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
+            "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
+            "runs": [{"label": label, "path": s.run.path, "tag": s.run.tag,
+                      "infAP": s.result.infAP, "topics": len(s.result.topics)}
+                     for label, s in zip(labels, scored)]}
+    with output_lock(out):
+        with atomic_directory(out) as stage:
+            _link_cache(out / "thumbs", stage / "thumbs")
+            thumbs = make_thumbs([listed[s] for s in shown if s in listed], stage,
+                                 request.thumb_size, workers)
+            missing = [s for s in shown if thumbs.get(s) is None or thumbs[s].file is None]
+            _write_site(stage, out, site, pages, thumbs, listed, set(missing))
+    return BrowseResult(out / "index.html", len(pages), len(scored), len(shown) - len(missing),
+                        sum(t.made for t in thumbs.values()), len(missing))
+
+
+def _check_numbers(request: BrowseRequest) -> None:
+    if not 1 <= len(request.runs) <= MAX_RUNS:
+        raise InputError(f"browse shows 1 to {MAX_RUNS} runs side by side, got "
+                         f"{len(request.runs)}")
+    if not 1 <= request.depth <= MAX_RESULT_SIZE:
+        raise InputError(f"--depth must be 1 to {MAX_RESULT_SIZE}, got {request.depth}")
+    if not MIN_THUMB_SIZE <= request.thumb_size <= MAX_THUMB_SIZE:
+        raise InputError(f"--thumb-size must be {MIN_THUMB_SIZE} to {MAX_THUMB_SIZE} pixels, "
+                         f"got {request.thumb_size}")
+    if request.workers is not None and request.workers < 0:
+        raise InputError(f"--workers must be 0 or more, got {request.workers}")
+
+
+def _check_destination(out: Path) -> None:
+    """DIR may be new, empty, or an earlier site; anything else is the user's and stays."""
+    if not os.path.lexists(out):
+        return
+    if not out.is_dir():
+        raise InputError("exists and is not a directory; choose another --out", out)
+    if any(out.iterdir()) and not (out / SITE_FILE).is_file():
+        raise InputError(f"exists and is not a browse site (no {SITE_FILE}); choose another "
+                         f"--out, or empty it", out)
+
+
+def run_labels(given: Optional[Sequence[str]], scored: Sequence[ScoredRun]) -> List[str]:
+    """The names over the run columns: `given` (one per run, distinct), or else the runs' tags
+    when they are distinct and short, or else A, B, C, D."""
+    if given is not None:
+        labels = [label.strip() for label in given]
+        if len(labels) != len(scored):
+            raise InputError(f"--labels gives {len(labels)} label(s) for {len(scored)} run(s): "
+                             f"give one per run, in order, separated by commas")
+        if not all(labels):
+            raise InputError("--labels has an empty label")
+        if len(set(labels)) != len(labels):
+            raise InputError("--labels gives a label twice: each run needs its own")
+        return labels
+    tags = [s.run.name for s in scored]
+    if len(set(tags)) == len(tags) and all(len(t) <= MAX_LABEL_CHARS for t in tags):
+        return tags
+    return [chr(ord("A") + i) for i in range(len(scored))]
+
+
+def topic_texts(topics: Optional[str], qrels: str) -> Dict[str, str]:
+    """Topic text by the id runs use (1661); shipped qrels bring their own topic set."""
+    if topics is None:
+        info = REGISTRY.get(str(qrels))
+        if info is None:
+            return {}
+        topics = info.name
+    topic_set = load_topics(topics)
+    return dict(zip(topic_set.qrels_ids, topic_set.texts))
+
+
+def list_source_shots(request: BrowseRequest, kind: str) -> List[Shot]:
+    """Every shot of the keyframe tree, the videos' boundaries or the shot table."""
+    if kind == "keyframes":
+        return shot_lists.keyframe_shots(request.keyframes)
+    if kind == "videos":
+        return shot_lists.video_shots(request.videos, request.boundaries)
+    return shot_lists.table_shots(request.shot_table, request.videos)
+
+
+def _link_cache(old: Path, new: Path) -> None:
+    """Hard links (copies where links fail) of the old site's thumbnails in the stage."""
+    if not old.is_dir():
+        return
+    for folder in sorted(p for p in old.iterdir() if p.is_dir()):
+        target = new / folder.name
+        target.mkdir(parents=True, exist_ok=True)
+        for thumb in folder.glob("*.jpg"):
+            try:
+                os.link(thumb, target / thumb.name)
+            except OSError:
+                shutil.copyfile(thumb, target / thumb.name)
+
+
+def _script(name: str, data) -> str:
+    """A data file the pages load with <script src>: browsers refuse fetch() on file://."""
+    return f"window.{name} = {json.dumps(data, ensure_ascii=False, sort_keys=True)};\n"
+
+
+def _write_site(stage: Path, out: Path, site: dict, pages: List[dict], thumbs: Dict[str, Thumb],
+                listed: Dict[str, Shot], missing: set) -> None:
+    from .pages import render_pages
+
+    root = out.resolve()
+    rows = index_rows(pages)
+    for row, page in zip(rows, pages):
+        topic_shots = {e["shot"] for r in page["runs"] for e in r["shots"] + r["missed"]}
+        page["thumbs"] = {s: thumbs[s].file if s not in missing else None
+                          for s in sorted(topic_shots, key=natural_key)}
+        page["clips"] = {s: [_video_url(listed[s].source, root), *thumbs[s].clip]
+                         for s in page["thumbs"] if s not in missing and thumbs[s].clip}
+        row["without_picture"] = len(topic_shots & missing)
+    site["topics"] = rows
+    site["without_picture"] = len(missing)
+    (stage / "data").mkdir()
+    (stage / "data" / "site.js").write_text(_script("FPIG_SITE", site), encoding="utf-8")
+    for page in pages:
+        (stage / "data" / f"topic-{page['topic']}.js").write_text(
+            _script("FPIG_TOPIC", page), encoding="utf-8")
+    shutil.copytree(STATIC, stage / "static")
+    render_pages(stage, site)
+    manifest = {k: site[k] for k in ("tool", "version", "qrels", "qrels_sha256", "depth",
+                                     "source", "runs")}
+    (stage / SITE_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
+                                   encoding="utf-8")
+
+
+def _video_url(video: str, root: Path) -> str:
+    """The video's path relative to the site, as a URL (spaces and # escaped)."""
+    relative = os.path.relpath(Path(video).resolve(), root)
+    return quote(relative.replace(os.sep, "/"))
