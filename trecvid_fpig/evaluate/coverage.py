@@ -131,6 +131,33 @@ def evaluate_with_coverage(qrels: Qrels, run: Run, depths: Tuple[int, ...] = DEP
         _mean([t.infAP_condensed for t in topics], in_order=True) if with_condensed else None, low_pooled)
 
 
+@dataclass(frozen=True)
+class Unpooled:
+    """A shot no one pooled that runs rank in their top k: one line of ``qrels todo``."""
+    topic: str
+    shot: str
+    best_rank: int                         # from 1, in NIST's order
+    runs: Tuple[str, ...]                  # the runs that rank it, in the order given
+
+
+def unpooled_to_judge(runs: Sequence[Run], qrels: Qrels, depth: int = 100) -> List[Unpooled]:
+    """The shots the runs' first `depth` hold (a topic the qrels judge) and the qrels do not, in
+    the order a person should judge them: topic by topic, the best-ranked first (they weigh most
+    in AP), then those more runs share, then by shot id."""
+    found: Dict[Tuple[str, str], Tuple[int, List[str]]] = {}
+    for run in runs:
+        for tj, ranking in scored_topics(qrels, run):
+            top = ranking.shots[:depth]
+            stratum, _ = tj.lookup(top)
+            for rank in np.flatnonzero(stratum < 0).tolist():
+                best, names = found.setdefault((ranking.topic, top[rank]), (rank + 1, []))
+                if run.path not in names:
+                    names.append(run.path)
+                found[ranking.topic, top[rank]] = (min(best, rank + 1), names)
+    rows = [Unpooled(topic, shot, best, tuple(names)) for (topic, shot), (best, names) in found.items()]
+    return sorted(rows, key=lambda u: (int(u.topic), u.best_rank, -len(u.runs), u.shot))
+
+
 def _fraction(mask: np.ndarray, k: int, within: Optional[np.ndarray] = None) -> float:
     """The share of the first k entries (all of them when fewer) that `mask` holds, counting
     only those also in `within`."""
