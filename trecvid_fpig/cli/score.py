@@ -57,10 +57,10 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         if qrels.extras:      # a number made with private judgments must never pass as NIST's
             meta["extra_qrels"] = [{"path": e.path, "sha256": e.sha256} for e in qrels.extras]
         if qrels.extras and fmt in ("table", "markdown"):
-            click.echo(extra_judgments_line(qrels))
+            click.echo(extra_judgments_line(qrels_spec, qrels))
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
     if qrels.extras and fmt in ("csv", "sample-eval"):       # their output stays data
-        click.echo(f"fpig-trecvid: note: {extra_judgments_line(qrels)}", err=True)
+        click.echo(f"fpig-trecvid: note: {extra_judgments_line(qrels_spec, qrels)}", err=True)
     # sample_eval.pl skips misspelt topics without a word; --strict names each as a violation
     if fmt != "sample-eval" and not strict:
         for s in scored:
@@ -81,8 +81,8 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         raise SystemExit(1)
 
 
-def extra_judgments_line(qrels: Qrels) -> str:
+def extra_judgments_line(qrels_spec: str, qrels: Qrels) -> str:
     """What a score made with private judgments says first: which files, by content."""
     files = ", ".join(f"{e.path} (sha256 {e.sha256})" for e in qrels.extras)
-    return (f"scored with extra judgments: {qrels.path} plus stratum {qrels.extra_stratum} "
+    return (f"scored with extra judgments: {qrels_spec} plus stratum {qrels.extra_stratum} "
             f"from {files}; not comparable with NIST's numbers unless these are shared")
