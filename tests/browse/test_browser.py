@@ -216,6 +216,8 @@ def test_enter_plays_a_video_shot_from_its_boundaries(browser, video_site):
         path, fragment = src.split("#")
         assert fragment == "t=0.4,1.2"
         assert (out / path).resolve() == (videos / "00001" / "00001.mp4").resolve()
+        shown.focus("#preview video")                 # its controls keep it open
+        assert shown.is_visible("#preview video")
         shown.keyboard.press("Escape")
         assert not shown.is_visible("#preview")
         opened.check_clean()

@@ -347,6 +347,7 @@
     }
 
     document.addEventListener("focusin", function (event) {
+      if (preview.contains(event.target)) return;         /* the video's own controls */
       const figure = event.target.closest && event.target.closest("figure.shot");
       if (figure && figure !== pinned) { pinned = null; showPreview(figure, false); }
       else if (!figure) hidePreview(true);
