@@ -22,7 +22,7 @@ from ..extract.reader import frame_range, read_keyframes, read_video_shots, unif
 from ..extract.shots import Failure, Shot
 
 #: Part of every thumbnail's digest: changing how thumbnails are made changes every name.
-RECIPE = "fpig-trecvid browse thumbnail 1: middle frame, RGB, Lanczos, JPEG q85"
+RECIPE = "fpig-trecvid browse thumbnail 2: middle frame, RGB, bicubic, JPEG q85"
 QUALITY = 85
 #: Bytes of a video file that go into its thumbnails' digest, with its size and mtime.
 VIDEO_HEAD_BYTES = 1 << 16
@@ -136,7 +136,8 @@ def _save(image, size: int, target: Path) -> None:
     from PIL import Image, ImageOps
 
     ImageOps.exif_transpose(image, in_place=True)
-    image = image.convert("RGB")
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    if image.mode != "RGB":             # convert() copies even an RGB image
+        image = image.convert("RGB")
+    image.thumbnail((size, size), Image.Resampling.BICUBIC)
     with atomic_write(target, "wb") as fh:
         image.save(fh, "JPEG", quality=QUALITY)
