@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import InputError
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels, TopicJudgments
 from ..formats.runs import Run
 from .xinfap import RunResult, evaluate_looked_up, run_result, scored_topics
@@ -89,7 +90,10 @@ def coverage_columns(depths: Sequence[int] = DEPTHS) -> List[str]:
 
 def coverage(run: Run, qrels: Qrels, depths: Sequence[int] = DEPTHS) -> RunCoverage:
     """The pool coverage of `run` against `qrels`, every figure computed (see the module)."""
-    return evaluate_with_coverage(qrels, run, tuple(depths))[1]
+    depths = tuple(depths)
+    if not depths or not all(isinstance(k, int) and k >= 1 for k in depths):
+        raise InputError(f"depths must be whole numbers from 1, got {depths!r}")
+    return evaluate_with_coverage(qrels, run, depths)[1]
 
 
 def evaluate_with_coverage(qrels: Qrels, run: Run, depths: Tuple[int, ...] = DEPTHS,
