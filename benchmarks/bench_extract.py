@@ -15,8 +15,11 @@ this run on this machine:
       shots (tiny images, tiny tower): should stay < 4 GB and flat as the shot count grows.
   (e) hours for V3C1 + V3C2 (1,082,657 + 1,425,454 shots) at 12 frames per shot from (a)-(c).
   (f) with --device cuda, instead: the ViT-B/32 tower in fp16 end to end from --gpu-shots
-      keyframes and from videos with all cores decoding, against the CPU decode floor and the
-      tower-alone floor, which says what bounds it; stores compared across batch sizes.
+      keyframes (JPEG and PNG) and from videos with all cores decoding, --preprocess cpu
+      (PIL resizes in the workers) and device (exact_resize on the GPU), against the CPU
+      decode floor and the tower-alone floor, which says what bounds it; stores compared
+      across batch sizes and across --preprocess.
+  (g) on the CPU, keyframe extraction with --preprocess device beside the cpu default (a)-(b).
 
 With ``--engine ray`` it measures only Ray's overhead: --ray-shots (20,000) tiny keyframe shots
 with the tiny tower, the local engine against ``--engine ray`` (one actor, the same --workers,
@@ -211,7 +214,7 @@ def video_floor(root: Path, workers: int) -> tuple:
 
 
 def image_floor(root: Path, workers: int, steps: tuple = ()) -> tuple:
-    paths = sorted(str(p) for p in root.rglob("*.jpg"))
+    paths = sorted(str(p) for p in root.rglob("shot*"))
     chunks = [(paths[i:i + 16], steps) for i in range(0, len(paths), 16)]
     started = time.perf_counter()
     with get_context("fork").Pool(workers) as pool:
@@ -305,59 +308,89 @@ def gpu_report(work: Path, args) -> None:
     print(f"bench_extract on {name}, torch {torch.__version__}, "
           f"{os.cpu_count()} CPUs", flush=True)
     kf, v3c = work / f"kf-gpu-{shots}", work / "v3c-gpu"
+    png = work / f"kf-gpu-png-{shots}"
     started = time.perf_counter()
     make_keyframes(kf, shots, workers=workers)
+    make_keyframes(png, shots, fmt="png", workers=workers)
     make_videos(v3c, args.videos, args.seconds, workers=workers)
-    print(f"generated {shots} keyframes and {args.videos} videos in "
+    print(f"generated {shots} JPEG and PNG keyframes and {args.videos} videos in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     vit, tiny = vit_b32_tower(args.device, work), tiny_tower(args.device)
     from trecvid_fpig.extract.mapper import split_transform
 
     resize = split_transform(vit.preprocess()).pil_steps
     end_to_end(work / "gpu-warm.fpig", vit, workers, 256, keyframes=str(kf))
+    end_to_end(work / "gpu-warm-d.fpig", vit, workers, 256, keyframes=str(kf),
+               preprocess="device")
+    videos = dict(videos=str(v3c / "videos"), boundaries=str(v3c / "msb"))
     cases = {
         "keyframes: PIL decode floor": lambda: image_floor(kf, workers),
         "keyframes: decode + resize/crop floor": lambda: image_floor(kf, workers, resize),
+        "PNG keyframes: PIL decode floor": lambda: image_floor(png, workers),
         "ViT-B/32 fp16 alone, batch 256": lambda: tower_only(vit, 256, 8192),
-        "keyframes, ViT-B/32, batch 64": lambda: end_to_end(
-            work / "g64.fpig", vit, workers, 64, keyframes=str(kf)),
-        "keyframes, ViT-B/32, batch 256": lambda: end_to_end(
-            work / "g256.fpig", vit, workers, 256, keyframes=str(kf)),
-        f"keyframes, ViT-B/32, batch 256, {workers - 1} workers": lambda: end_to_end(
-            work / "g256w.fpig", vit, workers - 1, 256, keyframes=str(kf)),
-        "keyframes, tiny tower, batch 256": lambda: end_to_end(
-            work / "gtiny.fpig", tiny, workers, 256, keyframes=str(kf)),
+        "keyframes, ViT-B/32, batch 64, cpu": lambda: end_to_end(
+            work / "g64.fpig", vit, workers, 64, keyframes=str(kf), preprocess="cpu"),
+        "keyframes, ViT-B/32, batch 256, cpu": lambda: end_to_end(
+            work / "g256.fpig", vit, workers, 256, keyframes=str(kf), preprocess="cpu"),
+        f"keyframes, ViT-B/32, batch 256, {workers - 1} workers, cpu": lambda: end_to_end(
+            work / "g256w.fpig", vit, workers - 1, 256, keyframes=str(kf), preprocess="cpu"),
+        "keyframes, ViT-B/32, batch 256, device": lambda: end_to_end(
+            work / "g256d.fpig", vit, workers, 256, keyframes=str(kf), preprocess="device"),
+        "PNG keyframes, ViT-B/32, batch 256, device": lambda: end_to_end(
+            work / "g256p.fpig", vit, workers, 256, keyframes=str(png), preprocess="device"),
+        "keyframes, tiny tower, batch 256, device": lambda: end_to_end(
+            work / "gtiny.fpig", tiny, workers, 256, keyframes=str(kf), preprocess="device"),
         "videos: PyAV decode floor": lambda: video_floor(v3c, workers),
-        "videos, ViT-B/32, clip4clip 12, batch 32": lambda: end_to_end(
-            work / "gv.fpig", vit, workers, 32, videos=str(v3c / "videos"),
-            boundaries=str(v3c / "msb")),
+        "videos, ViT-B/32, clip4clip 12, batch 32, cpu": lambda: end_to_end(
+            work / "gv.fpig", vit, workers, 32, preprocess="cpu", **videos),
+        "videos, ViT-B/32, clip4clip 12, batch 32, device": lambda: end_to_end(
+            work / "gvd.fpig", vit, workers, 32, preprocess="device", **videos),
     }
     rates: dict = {label: [] for label in cases}
     for _ in range(args.reps):
         for label, case in cases.items():
             frames, wall = case()
             rates[label].append(frames / wall)
-            print(f"  {label:<48}{frames / wall:9.0f} frames/s", flush=True)
+            print(f"  {label:<52}{frames / wall:9.0f} frames/s", flush=True)
     print(f"\n{args.device}: {workers} decode workers; frames/s, median (min-max)")
     for label, values in rates.items():
-        print(f"  {label:<48}{spread(values)}")
-    best = max(statistics.median(rates[k]) for k in rates if k.startswith("keyframes, ViT"))
-    floors = {k: statistics.median(rates[k]) for k in
-              ("keyframes: decode + resize/crop floor", "ViT-B/32 fp16 alone, batch 256")}
-    bound = min(floors, key=floors.get)
-    print(f"  best keyframes end to end: {best:.0f} frames/s (goal >= 3000); bound: {bound} "
-          f"({best / floors[bound]:.2f} of it)")
-    same = all((work / "g64.fpig" / n).read_bytes() == (work / "g256.fpig" / n).read_bytes()
-               == (work / "g256w.fpig" / n).read_bytes() for n in ("features.npy", "ids.npy"))
-    print(f"  batch 64 / 256 and {workers}/{workers - 1} workers give identical stores: {same}")
-    for name in ("g256.fpig", "gv.fpig"):
+        print(f"  {label:<52}{spread(values)}")
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    for preprocess in ("cpu", "device"):
+        best = max(v for k, v in med.items()
+                   if k.startswith("keyframes, ViT") and k.endswith(preprocess))
+        floors = {k: med[k] for k in ("keyframes: PIL decode floor",
+                                      "keyframes: decode + resize/crop floor",
+                                      "ViT-B/32 fp16 alone, batch 256")}
+        bound = min(floors, key=floors.get)
+        print(f"  best keyframes end to end, --preprocess {preprocess}: {best:.0f} frames/s "
+              f"(goal >= 3000), {best / floors['keyframes: PIL decode floor']:.2f} of the "
+              f"decode-only floor (goal >= 0.85); lowest floor: {bound}")
+    png_ratio = med["PNG keyframes, ViT-B/32, batch 256, device"] / \
+        med["PNG keyframes: PIL decode floor"]
+    video_ratio = med["videos, ViT-B/32, clip4clip 12, batch 32, device"] / \
+        med["videos: PyAV decode floor"]
+    print(f"  --preprocess device: PNG keyframes {png_ratio:.2f} of the PNG decode floor, "
+          f"videos {video_ratio:.2f} of the PyAV floor")
+
+    def same(*names):
+        return all(len({(work / n / f).read_bytes() for n in names}) == 1
+                   for f in ("features.npy", "ids.npy"))
+
+    print(f"  batch 64 / 256 and {workers}/{workers - 1} workers give identical stores: "
+          f"{same('g64.fpig', 'g256.fpig', 'g256w.fpig')}")
+    print(f"  --preprocess cpu and device give identical stores: keyframes "
+          f"{same('g256.fpig', 'g256d.fpig')}, videos {same('gv.fpig', 'gvd.fpig')}")
+    for name in ("g256.fpig", "g256d.fpig", "gv.fpig", "gvd.fpig"):
         timings = json.loads((work / name / "manifest.json").read_text())["extract"]["timings"]
         print(f"  {name} (last rep): wall {timings['wall_s']} s, main process stage sums "
               f"{timings['shard_stage_sums_s']}")
     frames = V3C_SHOTS * 12
     print(f"\nV3C1 + V3C2 at 12 frames/shot = {frames / 1e6:.1f} M frames:")
-    for label in ("keyframes, ViT-B/32, batch 256", "videos, ViT-B/32, clip4clip 12, batch 32"):
-        print(f"  {label:<48}{frames / statistics.median(rates[label]) / 3600:7.1f} h")
+    for label in ("keyframes, ViT-B/32, batch 256, cpu", "keyframes, ViT-B/32, batch 256, device",
+                  "videos, ViT-B/32, clip4clip 12, batch 32, device"):
+        hours = frames / med[label] / 3600
+        print(f"  {label:<52}{hours:7.1f} h on one GPU, {hours / 8:6.1f} h on 8")
 
 
 def video_report(work: Path, args) -> None:
@@ -432,7 +465,8 @@ def main() -> None:
 
     resize = split_transform(tower.preprocess()).pil_steps
     rates = {k: [] for k in ("video floor", "video extract", "image floor",
-                             "image floor + resize/crop", "keyframe extract")}
+                             "image floor + resize/crop", "keyframe extract",
+                             "keyframe extract, device")}
     for _ in range(args.reps):                         # round robin: noise hits all alike
         frames, wall = video_floor(work / "v3c", args.workers)
         rates["video floor"].append(frames / wall)
@@ -447,6 +481,9 @@ def main() -> None:
         frames, wall = end_to_end(work / "k.fpig", tower, args.workers, 32,
                                   keyframes=str(work / "kf"))
         rates["keyframe extract"].append(frames / wall)
+        frames, wall = end_to_end(work / "kd.fpig", tower, args.workers, 32,
+                                  keyframes=str(work / "kf"), preprocess="device")
+        rates["keyframe extract, device"].append(frames / wall)
     print(f"\n{'frames/s, median (min-max)':<34}", flush=True)
     for label, values in rates.items():
         print(f"  {label:<32}{spread(values)}")

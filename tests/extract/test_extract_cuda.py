@@ -79,3 +79,45 @@ def test_cuda_store_is_byte_identical_whatever_batch_size_and_workers(tmp_path):
     store = read_features(stores[0])
     assert len(store.ids) == len(counts)
     np.testing.assert_allclose(np.linalg.norm(store.matrix, axis=1), 1.0, atol=1e-5)
+
+
+def _full_size_frames():
+    """Shots of full-size frames as the decode workers send them with --preprocess device:
+    RGB and L (as [H,W,1]) of sizes Pillow resizes either pass first, and saturated content."""
+    rng = np.random.default_rng(6)
+    sizes = [(360, 640, 3), (640, 360, 3), (451, 225, 1), (196, 29, 3), (1080, 1920, 3),
+             (224, 224, 3), (1, 1, 1), (99, 43, 3)]
+    shots = []
+    for height, width, channels in sizes:
+        noise = rng.integers(0, 256, (3, height, width, channels), dtype=np.uint8)
+        noise[1] = np.where(noise[1] < 128, 0, 255)
+        shots.append(noise)
+    return shots
+
+
+def test_cuda_preprocessing_is_the_cpus_bits():
+    """exact_resize's integer passes and the float32 scale and normalise give the CPU's bits."""
+    from open_clip.transform import image_transform
+
+    from trecvid_fpig.extract.mapper import split_transform
+
+    preprocess = split_transform(image_transform(224, is_train=False))
+    shots = _full_size_frames()
+    cpu = preprocess.resize_to_tensor(shots, "cpu")
+    gpu = preprocess.resize_to_tensor(shots, "cuda")
+    assert gpu.device.type == "cuda" and torch.equal(gpu.cpu(), cpu)
+
+
+def test_cuda_device_preprocessing_writes_the_cpu_preprocessing_store(tmp_path):
+    checkpoint = _checkpoint(tmp_path, "open_clip", "meanP")
+    counts = {f"shot{v:05d}_{n}": 1 + (v + n) % 3 for v in range(1, 3) for n in range(1, 9)}
+    root = keyframe_collection(tmp_path / "kf", counts, size=(97, 61))
+    stores = []
+    for preprocess in ("cpu", "device"):
+        out = tmp_path / f"{preprocess}.fpig"
+        invoke("features", "extract", "--checkpoint", checkpoint, "--keyframes", root,
+               "--device", "cuda", "--preprocess", preprocess, "--workers", 2,
+               "--keep-frames", "--quiet", out)
+        stores.append(out)
+    for name in ("features.npy", "ids.npy", "frames.npy", "frame_offsets.npy"):
+        assert (stores[0] / name).read_bytes() == (stores[1] / name).read_bytes(), name

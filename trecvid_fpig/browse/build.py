@@ -24,7 +24,8 @@ from ..extract.job import input_kind
 from ..extract.shots import Shot, natural_key
 from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
 from ..formats.topics import REGISTRY, load_topics
-from .site import MAX_RUNS, POOLED_DEPTH, index_rows, topic_pages
+from .pages import render_pages
+from .site import LEGEND, MAX_RUNS, POOLED_DEPTH, index_rows, topic_pages
 from .thumbs import Thumb, make_thumbs
 
 #: The file that makes a directory a browse site: only such a directory (or an empty one) is
@@ -80,11 +81,16 @@ def build_site(request: BrowseRequest) -> BrowseResult:
                    key=natural_key)
     workers = (os.cpu_count() or 1) if request.workers is None else request.workers
     site = {"tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
+            "qrels_name": request.qrels if request.qrels in REGISTRY else Path(qrels.path).name,
             "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
             "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
-            "runs": [{"label": label, "path": s.run.path, "tag": s.run.tag,
-                      "infAP": s.result.infAP, "topics": len(s.result.topics)}
-                     for label, s in zip(labels, scored)]}
+            "classes": {cls: {"letter": letter, "name": name}
+                        for cls, (letter, name, _) in LEGEND.items()},
+            "runs": [{"label": label, "key": chr(ord("A") + i), "path": s.run.path,
+                      "tag": s.run.tag,
+                      "infAP": s.result.infAP, "topics": len(s.result.topics),
+                      "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
+                     for i, (label, s) in enumerate(zip(labels, scored))]}
     with output_lock(out):
         with atomic_directory(out) as stage:
             _link_cache(out / "thumbs", stage / "thumbs")
@@ -180,8 +186,6 @@ def _script(name: str, data) -> str:
 
 def _write_site(stage: Path, out: Path, site: dict, pages: List[dict], thumbs: Dict[str, Thumb],
                 listed: Dict[str, Shot], missing: set) -> None:
-    from .pages import render_pages
-
     root = out.resolve()
     rows = index_rows(pages)
     for row, page in zip(rows, pages):

@@ -86,11 +86,11 @@ def _keyframe_thumb(site: Path, size: int, shot: Shot) -> Thumb:
 
 def _video_thumbs(site: Path, size: int, shots: List[Shot]) -> List[Thumb]:
     """The middle frame of each shot of one video file; a missing file gives placeholders."""
-    import av
-
     path = Path(shots[0].source)
     if not path.is_file():
         return [Thumb(s.shot_id, None) for s in shots]
+    import av
+
     try:
         stat = path.stat()
         with path.open("rb") as fh:
@@ -130,7 +130,8 @@ def _middle(pixels):
 def _save(image, size: int, target: Path) -> None:
     from PIL import Image, ImageOps
 
-    image = ImageOps.exif_transpose(image).convert("RGB")
+    ImageOps.exif_transpose(image, in_place=True)
+    image = image.convert("RGB")
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
     with atomic_write(target, "wb") as fh:
         image.save(fh, "JPEG", quality=QUALITY)

@@ -48,3 +48,5 @@ def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video
         click.echo(VIDEO_NOTE)
     if workdir is not None:
         click.echo(f"workspace kept in {result.workdir}; run file {result.run_file}")
+    if result.site is not None:
+        click.echo(f"browse site: {result.site} (open it in a browser)")

@@ -84,6 +84,11 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
 @click.option("--dtype", type=click.Choice(STORE_DTYPES), default="float32", show_default=True)
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto",
               show_default=True, help="auto: the GPU when there is one (fp16 autocast).")
+@click.option("--preprocess", type=click.Choice(("auto", "cpu", "device")), default="auto",
+              show_default=True,
+              help="Where open_clip's resize and crop run: cpu (PIL in the decode workers), "
+                   "device (exact integer ops beside the tower, the same bytes), auto "
+                   "(device on a GPU).")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Decode processes (default: all cores; 0 decodes in the main process).")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
@@ -115,7 +120,7 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
             boundaries: Optional[str], shot_table: Optional[str], frames: int,
             sampling: Optional[str], shots: Optional[str], exclude: tuple,
             video_encoder: Optional[str], tower_config: Optional[str], keep_frames: bool,
-            dtype: str, device: str,
+            dtype: str, device: str, preprocess: str,
             workers: Optional[int], batch_size: int, shard_size: int, engine: str,
             ray_address: Optional[str], actors: int, num_gpus_per_actor: float,
             part: Optional[str], overwrite: bool, allow_missing: bool, quiet: bool) -> None:
@@ -133,7 +138,8 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
         boundaries=boundaries, shot_table=shot_table, frames=frames, sampling=sampling,
         shots=shots, exclude=tuple(exclude), video_encoder=video_encoder,
         tower_config=tower_config,
-        keep_frames=keep_frames, dtype=dtype, device=device, workers=workers,
+        keep_frames=keep_frames, dtype=dtype, device=device, preprocess=preprocess,
+        workers=workers,
         batch_size=batch_size, shard_shots=shard_size, engine=engine,
         part=parse_part(part) if part else None, actors=actors,
         num_gpus_per_actor=num_gpus_per_actor, ray_address=ray_address, overwrite=overwrite,

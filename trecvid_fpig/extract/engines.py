@@ -9,10 +9,12 @@ import os
 import time
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Sequence
 
 from ..base.workers import process_pool
 from ..errors import InputError
+from . import shared_frames
 from .mapper import ShotMapper
 from .runner import Decoded, DecodeSpec, ShardTask, decode_unit, run_shard, work_units
 from .writer import ShardOutput
@@ -52,20 +54,27 @@ class LocalEngine:
             on_shots: Callable[[int, int], None]) -> None:
         if self.workers == 0:
             for task in shards:
-                units = (decode_unit(u, spec) for u in work_units(task.shots))
+                units = (decode_unit(u, spec) for u in work_units(task.shots, spec))
                 on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
             return
+        if spec.full_size and shared_frames.available():
+            spec = replace(spec, shared_owner=os.getpid())
         # fork keeps start-up at milliseconds; the workers only run PIL and PyAV. A worker
         # that dies (out of memory, a decoder crash) breaks the pool with an error, not a hang;
         # the workers die with this process and leave signals to it.
-        with process_pool(self.workers) as pool, _FeedingThreads(mapper) as threads:
-            feed = _Window(pool, spec, 2 * self.workers + 2)
-            for index, task in enumerate(shards):
-                # The next shard's units queue behind this one's: no idle workers at the seam.
-                for ahead in shards[index:index + 2]:
-                    feed.plan(ahead)
-                units = threads.watch(feed.results(task.number))
-                on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
+        try:
+            with process_pool(self.workers) as pool, _FeedingThreads(mapper) as threads:
+                feed = _Window(pool, spec, 2 * self.workers + 2)
+                for index, task in enumerate(shards):
+                    # The next shard's units queue behind this one's: no idle workers at the
+                    # seam.
+                    for ahead in shards[index:index + 2]:
+                        feed.plan(ahead)
+                    units = threads.watch(feed.results(task.number))
+                    on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
+        finally:
+            if spec.shared_owner is not None:
+                shared_frames.remove_leftovers(spec.shared_owner)
 
 
 class _FeedingThreads:
@@ -127,7 +136,7 @@ class _Window:
     def plan(self, task: ShardTask) -> None:
         if task.number not in self.planned:
             self.planned.add(task.number)
-            self.waiting.extend((task.number, u) for u in work_units(task.shots))
+            self.waiting.extend((task.number, u) for u in work_units(task.shots, self.spec))
 
     def _fill(self) -> None:
         while self.waiting and len(self.queue) < self.depth:
@@ -141,7 +150,7 @@ class _Window:
             _, result = self.queue.popleft()
             self._fill()
             try:
-                yield result.result()
+                yield shared_frames.take(result.result())
             except BrokenProcessPool:
                 raise InputError("a decode worker process died (out of memory?); the finished "
                                  "shards are kept: rerun the same command, perhaps with fewer "

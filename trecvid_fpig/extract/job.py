@@ -30,6 +30,7 @@ from .runner import DecodeSpec, ShardTask
 from .shots import Failure, Shot
 
 INPUT_KINDS = ("keyframes", "videos", "shot-table")
+PREPROCESS = ("auto", "cpu", "device")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class ExtractRequest:
     keep_frames: bool = False
     dtype: str = "float32"
     device: str = "auto"
+    #: where open_clip's resize and crop run: "cpu" (PIL in the decode workers), "device"
+    #: (exact_resize next to the tower), "auto" (device when the tower is on CUDA)
+    preprocess: str = "auto"
     workers: Optional[int] = None
     batch_size: int = 32
     shard_shots: int = shot_lists.SHARD_SHOTS
@@ -166,8 +170,9 @@ def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> Ext
     writer.start_work(work, settings, request.overwrite)
     shards = [ShardTask(n, tuple(planned[a:b])) for n, (a, b) in enumerate(ranges)]
     pending = [t for t in shards if not writer.shard_done(work, t.number, t.ids, settings_hash)]
-    mapper = ShotMapper(encoder, request.batch_size)
-    spec = DecodeSpec(sampling, request.frames, mapper.preprocess)
+    where = preprocess_where(request, actor_device, encoder)
+    mapper = ShotMapper(encoder, request.batch_size, full_size=where == "device")
+    spec = DecodeSpec(sampling, request.frames, mapper.preprocess, where == "device")
     stats = _Progress(sum(len(t.shots) for t in pending), request.progress)
     if request.engine == "ray":
         from .ray_engine import RayEngine, RaySettings
@@ -200,6 +205,8 @@ def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> Ext
         "image_size": int(encoder.image_size), "decoder": decoder_versions(),
         "failed": [[f.shot_id, f.source, f.reason] for f in failures],
         "engine": request.engine, "device": settings["device"],
+        # Not a setting: both give the same bytes, so a store (or a resumed one) may mix them.
+        "preprocess": where,
         "timings": _timings(work, shards, stats, time.perf_counter() - started,
                             _gpu_hours(engine, request, stats.elapsed(), device)),
         "created_by": f"fpig-trecvid {__version__}",
@@ -213,6 +220,20 @@ def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> Ext
     shutil.rmtree(work, ignore_errors=True)
     return ExtractResult(manifest=manifest, failed_file=failed_file if failures else None,
                          **result)
+
+
+def preprocess_where(request: ExtractRequest, device: str, encoder) -> str:
+    """"cpu" or "device": --preprocess, with auto meaning device when the tower is on CUDA
+    and its preprocessing is open_clip's eval transform (which exact_resize reproduces)."""
+    from .mapper import split_transform
+
+    if request.preprocess not in PREPROCESS:
+        raise InputError(f"--preprocess must be one of {', '.join(PREPROCESS)}, got "
+                         f"{request.preprocess!r}")
+    if request.preprocess != "auto":
+        return request.preprocess
+    exact = split_transform(encoder.preprocess()).exact_size is not None
+    return "device" if device.startswith("cuda") and exact else "cpu"
 
 
 def _given(encoder):

@@ -4,6 +4,12 @@ The tower's own preprocessing is open_clip's eval transform (``encoder.preproces
 split at its ``ToTensor``: the PIL steps (resize, crop, RGB) run in the decode workers, which
 then send small ``uint8`` images instead of float tensors; the tensor steps (scale, normalise)
 run here on the same values, so the result is exactly the whole transform's.
+
+With ``--preprocess device`` the workers only decode: they send plain RGB and L frames at full
+size, and the resize and crop run here, on the tower's device, as :mod:`.exact_resize`'s
+integer ops, which give Pillow's bytes; frames in any other mode (palette, alpha, CMYK, 16-bit)
+still go through the PIL steps in the worker and arrive at the tower's size, which the resize
+here leaves as they are.
 """
 from __future__ import annotations
 
@@ -14,6 +20,11 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputError
+from .exact_resize import normalize as normalize_pixels
+from .exact_resize import open_clip_transform
+
+#: The modes whose 8-bit pixels exact_resize resizes as Pillow does.
+FULL_SIZE_MODES = ("RGB", "L")
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -30,6 +41,9 @@ class Preprocess:
     pil_steps: Tuple[Callable, ...]
     tensor_steps: Tuple[Callable, ...]
     normalize: Optional[Tuple[Tuple[float, ...], Tuple[float, ...]]] = None
+    #: The tower's size when the transform is exactly open_clip's eval transform (what
+    #: exact_resize reproduces); None otherwise.
+    exact_size: Optional[int] = None
 
     def to_pixels(self, image) -> np.ndarray:
         """A PIL image as opened -> ``uint8 [H,W,3]`` after the PIL steps (open_clip's end with
@@ -40,21 +54,41 @@ class Preprocess:
             image = image.convert("RGB")
         return np.asarray(image, dtype=np.uint8)
 
+    def to_full_size(self, image) -> np.ndarray:
+        """A PIL image as opened -> what :meth:`resize_to_tensor` takes: a plain RGB or L
+        image's pixels as decoded, ``uint8 [H,W,3 or 1]``; any other mode after the PIL steps
+        (``[S,S,3]``, which exact_resize leaves unchanged)."""
+        if image.mode not in FULL_SIZE_MODES:
+            return self.to_pixels(image)
+        pixels = np.asarray(image, dtype=np.uint8)
+        return pixels[:, :, None] if pixels.ndim == 2 else pixels
+
+    def resize_to_tensor(self, shots: Sequence[Sequence[np.ndarray]], device: str = "cpu"
+                         ) -> "torch.Tensor":
+        """Shots' full-size frames (:meth:`to_full_size`) -> the tower's input ``float32
+        [sum T,3,S,S]``, in order: the frames of each size are resized together on `device`."""
+        import torch
+
+        frames = [frame for shot in shots for frame in shot]
+        size = self.exact_size
+        out = torch.empty((len(frames), 3, size, size), dtype=torch.get_default_dtype(),
+                          device=device)
+        rows_of: dict = {}
+        for row, frame in enumerate(frames):
+            rows_of.setdefault(frame.shape, []).append(row)
+        for rows in rows_of.values():
+            pixels = _on_device([frames[row][None] for row in rows], device)
+            out[torch.tensor(rows, device=out.device)] = open_clip_transform(
+                pixels, size, *self.normalize)
+        return out
+
     def to_tensor(self, shots: Sequence[np.ndarray], device: str = "cpu") -> "torch.Tensor":
         """Shots' ``uint8 [T,H,W,3]`` -> the tower's input ``float32 [sum T,3,H,W]``."""
         import torch
 
         if self.normalize is None:
             return torch.stack([self._steps(p) for shot in shots for p in shot]).to(device)
-        # ToTensor: permute, to float, / 255; Normalize: sub_(mean).div_(std) per channel. The
-        # same operations, written into one float buffer (fresh buffers cost page faults).
-        pixels = _on_device(shots, device)
-        x = torch.empty((pixels.shape[0], pixels.shape[3], *pixels.shape[1:3]),
-                        dtype=torch.get_default_dtype(), device=pixels.device)
-        x.copy_(pixels.permute(0, 3, 1, 2)).div_(255)
-        mean, std = (torch.as_tensor(v, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-                     for v in self.normalize)
-        return x.sub_(mean).div_(std)
+        return normalize_pixels(_on_device(shots, device), *self.normalize)
 
     def _steps(self, pixels: np.ndarray) -> "torch.Tensor":
         out = pixels
@@ -91,10 +125,30 @@ def split_transform(transform: Callable) -> Preprocess:
             normalize = None
             if len(tail) == 2 and isinstance(tail[1], Normalize) and not tail[1].inplace:
                 normalize = (tuple(map(float, tail[1].mean)), tuple(map(float, tail[1].std)))
-            return Preprocess(tuple(steps[:cut]), tuple(tail), normalize)
+            exact = _open_clip_size(steps[:cut]) if normalize else None
+            return Preprocess(tuple(steps[:cut]), tuple(tail), normalize, exact)
     from PIL import Image
 
     return Preprocess((), (lambda pixels: transform(Image.fromarray(pixels)),))
+
+
+def _open_clip_size(pil_steps: Sequence[Callable]) -> Optional[int]:
+    """S when the PIL steps are open_clip's eval ones, ``Resize(S, BICUBIC)`` (no max_size),
+    ``CenterCrop(S)``, then RGB conversion: what exact_resize reproduces; else None."""
+    from torchvision.transforms import CenterCrop, InterpolationMode, Resize
+
+    if len(pil_steps) != 3:
+        return None
+    resize, crop, convert = pil_steps
+    size = resize.size if isinstance(resize, Resize) else None
+    size = size[0] if isinstance(size, (list, tuple)) and len(size) == 1 else size
+    if not (isinstance(size, int) and resize.interpolation == InterpolationMode.BICUBIC
+            and resize.max_size is None and isinstance(crop, CenterCrop)
+            and tuple(crop.size) == (size, size)
+            and (getattr(convert, "mode", None) == "RGB"     # open_clip's MaybeConvertMode
+                 or getattr(convert, "__name__", None) == "_convert_to_rgb")):  # older ones
+        return None
+    return size
 
 
 def open_encoder(checkpoint: str, device: str, video_encoder: Optional[str],
@@ -110,10 +164,15 @@ def open_encoder(checkpoint: str, device: str, video_encoder: Optional[str],
 class ShotMapper:
     """Encodes batches of decoded shots: ``uint8 [T,H,W,3]`` each -> unit shot vectors."""
 
-    def __init__(self, encoder, batch_size: int):
+    def __init__(self, encoder, batch_size: int, full_size: bool = False):
         self.encoder = encoder
         self.batch_size = batch_size
         self.preprocess = split_transform(encoder.preprocess())
+        self.full_size = full_size      # frames arrive full size: resize them here
+        if full_size and self.preprocess.exact_size is None:
+            raise InputError("--preprocess device needs open_clip's eval transform (Resize, "
+                             "CenterCrop, RGB, ToTensor, Normalize); this tower's "
+                             "preprocessing is another: use --preprocess cpu")
         self.encode_seconds = 0.0       # time spent in calls so far
 
     def __call__(self, pixels: Sequence[np.ndarray]) -> Tuple[np.ndarray, List[np.ndarray]]:
@@ -128,7 +187,8 @@ class ShotMapper:
             part = pixels[start:start + self.batch_size]
             counts = [len(p) for p in part]
             mask = torch.arange(max(counts))[None, :] < torch.tensor(counts)[:, None]
-            real = self.preprocess.to_tensor(part, device)
+            real = self.preprocess.resize_to_tensor(part, device) if self.full_size \
+                else self.preprocess.to_tensor(part, device)
             if min(counts) == max(counts):     # no padding (keyframes, most video batches)
                 batch = real.view(len(part), counts[0], *real.shape[1:])
             else:

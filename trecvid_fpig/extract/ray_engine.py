@@ -129,7 +129,7 @@ class ShardActor:
                  on_shard: Callable[[ShardOutput], None], depth: int):
         import ray
 
-        self.mapper = ShotMapper(opener(), batch_size)
+        self.mapper = ShotMapper(opener(), batch_size, spec.full_size)
         self.spec, self.keep_frames, self.on_shard, self.depth = spec, keep_frames, on_shard, depth
         self.decode = ray.remote(num_cpus=1, max_retries=RETRIES)(decode_units)
         self.totals = {"node": socket.gethostname(), "pid": os.getpid(), "shards": 0,
@@ -155,7 +155,7 @@ class ShardActor:
         """The shard's units decoded as Ray tasks, `depth` ahead, consumed in order."""
         import ray
 
-        units = work_units(task.shots)
+        units = work_units(task.shots, self.spec)
         groups = deque(units[i:i + UNITS_PER_TASK] for i in range(0, len(units), UNITS_PER_TASK))
         window: deque = deque()
         while groups or window:

@@ -7,11 +7,12 @@ units in flight bounds the memory whatever the collection size.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import shared_frames
 from .mapper import Preprocess, ShotMapper
 from .reader import read_shots
 from .shots import Failure, Shot
@@ -19,6 +20,9 @@ from .writer import ShardOutput
 
 #: Shots per decode task; 16 shots x 12 frames x 224^2 x 3 bytes = 29 MB of pixels.
 UNIT_SHOTS = 16
+#: Frames per decode task when workers send full-size frames (``--preprocess device``):
+#: 48 x 640x360 x 3 bytes = 33 MB, as the resized units; 300 MB at 1080p.
+FULL_SIZE_UNIT_FRAMES = 48
 
 
 @dataclass(frozen=True)
@@ -34,32 +38,57 @@ class ShardTask:
 
 @dataclass(frozen=True)
 class DecodeSpec:
-    """What a decode worker needs (picklable): the sampling rule and the PIL steps."""
+    """What a decode worker needs (picklable): the sampling rule and the PIL steps; with
+    `full_size`, plain RGB and L frames are sent as decoded (the mapper resizes them)."""
     sampling: str
     frames: int
     preprocess: Preprocess
+    full_size: bool = False
+    #: with full-size frames from worker processes: the tower's process id, under which
+    #: each unit's frames go through shared memory (:mod:`.shared_frames`)
+    shared_owner: Optional[int] = None
+
+    def unit_frames(self) -> Optional[int]:
+        """The most frames a work unit plans (None: only :data:`UNIT_SHOTS` bounds it)."""
+        return FULL_SIZE_UNIT_FRAMES if self.full_size else None
 
 
 @dataclass(frozen=True)
 class DecodedShot:
     shot_id: str
-    pixels: np.ndarray            # uint8 [T,H,W,3]
+    #: uint8 [T,H,W,3]; with full-size frames of several sizes, a tuple of [H,W,C] frames
+    pixels: Union[np.ndarray, Tuple[np.ndarray, ...]]
 
 
 Decoded = Union[DecodedShot, Failure]
 
 
-def work_units(shots: Sequence[Shot]) -> List[Tuple[Shot, ...]]:
+def work_units(shots: Sequence[Shot], spec: Optional[DecodeSpec] = None
+               ) -> List[Tuple[Shot, ...]]:
     """Shots grouped by video file (first appearance order), each group in frame order, cut
-    into units of :data:`UNIT_SHOTS`; keyframe shots in list order, cut the same way."""
+    into units of :data:`UNIT_SHOTS`; keyframe shots in list order, cut the same way. When
+    `spec` sends full-size frames, a unit also plans at most ``spec.unit_frames()`` frames
+    (a video shot counts ``spec.frames``, a keyframe shot its images up to that)."""
     groups: Dict[str, List[Shot]] = {}
     for shot in shots:
         groups.setdefault(shot.source if shot.is_video else "", []).append(shot)
+    most = spec.unit_frames() if spec is not None else None
     units = []
     for source, group in groups.items():
         if source:
             group = sorted(group, key=lambda s: (s.frames or (0, 0), s.seconds or (0.0, 0.0)))
-        units.extend(tuple(group[i:i + UNIT_SHOTS]) for i in range(0, len(group), UNIT_SHOTS))
+        unit: List[Shot] = []
+        planned = 0
+        for shot in group:
+            frames = 0 if not most else spec.frames if shot.is_video else \
+                min(len(shot.images), spec.frames)
+            if unit and (len(unit) == UNIT_SHOTS or (most and planned + frames > most)):
+                units.append(tuple(unit))
+                unit, planned = [], 0
+            unit.append(shot)
+            planned += frames
+        if unit:
+            units.append(tuple(unit))
     return units
 
 
@@ -77,12 +106,36 @@ def decode_unit(unit: Tuple[Shot, ...], spec: DecodeSpec) -> List[Decoded]:
             out.append(result)
             continue
         try:
-            pixels = np.stack([spec.preprocess.to_pixels(image) for image in result.images])
+            if spec.full_size:      # stacked below, unless shared memory takes them as they are
+                pixels = tuple(spec.preprocess.to_full_size(image) for image in result.images)
+            else:
+                pixels = np.stack([spec.preprocess.to_pixels(image) for image in result.images])
         except (OSError, ValueError) as exc:
             out.append(Failure(result.shot_id, str(result.taken[0]), f"cannot preprocess: {exc}"))
             continue
         out.append(DecodedShot(result.shot_id, pixels))
-    return out
+    if not spec.full_size:
+        return out
+    shared = _to_shared_memory(out, spec.shared_owner) if spec.shared_owner is not None \
+        else None
+    return shared or [_stacked(d) for d in out]
+
+
+def _to_shared_memory(out: List[Decoded], owner: int) -> Optional[List[Decoded]]:
+    """The unit's frames moved into one shared block; None if it does not fit."""
+    decoded = [d for d in out if isinstance(d, DecodedShot)]
+    refs = shared_frames.put([d.pixels for d in decoded], owner) if decoded else []
+    if refs is None:
+        return None
+    shared = iter(refs)
+    return [replace(d, pixels=next(shared)) if isinstance(d, DecodedShot) else d for d in out]
+
+
+def _stacked(item: Decoded) -> Decoded:
+    """A shot's full-size frames as one ``[T,H,W,C]`` array when they share a size."""
+    if isinstance(item, DecodedShot) and len({f.shape for f in item.pixels}) == 1:
+        return replace(item, pixels=np.stack(item.pixels))
+    return item
 
 
 def run_shard(task: ShardTask, decoded: Iterable[List[Decoded]], mapper: ShotMapper,
