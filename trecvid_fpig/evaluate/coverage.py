@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import InputError
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels, TopicJudgments
 from ..formats.runs import Run
-from .xinfap import RunResult, evaluate_looked_up, run_result, scored_topics
+from .xinfap import RunResult, evaluate_looked_up, refuse_unscorable, run_result, scored_topics
 
 DEPTHS = (10, 100, 1000)
 #: A run whose mean pooled@LOW_DEPTH is below LOW_POOLED gets a warning: infAP underestimates it.
@@ -150,7 +150,10 @@ def unpooled_to_judge(runs: Sequence[Run], qrels: Qrels, depth: int = 100) -> Li
     in AP), then those more runs share, then by shot id."""
     found: Dict[Tuple[str, str], Tuple[int, List[str]]] = {}
     for run in runs:
-        for tj, ranking in scored_topics(qrels, run):
+        scored = scored_topics(qrels, run)
+        if not scored:                     # a run of another year: say so, not an empty list
+            refuse_unscorable(qrels, run)
+        for tj, ranking in scored:
             top = ranking.shots[:depth]
             stratum, _ = tj.lookup(top)
             for rank in np.flatnonzero(stratum < 0).tolist():
