@@ -126,6 +126,13 @@ def test_the_index_sorts_by_disagreement_first_then_by_any_column(page):
     index.click("#topics th[data-key=text] button")
     texts = [v.lower() for v in column(7)]
     assert texts == sorted(texts)
+    index.focus("#topics th[data-key=topic] button")      # the keyboard sorts too
+    index.keyboard.press("Enter")
+    assert column(1) == sorted(column(1), key=int)
+    index.keyboard.press("Space")
+    assert column(1) == sorted(column(1), key=int, reverse=True)
+    index.keyboard.press("Tab")
+    assert index.evaluate("document.activeElement.closest('th').dataset.key") == "infAP-0"
     page.check_clean()
 
 
@@ -209,6 +216,8 @@ def test_enter_plays_a_video_shot_from_its_boundaries(browser, video_site):
         path, fragment = src.split("#")
         assert fragment == "t=0.4,1.2"
         assert (out / path).resolve() == (videos / "00001" / "00001.mp4").resolve()
+        shown.focus("#preview video")                 # its controls keep it open
+        assert shown.is_visible("#preview video")
         shown.keyboard.press("Escape")
         assert not shown.is_visible("#preview")
         opened.check_clean()

@@ -172,3 +172,12 @@ def test_labels_are_text_never_markup_and_the_api_builds_from_runs_in_memory(key
     assert "&lt;b&gt;A&lt;/b&gt;" in index and "<b>A</b>" not in index and "B&amp;C" in index
     assert [r["label"] for r in script_data(tmp_path / "site" / "data" / "site.js")["runs"]] == \
         ["<b>A</b>", "B&C"]
+
+
+def test_a_second_writer_of_the_same_site_is_refused(keyframes, tmp_path):
+    from trecvid_fpig.base.locks import output_lock
+
+    with output_lock(tmp_path / "site"):
+        line = refused(RUNS[0], "--qrels", "tv21", "--keyframes", keyframes[0], "--out",
+                       tmp_path / "site")
+    assert "is writing this output now" in line and not (tmp_path / "site").exists()

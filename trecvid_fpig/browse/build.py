@@ -22,7 +22,7 @@ from ..evaluate.score import ScoredRun, score_runs
 from ..extract import shots as shot_lists
 from ..extract.job import input_kind
 from ..extract.shots import Shot, natural_key
-from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
+from ..formats.qrels import MAX_RESULT_SIZE, Qrels, load_qrels
 from ..formats.topics import REGISTRY, load_topics
 from .pages import render_pages
 from .site import LEGEND, MAX_RUNS, POOLED_DEPTH, index_rows, topic_pages
@@ -80,17 +80,7 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     shown = sorted({e["shot"] for p in pages for r in p["runs"] for e in r["shots"] + r["missed"]},
                    key=natural_key)
     workers = (os.cpu_count() or 1) if request.workers is None else request.workers
-    site = {"tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
-            "qrels_name": request.qrels if request.qrels in REGISTRY else Path(qrels.path).name,
-            "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
-            "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
-            "classes": {cls: {"letter": letter, "name": name}
-                        for cls, (letter, name, _) in LEGEND.items()},
-            "runs": [{"label": label, "key": chr(ord("A") + i), "path": s.run.path,
-                      "tag": s.run.tag,
-                      "infAP": s.result.infAP, "topics": len(s.result.topics),
-                      "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
-                     for i, (label, s) in enumerate(zip(labels, scored))]}
+    site = _site_data(request, qrels, scored, labels, kind)
     with output_lock(out):
         with atomic_directory(out) as stage:
             _link_cache(out / "thumbs", stage / "thumbs")
@@ -100,6 +90,22 @@ def build_site(request: BrowseRequest) -> BrowseResult:
             _write_site(stage, out, site, pages, thumbs, listed, set(missing))
     return BrowseResult(out / "index.html", len(pages), len(scored), len(shown) - len(missing),
                         sum(t.made for t in thumbs.values()), len(missing))
+
+
+def _site_data(request: BrowseRequest, qrels: Qrels, scored: Sequence[ScoredRun],
+               labels: Sequence[str], kind: str) -> dict:
+    """What every page reads (``data/site.js``): the settings, the classes, the runs' means."""
+    return {
+        "tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
+        "qrels_name": request.qrels if request.qrels in REGISTRY else Path(qrels.path).name,
+        "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
+        "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
+        "classes": [{"class": cls, "letter": letter, "name": name}
+                    for cls, (letter, name, _) in LEGEND.items()],
+        "runs": [{"label": label, "key": chr(ord("A") + i), "path": s.run.path, "tag": s.run.tag,
+                  "infAP": s.result.infAP, "topics": len(s.result.topics),
+                  "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
+                 for i, (label, s) in enumerate(zip(labels, scored))]}
 
 
 def _check_numbers(request: BrowseRequest) -> None:

@@ -5,9 +5,9 @@
 (function () {
   const site = window.FPIG_SITE;
   const LETTER = {}, NAME = {};
-  Object.keys(site.classes).forEach(function (cls) {
-    LETTER[cls] = site.classes[cls].letter;
-    NAME[cls] = site.classes[cls].name;
+  site.classes.forEach(function (c) {     /* in the legend's order: R, N, P, U */
+    LETTER[c.class] = c.letter;
+    NAME[c.class] = c.name;
   });
 
   function el(tag, className, text) {
@@ -347,6 +347,7 @@
     }
 
     document.addEventListener("focusin", function (event) {
+      if (preview.contains(event.target)) return;         /* the video's own controls */
       const figure = event.target.closest && event.target.closest("figure.shot");
       if (figure && figure !== pinned) { pinned = null; showPreview(figure, false); }
       else if (!figure) hidePreview(true);
