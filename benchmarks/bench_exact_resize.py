@@ -9,6 +9,9 @@ Not a test: prints medians (min-max) of --reps runs, round robin, all in this ru
   (b) a decode worker's CPU per frame on 640x360 JPEGs: decoding alone (``--preprocess
       device``: the worker sends the full-size frame) against decoding + PIL resize/crop
       (``--preprocess cpu``); the ratio says how much further the same cores go.
+  (c) the tower's process CPU per full-size frame it receives from a decode worker, units of
+      48 640x360 frames: pickled through the pool's pipe against shared memory
+      (extract/shared_frames.py, what ``--preprocess device`` uses).
 
     python benchmarks/bench_exact_resize.py [--reps 5] [--batch 64] [--device cpu|cuda]
 """
@@ -19,12 +22,48 @@ import io
 import os
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import numpy as np
 
 
 def spread(values) -> str:
     return f"{statistics.median(values):8.3f}  ({min(values):.3f}-{max(values):.3f})"
+
+
+UNIT = np.random.default_rng(3).integers(0, 256, (48, 360, 640, 3), dtype=np.uint8)
+
+
+def _unit_pickled(_):
+    return [UNIT[k:k + 1] for k in range(len(UNIT))]
+
+
+def _unit_shared(owner):
+    from trecvid_fpig.extract import shared_frames
+    from trecvid_fpig.extract.runner import DecodedShot
+
+    refs = shared_frames.put([UNIT[k:k + 1] for k in range(len(UNIT))], owner)
+    return [DecodedShot(f"s{k}", ref) for k, ref in enumerate(refs)]
+
+
+def receive_cost(units: int) -> dict:
+    """(c): the receiving process's CPU seconds per frame, pickled and shared."""
+    from trecvid_fpig.extract import shared_frames
+
+    costs = {}
+    with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
+        for label, job, take in (("pickled through the pipe", _unit_pickled, list),
+                                 ("shared memory", _unit_shared, shared_frames.take)):
+            for result in pool.map(job, [os.getpid()] * 2):      # warm
+                take(result)
+            started = time.process_time()
+            frames = 0
+            for result in pool.map(job, [os.getpid()] * units):
+                frames += len(take(result))
+            costs[label] = (time.process_time() - started) / frames
+    shared_frames.remove_leftovers(os.getpid())
+    return costs
 
 
 def main() -> None:
@@ -107,6 +146,9 @@ def main() -> None:
     print(f"  worker frames/s per core: {1000 / med[labels[3]]:.0f} with the resize, "
           f"{1000 / med[labels[2]]:.0f} decoding only "
           f"({med[labels[3]] / med[labels[2]]:.2f}x)")
+    print("the tower's process receiving 640x360 frames (units of 48), CPU per frame:")
+    for label, seconds in receive_cost(units=max(4, args.frames // 48)).items():
+        print(f"  {label:<46}{seconds * 1e6:8.0f} us  (at most {1 / seconds:,.0f} frames/s)")
 
 
 if __name__ == "__main__":

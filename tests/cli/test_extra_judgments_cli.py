@@ -103,6 +103,10 @@ def test_todo_lists_the_unpooled_top_k_in_judging_order(tmp_path, data_dir):
     assert {(t, s): (int(b), r.split(",")) for t, s, b, r in rows[1:]} == want
     order = [(int(t), int(b), -len(r.split(",")), s) for t, s, b, r in rows[1:]]
     assert order == sorted(order) and len(rows) > 1
+    other_year = invoke("qrels", "todo", runs[0], data_dir / "tv23.runA.txt.gz", "--qrels", "tv21",
+                        ok=False)
+    assert other_year.exit_code == 2 and other_year.stdout == ""
+    assert f"{data_dir / 'tv23.runA.txt.gz'}: none of the run's topics (1731" in other_year.stderr
 
 
 def test_api_load_qrels_extra_and_merge(tmp_path, data_dir):

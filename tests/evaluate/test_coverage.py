@@ -6,6 +6,7 @@ import random
 import pytest
 from support.pool import nist_ranking, qrels_pool
 
+from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.coverage import coverage, coverage_columns, evaluate_with_coverage
 from trecvid_fpig.evaluate.score import score_runs
 from trecvid_fpig.evaluate.xinfap import evaluate_run
@@ -121,3 +122,11 @@ def test_strict_missing_topics_count_zero_without_pool_figures(data_dir, tmp_pat
     missing = got.topics[-1]
     assert missing.topic == "1680" and missing.pooled == (None,) * 3 and missing.infAP_condensed == 0.0
     assert len(got.topics) == len(result.topics) == 20 and got.pooled[0] == pytest.approx(0.7)
+
+
+def test_depths_are_whole_numbers_from_1(data_dir):
+    run = read_any_run(data_dir / "tv21.runA.txt.gz")
+    assert coverage(run, load_qrels("tv21"), depths=(5,)).pooled == (1.0,)
+    for bad in ((), (0,), (10.5,)):
+        with pytest.raises(InputError, match="depths must be whole numbers"):
+            coverage(run, load_qrels("tv21"), depths=bad)

@@ -73,6 +73,10 @@ def test_every_image_mode_gives_the_cpu_store_bytes(tmp_path, fake_tower, worker
     assert device["preprocess"] == "device" and cpu["preprocess"] == "cpu"
     # Where the resize ran is not a setting: a store resumes across it.
     assert device["settings_sha256"] == cpu["settings_sha256"]
+    # The tower's time split into preparing the batch (here: the resize) and the tower.
+    stages = device["timings"]["shard_stage_sums_s"]
+    assert 0 < stages["encode_prepare"] and 0 < stages["encode_tower"]
+    assert stages["encode_prepare"] + stages["encode_tower"] <= stages["encode"] + 0.01
 
 
 def _no_space(fd, size):
@@ -170,3 +174,31 @@ def test_videos_give_the_cpu_store_bytes(tmp_path, fake_tower):
     _extract(tmp_path / "cpu.fpig", "cpu", 2, *inputs)
     _extract(tmp_path / "device.fpig", "device", 2, *inputs)
     _same_store(tmp_path / "device.fpig", tmp_path / "cpu.fpig")
+
+
+def test_an_unknown_preprocess_is_refused_before_the_tower_loads(tmp_path, keyframes):
+    from trecvid_fpig.errors import InputError
+
+    with pytest.raises(InputError, match="--preprocess must be one of auto, cpu, device"):
+        job.extract_features(job.ExtractRequest(checkpoint="missing.pt", out=str(tmp_path / "o"),
+                                                keyframes=str(keyframes), preprocess="gpu"))
+
+
+def test_a_batch_of_mixed_sizes_is_resized_in_chunks_to_open_clips_tensors(monkeypatch):
+    import torch
+    from PIL import Image
+
+    from trecvid_fpig.extract import mapper
+
+    transform = FakeVideoEncoder().preprocess()
+    preprocess = mapper.split_transform(transform)
+    rng = np.random.default_rng(8)
+    shots = [rng.integers(0, 256, (3, 30, 40, 3), dtype=np.uint8),
+             (rng.integers(0, 256, (50, 20, 1), dtype=np.uint8),
+              rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)),
+             rng.integers(0, 256, (2, 30, 40, 3), dtype=np.uint8)]
+    monkeypatch.setattr(mapper, "RESIZE_CHUNK", 2)
+    got = preprocess.resize_to_tensor(shots, "cpu")
+    expected = torch.stack([transform(Image.fromarray(f[:, :, 0] if f.shape[2] == 1 else f))
+                            for shot in shots for f in shot])
+    assert torch.equal(got, expected)

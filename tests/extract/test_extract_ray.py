@@ -53,14 +53,15 @@ def test_ray_starts_its_own_cluster_and_writes_the_local_bytes(tmp_path, keyfram
     out = tmp_path / "ray.fpig"
     result = invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", keyframes,
                     "--frames", 2, "--shard-size", 2, "--batch-size", 3, "--workers", 2,
-                    "--engine", "ray", "--actors", 2, out)
+                    "--engine", "ray", "--actors", 2, "--preprocess", "device", out)
     assert not ray.is_initialized()                 # the Ray it started is stopped
-    assert same_bytes(out, local_store)
+    assert same_bytes(out, local_store)             # the local store resized with PIL
     record = json.loads((out / "manifest.json").read_text())["extract"]
     actors = record["timings"]["actors"]
     assert sorted(a["actor"] for a in actors) == [0, 1]
     assert sum(a["shards"] for a in actors) == 8 and sum(a["shots"] for a in actors) == 15
     assert record["timings"]["gpu_hours"] == 0.0 and record["engine"] == "ray"
+    assert record["preprocess"] == "device"
     assert "actor 0 on " in result.stdout and "shots/s" in result.stdout
 
 

@@ -12,11 +12,12 @@ from ..report.compare import pair_tests, render_comparison, scores_from_manifest
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
 from ..report.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MAX_SEED
+from .options import QRELS_METAVAR
 from .output import check_out, emit, manifest_inputs
 
 
 @click.command("compare")
-@click.option("--qrels", "qrels_spec", metavar="tv21|tv23|PATH",
+@click.option("--qrels", "qrels_spec", metavar=QRELS_METAVAR,
               help="Score RUNS with these qrels (shipped by year, or a file).")
 @click.option("--manifest", type=click.Path(), metavar="MANIFEST",
               help="Compare the manifest's models instead, pooling the topics of several years.")

@@ -12,6 +12,7 @@ from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
 from ..formats.qrels_registry import REGISTRY, fetch
 from ..formats.runs import read_any_run
 from ..formats.topics import resolve_qrels
+from .options import QRELS_METAVAR
 from .output import check_out, emit
 
 
@@ -53,7 +54,7 @@ def fetch_command(sets: Tuple[str, ...], from_file: Optional[str], force: bool) 
 
 @command.command("todo")
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
-@click.option("--qrels", "qrels_spec", required=True, metavar="tv21|tv23|PATH",
+@click.option("--qrels", "qrels_spec", required=True, metavar=QRELS_METAVAR,
               help="The qrels whose pool the runs are checked against.")
 @click.option("--depth", type=click.IntRange(1, MAX_RESULT_SIZE), default=100, show_default=True,
               help="Look at each run's first DEPTH shots a topic, in NIST's order.")

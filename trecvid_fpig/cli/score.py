@@ -10,11 +10,12 @@ from ..evaluate.sample_eval_format import format_sample_eval_runs
 from ..evaluate.score import score_rows, score_runs
 from ..formats.qrels import Qrels, load_qrels
 from ..report.formats import FORMATS, render
+from .options import QRELS_HELP, QRELS_METAVAR
 
 
 @click.command("score")
-@click.option("--qrels", "qrels_spec", required=True, metavar="tv21|tv23|PATH",
-              help="Shipped qrels by year, or a sample_eval qrels file (plain or .gz).")
+@click.option("--qrels", "qrels_spec", required=True, metavar=QRELS_METAVAR,
+              help=QRELS_HELP)
 @click.option("-q", "per_topic", is_flag=True, help="Per-topic results, as sample_eval.pl -q.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ("sample-eval",)), default="table",
               show_default=True,

@@ -22,9 +22,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import InputError
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels, TopicJudgments
 from ..formats.runs import Run
-from .xinfap import RunResult, evaluate_looked_up, run_result, scored_topics
+from .xinfap import RunResult, evaluate_looked_up, refuse_unscorable, run_result, scored_topics
 
 DEPTHS = (10, 100, 1000)
 #: A run whose mean pooled@LOW_DEPTH is below LOW_POOLED gets a warning: infAP underestimates it.
@@ -89,7 +90,10 @@ def coverage_columns(depths: Sequence[int] = DEPTHS) -> List[str]:
 
 def coverage(run: Run, qrels: Qrels, depths: Sequence[int] = DEPTHS) -> RunCoverage:
     """The pool coverage of `run` against `qrels`, every figure computed (see the module)."""
-    return evaluate_with_coverage(qrels, run, tuple(depths))[1]
+    depths = tuple(depths)
+    if not depths or not all(isinstance(k, int) and k >= 1 for k in depths):
+        raise InputError(f"depths must be whole numbers from 1, got {depths!r}")
+    return evaluate_with_coverage(qrels, run, depths)[1]
 
 
 def evaluate_with_coverage(qrels: Qrels, run: Run, depths: Tuple[int, ...] = DEPTHS,
@@ -146,7 +150,10 @@ def unpooled_to_judge(runs: Sequence[Run], qrels: Qrels, depth: int = 100) -> Li
     in AP), then those more runs share, then by shot id."""
     found: Dict[Tuple[str, str], Tuple[int, List[str]]] = {}
     for run in runs:
-        for tj, ranking in scored_topics(qrels, run):
+        scored = scored_topics(qrels, run)
+        if not scored:                     # a run of another year: say so, not an empty list
+            refuse_unscorable(qrels, run)
+        for tj, ranking in scored:
             top = ranking.shots[:depth]
             stratum, _ = tj.lookup(top)
             for rank in np.flatnonzero(stratum < 0).tolist():

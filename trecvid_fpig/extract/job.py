@@ -119,6 +119,9 @@ def extract_features(request: ExtractRequest, encoder=None) -> ExtractResult:
     started = time.perf_counter()
     if request.frames < 1 or request.batch_size < 1 or request.shard_shots < 1:
         raise InputError("--frames, --batch-size and --shard-size must be at least 1")
+    if request.preprocess not in PREPROCESS:
+        raise InputError(f"--preprocess must be one of {', '.join(PREPROCESS)}, got "
+                         f"{request.preprocess!r}")
     out = Path(request.out)
     check_store_destination(out, request.overwrite)
     with output_lock(out):      # one extraction at a time into OUT and its OUT.shards
@@ -227,9 +230,6 @@ def preprocess_where(request: ExtractRequest, device: str, encoder) -> str:
     and its preprocessing is open_clip's eval transform (which exact_resize reproduces)."""
     from .mapper import split_transform
 
-    if request.preprocess not in PREPROCESS:
-        raise InputError(f"--preprocess must be one of {', '.join(PREPROCESS)}, got "
-                         f"{request.preprocess!r}")
     if request.preprocess != "auto":
         return request.preprocess
     exact = split_transform(encoder.preprocess()).exact_size is not None

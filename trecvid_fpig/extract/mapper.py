@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from .exact_resize import open_clip_transform
 
 #: The modes whose 8-bit pixels exact_resize resizes as Pillow does.
 FULL_SIZE_MODES = ("RGB", "L")
+#: Frames resized in one call: its int32 intermediates take ~6 MB a 1080p frame.
+RESIZE_CHUNK = 64
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -76,10 +78,12 @@ class Preprocess:
         rows_of: dict = {}
         for row, frame in enumerate(frames):
             rows_of.setdefault(frame.shape, []).append(row)
-        for rows in rows_of.values():
-            pixels = _on_device([frames[row][None] for row in rows], device)
-            out[torch.tensor(rows, device=out.device)] = open_clip_transform(
-                pixels, size, *self.normalize)
+        for same_size in rows_of.values():
+            for start in range(0, len(same_size), RESIZE_CHUNK):
+                rows = same_size[start:start + RESIZE_CHUNK]
+                pixels = _on_device([frames[row][None] for row in rows], device)
+                out[torch.tensor(rows, device=out.device)] = open_clip_transform(
+                    pixels, size, *self.normalize)
         return out
 
     def to_tensor(self, shots: Sequence[np.ndarray], device: str = "cpu") -> "torch.Tensor":
@@ -95,6 +99,36 @@ class Preprocess:
         for step in self.tensor_steps:
             out = step(out)
         return out
+
+
+class _StageClock:
+    """Times one batch's preparation and tower, on the host and, on CUDA, on the GPU."""
+
+    def __init__(self, device):
+        import torch
+
+        self.started = time.perf_counter()
+        self.events = None
+        if str(device).startswith("cuda"):
+            self.events = [torch.cuda.Event(enable_timing=True) for _ in range(3)]
+            self.events[0].record()
+
+    def prepared(self) -> None:
+        self.ready = time.perf_counter()
+        if self.events:
+            self.events[1].record()
+
+    def add_to(self, totals: Dict[str, float]) -> None:
+        """Called once the tower's output reached the host (the GPU is done with the batch)."""
+        now = time.perf_counter()
+        spans = {"prepare": self.ready - self.started, "tower": now - self.ready}
+        if self.events:
+            self.events[2].record()
+            self.events[2].synchronize()
+            spans["gpu_prepare"] = self.events[0].elapsed_time(self.events[1]) / 1000
+            spans["gpu_tower"] = self.events[1].elapsed_time(self.events[2]) / 1000
+        for key, value in spans.items():
+            totals[key] = totals.get(key, 0.0) + value
 
 
 def _on_device(shots: Sequence[np.ndarray], device: str) -> "torch.Tensor":
@@ -174,6 +208,10 @@ class ShotMapper:
                              "CenterCrop, RGB, ToTensor, Normalize); this tower's "
                              "preprocessing is another: use --preprocess cpu")
         self.encode_seconds = 0.0       # time spent in calls so far
+        #: of which: the main process preparing the batch (staging, normalising, resizing, on
+        #: the CPU all of it) and the rest; on CUDA also the GPU's time for the transfer and
+        #: preprocessing kernels and for the tower (CUDA events, no synchronisation added)
+        self.stage_seconds: Dict[str, float] = {}
 
     def __call__(self, pixels: Sequence[np.ndarray]) -> Tuple[np.ndarray, List[np.ndarray]]:
         """Shot vectors ``[n,D]`` float32 and each shot's frame vectors ``[T_i,D]``; the
@@ -187,8 +225,10 @@ class ShotMapper:
             part = pixels[start:start + self.batch_size]
             counts = [len(p) for p in part]
             mask = torch.arange(max(counts))[None, :] < torch.tensor(counts)[:, None]
+            clock = _StageClock(device)
             real = self.preprocess.resize_to_tensor(part, device) if self.full_size \
                 else self.preprocess.to_tensor(part, device)
+            clock.prepared()
             if min(counts) == max(counts):     # no padding (keyframes, most video batches)
                 batch = real.view(len(part), counts[0], *real.shape[1:])
             else:
@@ -197,6 +237,7 @@ class ShotMapper:
             pooled, per_frame = self.encoder.encode(batch, mask)
             pooled = pooled.detach().float().cpu().numpy()
             per_frame = per_frame.detach().float().cpu().numpy()
+            clock.add_to(self.stage_seconds)
             if not np.isfinite(pooled).all():
                 raise InputError(f"the video tower returned NaN/inf for a batch of "
                                  f"{len(part)} shots")

@@ -146,6 +146,7 @@ def run_shard(task: ShardTask, decoded: Iterable[List[Decoded]], mapper: ShotMap
     `on_shots(shots, frames)` reports progress per batch.
     """
     timings = {"decode_wait": 0.0, "encode": 0.0}
+    stages_before = dict(mapper.stage_seconds)
     vectors: Dict[str, np.ndarray] = {}
     frame_vectors: Dict[str, np.ndarray] = {}
     failures: Dict[str, Failure] = {}
@@ -179,6 +180,8 @@ def run_shard(task: ShardTask, decoded: Iterable[List[Decoded]], mapper: ShotMap
     if pending:
         encode_pending()
     timings["total"] = time.perf_counter() - waited
+    for key, value in mapper.stage_seconds.items():     # the encode time's parts
+        timings[f"encode_{key}"] = value - stages_before.get(key, 0.0)
     ok = [s for s in task.ids if s in vectors]
     dim = int(mapper.encoder.output_dim)
     return ShardOutput(

@@ -228,7 +228,7 @@ def read_extra_judgments(path: Union[str, Path], qrels: Qrels) -> ExtraJudgments
     if raw.startswith(UTF8_BOM):
         raise InputError("the file starts with a byte order mark (BOM): save it as UTF-8 "
                          "without one", path, 1)
-    text = decode_text(raw, path, "extra-judgments file")
+    text = decode_text(raw, path, "judgments file")
     topics: Dict[str, Dict[str, int]] = {}
     lines: Dict[Tuple[str, str], int] = {}
     for number, line in enumerate(text.split("\n"), 1):

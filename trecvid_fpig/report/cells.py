@@ -58,15 +58,16 @@ def run_needs(entry: Optional[RunEntry], year: str, base: Path) -> Tuple[str, ..
     nist_qrels = info is not None and info.qrels is None
     name = year.upper()
     if entry is None and nist_qrels:
-        return (f"supply a {name} run and NIST's {name} qrels (avs.qrels.{year}, not shipped): "
-                f"{year} = {{ run = \"RUN\", qrels = \"PATH/avs.qrels.{year}\" }} under [model.trecvid]",)
+        return (f"supply a {name} run ({year} = \"RUN\" under [model.trecvid]) and its qrels: "
+                f"fpig-trecvid qrels fetch {year}, or qrels = \"PATH/avs.qrels.{year}\" in the run's "
+                f"entry",)
     if entry is None:
         return (f"supply a {name} run: {year} = \"RUN\" under [model.trecvid]",)
     needs = []
     if not entry.run.is_file():
         needs.append(f"run file {_shown(entry.run, base)} not found")
     if nist_qrels:
-        needs.append(f"supply NIST's {info.name.upper()} qrels (avs.qrels.{info.name}, not shipped): "
+        needs.append(f"fetch the {info.name.upper()} qrels (fpig-trecvid qrels fetch {info.name}), or "
                      f"add qrels = \"PATH/avs.qrels.{info.name}\" to {year} under [model.trecvid]")
     elif info is None and not Path(qrels).is_file():
         needs.append(f"qrels file {_shown(Path(qrels), base)} not found")
