@@ -3,7 +3,9 @@
 Baselines measured in the same run:
 - the same 10 runs scored in 10 separate processes (how groups call NIST's Perl script today);
 - NIST's ``sample_eval.pl`` itself, 10 calls, when its path is given in $SAMPLE_EVAL_PL (we do not
-  ship it). The issue's target: one call on 10 runs under 1 s, under half of Perl's 2-3.6 s.
+  ship it). The issue's target: one call on 10 runs under 1 s, under half of Perl's 2-3.6 s;
+- ``score --coverage`` on the same 10 runs, timed in turn with plain ``score`` so that both see
+  the same load (issue 34's target: at most 1.3x).
 
     python benchmarks/bench_score.py [--repeat 7]
 """
@@ -42,13 +44,19 @@ def make_runs(directory: Path, count: int = 10) -> list:
 
 
 def timed(cmds, repeat: int) -> float:
-    times = []
+    return timed_in_turn([cmds], repeat)[0]
+
+
+def timed_in_turn(variants, repeat: int) -> list:
+    """The median time of each variant (a list of commands), the variants run in turn each repeat."""
+    times = [[] for _ in variants]
     for _ in range(repeat):
-        start = time.perf_counter()
-        for cmd in cmds:
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for cmds, spent in zip(variants, times):
+            start = time.perf_counter()
+            for cmd in cmds:
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -67,6 +75,11 @@ def main() -> None:
         print(f"fpig-trecvid score, 1 call on 10 runs : {one_call:6.3f} s   (target < 1 s)")
         print(f"fpig-trecvid score, 10 calls of 1 run : {ten_calls:6.3f} s   "
               f"(one call is {ten_calls / one_call:.1f}x faster)")
+        plain, covered = timed_in_turn([[[exe, "score", "--qrels", "tv21", *runs]],
+                                        [[exe, "score", "--qrels", "tv21", "--coverage", *runs]]],
+                                       args.repeat)
+        print(f"score / score --coverage, 10 runs     : {plain:6.3f} s / {covered:6.3f} s   "
+              f"({covered / plain:.2f}x; target <= 1.3x)")
         perl_script = os.environ.get("SAMPLE_EVAL_PL")
         if perl_script:
             perl = timed([["perl", perl_script, str(qrels), run] for run in runs], 3)

@@ -23,3 +23,25 @@ def site(tmp_path_factory, keyframes):
     result = invoke("browse", *RUNS, "--qrels", "tv21", "--keyframes", keyframes[0],
                     "--depth", DEPTH, "--thumb-size", 96, "--workers", 2, "--out", out)
     return out, result
+
+
+#: Generated videos and their shots' inclusive frame ranges; 00003 has boundaries but no file.
+VIDEOS = {"00001": [(0, 9), (10, 29)], "00002": [(0, 14)]}
+VIDEO_RUN_SHOTS = ("shot00001_2", "shot00002_1", "shot00001_1", "shot00003_1", "shot00009_1")
+
+
+@pytest.fixture(scope="session")
+def video_site(tmp_path_factory):
+    """A site for a one-topic run over generated videos (25 fps), with --videos --boundaries."""
+    from support.extraction import v3c_collection, write_boundaries
+
+    root = tmp_path_factory.mktemp("browse-videos")
+    videos, boundaries = v3c_collection(root, VIDEOS)
+    write_boundaries(boundaries / "00003.tsv", [(0, 9)])
+    run = root / "run.txt"
+    run.write_text("".join(f"1661 Q0 {shot} {rank} {100 - rank} V\n"
+                           for rank, shot in enumerate(VIDEO_RUN_SHOTS, 1)))
+    out = root / "site"
+    result = invoke("browse", run, "--qrels", "tv21", "--videos", videos, "--boundaries",
+                    boundaries, "--depth", 10, "--workers", 0, "--out", out)
+    return out, result, videos

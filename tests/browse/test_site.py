@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from PIL import Image
-from support.browse import DEPTH, RUNS
+from support.browse import DEPTH, RUNS, pooled_at
 from support.cli import invoke
 
 
@@ -51,6 +51,17 @@ def test_infap_and_the_means_are_what_score_prints(site):
         assert shown in table and f'<td class="num">{shown}</td>' in index_html
 
 
+def test_pooled_at_100_is_the_share_of_each_top_100_in_the_pool(site):
+    out, _ = site
+    data = script_data(out / "data" / "site.js")
+    for index, run in enumerate(RUNS):
+        want = pooled_at(run)
+        assert {t["topic"]: t["pooled"][index] for t in data["topics"]} == pytest.approx(want)
+        mean = data["runs"][index]["pooled"]
+        assert mean == pytest.approx(sum(want.values()) / len(want))
+        assert f'<td class="num">{mean:.4f}</td>' in (out / "index.html").read_text()
+
+
 def test_shots_without_a_keyframe_get_a_placeholder_and_a_count(site, keyframes):
     out, _ = site
     have = {p.name.rsplit("_", 1)[0] for p in keyframes[0].rglob("*.jpg")}
@@ -80,11 +91,17 @@ def test_a_rerun_decodes_nothing_and_another_run_reuses_the_cache(site, keyframe
     again = invoke("browse", *RUNS, "--qrels", "tv21", "--keyframes", keyframes[0], "--depth",
                    DEPTH, "--thumb-size", 96, "--workers", 0, "--out", copy)
     assert "(0 made" in again.stdout and "(0 made" not in first.stdout
+    assert tree(copy) == tree(out)                      # the same inputs give the same bytes
     one = invoke("browse", RUNS[1], "--qrels", "tv21", "--keyframes", keyframes[0], "--depth",
                  DEPTH, "--thumb-size", 96, "--workers", 0, "--out", copy)
     assert "(0 made" in one.stdout
     assert sorted(p.name for p in (copy / "thumbs").rglob("*.jpg")) == before
     assert len(script_data(copy / "data" / "site.js")["runs"]) == 1
+
+
+def tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
 
 
 def refused(*args):
@@ -115,8 +132,9 @@ def test_more_than_four_runs_are_refused(keyframes, tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 def test_an_unreadable_keyframe_names_the_file_and_leaves_the_old_site(site, keyframes,
-                                                                        tmp_path):
+                                                                        tmp_path, workers):
     out, _ = site
     copy, frames = tmp_path / "site", tmp_path / "keyframes"
     shutil.copytree(out, copy)
@@ -127,7 +145,7 @@ def test_an_unreadable_keyframe_names_the_file_and_leaves_the_old_site(site, key
     broken.write_bytes(b"not a jpeg at all")
     index = (copy / "index.html").read_bytes()
     line = refused(*RUNS, "--qrels", "tv21", "--keyframes", frames, "--depth", DEPTH,
-                   "--workers", 0, "--out", copy)
+                   "--workers", workers, "--out", copy)
     assert str(broken) in line and "cannot decode image" in line
     assert (copy / "index.html").read_bytes() == index
     assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []
@@ -140,3 +158,36 @@ def test_a_folder_that_is_not_a_site_is_never_replaced(keyframes, tmp_path):
     line = refused(*RUNS, "--qrels", "tv21", "--keyframes", keyframes[0], "--out", mine)
     assert "is not a browse site" in line
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_labels_are_text_never_markup_and_the_api_builds_from_runs_in_memory(keyframes, tmp_path):
+    from trecvid_fpig.api import browse
+    from trecvid_fpig.formats.runs import Run
+
+    runs = [Run.from_file(r) for r in RUNS]
+    result = browse(runs, "tv21", tmp_path / "site", keyframes=keyframes[0],
+                                 labels=["<b>A</b>", "B&C"], depth=DEPTH, workers=0)
+    assert result.index == tmp_path / "site" / "index.html" and result.topics == 20
+    index = result.index.read_text(encoding="utf-8")
+    assert "&lt;b&gt;A&lt;/b&gt;" in index and "<b>A</b>" not in index and "B&amp;C" in index
+    assert [r["label"] for r in script_data(tmp_path / "site" / "data" / "site.js")["runs"]] == \
+        ["<b>A</b>", "B&C"]
+
+
+def test_a_second_writer_of_the_same_site_is_refused(keyframes, tmp_path):
+    from trecvid_fpig.base.locks import output_lock
+
+    with output_lock(tmp_path / "site"):
+        line = refused(RUNS[0], "--qrels", "tv21", "--keyframes", keyframes[0], "--out",
+                       tmp_path / "site")
+    assert "is writing this output now" in line and not (tmp_path / "site").exists()
+
+
+def test_topics_of_another_year_are_said_once_and_the_site_still_built(keyframes, tmp_path):
+    result = invoke("browse", RUNS[0], "--qrels", "tv21", "--topics", "tv23", "--keyframes",
+                    keyframes[0], "--depth", 2, "--workers", 0, "--out", tmp_path / "site")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "fpig-trecvid: warning: tv23: none of its topics is one the site shows (1661 …): "
+        "the pages show no topic text"]
+    assert "(no topic text: --topics gives it)" in (tmp_path / "site" / "topic-1661.html").read_text()

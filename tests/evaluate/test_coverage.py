@@ -4,32 +4,14 @@ import gzip
 import random
 
 import pytest
+from support.pool import nist_ranking, qrels_pool
 
+from trecvid_fpig.errors import InputError
 from trecvid_fpig.evaluate.coverage import coverage, coverage_columns, evaluate_with_coverage
 from trecvid_fpig.evaluate.score import score_runs
 from trecvid_fpig.evaluate.xinfap import evaluate_run
 from trecvid_fpig.formats.qrels import load_qrels
 from trecvid_fpig.formats.runs import read_any_run
-from trecvid_fpig.formats.topics import resolve_qrels
-
-
-def _pool(year):
-    """{topic: {shot: judgment}} read straight from the shipped qrels file."""
-    pool = {}
-    for line in gzip.open(resolve_qrels(year), "rt"):
-        topic, _, shot, _, judgment = line.split()
-        pool.setdefault(topic, {})[shot] = int(judgment)
-    return pool
-
-
-def _ranked(lines):
-    """{topic: [shot, …]} in NIST's order: the last score of a shot, score desc, shot id desc."""
-    last = {}
-    for line in lines:
-        topic, _, shot, _, score, _ = line.split()
-        last.setdefault(topic, {})[shot] = float(score)
-    return {t: [s for s, _ in sorted(shots.items(), key=lambda x: (x[1], x[0]), reverse=True)]
-            for t, shots in last.items()}
 
 
 def _lines(data_dir, year, name):
@@ -59,13 +41,13 @@ def _variants(data_dir, year):
 
 @pytest.mark.parametrize("year", ["tv21", "tv23"])
 def test_counts_against_a_count_of_the_qrels_file(year, data_dir, tmp_path):
-    pool = _pool(year)
+    pool = qrels_pool(year)
     qrels = load_qrels(year)
     for name, lines in _variants(data_dir, year).items():
         path = tmp_path / f"{name}.txt"
         path.write_text("\n".join(lines) + "\n")
         got = coverage(read_any_run(path), qrels)
-        ranked = {t: shots for t, shots in _ranked(lines).items() if t in pool}
+        ranked = {t: shots for t, shots in nist_ranking(lines).items() if t in pool}
         assert [t.topic for t in got.topics] == list(ranked)
         for t in got.topics:
             shots, judged = ranked[t.topic], pool[t.topic]
@@ -81,7 +63,7 @@ def test_counts_against_a_count_of_the_qrels_file(year, data_dir, tmp_path):
 
 @pytest.mark.parametrize("year", ["tv21", "tv23"])
 def test_condensed_is_score_on_the_condensed_file(year, data_dir, tmp_path):
-    pool, qrels = _pool(year), load_qrels(year)
+    pool, qrels = qrels_pool(year), load_qrels(year)
     for name, lines in _variants(data_dir, year).items():
         path, condensed = tmp_path / f"{name}.txt", tmp_path / f"{name}.condensed.txt"
         path.write_text("\n".join(lines) + "\n")
@@ -140,3 +122,11 @@ def test_strict_missing_topics_count_zero_without_pool_figures(data_dir, tmp_pat
     missing = got.topics[-1]
     assert missing.topic == "1680" and missing.pooled == (None,) * 3 and missing.infAP_condensed == 0.0
     assert len(got.topics) == len(result.topics) == 20 and got.pooled[0] == pytest.approx(0.7)
+
+
+def test_depths_are_whole_numbers_from_1(data_dir):
+    run = read_any_run(data_dir / "tv21.runA.txt.gz")
+    assert coverage(run, load_qrels("tv21"), depths=(5,)).pooled == (1.0,)
+    for bad in ((), (0,), (10.5,)):
+        with pytest.raises(InputError, match="depths must be whole numbers"):
+            coverage(run, load_qrels("tv21"), depths=bad)

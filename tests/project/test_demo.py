@@ -6,7 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from trecvid_fpig.cli import cli
+from trecvid_fpig.evaluate.coverage import coverage
 from trecvid_fpig.formats.qrels import load_qrels
+from trecvid_fpig.formats.runs import read_any_run
 from trecvid_fpig.formats.store import read_features
 
 
@@ -44,3 +46,7 @@ def test_demo_runs_scores_and_says_it_is_synthetic(tmp_path):
                                         str(run_dir / "tv21.txt")])
     assert rescored.exit_code == 0
     assert f"{float(rescored.output.splitlines()[1].split(',')[1]):.4f}" == f"{mean_infap:.4f}"
+    # its pool coverage: the distractors it ranks were never pooled
+    [line] = [l for l in lines if l.startswith("pool coverage (")]
+    pool_coverage = coverage(read_any_run(run_dir / "tv21.txt"), qrels)
+    assert line.endswith(f"): {pool_coverage.summary()}") and pool_coverage.unpooled_ret > 0

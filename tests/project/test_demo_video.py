@@ -22,3 +22,6 @@ def test_demo_video_side_extracts_runs_and_scores(tmp_path):
     assert store.manifest["extract"]["sampling"] == "clip4clip"
     assert store.count == sum(1 for _ in (work / "v3c1-mini" / "keyframes").rglob("*.png"))
     assert (work / "runs" / "demo-video" / "tv21.txt").stat().st_size > 0
+    # and a browse site of both runs, its thumbnails from the generated videos
+    assert f"browse site: {work / 'browse' / 'index.html'}" in result.stdout
+    assert sum(1 for _ in (work / "browse" / "thumbs").rglob("*.jpg")) == store.count

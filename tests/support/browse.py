@@ -78,3 +78,10 @@ def write_keyframes(root: Path, shots, skip_every=9):
         colour = tuple(int(c) for c in rng.integers(30, 226, size=3))
         Image.new("RGB", (640, 360), colour).save(path, quality=85)
     return left_out
+
+
+def pooled_at(run, k=100):
+    """{topic: the share of the run's first k shots that the qrels hold at all}."""
+    judged = read_qrels()
+    return {topic: sum(s in judged[topic] for s in shots[:k]) / len(shots[:k])
+            for topic, shots in read_ranking(run).items() if topic in judged}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,14 +18,15 @@ from .._version import __version__
 from ..base.files import file_sha256
 from ..base.locks import output_lock
 from ..base.outputs import atomic_directory
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..evaluate.score import ScoredRun, score_runs
 from ..extract import shots as shot_lists
 from ..extract.job import input_kind
 from ..extract.shots import Shot, natural_key
-from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
+from ..formats.qrels import MAX_RESULT_SIZE, Qrels, load_qrels
 from ..formats.topics import REGISTRY, load_topics
-from .site import MAX_RUNS, POOLED_DEPTH, index_rows, topic_pages
+from .pages import render_pages
+from .site import LEGEND, MAX_RUNS, POOLED_DEPTH, index_rows, topic_pages
 from .thumbs import Thumb, make_thumbs
 
 #: The file that makes a directory a browse site: only such a directory (or an empty one) is
@@ -76,15 +78,14 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     texts = topic_texts(request.topics, request.qrels)
     listed = {s.shot_id: s for s in list_source_shots(request, kind)}
     pages = topic_pages(qrels, scored, texts, request.depth)
+    if request.topics is not None and not any(p["text"] for p in pages):
+        warnings.warn(InputWarning(f"{request.topics}: none of its topics is one the site shows "
+                                   f"({pages[0]['topic'] if pages else 'none'} …): the pages "
+                                   f"show no topic text"), stacklevel=2)
     shown = sorted({e["shot"] for p in pages for r in p["runs"] for e in r["shots"] + r["missed"]},
                    key=natural_key)
     workers = (os.cpu_count() or 1) if request.workers is None else request.workers
-    site = {"tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
-            "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
-            "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
-            "runs": [{"label": label, "path": s.run.path, "tag": s.run.tag,
-                      "infAP": s.result.infAP, "topics": len(s.result.topics)}
-                     for label, s in zip(labels, scored)]}
+    site = _site_data(request, qrels, scored, labels, kind)
     with output_lock(out):
         with atomic_directory(out) as stage:
             _link_cache(out / "thumbs", stage / "thumbs")
@@ -94,6 +95,22 @@ def build_site(request: BrowseRequest) -> BrowseResult:
             _write_site(stage, out, site, pages, thumbs, listed, set(missing))
     return BrowseResult(out / "index.html", len(pages), len(scored), len(shown) - len(missing),
                         sum(t.made for t in thumbs.values()), len(missing))
+
+
+def _site_data(request: BrowseRequest, qrels: Qrels, scored: Sequence[ScoredRun],
+               labels: Sequence[str], kind: str) -> dict:
+    """What every page reads (``data/site.js``): the settings, the classes, the runs' means."""
+    return {
+        "tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
+        "qrels_name": request.qrels if request.qrels in REGISTRY else Path(qrels.path).name,
+        "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
+        "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
+        "classes": [{"class": cls, "letter": letter, "name": name}
+                    for cls, (letter, name, _) in LEGEND.items()],
+        "runs": [{"label": label, "key": chr(ord("A") + i), "path": s.run.path, "tag": s.run.tag,
+                  "infAP": s.result.infAP, "topics": len(s.result.topics),
+                  "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
+                 for i, (label, s) in enumerate(zip(labels, scored))]}
 
 
 def _check_numbers(request: BrowseRequest) -> None:
@@ -180,8 +197,6 @@ def _script(name: str, data) -> str:
 
 def _write_site(stage: Path, out: Path, site: dict, pages: List[dict], thumbs: Dict[str, Thumb],
                 listed: Dict[str, Shot], missing: set) -> None:
-    from .pages import render_pages
-
     root = out.resolve()
     rows = index_rows(pages)
     for row, page in zip(rows, pages):

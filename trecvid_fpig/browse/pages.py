@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..formats.topics import REGISTRY
+from .site import CLASSES, LEGEND
 
-#: Judgment classes as the legend shows them: class, letter, name, what it means.
-LEGEND = (
-    ("relevant", "R", "relevant", "NIST judged it relevant"),
-    ("not-relevant", "N", "not relevant", "NIST judged it not relevant"),
-    ("unsampled", "P", "pooled, not judged", "in NIST's pool but not sampled for judging (−1)"),
-    ("unpooled", "U", "unpooled", "never in NIST's pool: no one judged it"),
-)
+
+def chip_text(run: dict) -> str:
+    """A run's name on its chips: its key letter (what the marks on thumbnails use) and label."""
+    return run["key"] if run["label"] == run["key"] else f"{run['key']} · {run['label']}"
 
 
 def render_pages(stage: Path, site: dict) -> None:
@@ -27,9 +24,8 @@ def render_pages(stage: Path, site: dict) -> None:
                       keep_trailing_newline=True)
     env.filters["fixed4"] = lambda v: "—" if v is None else f"{v:.4f}"
     env.filters["signed4"] = lambda v: "—" if v is None else f"{v:+.4f}"
-    qrels_name = next((i.name for i in REGISTRY.values() if i.qrels and
-                       site["qrels"].endswith(i.qrels)), Path(site["qrels"]).name)
-    common = {"site": site, "legend": LEGEND, "qrels_name": qrels_name,
+    env.filters["chip"] = chip_text
+    common = {"site": site, "legend": [(cls, *LEGEND[cls]) for cls in CLASSES],
               "picture": "video" if site["videos"] else "keyframe"}
     (stage / "index.html").write_text(env.get_template("index.html").render(**common),
                                       encoding="utf-8")

@@ -18,6 +18,14 @@ from ..formats.qrels import Qrels, TopicJudgments
 #: not sampled for judging (-1), and never pooled (not in the qrels at all).
 RELEVANT, NOT_RELEVANT, UNSAMPLED, UNPOOLED = "relevant", "not-relevant", "unsampled", "unpooled"
 CLASSES = (RELEVANT, NOT_RELEVANT, UNSAMPLED, UNPOOLED)
+#: How the pages show each class (the legend, the thumbnails' letters, the preview): a letter,
+#: so that a class reads without colour, a name, and what it means.
+LEGEND = {
+    RELEVANT: ("R", "relevant", "NIST judged it relevant"),
+    NOT_RELEVANT: ("N", "not relevant", "NIST judged it not relevant"),
+    UNSAMPLED: ("P", "pooled, not judged", "in NIST's pool but not sampled for judging (−1)"),
+    UNPOOLED: ("U", "unpooled", "never in NIST's pool: no one judged it"),
+}
 #: Runs side by side on a topic page: more columns would not fit a laptop screen.
 MAX_RUNS = 4
 #: The depth of the index's pool-coverage column.
@@ -31,12 +39,11 @@ def judgment_classes(judgments: TopicJudgments, shots: Sequence[str]) -> List[st
             for s, g in zip(stratum.tolist(), grade.tolist())]
 
 
-def pooled_at_100(qrels: Qrels, scored: ScoredRun) -> Dict[str, float]:
-    """pooled@100 per topic: the index's coverage column.
-
-    Issue 34 brings it to the scorer (``trecvid_fpig.evaluate.coverage``); until it lands the
-    column stays empty rather than counting it a second way here."""
-    return {}
+def pooled_at_100(scored: ScoredRun) -> Dict[str, float]:
+    """pooled@100 per topic, as ``score --coverage`` prints it (the scorer computes it with the
+    scores, :mod:`trecvid_fpig.evaluate.coverage`)."""
+    column = scored.coverage.depths.index(POOLED_DEPTH)
+    return {t.topic: t.pooled[column] for t in scored.coverage.topics}
 
 
 def topic_pages(qrels: Qrels, scored: Sequence[ScoredRun], texts: Dict[str, str],
@@ -48,7 +55,7 @@ def topic_pages(qrels: Qrels, scored: Sequence[ScoredRun], texts: Dict[str, str]
     """
     answered = [answered_topics(s.run) for s in scored]
     infap = [{t.topic: t.infAP for t in s.result.topics} for s in scored]
-    coverage = [pooled_at_100(qrels, s) for s in scored]
+    coverage = [pooled_at_100(s) for s in scored]
     pages = []
     for topic, judgments in qrels.topics.items():
         rankings = [a.get(topic) for a in answered]

@@ -18,11 +18,11 @@ import xxhash
 from ..base.outputs import atomic_write
 from ..base.workers import fork_map
 from ..errors import InputError
-from ..extract.reader import read_keyframes, read_video_shots
+from ..extract.reader import frame_range, read_keyframes, read_video_shots, uniform_frames
 from ..extract.shots import Failure, Shot
 
 #: Part of every thumbnail's digest: changing how thumbnails are made changes every name.
-RECIPE = "fpig-trecvid browse thumbnail 1: middle frame, RGB, Lanczos, JPEG q85"
+RECIPE = "fpig-trecvid browse thumbnail 2: middle frame, RGB, bicubic, JPEG q85"
 QUALITY = 85
 #: Bytes of a video file that go into its thumbnails' digest, with its size and mtime.
 VIDEO_HEAD_BYTES = 1 << 16
@@ -80,17 +80,17 @@ def _keyframe_thumb(site: Path, size: int, shot: Shot) -> Thumb:
     if (site / name).is_file():
         return Thumb(shot.shot_id, name)
     pixels = read_keyframes(replace(shot, images=(middle,)), frames=1)
-    _save(_middle(pixels), size, site / name)
+    _save(_decoded(pixels), size, site / name)
     return Thumb(shot.shot_id, name, made=True)
 
 
 def _video_thumbs(site: Path, size: int, shots: List[Shot]) -> List[Thumb]:
     """The middle frame of each shot of one video file; a missing file gives placeholders."""
-    import av
-
     path = Path(shots[0].source)
     if not path.is_file():
         return [Thumb(s.shot_id, None) for s in shots]
+    import av
+
     try:
         stat = path.stat()
         with path.open("rb") as fh:
@@ -112,25 +112,32 @@ def _video_thumbs(site: Path, size: int, shots: List[Shot]) -> List[Thumb]:
         thumbs[shot.shot_id] = Thumb(shot.shot_id, name, clip)
         if not (site / name).is_file():
             wanted.append(shot)
-    # uniform 3 takes the first, middle and last frame: the middle is the thumbnail
-    for shot, pixels in zip(wanted, read_video_shots(wanted, "uniform", 3) if wanted else []):
+    # the middle of uniform thirds (first, middle, last frame), decoded alone: one GOP a shot
+    middles = []
+    for shot in wanted:
+        thirds = uniform_frames(*frame_range(shot, float(rate)), 3)
+        middle = thirds[len(thirds) // 2]
+        middles.append(replace(shot, frames=(middle, middle), seconds=None))
+    for shot, pixels in zip(wanted, read_video_shots(middles, "uniform", 1) if wanted else []):
         thumb = thumbs[shot.shot_id]
-        _save(_middle(pixels), size, site / thumb.file)
+        _save(_decoded(pixels), size, site / thumb.file)
         thumbs[shot.shot_id] = replace(thumb, made=True)
     return [thumbs[s.shot_id] for s in shots]
 
 
-def _middle(pixels):
-    """The middle image the reader decoded, or its failure as one line naming the file."""
+def _decoded(pixels):
+    """The one image the reader was asked for, or its failure as one line naming the file."""
     if isinstance(pixels, Failure):
         raise InputError(f"shot {pixels.shot_id}: {pixels.reason}", pixels.source)
-    return pixels.images[len(pixels.images) // 2]
+    return pixels.images[0]
 
 
 def _save(image, size: int, target: Path) -> None:
     from PIL import Image, ImageOps
 
-    image = ImageOps.exif_transpose(image).convert("RGB")
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    ImageOps.exif_transpose(image, in_place=True)
+    if image.mode != "RGB":             # convert() copies even an RGB image
+        image = image.convert("RGB")
+    image.thumbnail((size, size), Image.Resampling.BICUBIC)
     with atomic_write(target, "wb") as fh:
         image.save(fh, "JPEG", quality=QUALITY)

@@ -5,13 +5,13 @@ from typing import Optional, Tuple
 
 import click
 
-from .options import shot_source_options
+from .options import QRELS_HELP, QRELS_METAVAR, shot_source_options
 
 
 @click.command("browse")
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
-@click.option("--qrels", "qrels_spec", required=True, metavar="tv21|tv23|PATH",
-              help="Shipped qrels by year, or a sample_eval qrels file (plain or .gz).")
+@click.option("--qrels", "qrels_spec", required=True, metavar=QRELS_METAVAR,
+              help=QRELS_HELP)
 @click.option("--topics", default=None, metavar="tv21|FILE",
               help="Topic texts (default: the shipped set of shipped qrels).")
 @shot_source_options

@@ -12,11 +12,12 @@ from ..report.compare import pair_tests, render_comparison, scores_from_manifest
 from ..report.formats import PAPER_FORMATS
 from ..report.manifest import load_manifest
 from ..report.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MAX_SEED
+from .options import QRELS_METAVAR
 from .output import check_out, emit, manifest_inputs
 
 
 @click.command("compare")
-@click.option("--qrels", "qrels_spec", metavar="tv21|tv23|PATH",
+@click.option("--qrels", "qrels_spec", metavar=QRELS_METAVAR,
               help="Score RUNS with these qrels (shipped by year, or a file).")
 @click.option("--manifest", type=click.Path(), metavar="MANIFEST",
               help="Compare the manifest's models instead, pooling the topics of several years.")
@@ -39,10 +40,12 @@ from .output import check_out, emit, manifest_inputs
 @click.option("--format", "fmt", type=click.Choice(PAPER_FORMATS), default="table", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
 @click.option("--no-cache", is_flag=True, help="With --manifest: read and write no cache.")
+@click.option("--coverage", is_flag=True,
+              help="Beside each pair: both runs' mean pooled@100 and infAP_condensed on its topics.")
 @click.argument("runs", nargs=-1, type=click.Path())
 def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[str, ...],
             years: Tuple[str, ...], permutations: int, resamples: int, seed: int, alpha: float,
-            per_topic: bool, fmt: str, out: Optional[str], no_cache: bool,
+            per_topic: bool, fmt: str, out: Optional[str], no_cache: bool, coverage: bool,
             runs: Tuple[str, ...]) -> None:
     """Per-topic infAP of RUNS side by side, and for each pair of runs: a paired bootstrap 95%
     CI of the mean difference, the effect size (mean / sd of the differences), wins / ties /
@@ -73,5 +76,5 @@ def command(qrels_spec: Optional[str], manifest: Optional[str], models: Tuple[st
         source = {"qrels": qrels_spec, "runs": list(runs)}
     tests = pair_tests(scores, permutations, seed, resamples)
     text, notes = render_comparison(scores, tests, fmt, alpha, permutations, seed, resamples,
-                                    meta=source, per_topic=per_topic)
+                                    meta=source, per_topic=per_topic, coverage=coverage)
     emit(text, out, list(notes) + (cache.notes if cache else []))

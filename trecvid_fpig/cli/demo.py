@@ -28,7 +28,7 @@ def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video
     """Build a tiny random F-Pig checkpoint and a synthetic V3C1 store holding the TV21 pool,
     run TV21 through `run`, and score it with NIST's TV21 qrels; then the same chain from a few
     generated videos through `features extract`."""
-    from ..demo.collection import SYNTHETIC_NOTE, VIDEO_NOTE, run_demo
+    from ..demo.collection import COVERAGE_NOTE, SYNTHETIC_NOTE, VIDEO_NOTE, run_demo
 
     result = run_demo(workdir, distractors=distractors, seed=seed, progress=not quiet,
                       video=video)
@@ -38,6 +38,7 @@ def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video
                f"(the TV21 pool plus {distractors} distractors), random checkpoint")
     click.echo(render(per_topic, columns, fmt), nl=False)
     click.echo(render(summary, summary_columns, fmt), nl=False)
+    click.echo(f"pool coverage ({COVERAGE_NOTE}): {result.coverage.summary()}")
     click.echo(SYNTHETIC_NOTE)
     if result.video is not None:
         summary, summary_columns = result.video.summary
@@ -47,3 +48,5 @@ def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video
         click.echo(VIDEO_NOTE)
     if workdir is not None:
         click.echo(f"workspace kept in {result.workdir}; run file {result.run_file}")
+    if result.site is not None:
+        click.echo(f"browse site: {result.site} (open it in a browser)")

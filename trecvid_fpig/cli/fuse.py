@@ -9,6 +9,7 @@ from ..base.locks import output_lock
 from ..fusion import MAX_RRF_K, MAX_WEIGHT, METHODS
 from ..fusion.norms import NORMS
 from ..fusion.tune import MAX_WEIGHTINGS
+from .options import QRELS_METAVAR
 from .output import check_out
 
 
@@ -35,7 +36,7 @@ def _parse_weights(ctx: click.Context, param: click.Parameter, value: Optional[s
               help="Shots of each input run that take part, per topic.")
 @click.option("--tune", is_flag=True,
               help="Grid-search --method weighted's weights on --qrels and print them (no run written).")
-@click.option("--qrels", "qrels_spec", metavar="tv21|tv23|PATH", help="Qrels for --tune.")
+@click.option("--qrels", "qrels_spec", metavar=QRELS_METAVAR, help="Qrels for --tune.")
 @click.option("--grid-step", type=click.FloatRange(min=0.01, max=1), default=0.1, show_default=True,
               help=f"Weight step of --tune (weights sum to 1; a step that divides 1). A grid of "
                    f"more than {MAX_WEIGHTINGS:,} weightings is refused, naming a coarser step.")

@@ -12,6 +12,7 @@ from ..report.cache import ResultCache
 from ..report.cells import CellEvaluator
 from ..report.compare import scores_from_manifest, scores_from_runs
 from ..report.manifest import load_manifest
+from .options import QRELS_METAVAR
 from .output import manifest_inputs
 
 
@@ -40,7 +41,7 @@ def command() -> None:
 
 
 @command.command("topics")
-@click.option("--qrels", "qrels_spec", metavar="tv21|tv23|PATH", help="Score RUNS with these qrels.")
+@click.option("--qrels", "qrels_spec", metavar=QRELS_METAVAR, help="Score RUNS with these qrels.")
 @click.option("--manifest", type=click.Path(), help="Plot the manifest's models on one --year instead.")
 @click.option("--year", type=click.Choice(list(REGISTRY)), help="With --manifest: the year to plot.")
 @click.option("--model", "models", multiple=True, metavar="NAME",

@@ -1,16 +1,25 @@
-"""``fpig-trecvid qrels``: NIST's judgments for the TRECVID years that do not ship."""
+"""``fpig-trecvid qrels``: NIST's judgments for the TRECVID years that do not ship, and a team's
+own judgments of the shots NIST never pooled (``todo``, ``merge``)."""
 from __future__ import annotations
 
 from typing import Optional, Tuple
 
 import click
 
+from ..base.files import read_text
+from ..evaluate.coverage import unpooled_to_judge
+from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
 from ..formats.qrels_registry import REGISTRY, fetch
+from ..formats.runs import read_any_run
+from ..formats.topics import resolve_qrels
+from .options import QRELS_METAVAR
+from .output import check_out, emit
 
 
 @click.group("qrels")
 def command() -> None:
-    """NIST's judgments (qrels) of the TRECVID years that do not ship with the toolkit."""
+    """NIST's judgments (qrels) of the TRECVID years that do not ship with the toolkit, and your
+    own judgments of the shots NIST never pooled."""
 
 
 @command.command("fetch")
@@ -41,3 +50,44 @@ def fetch_command(sets: Tuple[str, ...], from_file: Optional[str], force: bool) 
                        f"installs it again")
         else:
             click.echo(f"{name}: ships with fpig-trecvid; nothing to fetch")
+
+
+@command.command("todo")
+@click.argument("runs", nargs=-1, required=True, type=click.Path())
+@click.option("--qrels", "qrels_spec", required=True, metavar=QRELS_METAVAR,
+              help="The qrels whose pool the runs are checked against.")
+@click.option("--depth", type=click.IntRange(1, MAX_RESULT_SIZE), default=100, show_default=True,
+              help="Look at each run's first DEPTH shots a topic, in NIST's order.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
+def todo_command(runs: Tuple[str, ...], qrels_spec: str, depth: int, out: Optional[str]) -> None:
+    """List the shots RUNS rank in their top DEPTH that NIST never pooled: topic, shot, best
+    rank and the runs that rank it, tab-separated, in the order to judge them (each topic's
+    best-ranked first). Judge them into an extra-judgments file (topic shot 0|1 a line) for
+    'qrels merge' or 'score --extra-qrels'."""
+    check_out(out, [("run", r) for r in runs] + [("qrels", qrels_spec)])
+    qrels = load_qrels(qrels_spec)
+    rows = unpooled_to_judge([read_any_run(r) for r in runs], qrels, depth)
+    lines = ["topic\tshot\tbest_rank\truns"]
+    lines += [f"{u.topic}\t{u.shot}\t{u.best_rank}\t{','.join(u.runs)}" for u in rows]
+    emit("\n".join(lines) + "\n", out)
+    if out:
+        click.echo(f"{len(rows)} unpooled shot(s) to judge in {out}", err=True)
+
+
+@command.command("merge")
+@click.argument("base", metavar="BASE")
+@click.argument("extra", nargs=-1, required=True, type=click.Path(), metavar="EXTRA...")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The merged qrels file, written atomically; it may not be an input.")
+def merge_command(base: str, extra: Tuple[str, ...], out: str) -> None:
+    """Write BASE (tv21, tv23 or a qrels file) with the EXTRA judgments (topic shot 0|1 a line)
+    as one new stratum, fully judged: a sample_eval qrels that score, sample_eval.pl and
+    --qrels read. A judgment of a shot NIST pooled (-1 ones included), or of one shot two
+    ways, is refused naming its file and line, and nothing is written."""
+    base_path = resolve_qrels(base)
+    check_out(out, [("qrels", base_path)] + [("extra judgments", e) for e in extra])
+    merged = load_qrels(base_path, extra=extra)
+    text = read_text(base_path, "qrels file")
+    emit(text + ("" if text.endswith("\n") else "\n") + merged.extra_lines(), out)
+    click.echo(f"{out}: {base} with {len(extra)} extra-judgment file(s) as stratum "
+               f"{merged.extra_stratum}", err=True)

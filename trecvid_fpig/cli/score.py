@@ -8,13 +8,14 @@ import click
 from ..errors import InputError
 from ..evaluate.sample_eval_format import format_sample_eval_runs
 from ..evaluate.score import score_rows, score_runs
-from ..formats.qrels import load_qrels
+from ..formats.qrels import Qrels, load_qrels
 from ..report.formats import FORMATS, render
+from .options import QRELS_HELP, QRELS_METAVAR
 
 
 @click.command("score")
-@click.option("--qrels", "qrels_spec", required=True, metavar="tv21|tv23|PATH",
-              help="Shipped qrels by year, or a sample_eval qrels file (plain or .gz).")
+@click.option("--qrels", "qrels_spec", required=True, metavar=QRELS_METAVAR,
+              help=QRELS_HELP)
 @click.option("-q", "per_topic", is_flag=True, help="Per-topic results, as sample_eval.pl -q.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ("sample-eval",)), default="table",
               show_default=True,
@@ -29,15 +30,19 @@ from ..report.formats import FORMATS, render
 @click.option("--coverage", is_flag=True,
               help="Also the pool coverage: pooled@k and judged@k (k = 10, 100, 1000), unpooled_ret "
                    "and infAP_condensed (infAP without the shots no one pooled); not in sample-eval.")
+@click.option("--extra-qrels", "extra", multiple=True, type=click.Path(), metavar="FILE",
+              help="Your own judgments of shots NIST never pooled (topic shot 0|1 a line; "
+                   "repeatable), scored as one more stratum, as 'qrels merge' writes it; the "
+                   "output says so.")
 @click.argument("runs", nargs=-1, required=True, type=click.Path())
 def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: Tuple[str, ...],
-            coverage: bool, runs: Tuple[str, ...]) -> None:
+            coverage: bool, extra: Tuple[str, ...], runs: Tuple[str, ...]) -> None:
     """Score RUNS (TREC format: topic Q0 shot rank score tag, or NIST's AVS submission XML,
     told apart by content; - reads standard input) with inferred AP."""
     if fmt == "sample-eval" and (measures or coverage):
         raise click.UsageError(f"{'--measure' if measures else '--coverage'} cannot be printed "
                                "in --format sample-eval")
-    qrels = load_qrels(qrels_spec)
+    qrels = load_qrels(qrels_spec, extra=extra)
     results = score_runs(qrels, runs, strict=strict, measures=measures, keep_going=True,
                          coverage=coverage)
     scored = [r for r in results if not isinstance(r, InputError)]
@@ -50,7 +55,13 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
     else:
         rows, columns = score_rows(scored, per_topic, curve=fmt in ("csv", "json"), coverage=coverage)
         meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
+        if qrels.extras:      # a number made with private judgments must never pass as NIST's
+            meta["extra_qrels"] = [{"path": e.path, "sha256": e.sha256} for e in qrels.extras]
+        if qrels.extras and fmt in ("table", "markdown"):
+            click.echo(extra_judgments_line(qrels_spec, qrels))
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
+    if qrels.extras and fmt in ("csv", "sample-eval"):       # their output stays data
+        click.echo(f"fpig-trecvid: note: {extra_judgments_line(qrels_spec, qrels)}", err=True)
     # sample_eval.pl skips misspelt topics without a word; --strict names each as a violation
     if fmt != "sample-eval" and not strict:
         for s in scored:
@@ -69,3 +80,10 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         raise SystemExit(2)
     if violations:
         raise SystemExit(1)
+
+
+def extra_judgments_line(qrels_spec: str, qrels: Qrels) -> str:
+    """What a score made with private judgments says first: which files, by content."""
+    files = ", ".join(f"{e.path} (sha256 {e.sha256})" for e in qrels.extras)
+    return (f"scored with extra judgments: {qrels_spec} plus stratum {qrels.extra_stratum} "
+            f"from {files}; not comparable with NIST's numbers unless these are shared")

@@ -26,6 +26,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..base.vectors import unit_float32
+from ..evaluate.coverage import RunCoverage
 from ..evaluate.score import score_rows, score_runs
 from ..formats.qrels import Qrels, load_qrels
 from ..formats.store import convert_features
@@ -44,6 +45,8 @@ SYNTHETIC_NOTE = ("The collection is SYNTHETIC: random shot vectors, with the TV
 
 
 VIDEO_RUN_ID = "demo-video"
+#: Why the demo's run is not all pooled: what its coverage line says first.
+COVERAGE_NOTE = "the distractors are shots NIST never pooled; docs/pool-bias.md"
 VIDEO_NOTE = ("The video side is a CHAIN CHECK: noise frames, a random video tower; its scores "
               "measure nothing.")
 #: The video side's collection: this many V3C1 videos, shots 1..N each, 1-2 s at 25 fps.
@@ -69,7 +72,9 @@ class DemoResult:
     shots: int
     per_topic: Tuple[List[dict], List[str]]
     summary: Tuple[List[dict], List[str]]
+    coverage: RunCoverage                   # of the run: the distractors are never pooled
     video: Optional[VideoDemo] = None
+    site: Optional[Path] = None             # the browse site's index.html, in a kept workspace
 
 
 def shot_ids(pool: Iterable[str], distractors: int, seed: int) -> List[str]:
@@ -189,6 +194,17 @@ def run_video_demo(work: Path, checkpoint: Path, qrels: Qrels, seed: int,
     return VideoDemo(store, outputs[0].run_file, shots, score_rows(scored, False, VIDEO_RUN_ID))
 
 
+def browse_demo(work: Path, run_file: Path, video: VideoDemo) -> Path:
+    """``browse`` of the demo's two runs side by side, pictures from the generated videos."""
+    from ..browse.build import BrowseRequest, build_site
+
+    collection = work / "v3c1-mini"
+    return build_site(BrowseRequest(
+        runs=(str(run_file), str(video.run_file)), qrels=DEMO_SET, out=str(work / "browse"),
+        videos=str(collection / "videos"), boundaries=str(collection / "msb"),
+        labels=(RUN_ID, VIDEO_RUN_ID), workers=1)).index
+
+
 def run_demo(workdir: Optional[Path] = None, distractors: int = 100_000, seed: int = 0,
              progress: bool = False, video: bool = False) -> DemoResult:
     """Build the workspace in `workdir` (a temporary one, removed, when None), run and score."""
@@ -218,10 +234,12 @@ def run_demo(workdir: Optional[Path] = None, distractors: int = 100_000, seed: i
                                       exclude=("v3c1-dropped",), xml=True, device="cpu",
                                       progress=progress))
         run_file = outputs[0].run_file
-        scored = score_runs(qrels, [run_file])
+        scored = score_runs(qrels, [run_file], coverage=True)
         video_side = run_video_demo(work, checkpoint, qrels, seed, progress) if video else None
+        site = browse_demo(work, run_file, video_side) if keep and video_side else None
         return DemoResult(work, run_file, len(ids), score_rows(scored, True, RUN_ID),
-                          score_rows(scored, False, RUN_ID), video_side)
+                          score_rows(scored, False, RUN_ID), scored[0].coverage, video_side,
+                          site)
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -22,9 +22,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import InputError
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels, TopicJudgments
 from ..formats.runs import Run
-from .xinfap import RunResult, evaluate_looked_up, run_result, scored_topics
+from .xinfap import RunResult, evaluate_looked_up, refuse_unscorable, run_result, scored_topics
 
 DEPTHS = (10, 100, 1000)
 #: A run whose mean pooled@LOW_DEPTH is below LOW_POOLED gets a warning: infAP underestimates it.
@@ -62,6 +63,13 @@ class RunCoverage:
         return (f"mean pooled@{LOW_DEPTH} is {self.low_pooled:.2f} (below {LOW_POOLED}): "
                 f"infAP {infap:.4f} underestimates this run; infAP_condensed {self.infAP_condensed:.4f}")
 
+    def summary(self) -> str:
+        """The run's coverage in one line, for people (the demo prints it)."""
+        pooled = ", ".join(f"pooled@{k} {v:.2f}" for k, v in zip(self.depths, self.pooled))
+        judged = ", ".join(f"judged@{k} {v:.2f}" for k, v in zip(self.depths, self.judged))
+        condensed = "" if self.infAP_condensed is None else f"; infAP_condensed {self.infAP_condensed:.4f}"
+        return f"{pooled}; {judged}; unpooled_ret {self.unpooled_ret:.1f} a topic{condensed}"
+
     def values(self, topic: Optional[TopicCoverage] = None) -> Dict[str, Optional[float]]:
         """The columns by name (pooled@10 … judged@1000, unpooled_ret, infAP_condensed), of the
         run's ``all`` or of one of its topics."""
@@ -82,7 +90,10 @@ def coverage_columns(depths: Sequence[int] = DEPTHS) -> List[str]:
 
 def coverage(run: Run, qrels: Qrels, depths: Sequence[int] = DEPTHS) -> RunCoverage:
     """The pool coverage of `run` against `qrels`, every figure computed (see the module)."""
-    return evaluate_with_coverage(qrels, run, tuple(depths))[1]
+    depths = tuple(depths)
+    if not depths or not all(isinstance(k, int) and k >= 1 for k in depths):
+        raise InputError(f"depths must be whole numbers from 1, got {depths!r}")
+    return evaluate_with_coverage(qrels, run, depths)[1]
 
 
 def evaluate_with_coverage(qrels: Qrels, run: Run, depths: Tuple[int, ...] = DEPTHS,
@@ -122,6 +133,36 @@ def evaluate_with_coverage(qrels: Qrels, run: Run, depths: Tuple[int, ...] = DEP
         tuple(_mean([t.judged[i] for t in topics]) for i in range(len(depths))),
         _mean([t.unpooled_ret for t in topics]),
         _mean([t.infAP_condensed for t in topics], in_order=True) if with_condensed else None, low_pooled)
+
+
+@dataclass(frozen=True)
+class Unpooled:
+    """A shot no one pooled that runs rank in their top k: one line of ``qrels todo``."""
+    topic: str
+    shot: str
+    best_rank: int                         # from 1, in NIST's order
+    runs: Tuple[str, ...]                  # the runs that rank it, in the order given
+
+
+def unpooled_to_judge(runs: Sequence[Run], qrels: Qrels, depth: int = 100) -> List[Unpooled]:
+    """The shots the runs' first `depth` hold (a topic the qrels judge) and the qrels do not, in
+    the order a person should judge them: topic by topic, the best-ranked first (they weigh most
+    in AP), then those more runs share, then by shot id."""
+    found: Dict[Tuple[str, str], Tuple[int, List[str]]] = {}
+    for run in runs:
+        scored = scored_topics(qrels, run)
+        if not scored:                     # a run of another year: say so, not an empty list
+            refuse_unscorable(qrels, run)
+        for tj, ranking in scored:
+            top = ranking.shots[:depth]
+            stratum, _ = tj.lookup(top)
+            for rank in np.flatnonzero(stratum < 0).tolist():
+                best, names = found.setdefault((ranking.topic, top[rank]), (rank + 1, []))
+                if run.path not in names:
+                    names.append(run.path)
+                found[ranking.topic, top[rank]] = (min(best, rank + 1), names)
+    rows = [Unpooled(topic, shot, best, tuple(names)) for (topic, shot), (best, names) in found.items()]
+    return sorted(rows, key=lambda u: (int(u.topic), u.best_rank, -len(u.runs), u.shot))
 
 
 def _fraction(mask: np.ndarray, k: int, within: Optional[np.ndarray] = None) -> float:

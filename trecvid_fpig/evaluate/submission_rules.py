@@ -22,8 +22,8 @@ from ..formats import id_lists
 from ..formats.avs_xml import (ALLOWED, MAX_ELAPSED_S, AvsSubmission, looks_like_xml, read_avs_xml,
                                run_bytes)
 from ..formats.problems import Problem
-from ..formats.qrels import MAX_RESULT_SIZE
-from ..formats.runs import SHOT_ID, Run, read_run_lines
+from ..formats.qrels import MAX_RESULT_SIZE, SHOT_ID
+from ..formats.runs import Run, read_run_lines
 from ..formats.topics import TopicSet, qrels_topic_id
 
 PathLike = Union[str, Path]

@@ -204,12 +204,8 @@ def run_result(qrels: Qrels, run: Run, results: List[TopicResult],
     if missing_as_zero:
         results = results + [_zero_result(tj) for t, tj in qrels.topics.items() if t not in answered]
         results.sort(key=lambda r: int(r.topic))
-    if not results and not answered:
-        raise InputError(f"the run holds no shots: every topic ({_preview(run.topics)}) is empty",
-                         run.path)
     if not results:
-        raise InputError(f"none of the run's topics ({_preview(run.topics)}) is in the qrels "
-                         f"{qrels.path} ({_preview(qrels.topics)})", run.path)
+        refuse_unscorable(qrels, run)
     n = len(results)
     ap = ndcg = rel_ret = 0.0
     precision_sums = [0.0] * len(PRECISION_RANKS)
@@ -226,6 +222,15 @@ def run_result(qrels: Qrels, run: Run, results: List[TopicResult],
     return RunResult(run.path, tuple(results), ap / n, ndcg / n,
                      tuple(v / n for v in iprec_sums), tuple(v / n for v in precision_sums),
                      rel_ret, qrels.est_relevant_total, sum(r.num_walked for r in results))
+
+
+def refuse_unscorable(qrels: Qrels, run: Run) -> None:
+    """The error for a run with nothing the qrels can score: no shots, or no topic they judge."""
+    if not answered_topics(run):
+        raise InputError(f"the run holds no shots: every topic ({_preview(run.topics)}) is empty",
+                         run.path)
+    raise InputError(f"none of the run's topics ({_preview(run.topics)}) is in the qrels "
+                     f"{qrels.path} ({_preview(qrels.topics)})", run.path)
 
 
 def _zero_result(tj: TopicJudgments) -> TopicResult:

@@ -7,17 +7,19 @@ because the estimator sums over them in that order and we reproduce it to the la
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..base import arguments
 from ..base.fields import (check_id_lengths, gather, group_rows, line_of_row, parse_numbers,
                            split_columns, topic_numbers)
-from ..base.files import read_text
+from ..base.files import UTF8_BOM, decode_text, file_sha256, read_bytes, read_text
+from ..base.ids import topic_number
 from ..errors import InputError
 from .topics import resolve_qrels
 
@@ -25,6 +27,8 @@ from .topics import resolve_qrels
 MAX_RESULT_SIZE = 1000
 #: log2(r + 1) for r = 0..1000, as the script computes it (natural logs, then divided).
 DISCOUNT = np.array([math.log(r + 1) / math.log(2) for r in range(MAX_RESULT_SIZE + 1)])
+#: A V3C shot id as NIST's runs and qrels write it (video number, shot number from 1).
+SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class TopicJudgments:
     relevant: Tuple[int, ...]                   # r_s: relevant shots in s
     est_relevant: float                         # R-hat = sum_s r_s * N_s / n_s
     ideal_dcg: float
+    relevant_tokens: Tuple[str, ...] = ()       # the file's judgment text of each relevant row
 
     def stratum_weight(self, s: int) -> float:
         """Estimated relevant shots in stratum s (0 when nothing in s was judged)."""
@@ -56,9 +61,47 @@ class TopicJudgments:
 
 
 @dataclass(frozen=True)
+class ExtraJudgments:
+    """A team's own judgments of shots NIST never pooled, read from one file (see
+    :func:`read_extra_judgments`): each topic's shots in file order, judged 0 or 1."""
+    path: str
+    sha256: str
+    topics: Dict[str, Dict[str, int]]
+    lines: Dict[Tuple[str, str], int]           # (topic, shot) -> its line, for errors
+
+
+@dataclass(frozen=True)
 class Qrels:
     path: str
     topics: Dict[str, TopicJudgments]           # in NIST's order (sorted as strings)
+    #: judgments merged in by :meth:`merge`, in order, and the stratum they form
+    extras: Tuple[ExtraJudgments, ...] = ()
+    extra_stratum: Optional[str] = None
+
+    def merge(self, *extra: Union[str, Path, ExtraJudgments]) -> "Qrels":
+        """These qrels with extra judgments (files, or :class:`ExtraJudgments`) as one new,
+        fully judged stratum: the next stratum number after the largest here. What ``qrels
+        merge`` writes, read back, is this; infAP stays NIST's estimator, one stratum more."""
+        if self.extras:
+            raise InputError("these qrels already hold extra judgments: merge every file at once",
+                             self.path)
+        read = tuple(e if isinstance(e, ExtraJudgments) else read_extra_judgments(e, self)
+                     for e in extra)
+        if not read:
+            return self
+        key = next_stratum(self)
+        judged = _extra_rows(read)
+        topics = dict(self.topics)
+        for topic, shots in judged.items():
+            topics[topic] = _with_stratum(topics[topic], key, shots)
+        return Qrels(self.path, topics, read, key)
+
+    def extra_lines(self) -> str:
+        """The merged judgments as qrels lines (``topic 0 shot stratum judgment``), in the order
+        :meth:`merge` adds them: what follows the base file in a merged qrels file."""
+        return "".join(f"{topic} 0 {shot} {self.extra_stratum} {value}\n"
+                       for topic, shots in _extra_rows(self.extras).items()
+                       for shot, value in shots.items())
 
     @property
     def est_relevant_total(self) -> float:
@@ -148,16 +191,121 @@ def _topic_judgments(topic: str, strata: Tuple[str, ...], stratum: np.ndarray, g
         for token in sorted(set(in_s)):
             per_grade[token] = per_grade.get(token, 0.0) + in_s.count(token) * pooled[s] / judged[s]
     return TopicJudgments(topic, strata, shot_rows, stratum, grade, tuple(pooled), tuple(judged),
-                          tuple(relevant), est, _ideal_dcg(per_grade))
+                          tuple(relevant), est, _ideal_dcg(per_grade), tuple(relevant_tokens))
 
 
-def load_qrels(qrels: Union[str, Path, Qrels]) -> Qrels:
+def load_qrels(qrels: Union[str, Path, Qrels],
+               extra: Sequence[Union[str, Path, ExtraJudgments]] = ()) -> Qrels:
     """``"tv21"``/``"tv23"`` (shipped), a qrels file, or a Qrels (returned as it is): the one
-    loader that ``score``, the reports, ``fuse`` and the Python API call."""
-    if isinstance(qrels, Qrels):
-        return qrels
-    return parse_qrels(resolve_qrels(arguments.path(
-        qrels, "qrels", "a shipped qrels name (tv21), a qrels file's path or a Qrels")))
+    loader that ``score``, the reports, ``fuse`` and the Python API call. `extra` judgment files
+    are merged in as one new stratum (:meth:`Qrels.merge`)."""
+    extra = arguments.items(extra, "extra", "a list of extra-judgment files",
+                            lambda v: isinstance(v, (str, Path, ExtraJudgments)))
+    for i, e in enumerate(extra):
+        if not isinstance(e, ExtraJudgments):
+            arguments.path(e, f"extra[{i}]", "an extra-judgment file's path")
+    if not isinstance(qrels, Qrels):
+        qrels = parse_qrels(resolve_qrels(arguments.path(
+            qrels, "qrels", "a shipped qrels name (tv21), a qrels file's path or a Qrels")))
+    return qrels.merge(*extra) if extra else qrels
+
+
+def next_stratum(qrels: Qrels) -> str:
+    """The stratum number after the largest of `qrels` (NIST numbers its strata 1, 2, …)."""
+    numbers = [int(k) for tj in qrels.topics.values() for k in tj.strata if k.isascii() and k.isdigit()]
+    return str(max(numbers, default=0) + 1)
+
+
+def read_extra_judgments(path: Union[str, Path], qrels: Qrels) -> ExtraJudgments:
+    """An extra-judgments file: ``topic shot judgment`` a line, whitespace-separated, the topic
+    as the qrels write it (``1661``), 1 relevant and 0 not, ``#`` starting a comment.
+
+    Every judgment is of a shot NIST never pooled for its topic: judging a pooled shot, even a
+    ``-1`` one (pooled, not sampled), would bias the random sample of its stratum. A bad line is
+    one error naming the file and the line.
+    """
+    raw = read_bytes(path)
+    if raw.startswith(UTF8_BOM):
+        raise InputError("the file starts with a byte order mark (BOM): save it as UTF-8 "
+                         "without one", path, 1)
+    text = decode_text(raw, path, "judgments file")
+    topics: Dict[str, Dict[str, int]] = {}
+    lines: Dict[Tuple[str, str], int] = {}
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.endswith("\r"):
+            raise InputError("the line ends in CRLF (Windows line endings): save the file with "
+                             "LF line endings", path, number)
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 3:
+            raise InputError(f"expected 3 whitespace-separated fields (topic shot judgment), "
+                             f"found {len(fields)}: {line.strip()[:80]!r}", path, number)
+        topic, shot, value = fields
+        topic_number(topic, path, number)
+        if topic not in qrels.topics:
+            raise InputError(f"topic {topic} is not in the qrels {qrels.path}", path, number)
+        if not SHOT_ID.match(shot):
+            raise InputError(f"{shot[:40]!r} is not a shot id (shotVVVVV_N, as the qrels write "
+                             "them)", path, number)
+        if value not in ("0", "1"):
+            raise InputError(f"judgment must be 1 (relevant) or 0 (not relevant), got "
+                             f"{value[:20]!r}", path, number)
+        if shot in qrels.topics[topic].rows:
+            _raise_pooled(qrels, topic, shot, path, number)
+        if (topic, shot) in lines:
+            raise InputError(f"shot {shot} of topic {topic} is judged twice (first at line "
+                             f"{lines[topic, shot]})", path, number)
+        topics.setdefault(topic, {})[shot] = int(value)
+        lines[topic, shot] = number
+    if not topics:
+        raise InputError("no judgments in the file (only comments or blank lines)", path)
+    return ExtraJudgments(str(path), file_sha256(path), topics, lines)
+
+
+def _raise_pooled(qrels: Qrels, topic: str, shot: str, path, line: int) -> None:
+    tj = qrels.topics[topic]
+    row = tj.rows[shot]
+    grade = float(tj.grade[row])
+    how = ("NIST judged it" if grade >= 0 else
+           "pooled but not sampled (-1): judging only the sampled-out shots your runs found would "
+           "bias that stratum's random sample")
+    raise InputError(f"shot {shot} is in NIST's pool for topic {topic}, stratum "
+                     f"{tj.strata[tj.stratum[row]]} ({how}); extra judgments are of shots NIST "
+                     "never pooled", path, line)
+
+
+def _extra_rows(extras: Sequence[ExtraJudgments]) -> Dict[str, Dict[str, int]]:
+    """Every topic's extra judgments in numeric topic order, then file and line order; a shot
+    judged the same in two files counts once, judged differently is an error."""
+    merged: Dict[str, Dict[str, int]] = {}
+    first: Dict[Tuple[str, str], ExtraJudgments] = {}
+    for extra in extras:
+        for topic, shots in extra.topics.items():
+            for shot, value in shots.items():
+                seen = first.get((topic, shot))
+                if seen is not None and seen.topics[topic][shot] != value:
+                    raise InputError(
+                        f"shot {shot} of topic {topic} is judged {value} here and "
+                        f"{seen.topics[topic][shot]} in {seen.path}:{seen.lines[topic, shot]}",
+                        extra.path, extra.lines[topic, shot])
+                first.setdefault((topic, shot), extra)
+                merged.setdefault(topic, {}).setdefault(shot, value)
+    return {t: merged[t] for t in sorted(merged, key=int)}
+
+
+def _with_stratum(tj: TopicJudgments, key: str, judged: Dict[str, int]) -> TopicJudgments:
+    """`tj` with `judged` as one more stratum, rows after its own: as parse_qrels reads a file
+    whose extra lines follow the base's."""
+    strata = tuple(sorted(set(tj.strata) | {key}))
+    remap = np.array([strata.index(k) for k in tj.strata], dtype=np.int64)
+    shots = list(judged)
+    stratum = np.concatenate([remap[tj.stratum], np.full(len(shots), strata.index(key), np.int64)])
+    grade = np.concatenate([tj.grade, np.array([judged[s] for s in shots], dtype=tj.grade.dtype)])
+    rows = dict(tj.rows)
+    rows.update({shot: len(tj.rows) + i for i, shot in enumerate(shots)})
+    tokens = list(tj.relevant_tokens) + [str(judged[s]) for s in shots if judged[s] > 0]
+    return _topic_judgments(tj.topic, strata, stratum, grade, rows, tokens)
 
 
 def parse_qrels(path: Union[str, Path]) -> Qrels:

@@ -6,7 +6,6 @@ id descending as a string. Writing rounds scores so that re-reading gives the sa
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,6 @@ from .avs_xml import AvsSubmission, looks_like_xml, parse_avs_xml, run_bytes
 from .problems import Problem, refuse_first
 from .qrels import MAX_RESULT_SIZE
 from .topics import qrels_topic_id
-
-SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z", re.ASCII)
 
 
 @dataclass(frozen=True)

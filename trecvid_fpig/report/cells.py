@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..base.files import file_sha256, read_text
 from ..errors import InputError
+from ..evaluate.coverage import LOW_DEPTH, LOW_POOLED
 from ..evaluate.score import score_run
 from ..formats.qrels import Qrels, load_qrels
 from ..formats.topics import REGISTRY, resolve_qrels
@@ -26,9 +27,19 @@ DIRECTIONS = ("t2v", "v2t")
 
 @dataclass(frozen=True)
 class YearScore:
-    """A run's xinfAP on one year: the mean sample_eval prints, and each topic's value."""
+    """A run's xinfAP on one year: the mean sample_eval prints, and each topic's value; and its
+    pool coverage: pooled@100 and infAP_condensed, per topic and their means."""
     infAP: float
     topics: Dict[str, float]
+    pooled: Dict[str, float]
+    condensed: Dict[str, float]
+    pooled_mean: float
+    infAP_condensed: float
+
+    @property
+    def low_coverage(self) -> bool:
+        """True when the pool holds so little of the run that its infAP reads low."""
+        return self.pooled_mean < LOW_POOLED
 
 
 def _shown(path: Path, base: Path) -> str:
@@ -47,15 +58,16 @@ def run_needs(entry: Optional[RunEntry], year: str, base: Path) -> Tuple[str, ..
     nist_qrels = info is not None and info.qrels is None
     name = year.upper()
     if entry is None and nist_qrels:
-        return (f"supply a {name} run and NIST's {name} qrels (avs.qrels.{year}, not shipped): "
-                f"{year} = {{ run = \"RUN\", qrels = \"PATH/avs.qrels.{year}\" }} under [model.trecvid]",)
+        return (f"supply a {name} run ({year} = \"RUN\" under [model.trecvid]) and its qrels: "
+                f"fpig-trecvid qrels fetch {year}, or qrels = \"PATH/avs.qrels.{year}\" in the run's "
+                f"entry",)
     if entry is None:
         return (f"supply a {name} run: {year} = \"RUN\" under [model.trecvid]",)
     needs = []
     if not entry.run.is_file():
         needs.append(f"run file {_shown(entry.run, base)} not found")
     if nist_qrels:
-        needs.append(f"supply NIST's {info.name.upper()} qrels (avs.qrels.{info.name}, not shipped): "
+        needs.append(f"fetch the {info.name.upper()} qrels (fpig-trecvid qrels fetch {info.name}), or "
                      f"add qrels = \"PATH/avs.qrels.{info.name}\" to {year} under [model.trecvid]")
     elif info is None and not Path(qrels).is_file():
         needs.append(f"qrels file {_shown(Path(qrels), base)} not found")
@@ -77,9 +89,20 @@ def recall_needs(entry: Optional[RecallEntry], setting: str, base: Path) -> Tupl
 def _xinfap_code() -> str:
     """The code a cached xinfAP depends on: the run and qrels readers and the scorer."""
     from ..base import fields, files
-    from ..evaluate import score, xinfap
+    from ..evaluate import coverage, score, xinfap
     from ..formats import avs_xml, qrels, runs
-    return code_digest((xinfap, score, qrels, runs, avs_xml, fields, files))
+    return code_digest((xinfap, coverage, score, qrels, runs, avs_xml, fields, files))
+
+
+_YEAR_MEANS = ("infAP", "pooled_mean", "infAP_condensed")
+_YEAR_TOPICS = ("topics", "pooled", "condensed")
+
+
+def _year_score(values: Dict[str, Any]) -> YearScore:
+    """A YearScore from its cached (or fresh) values, each topic's in numeric topic order."""
+    topics = {k: dict(sorted(values[k].items(), key=lambda t: int(t[0]))) for k in _YEAR_TOPICS}
+    return YearScore(values["infAP"], topics["topics"], topics["pooled"], topics["condensed"],
+                     values["pooled_mean"], values["infAP_condensed"])
 
 
 def _recall_numbers(data: Any, path: Path) -> Dict[str, Dict[str, float]]:
@@ -118,16 +141,21 @@ class CellEvaluator:
         qrels_digest = file_sha256(qrels_path)
         key = cache_key("xinfap", file_sha256(entry.run), qrels_digest, _xinfap_code())
         hit = self.cache.get("xinfap", key)
-        if hit is not None and isinstance(hit.get("infAP"), float) and isinstance(hit.get("topics"), dict):
-            return YearScore(hit["infAP"], dict(sorted(hit["topics"].items(), key=lambda t: int(t[0]))))
+        if hit is not None and all(isinstance(hit.get(k), float) for k in _YEAR_MEANS) \
+                and all(isinstance(hit.get(k), dict) for k in _YEAR_TOPICS):
+            return _year_score(hit)
         if qrels_digest not in self._qrels:
             self._qrels[qrels_digest] = load_qrels(qrels_path)
         # The one scorer `score` uses, so a NIST XML run scores here as it does there.
-        result = score_run(self._qrels[qrels_digest], entry.run).result
-        topics = {t.topic: t.infAP for t in sorted(result.topics, key=lambda t: int(t.topic))}
-        self.cache.put("xinfap", key, {"infAP": result.infAP, "topics": topics,
-                                       "run": str(entry.run), "qrels": str(qrels_path)})
-        return YearScore(result.infAP, topics)
+        scored = score_run(self._qrels[qrels_digest], entry.run, coverage=True)
+        result, pool = scored.result, scored.coverage
+        depth = pool.depths.index(LOW_DEPTH)
+        values = {"infAP": result.infAP, "topics": {t.topic: t.infAP for t in result.topics},
+                  "pooled": {t.topic: t.pooled[depth] for t in pool.topics},
+                  "condensed": {t.topic: t.infAP_condensed for t in pool.topics},
+                  "pooled_mean": pool.pooled[depth], "infAP_condensed": pool.infAP_condensed}
+        self.cache.put("xinfap", key, dict(values, run=str(entry.run), qrels=str(qrels_path)))
+        return _year_score(values)
 
     def recall_shape(self, entry: RecallEntry) -> Tuple[Optional[List[int]], Optional[int]]:
         """([captions, videos], captions a video or None when it varies) of what the R@K were

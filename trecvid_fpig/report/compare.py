@@ -34,6 +34,8 @@ class TopicScores:
     topics: Tuple[Tuple[str, str], ...]            # (year, topic id); year "" without a manifest
     values: Tuple[Tuple[float, ...], ...]          # values[run][topic]
     notes: Tuple[str, ...]                         # topics or years left out, and why
+    pooled: Tuple[Tuple[float, ...], ...] = ()     # pooled@100, as `values`
+    condensed: Tuple[Tuple[float, ...], ...] = ()  # infAP_condensed, as `values`
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class PairTest:
     p_t: float
     p_random_holm: float
     p_t_holm: float
+    pooled_a: float                 # mean pooled@100 of each run over the pair's topics
+    pooled_b: float
+    condensed_a: float              # mean infAP_condensed, the same way
+    condensed_b: float
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -63,17 +69,21 @@ def _mean(values: Sequence[float]) -> float:
     return total / len(values)
 
 
-def _align(labels: Sequence[str], per_run: Sequence[Dict[Tuple[str, str], float]],
+def _align(labels: Sequence[str], per_run: Sequence[Dict[Tuple[str, str], YearScore]],
            notes: List[str]) -> TopicScores:
-    """Every topic any run has; a run's gaps are NaN, and the note names the run that lacks them."""
+    """Every topic any run has; a run's gaps are NaN, and the note names the run that lacks them.
+    `per_run` holds each run's year score by (year, topic)."""
     topics = tuple(sorted(set().union(*per_run), key=lambda t: (t[0], int(t[1]))))
     for label, scores in zip(labels, per_run):
         gaps = [t for y, t in topics if (y, t) not in scores]
         if gaps:
             notes.append(f"{label}: no score for {len(gaps)} topic(s): " + ", ".join(gaps))
-    return TopicScores(tuple(labels), topics,
-                       tuple(tuple(s.get(t, math.nan) for t in topics) for s in per_run),
-                       tuple(notes))
+
+    def aligned(field: str) -> Tuple[Tuple[float, ...], ...]:
+        return tuple(tuple(getattr(s[t], field)[t[1]] if t in s else math.nan for t in topics)
+                     for s in per_run)
+    return TopicScores(tuple(labels), topics, aligned("topics"), tuple(notes), aligned("pooled"),
+                       aligned("condensed"))
 
 
 def _unique_labels(paths: Sequence[str]) -> List[str]:
@@ -102,7 +112,7 @@ def scores_from_runs(qrels: str, run_paths: Sequence[str], evaluator: CellEvalua
     per_run = []
     for path in run_paths:
         score = evaluator.year_score(RunEntry("", Path(path), qrels))
-        per_run.append({("", t): v for t, v in score.topics.items()})
+        per_run.append({("", t): score for t in score.topics})
     return _align(names, per_run, [])
 
 
@@ -129,12 +139,12 @@ def scores_from_manifest(manifest: Manifest, models: Sequence[str], years: Seque
             usable.append(year)
     if not usable:
         raise InputError("no TRECVID year has a scorable run for every model compared", manifest.path)
-    per_run: List[Dict[Tuple[str, str], float]] = []
+    per_run: List[Dict[Tuple[str, str], YearScore]] = []
     for m in chosen:
-        scores: Dict[Tuple[str, str], float] = {}
+        scores: Dict[Tuple[str, str], YearScore] = {}
         for year in usable:
             score: YearScore = evaluator.year_score(m.trecvid[year])
-            scores.update({(year, t): v for t, v in score.topics.items()})
+            scores.update({(year, t): score for t in score.topics})
         per_run.append(scores)
     return _align(names, per_run, notes)
 
@@ -148,28 +158,33 @@ def scopes(scores: TopicScores) -> List[Tuple[str, List[int]]]:
         (POOLED, list(range(len(scores.topics))))]
 
 
-def _shared(scores: TopicScores, i: int, j: int, index: Sequence[int]) -> Tuple[List[float], List[float]]:
-    """Runs i and j on the topics of `index` that both have a score for."""
+def _shared(scores: TopicScores, i: int, j: int, index: Sequence[int]) -> List[int]:
+    """The topics of `index` that runs i and j both have a score for."""
     both = [k for k in index if not (math.isnan(scores.values[i][k]) or math.isnan(scores.values[j][k]))]
     if not both:
         raise InputError(f"{scores.labels[i]} and {scores.labels[j]} share no scored topic")
-    return [scores.values[i][k] for k in both], [scores.values[j][k] for k in both]
+    return both
 
 
 def _pair_tests_on(scores: TopicScores, scope: str, index: Sequence[int], permutations: int,
                    seed: int, resamples: int) -> List[PairTest]:
     pairs = list(combinations(range(len(scores.labels)), 2))
-    vectors = [_shared(scores, i, j, index) for i, j in pairs]
+    shared = [_shared(scores, i, j, index) for i, j in pairs]
+    vectors = [([scores.values[i][k] for k in both], [scores.values[j][k] for k in both])
+               for (i, j), both in zip(pairs, shared)]
     raw = [(randomization_test(a, b, permutations, seed), paired_t_test(a, b)) for a, b in vectors]
     p_random_holm = holm([r for r, _ in raw])
     p_t_holm = holm([t for _, t in raw])
     tests = []
-    for (i, j), (a, b), (r, t), rh, th in zip(pairs, vectors, raw, p_random_holm, p_t_holm):
+    for (i, j), both, (a, b), (r, t), rh, th in zip(pairs, shared, vectors, raw, p_random_holm,
+                                                   p_t_holm):
         low, high = bootstrap_ci(a, b, resamples, seed)
         wtl = wins_ties_losses(a, b)
+        pool = [_mean([getattr(scores, f)[run][k] for k in both])
+                for f in ("pooled", "condensed") for run in (i, j)]
         tests.append(PairTest(scope, len(a), scores.labels[i], scores.labels[j], _mean(a),
                               _mean(b), low, high, effect_size(a, b), wtl.wins, wtl.ties,
-                              wtl.losses, r, t, rh, th))
+                              wtl.losses, r, t, rh, th, *pool))
     return tests
 
 
@@ -235,6 +250,8 @@ PAIR_COLUMNS = ["scope", "topics", "run A", "run B", "mean A", "mean B", "diff",
                 "CI high", "effect", "W/T/L", "p random", "p random (Holm)", "p t-test",
                 "p t-test (Holm)", "sig"]
 _P_COLUMNS = ("p random", "p random (Holm)", "p t-test", "p t-test (Holm)")
+#: What ``--coverage`` adds after a pair's statistics: both runs' pool coverage on its topics.
+COVERAGE_COLUMNS = ["pooled@100 A", "pooled@100 B", "infAP_condensed A", "infAP_condensed B"]
 
 
 def p_text(p: float, decimals: int = 4) -> str:
@@ -242,8 +259,10 @@ def p_text(p: float, decimals: int = 4) -> str:
     return f"< {P_FLOOR:.{decimals}f}" if p < P_FLOOR else f"{p:.{decimals}f}"
 
 
-def pair_rows(tests: Sequence[PairTest], alpha: float, readable: bool = False) -> List[Dict[str, Any]]:
-    """One row per pair; `readable` turns p-values into text (see :func:`p_text`)."""
+def pair_rows(tests: Sequence[PairTest], alpha: float, readable: bool = False,
+              coverage: bool = False) -> List[Dict[str, Any]]:
+    """One row per pair; `readable` turns p-values into text (see :func:`p_text`); `coverage`
+    adds the COVERAGE_COLUMNS."""
     rows = []
     for t in tests:
         row: Dict[str, Any] = {
@@ -252,6 +271,8 @@ def pair_rows(tests: Sequence[PairTest], alpha: float, readable: bool = False) -
             "CI high": t.ci_high, "effect": t.effect, "W/T/L": f"{t.wins}/{t.ties}/{t.losses}",
             "p random": t.p_random, "p random (Holm)": t.p_random_holm, "p t-test": t.p_t,
             "p t-test (Holm)": t.p_t_holm, "sig": significance_mark(t, alpha)}
+        if coverage:
+            row.update(zip(COVERAGE_COLUMNS, (t.pooled_a, t.pooled_b, t.condensed_a, t.condensed_b)))
         if readable:
             row.update({c: p_text(row[c]) for c in _P_COLUMNS})
         rows.append(row)
@@ -283,25 +304,31 @@ def _legend(tests: Sequence[PairTest], permutations: int, seed: int, resamples: 
 def render_comparison(scores: TopicScores, tests: Sequence[PairTest], fmt: str, alpha: float,
                       permutations: int, seed: int, resamples: int = 10_000,
                       meta: Optional[Dict[str, Any]] = None, per_topic: bool = True,
-                      decimals: int = 4) -> Tuple[str, Tuple[str, ...]]:
-    """(text, notes for stderr): the per-topic table (optional) and the pairs table in `fmt`.
+                      decimals: int = 4, coverage: bool = False) -> Tuple[str, Tuple[str, ...]]:
+    """(text, notes for stderr): the per-topic table (optional) and the pairs table in `fmt`;
+    `coverage` adds both runs' pool coverage after each pair's statistics.
 
     CSV keeps the legend and notes out of the data (they go to stderr); every other format
     carries them.
     """
     t_rows, t_columns = topic_rows(scores)
-    p_rows = pair_rows(tests, alpha, readable=fmt not in ("csv", "json"))
+    p_rows = pair_rows(tests, alpha, readable=fmt not in ("csv", "json"), coverage=coverage)
     legend = _legend(tests, permutations, seed, resamples, alpha)
+    if coverage:
+        legend += (f"; pooled@100: the share of each run's top 100 in NIST's pool (under 0.5, "
+                   "infAP reads low), infAP_condensed: infAP without the unpooled shots, both "
+                   "means over the pair's topics")
     all_notes = scores.notes + year_notes(scores)
+    pair_columns = PAIR_COLUMNS + (COVERAGE_COLUMNS if coverage else [])
     if fmt == "json":
-        payload: Dict[str, Any] = {"pairs": [{c: r[c] for c in PAIR_COLUMNS} for r in p_rows]}
+        payload: Dict[str, Any] = {"pairs": [{c: r[c] for c in pair_columns} for r in p_rows]}
         if per_topic:
             payload["topics"] = [{c: r.get(c) for c in t_columns} for r in t_rows]
         payload["meta"] = dict(meta or {}, alpha=alpha, permutations=permutations, seed=seed,
                                bootstrap=resamples, legend=legend, notes=list(all_notes))
         return json.dumps(payload, indent=2) + "\n", ()
     topic_part = render(t_rows, t_columns, fmt, decimals, missing="–", exact_csv=True) if per_topic else ""
-    columns = PAIR_COLUMNS if any(t.scope for t in tests) else PAIR_COLUMNS[1:]
+    columns = pair_columns if any(t.scope for t in tests) else pair_columns[1:]
     pair_part = render(p_rows, columns, fmt, decimals, missing="–", exact_csv=True)
     notes = (legend,) + all_notes
     if fmt == "csv":

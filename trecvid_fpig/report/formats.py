@@ -17,7 +17,7 @@ PAPER_FORMATS = ("markdown", "latex", "csv", "json", "table")
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                   "^": r"\textasciicircum{}", "–": "--", "Δ": r"$\Delta$", "†": r"$^\dagger$",
-                  "‡": r"$^\ddagger$", "<": r"$<$", ">": r"$>$"}
+                  "‡": r"$^\ddagger$", "<": r"$<$", ">": r"$>$", "§": r"\S{}"}
 
 
 def latex_escape(text: str) -> str:
@@ -55,7 +55,8 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
            decimals: int = 4, meta: Optional[Dict[str, Any]] = None,
            bold: AbstractSet[Tuple[int, str]] = frozenset(), missing: str = "",
            rule_before: AbstractSet[int] = frozenset(), exact_csv: bool = False,
-           signed: AbstractSet[str] = frozenset()) -> str:
+           signed: AbstractSet[str] = frozenset(),
+           marks: Optional[Mapping[Tuple[int, str], str]] = None) -> str:
     """`rows` as text; JSON keeps full precision and carries `meta` beside the rows.
 
     `bold` names cells (row index, column) to emphasise in Markdown and LaTeX; `missing` is
@@ -64,8 +65,10 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
     each row index in `rule_before` (e.g. between published baselines and reproduced rows).
     `exact_csv` writes CSV floats at full precision (shortest repr that reads back the same
     number), for CSV that is data rather than a rounded table. Numbers in the `signed` columns
-    (differences) show their sign, "+" included, outside CSV and JSON.
+    (differences) show their sign, "+" included, outside CSV and JSON. `marks` gives cells (row
+    index, column) a footnote mark after their text, outside CSV and JSON (which keep numbers).
     """
+    marks = marks or {}
     if fmt == "json":
         payload: Dict[str, Any] = {"rows": [{c: row.get(c) for c in columns} for row in rows]}
         if meta is not None:
@@ -79,7 +82,7 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str =
                            for v in (row.get(c) for c in columns)] for row in rows])
         return out.getvalue()
     cells: List[List[str]] = [[one_line(_cell(row.get(c), decimals, missing, c in signed))
-                               for c in columns] for row in rows]
+                               + marks.get((i, c), "") for c in columns] for i, row in enumerate(rows)]
     columns_shown = [one_line(c) for c in columns]
     numeric = _numeric_columns(rows, columns)
     if fmt == "markdown":

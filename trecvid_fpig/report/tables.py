@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..errors import InputError
 from .cache import ResultCache
@@ -29,6 +29,11 @@ DEFAULT_DECIMALS = {"s1": 3, "s2": 1, "s2-t2v": 1}
 BENCHMARK_SHAPES = {"msrvtt-1k": ((1000, 1000), 1), "msrvtt-3k": ((59_800, 2_990), 20)}
 MISSING = "–"
 PAPER, DELTA = " (paper)", " Δ"
+#: The mark of a cell whose run NIST's pool barely covers, and its footnote.
+LOW_COVERAGE = "§"
+LOW_COVERAGE_NOTE = ("mean pooled@100 below 0.5: NIST's pool holds under half of the run's top 100 "
+                     "shots, and infAP, which counts every unpooled shot not relevant, underestimates "
+                     "it; infAP_condensed leaves those shots out (fpig-trecvid score --coverage)")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class PaperTable:
     footnotes: Tuple[str, ...]
     decimals: int
     rule_before: FrozenSet[int]
+    low_coverage: FrozenSet[Tuple[int, str]] = frozenset()     # cells marked LOW_COVERAGE
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,10 @@ def _naming_the_entry(manifest: Manifest, where: str) -> Iterator[None]:
 
 
 def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: CellEvaluator,
-                  notes: _Footnotes, years: Sequence[str],
+                  notes: _Footnotes, years: Sequence[str], low: Set[str],
                   check_shape: bool = False) -> Dict[str, Optional[float]]:
-    """Published-key -> value for one reproduced row; gaps get a footnote."""
+    """Published-key -> value for one reproduced row; gaps get a footnote, and so do years whose
+    run the pool barely covers (their keys added to `low`)."""
     base = manifest.path.resolve().parent
     values: Dict[str, Optional[float]] = {}
     if table == "s1":
@@ -110,7 +117,16 @@ def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: 
             needs = run_needs(entry, year, base)
             for need in needs:
                 notes.add(need, f"{model.name} {year.upper()}")
-            values[year] = None if needs or entry is None else evaluator.year_score(entry).infAP
+            values[year] = None
+            if needs or entry is None:
+                continue
+            scored = evaluator.year_score(entry)
+            values[year] = scored.infAP
+            if scored.low_coverage:
+                low.add(year)
+                notes.add(LOW_COVERAGE_NOTE, f"{model.name} {year.upper()} (pooled@100 "
+                          f"{scored.pooled_mean:.2f}, infAP_condensed {scored.infAP_condensed:.4f})",
+                          prefix=LOW_COVERAGE)
         return values
     direction = "t2v" if table == "s2-t2v" else "v2t"
     for setting in RECALL_SETTINGS:
@@ -222,13 +238,15 @@ def _baseline_row(name: str, layout: _Layout, published: Published) -> Dict[str,
 
 
 def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator: CellEvaluator,
-               published: Optional[Published], notes: _Footnotes) -> Tuple[Dict[str, Any], bool]:
-    """A reproduced row, and whether its Mean is partial (fewer years than the table has)."""
+               published: Optional[Published], notes: _Footnotes,
+               low: Set[str]) -> Tuple[Dict[str, Any], bool]:
+    """A reproduced row, and whether its Mean is partial (fewer years than the table has); the
+    years whose run the pool barely covers are added to `low`."""
     years = [c.key for c in layout.value_columns]
     paper_row = model.paper_row(layout.paper_table)
     published_rows = published.tables.get(layout.paper_table) if published else None
     comparable_row = published_rows is not None and paper_row in published_rows.rows
-    values = _model_values(layout.table, model, manifest, evaluator, notes, years,
+    values = _model_values(layout.table, model, manifest, evaluator, notes, years, low,
                            check_shape=layout.compare and comparable_row)
     partial = False
     if layout.table == "s1":
@@ -288,16 +306,18 @@ def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
         notes.add(f"published numbers, not recomputed ({published.tables[layout.paper_table].source})",
                   name, prefix="")
         rows.append(_baseline_row(name, layout, published))
-    partial_means = set()
+    partial_means, low_coverage = set(), set()
     for model in manifest.models:
-        row, partial = _model_row(model, layout, manifest, evaluator, published, notes)
+        low: Set[str] = set()
+        row, partial = _model_row(model, layout, manifest, evaluator, published, notes, low)
         if partial:
             partial_means.add((len(rows), "Mean"))      # not comparable with five-year means
+        low_coverage.update((len(rows), label) for label, key in layout.keyed if key in low)
         rows.append(row)
     bold = _best_cells(rows, [label for label, _ in layout.keyed], digits, frozenset(partial_means))
     rule = frozenset({len(baselines)}) if baselines and manifest.models else frozenset()
     return PaperTable(table, TITLES[table], tuple(layout.columns), tuple(rows), bold, notes.lines(),
-                      digits, rule)
+                      digits, rule, frozenset(low_coverage))
 
 
 def tables_to_print(manifest: Manifest) -> Tuple[str, ...]:
@@ -335,6 +355,8 @@ def render_tables(tables: Sequence[PaperTable], fmt: str,
                                "rows": [{c: None if r.get(c) == "" else r.get(c) for c in t.columns}
                                         for r in t.rows],
                                "best": sorted([i, c] for i, c in t.bold),
+                               **({"low_coverage": sorted([i, c] for i, c in t.low_coverage)}
+                                  if t.low_coverage else {}),
                                "footnotes": list(t.footnotes)} for t in tables]}
         if meta is not None:
             payload["meta"] = meta
@@ -342,7 +364,8 @@ def render_tables(tables: Sequence[PaperTable], fmt: str,
     blocks, stderr_notes = [], []
     for t in tables:
         body = render(t.rows, t.columns, fmt, t.decimals, bold=t.bold, missing=MISSING,
-                      rule_before=t.rule_before, signed={c for c in t.columns if c.endswith(DELTA)})
+                      rule_before=t.rule_before, signed={c for c in t.columns if c.endswith(DELTA)},
+                      marks={cell: LOW_COVERAGE for cell in t.low_coverage})
         if fmt == "csv":
             blocks.append(body)
             stderr_notes += [f"{t.key}: {n}" for n in t.footnotes]

@@ -4,9 +4,11 @@
 "use strict";
 (function () {
   const site = window.FPIG_SITE;
-  const LETTER = {"relevant": "R", "not-relevant": "N", "unsampled": "P", "unpooled": "U"};
-  const NAME = {"relevant": "relevant", "not-relevant": "not relevant",
-                "unsampled": "pooled, not judged (−1)", "unpooled": "unpooled"};
+  const LETTER = {}, NAME = {};
+  site.classes.forEach(function (c) {     /* in the legend's order: R, N, P, U */
+    LETTER[c.class] = c.letter;
+    NAME[c.class] = c.name;
+  });
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -18,6 +20,10 @@
   function typing(event) {
     const t = event.target;
     return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable);
+  }
+
+  function chipText(run) {
+    return run.label === run.key ? run.key : run.key + " · " + run.label;
   }
 
   function fixed4(v) { return v === null || v === undefined ? "—" : v.toFixed(4); }
@@ -104,6 +110,7 @@
         img.src = file;
         img.alt = "";
         img.decoding = "async";
+        img.loading = "lazy";
         figure.append(img);
       } else {
         figure.append(el("div", "placeholder", "no " + (site.videos ? "video" : "keyframe")));
@@ -121,7 +128,7 @@
       const spoken = [];
       entry.ranks.forEach(function (rank, j) {
         if (j === run || rank === null) return;
-        const mark = el("span", "mark run-" + j, site.runs[j].label + " " + rank);
+        const mark = el("span", "mark run-" + j, site.runs[j].key + " " + rank);
         mark.title = site.runs[j].label + " ranks it " + rank;
         marks.append(mark);
         spoken.push(site.runs[j].label + " ranks it " + rank);
@@ -135,12 +142,13 @@
       return item;
     }
 
-    function column(run, entries, title, note) {
+    function column(run, entries, title, note, counted) {
       const section = el("section", "run");
       section.dataset.run = String(run);
       const header = el("header");
       const heading = el("h2");
-      heading.append(el("span", "chip run-" + run, site.runs[run].label), " " + title);
+      heading.append(el("span", "chip run-" + run, chipText(site.runs[run])), " ");
+      heading.append(el("span", "title", title));
       header.append(heading);
       const counts = {};
       entries.forEach(function (e) { counts[e.class] = (counts[e.class] || 0) + 1; });
@@ -151,7 +159,7 @@
         part.append(el("span", "badge", LETTER[cls]), " " + counts[cls] + " " + NAME[cls]);
         stats.append(part);
       });
-      header.append(stats);
+      if (counted) header.append(stats);
       const shown = el("p", "shown");
       shown.setAttribute("aria-live", "polite");
       header.append(shown);
@@ -170,12 +178,25 @@
       const title = data.answered
         ? "top " + data.shots.length + " · infAP " + fixed4(data.infAP)
         : "no shots for this topic";
-      runs.append(column(i, data.shots, title));
+      runs.append(column(i, data.shots, title, null, true));
       const more = data.missed_total - data.missed.length;
-      missed.append(column(i, data.missed, "missed " + data.missed_total,
-        more > 0 ? "and " + more + " more not shown (the first " + data.missed.length +
-          " are those another run found, then those this run ranks deepest)" : null));
+      missed.append(column(i, data.missed, "missed " + data.missed_total + " relevant",
+        more > 0 ? "and " + more + " more not shown: first come those another run has in " +
+          "its top " + depth + ", then those this run ranks nearest to its top" : null, false));
     });
+
+    /* the grids of all runs start at one height, whatever their headers' wrapping */
+    function alignHeaders() {
+      [runs, missed].forEach(function (row) {
+        const headers = Array.from(row.querySelectorAll(".run > header"));
+        headers.forEach(function (h) { h.style.minHeight = ""; });
+        if (getComputedStyle(row).gridTemplateColumns.split(" ").length < 2) return;
+        const tallest = Math.max.apply(null, headers.map(function (h) { return h.offsetHeight; }));
+        headers.forEach(function (h) { h.style.minHeight = tallest + "px"; });
+      });
+    }
+    alignHeaders();
+    window.addEventListener("resize", alignHeaders);
 
     const grids = Array.from(document.querySelectorAll("ol.grid"));
     grids.forEach(function (grid) {
@@ -290,11 +311,13 @@
       cls.append(el("span", "badge", LETTER[data.class]), " " + NAME[data.class]);
       text.append(cls);
       const ranks = el("span", "ranks", data.ranks.map(function (rank, j) {
-        return site.runs[j].label + " " + (rank === null ? "—" : "#" + rank);
+        return site.runs[j].key + " " + (rank === null ? "—" : "#" + rank);
       }).join(" · "));
       text.append(ranks);
       if (clip && !play) text.append(el("span", "aside", "Enter or click plays the shot"));
       preview.append(text);
+      const thumb = figure.querySelector("img");
+      preview.style.width = Math.max(260, Math.min(480, (thumb ? thumb.naturalWidth : 0) + 12)) + "px";
       preview.hidden = false;
       shownFor = figure;
       place(figure);
@@ -324,6 +347,7 @@
     }
 
     document.addEventListener("focusin", function (event) {
+      if (preview.contains(event.target)) return;         /* the video's own controls */
       const figure = event.target.closest && event.target.closest("figure.shot");
       if (figure && figure !== pinned) { pinned = null; showPreview(figure, false); }
       else if (!figure) hidePreview(true);

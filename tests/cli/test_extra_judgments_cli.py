@@ -1,0 +1,177 @@
+"""Judging the unpooled shots as an extra stratum (issue 35): `qrels todo`, `qrels merge`,
+`score --extra-qrels`, `load_qrels(extra=...)`, and every bad extra-judgments file refused."""
+import gzip
+import hashlib
+import json
+
+import pytest
+from support.cli import invoke
+from support.pool import nist_ranking, qrels_pool
+
+import trecvid_fpig as tf
+from trecvid_fpig.formats.qrels import Qrels, load_qrels, parse_qrels
+from trecvid_fpig.formats.topics import resolve_qrels
+
+RUNS = {"tv21": "tv21.runB.txt.gz", "tv23": "tv23.runB.txt.gz"}
+
+
+def _ranked(path):
+    return nist_ranking(gzip.open(path, "rt").read().splitlines())
+
+
+def _extra(tmp_path, data_dir, year, values, name="extra.txt"):
+    """Judgments of the first unpooled shots of each topic of the year's runB: `values` gives
+    the judgment of the i-th one (all 1, all 0 or mixed)."""
+    pool, lines = qrels_pool(year), ["# judged by hand", ""]
+    for topic, shots in _ranked(data_dir / RUNS[year]).items():
+        unpooled = [s for s in shots if s not in pool[topic]][:6]
+        lines += [f"{topic}\t{shot}  {values(i)}   # rank {shots.index(shot) + 1}"
+                  for i, shot in enumerate(unpooled)]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+KINDS = {"all-1": lambda i: 1, "all-0": lambda i: 0, "mixed": lambda i: i % 2}
+
+
+@pytest.mark.parametrize("year", ["tv21", "tv23"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_extra_qrels_scores_as_the_merged_file(year, kind, tmp_path, data_dir):
+    extra = _extra(tmp_path, data_dir, year, KINDS[kind])
+    merged = tmp_path / "merged.qrels"
+    result = invoke("qrels", "merge", year, extra, "--out", merged)
+    assert merged.is_file() and "as stratum" in result.stderr
+    run = data_dir / RUNS[year]
+    for args in (["--format", "sample-eval"], ["--format", "sample-eval", "-q"], ["--format", "csv"],
+                 ["--format", "csv", "-q", "--coverage"]):
+        with_extra = invoke("score", "--qrels", year, "--extra-qrels", extra, *args, run)
+        on_file = invoke("score", "--qrels", merged, *args, run)
+        assert with_extra.stdout == on_file.stdout
+        assert "scored with extra judgments" in with_extra.stderr
+    as_json = [json.loads(invoke("score", "--qrels", q, *e, "--format", "json", run).stdout)
+               for q, e in ((year, ["--extra-qrels", extra]), (merged, []))]
+    assert as_json[0]["rows"] == as_json[1]["rows"]
+    assert as_json[0]["meta"]["extra_qrels"] == [{"path": str(extra), "sha256": _sha256(extra)}]
+    assert "extra_qrels" not in as_json[1]["meta"]
+
+
+def _sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("year", ["tv21", "tv23"])
+def test_all_0_keeps_infap_up_to_the_estimators_terms_and_all_1_raises_it(year, tmp_path, data_dir):
+    run = tf.read_run(str(data_dir / RUNS[year]))
+    base = tf.score(run, year, per_topic=True).set_index("topic").infAP
+    zeros = load_qrels(year, extra=[_extra(tmp_path, data_dir, year, KINDS["all-0"], "zeros.txt")])
+    ones = load_qrels(year, extra=[_extra(tmp_path, data_dir, year, KINDS["all-1"], "ones.txt")])
+    with_zeros = tf.score(run, zeros, per_topic=True).set_index("topic").infAP
+    with_ones = tf.score(run, ones, per_topic=True).set_index("topic").infAP
+    assert ((with_zeros - base).abs() < 1e-4).all() and (with_zeros != base).any()
+    assert (with_ones > base).all()
+
+
+def test_merged_qrels_file_is_the_in_memory_merge(tmp_path, data_dir):
+    extra = _extra(tmp_path, data_dir, "tv21", KINDS["mixed"])
+    invoke("qrels", "merge", "tv21", extra, "--out", tmp_path / "m.qrels")
+    on_file, in_memory = parse_qrels(tmp_path / "m.qrels"), load_qrels("tv21").merge(extra)
+    assert in_memory.extra_stratum == "4"          # after NIST's strata 1-3
+    for topic, tj in on_file.topics.items():
+        mine = in_memory.topics[topic]
+        assert (tj.strata, tj.pooled, tj.judged, tj.relevant, tj.est_relevant, tj.ideal_dcg) == \
+            (mine.strata, mine.pooled, mine.judged, mine.relevant, mine.est_relevant, mine.ideal_dcg)
+    lines = (tmp_path / "m.qrels").read_text().splitlines()
+    assert lines[-1].split()[1:4:2] == ["0", "4"] and len(lines) == len(gzip.open(
+        resolve_qrels("tv21"), "rt").read().splitlines()) + 120
+
+
+def test_todo_lists_the_unpooled_top_k_in_judging_order(tmp_path, data_dir):
+    pool = qrels_pool("tv21")
+    runs = [data_dir / "tv21.runA.txt.gz", data_dir / "tv21.runB.txt.gz"]
+    out = tmp_path / "todo.tsv"
+    invoke("qrels", "todo", *runs, "--qrels", "tv21", "--depth", "20", "--out", out)
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert rows[0] == ["topic", "shot", "best_rank", "runs"]
+    want = {}
+    for run in runs:
+        for topic, shots in _ranked(run).items():
+            for rank, shot in enumerate(shots[:20], 1):
+                if shot not in pool[topic]:
+                    best, names = want.get((topic, shot), (rank, []))
+                    want[topic, shot] = (min(best, rank), names + [str(run)])
+    assert {(t, s): (int(b), r.split(",")) for t, s, b, r in rows[1:]} == want
+    order = [(int(t), int(b), -len(r.split(",")), s) for t, s, b, r in rows[1:]]
+    assert order == sorted(order) and len(rows) > 1
+    other_year = invoke("qrels", "todo", runs[0], data_dir / "tv23.runA.txt.gz", "--qrels", "tv21",
+                        ok=False)
+    assert other_year.exit_code == 2 and other_year.stdout == ""
+    assert f"{data_dir / 'tv23.runA.txt.gz'}: none of the run's topics (1731" in other_year.stderr
+
+
+def test_api_load_qrels_extra_and_merge(tmp_path, data_dir):
+    extra = _extra(tmp_path, data_dir, "tv21", KINDS["mixed"])
+    merged = tf.load_qrels("tv21", extra=[extra])
+    assert isinstance(merged, Qrels) and merged.extras[0].path == str(extra)
+    assert merged.topics["1661"].est_relevant == load_qrels("tv21").merge(extra).topics["1661"].est_relevant
+    with pytest.raises(tf.InputError, match="extra"):
+        tf.load_qrels("tv21", extra=[3])
+    with pytest.raises(tf.InputError, match="already hold extra judgments"):
+        merged.merge(extra)
+
+
+GOOD = "1661 shot99999_1 1\n"
+BAD = {
+    "columns.txt": (b"1661 shot99999_1\n", 1, "expected 3 whitespace-separated fields"),
+    "grade.txt": (b"# c\n1661 shot99999_1 2\n", 2, "judgment must be 1 (relevant) or 0"),
+    "unjudged.txt": (b"1661 shot99999_1 -1\n", 1, "judgment must be 1 (relevant) or 0"),
+    "topic.txt": (b"1731 shot99999_1 1\n", 1, "topic 1731 is not in the qrels"),
+    "topic-form.txt": (b"661 shot99999_1 1\n", 1, "661"),
+    "shot.txt": (b"1661 99999_1 1\n", 1, "'99999_1' is not a shot id"),
+    "bom.txt": (b"\xef\xbb\xbf" + GOOD.encode(), 1, "byte order mark"),
+    "crlf.txt": (b"1661 shot99999_1 1\r\n", 1, "CRLF"),
+    "twice.txt": (b"1661 shot99999_1 1\n1661 shot99999_1 1\n", 2, "judged twice (first at line 1)"),
+    "empty.txt": (b"# nothing yet\n", None, "no judgments in the file"),
+}
+
+
+def _pooled_lines():
+    pool = qrels_pool("tv21")["1661"]
+    judged = next(s for s, j in pool.items() if j == 0)
+    sampled_out = next(s for s, j in pool.items() if j == -1)
+    return {"judged.txt": (f"1661 {judged} 1\n".encode(), 1, "NIST judged it"),
+            "sampled-out.txt": (f"# c\n1661 {sampled_out} 0\n".encode(), 2,
+                                "pooled but not sampled (-1)")}
+
+
+@pytest.mark.parametrize("name", sorted(BAD) + ["judged.txt", "sampled-out.txt"])
+def test_bad_extra_judgments_are_one_line_exit_2_nothing_written(name, tmp_path, data_dir):
+    content, line, needle = {**BAD, **_pooled_lines()}[name]
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    out = tmp_path / "merged.qrels"
+    where = f"{bad}:{line}: " if line else f"{bad}: "
+    for args in (["qrels", "merge", "tv21", bad, "--out", out],
+                 ["score", "--qrels", "tv21", "--extra-qrels", bad, data_dir / "tv21.runA.txt.gz"]):
+        result = invoke(*args, ok=False)
+        assert result.exit_code == 2, result.output
+        [message] = result.stderr.splitlines()
+        assert where in message and needle in message and "Traceback" not in result.stderr
+        assert not out.exists() and result.stdout == ""
+
+
+def test_conflicting_files_and_output_as_input_are_refused(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("1661 shot99999_1 1\n1661 shot99999_2 0\n")
+    second.write_text("1661 shot99999_2 0\n1662 shot99999_1 1\n1661 shot99999_1 0\n")
+    out = tmp_path / "m.qrels"
+    result = invoke("qrels", "merge", "tv21", first, second, "--out", out, ok=False)
+    assert result.exit_code == 2 and not out.exists()
+    assert f"{second}:3: shot shot99999_1 of topic 1661 is judged 0 here and 1 in {first}:1" \
+        in result.stderr
+    same = invoke("qrels", "merge", "tv21", first, first, "--out", first, ok=False)
+    assert same.exit_code == 2 and first.read_text().startswith("1661 shot99999_1 1")
+    agreeing = tmp_path / "c.txt"
+    agreeing.write_text("1661 shot99999_2 0\n")
+    invoke("qrels", "merge", "tv21", first, agreeing, "--out", out)
+    assert out.read_text().count("shot99999_2") == 1          # judged the same twice: once
