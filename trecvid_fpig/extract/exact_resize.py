@@ -8,8 +8,9 @@ normalises. Pillow's resampling (``src/libImaging/Resample.c``) is fixed-point a
   computed in float64 and normalised (``precompute_coeffs``), then turned into 22-bit integers
   rounded half away from zero (``normalize_coeffs_8bpc``, ``PRECISION_BITS = 32 - 8 - 2``);
 - a horizontal and a vertical pass (each only when that side's size changes; which one runs
-  first depends on the Pillow version and the size: :func:`pass_order`), each summing ``pixel * weight`` in an int32 that starts at ``1 << 21``, shifted right by 22 and
-  clipped to 0..255, with 8-bit pixels between the passes.
+  first depends on the Pillow version and the size: :func:`pass_order`), each summing
+  ``pixel * weight`` in an int32 that starts at ``1 << 21``, shifted right by 22 and clipped
+  to 0..255, with 8-bit pixels between the passes.
 
 Here the weights are computed once per (input size, output size) on the CPU with the same float64
 operations in the same order (Python floats are IEEE doubles, as Pillow's are on x86-64, whose
