@@ -132,17 +132,18 @@ class _StageClock:
 
 
 def _on_device(shots: Sequence[np.ndarray], device: str) -> "torch.Tensor":
-    """The shots' pixels as one ``uint8 [N,H,W,3]`` tensor on `device`. For a GPU they are
-    copied once, into pinned memory, and sent asynchronously."""
+    """The shots' pixels as one ``uint8 [N,H,W,C]`` tensor on `device`. For a GPU they are
+    copied once, into pinned memory (by numpy: read-only frames, as PIL gives them with
+    ``--workers 0``, need no copy first), and sent asynchronously."""
     import torch
 
     if not str(device).startswith("cuda"):
         return torch.from_numpy(np.concatenate(shots))
     staged = torch.empty((sum(len(s) for s in shots), *shots[0].shape[1:]), dtype=torch.uint8,
                          pin_memory=True)
-    row = 0
+    into, row = staged.numpy(), 0
     for shot in shots:
-        staged[row:row + len(shot)] = torch.from_numpy(shot)
+        into[row:row + len(shot)] = shot
         row += len(shot)
     return staged.to(device, non_blocking=True)
 
