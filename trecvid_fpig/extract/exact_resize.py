@@ -27,7 +27,7 @@ Pillow are not reproduced: callers keep Pillow for those.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -158,7 +158,11 @@ def resize_crop(frames: "torch.Tensor", size: int) -> "torch.Tensor":
             out = out.narrow(dim, first, size)
             del passes[dim]
     if len(passes) == 2:
-        order = (1, 2) if pass_order(height, width, new_h, new_w) == "vertical" else (2, 1)
+        first_pass = pass_order(height, width, new_h, new_w)
+        if first_pass is None:
+            raise NotExact(f"Pillow's bicubic resize of {width}x{height} to {new_w}x{new_h} "
+                           f"is neither pass order of exact_resize")
+        order = (1, 2) if first_pass == "vertical" else (2, 1)
         lead, follow = (passes[d] for d in order)
         # The first pass only over the source lines the second reads, as Pillow does.
         index, _ = pil_weights(follow[1], follow[2], follow[3], size)
@@ -174,7 +178,7 @@ def resize_crop(frames: "torch.Tensor", size: int) -> "torch.Tensor":
 
 
 @lru_cache(maxsize=256)
-def pass_order(height: int, width: int, new_h: int, new_w: int) -> str:
+def pass_order(height: int, width: int, new_h: int, new_w: int) -> Optional[str]:
     """Which pass Pillow runs first for this resize: ``"horizontal"`` or ``"vertical"``.
 
     Pillow's source up to 13.0.0.dev0 always runs the horizontal pass first; the installed
@@ -183,8 +187,8 @@ def pass_order(height: int, width: int, new_h: int, new_w: int) -> str:
     give. The arithmetic of each pass is the same either way, so the order is asked of
     Pillow itself, once per size: it resizes a probe image of this size (noise) and the order
     that gives its bytes is taken; when both orders do, a second probe (black-and-white noise,
-    whose overshoots clip) decides, and horizontal is taken if both still do. Neither doing so
-    raises :class:`NotExact`.
+    whose overshoots clip) decides, and horizontal is taken if both still do. None (cached
+    too) when neither does: :func:`resize_crop` then raises :class:`NotExact`.
     """
     import torch
     from PIL import Image
@@ -210,8 +214,7 @@ def pass_order(height: int, width: int, new_h: int, new_w: int) -> str:
     for order, fit in fits.items():
         if fit:
             return order
-    raise NotExact(f"Pillow's bicubic resize of {width}x{height} to {new_w}x{new_h} is "
-                   f"neither pass order of exact_resize")
+    return None
 
 
 def normalize(pixels: "torch.Tensor", mean: Sequence[float], std: Sequence[float]
