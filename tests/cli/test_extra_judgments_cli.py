@@ -44,20 +44,59 @@ def test_extra_qrels_scores_as_the_merged_file(year, kind, tmp_path, data_dir):
     assert merged.is_file() and "as stratum" in result.stderr
     run = data_dir / RUNS[year]
     for args in (["--format", "sample-eval"], ["--format", "sample-eval", "-q"], ["--format", "csv"],
-                 ["--format", "csv", "-q", "--coverage"]):
+                 ["--format", "csv", "-q", "--coverage"], ["--format", "table"],
+                 ["--format", "markdown", "-q"]):
         with_extra = invoke("score", "--qrels", year, "--extra-qrels", extra, *args, run)
         on_file = invoke("score", "--qrels", merged, *args, run)
-        assert with_extra.stdout == on_file.stdout
-        assert "scored with extra judgments" in with_extra.stderr
+        assert (with_extra.stdout, with_extra.stderr) == (on_file.stdout, on_file.stderr)
+        assert "scored with extra judgments" in with_extra.output + with_extra.stderr
     as_json = [json.loads(invoke("score", "--qrels", q, *e, "--format", "json", run).stdout)
                for q, e in ((year, ["--extra-qrels", extra]), (merged, []))]
     assert as_json[0]["rows"] == as_json[1]["rows"]
-    assert as_json[0]["meta"]["extra_qrels"] == [{"path": str(extra), "sha256": _sha256(extra)}]
-    assert "extra_qrels" not in as_json[1]["meta"]
+    assert as_json[0]["meta"]["extra_qrels"] == as_json[1]["meta"]["extra_qrels"] == \
+        [{"path": str(extra), "sha256": _sha256(extra)}]
 
 
 def _sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_merge_writes_a_sidecar_recording_base_extras_stratum_and_output(tmp_path, data_dir):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("1661 shot99999_1 1\n")
+    second.write_text("1662 shot99999_1 0\n")
+    merged = tmp_path / "m.qrels"
+    invoke("qrels", "merge", "tv21", first, second, "--out", merged)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "m.qrels", "m.qrels.json"]
+    assert json.loads((tmp_path / "m.qrels.json").read_text()) == {
+        "written_by": "fpig-trecvid qrels merge", "stratum": "4",
+        "base": {"qrels": "tv21", "sha256": _sha256(resolve_qrels("tv21"))},
+        "extra_qrels": [{"path": str(first), "sha256": _sha256(first)},
+                        {"path": str(second), "sha256": _sha256(second)}],
+        "sha256": _sha256(merged)}
+    api = tf.score(str(data_dir / "tv21.runA.txt.gz"), str(merged))
+    assert api.attrs["extra_qrels"] == [{"path": str(first), "sha256": _sha256(first)},
+                                        {"path": str(second), "sha256": _sha256(second)}]
+    assert load_qrels(merged).extra_record == load_qrels("tv21", extra=[first, second]).extra_record
+    again = invoke("qrels", "merge", merged, first, "--out", tmp_path / "m2.qrels", ok=False)
+    assert again.exit_code == 2 and "merge every file into tv21 at once" in again.stderr
+
+
+def test_an_edited_merged_file_warns_and_a_bare_copy_is_plain_qrels(tmp_path, data_dir):
+    extra = tmp_path / "mine.txt"
+    extra.write_text("1661 shot99999_1 1\n")
+    merged, run = tmp_path / "m.qrels", data_dir / "tv21.runA.txt.gz"
+    invoke("qrels", "merge", "tv21", extra, "--out", merged)
+    merged.write_text(merged.read_text().replace("shot99999_1 4 1", "shot99999_1 4 0"))
+    edited = invoke("score", "--qrels", merged, run)
+    [warning] = edited.stderr.splitlines()
+    assert warning.startswith(f"fpig-trecvid: warning: {merged}: does not match its sidecar "
+                              "m.qrels.json") and "read as plain qrels" in warning
+    assert "extra judgments" not in edited.stdout
+    bare = tmp_path / "copy.qrels"
+    bare.write_bytes(merged.read_bytes())
+    copied = invoke("score", "--qrels", bare, run)
+    assert copied.stderr == "" and copied.stdout == edited.stdout
 
 
 @pytest.mark.parametrize("year", ["tv21", "tv23"])
@@ -171,6 +210,11 @@ def test_conflicting_files_and_output_as_input_are_refused(tmp_path):
         in result.stderr
     same = invoke("qrels", "merge", "tv21", first, first, "--out", first, ok=False)
     assert same.exit_code == 2 and first.read_text().startswith("1661 shot99999_1 1")
+    sidecar_input = tmp_path / "c.qrels.json"
+    sidecar_input.write_text(first.read_text())
+    refused = invoke("qrels", "merge", "tv21", sidecar_input, "--out", tmp_path / "c.qrels", ok=False)
+    assert refused.exit_code == 2 and "is the same file as the extra judgments" in refused.stderr
+    assert not (tmp_path / "c.qrels").exists()
     agreeing = tmp_path / "c.txt"
     agreeing.write_text("1661 shot99999_2 0\n")
     invoke("qrels", "merge", "tv21", first, agreeing, "--out", out)

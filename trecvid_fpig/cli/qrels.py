@@ -6,9 +6,9 @@ from typing import Optional, Tuple
 
 import click
 
-from ..base.files import read_text
+from ..base.outputs import refuse_input_as_output
 from ..evaluate.coverage import unpooled_to_judge
-from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
+from ..formats.qrels import MAX_RESULT_SIZE, load_qrels, sidecar_path, write_merged_qrels
 from ..formats.qrels_registry import REGISTRY, fetch
 from ..formats.runs import read_any_run
 from ..formats.topics import resolve_qrels
@@ -78,16 +78,18 @@ def todo_command(runs: Tuple[str, ...], qrels_spec: str, depth: int, out: Option
 @click.argument("base", metavar="BASE")
 @click.argument("extra", nargs=-1, required=True, type=click.Path(), metavar="EXTRA...")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="The merged qrels file, written atomically; it may not be an input.")
+              help="The merged qrels file, written atomically with its sidecar OUT.json; "
+                   "neither may be an input.")
 def merge_command(base: str, extra: Tuple[str, ...], out: str) -> None:
     """Write BASE (tv21, tv23 or a qrels file) with the EXTRA judgments (topic shot 0|1 a line)
     as one new stratum, fully judged: a sample_eval qrels that score, sample_eval.pl and
-    --qrels read. A judgment of a shot NIST pooled (-1 ones included), or of one shot two
-    ways, is refused naming its file and line, and nothing is written."""
-    base_path = resolve_qrels(base)
-    check_out(out, [("qrels", base_path)] + [("extra judgments", e) for e in extra])
-    merged = load_qrels(base_path, extra=extra)
-    text = read_text(base_path, "qrels file")
-    emit(text + ("" if text.endswith("\n") else "\n") + merged.extra_lines(), out)
+    --qrels read. Beside it, OUT.json records BASE, each EXTRA file's sha256 and the stratum,
+    so that 'score --qrels OUT' says it scores with extra judgments, as 'score --extra-qrels'
+    does. A judgment of a shot NIST pooled (-1 ones included), or of one shot two ways, is
+    refused naming its file and line, and nothing is written."""
+    refuse_input_as_output([out, sidecar_path(out)], [("qrels", resolve_qrels(base))]
+                           + [("extra judgments", e) for e in extra])
+    merged = load_qrels(base, extra=extra)
+    write_merged_qrels(merged, out)
     click.echo(f"{out}: {base} with {len(extra)} extra-judgment file(s) as stratum "
                f"{merged.extra_stratum}", err=True)
