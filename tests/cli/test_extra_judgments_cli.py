@@ -9,7 +9,9 @@ from support.cli import invoke
 from support.pool import nist_ranking, qrels_pool
 
 import trecvid_fpig as tf
-from trecvid_fpig.formats.qrels import Qrels, load_qrels, parse_qrels
+from trecvid_fpig.formats.qrels import Qrels, load_qrels, parse_qrels, sidecar_path
+from trecvid_fpig.formats.shipped import fetched_file
+from trecvid_fpig.formats.topics import REGISTRY as TOPIC_SETS
 from trecvid_fpig.formats.topics import resolve_qrels
 
 RUNS = {"tv21": "tv21.runB.txt.gz", "tv23": "tv23.runB.txt.gz"}
@@ -219,3 +221,81 @@ def test_conflicting_files_and_output_as_input_are_refused(tmp_path):
     agreeing.write_text("1661 shot99999_2 0\n")
     invoke("qrels", "merge", "tv21", first, agreeing, "--out", out)
     assert out.read_text().count("shot99999_2") == 1          # judged the same twice: once
+
+
+def _not_a_judgments_file(tmp_path, kind):
+    """A path that names no readable text file, and the start of what the error says."""
+    if kind == "directory":
+        (tmp_path / "judged").mkdir()
+        return tmp_path / "judged", "is a directory"
+    if kind == "missing":
+        return tmp_path / "judged.txt", "no such file"
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("# jugé à la main\n1661 shot99999_1 1\n".encode("latin-1"))
+    return path, "bytes that are not UTF-8 text"
+
+
+@pytest.mark.parametrize("kind", ["directory", "missing", "not-utf8"])
+def test_unreadable_extra_judgments_are_one_line_exit_2_nothing_written(kind, tmp_path, data_dir):
+    bad, needle = _not_a_judgments_file(tmp_path, kind)
+    out = tmp_path / "merged.qrels"
+    for args in (["qrels", "merge", "tv21", bad, "--out", out],
+                 ["score", "--qrels", "tv21", "--extra-qrels", bad, data_dir / "tv21.runA.txt.gz"]):
+        result = invoke(*args, ok=False)
+        assert result.exit_code == 2 and result.stdout == "" and not out.exists()
+        [message] = result.stderr.splitlines()
+        assert message.startswith(f"fpig-trecvid: error: {bad}") and needle in message
+
+
+def test_merge_refuses_its_output_as_an_input_however_spelt(tmp_path, data_dir, monkeypatch):
+    extra, base = tmp_path / "mine.txt", tmp_path / "base.qrels"
+    extra.write_text("1661 shot99999_1 1\n")
+    base.write_bytes(gzip.open(resolve_qrels("tv21")).read())
+    (tmp_path / "link.txt").symlink_to(extra)
+    monkeypatch.chdir(tmp_path)
+    before = {p.name: p.read_bytes() for p in (extra, base)}
+    for out, label in ((base, "qrels"), ("./base.qrels", "qrels"), (tmp_path / "link.txt", "extra"),
+                       ("mine.txt", "extra"), (f"../{tmp_path.name}/mine.txt", "extra")):
+        result = invoke("qrels", "merge", "base.qrels", "mine.txt", "--out", out, ok=False)
+        assert result.exit_code == 2 and f"is the same file as the {label}" in result.stderr
+    assert {p.name: p.read_bytes() for p in (extra, base)} == before
+    assert not (tmp_path / "base.qrels.json").exists() and not (tmp_path / "mine.txt.json").exists()
+
+
+def test_todo_refuses_a_bad_run_a_bad_depth_and_its_input_as_output(tmp_path, data_dir):
+    run = tmp_path / "run.txt"
+    run.write_text("1661 Q0 shot00001_1 1 0.9 mine\n1661 Q0 shot00001_2 2\n")
+    result = invoke("qrels", "todo", run, "--qrels", "tv21", ok=False)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"fpig-trecvid: error: {run}:2: expected 6 whitespace-"
+                                          "separated fields (topic Q0 shot rank score tag), found 4: "
+                                          "'1661 Q0 shot00001_2 2'"]
+    good = data_dir / "tv21.runA.txt.gz"
+    for depth in ("0", "-5", "1001", "ten"):
+        result = invoke("qrels", "todo", good, "--qrels", "tv21", "--depth", depth, ok=False)
+        assert result.exit_code == 2 and "--depth" in result.stderr and result.stdout == ""
+    run.write_text("1661 Q0 shot00001_1 1 0.9 mine\n")
+    before = run.read_text()
+    result = invoke("qrels", "todo", run, "--qrels", "tv21", "--out", run, ok=False)
+    assert result.exit_code == 2 and "is the same file as the run" in result.stderr
+    assert run.read_text() == before
+
+
+def test_todo_and_merge_refuse_to_write_over_named_qrels_or_their_sidecar(tmp_path, monkeypatch):
+    """--qrels tv19 names a file in the data folder: writing there would destroy it."""
+    monkeypatch.setenv("FPIG_TRECVID_DATA", str(tmp_path / "data"))
+    installed = fetched_file("qrels/" + TOPIC_SETS["tv19"].fetched_qrels)
+    installed.parent.mkdir(parents=True)
+    installed.write_text("611 0 shot00001_1 1 1\n611 0 shot00001_2 1 0\n")
+    record = sidecar_path(installed)
+    record.write_text("{}\n")
+    run, extra = tmp_path / "run.txt", tmp_path / "mine.txt"
+    run.write_text("611 Q0 shot00002_1 1 0.9 mine\n")
+    extra.write_text("611 shot00002_1 1\n")
+    before = {p: p.read_bytes() for p in (installed, record)}
+    for out in (installed, record):
+        todo = invoke("qrels", "todo", run, "--qrels", "tv19", "--out", out, ok=False)
+        merge = invoke("qrels", "merge", "tv19", extra, "--out", out, ok=False)
+        for result in (todo, merge):
+            assert result.exit_code == 2 and "is the same file as the qrels" in result.stderr
+    assert {p: p.read_bytes() for p in (installed, record)} == before

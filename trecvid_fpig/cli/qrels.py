@@ -2,7 +2,8 @@
 own judgments of the shots NIST never pooled (``todo``, ``merge``)."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from pathlib import Path
+from typing import List, Optional, Tuple
 
 import click
 
@@ -64,7 +65,7 @@ def todo_command(runs: Tuple[str, ...], qrels_spec: str, depth: int, out: Option
     rank and the runs that rank it, tab-separated, in the order to judge them (each topic's
     best-ranked first). Judge them into an extra-judgments file (topic shot 0|1 a line) for
     'qrels merge' or 'score --extra-qrels'."""
-    check_out(out, [("run", r) for r in runs] + [("qrels", qrels_spec)])
+    check_out(out, [("run", r) for r in runs] + _qrels_inputs(qrels_spec))
     qrels = load_qrels(qrels_spec)
     rows = unpooled_to_judge([read_any_run(r) for r in runs], qrels, depth)
     lines = ["topic\tshot\tbest_rank\truns"]
@@ -87,9 +88,17 @@ def merge_command(base: str, extra: Tuple[str, ...], out: str) -> None:
     so that 'score --qrels OUT' says it scores with extra judgments, as 'score --extra-qrels'
     does. A judgment of a shot NIST pooled (-1 ones included), or of one shot two ways, is
     refused naming its file and line, and nothing is written."""
-    refuse_input_as_output([out, sidecar_path(out)], [("qrels", resolve_qrels(base))]
+    refuse_input_as_output([out, sidecar_path(out)], _qrels_inputs(base)
                            + [("extra judgments", e) for e in extra])
     merged = load_qrels(base, extra=extra)
     write_merged_qrels(merged, out)
     click.echo(f"{out}: {base} with {len(extra)} extra-judgment file(s) as stratum "
                f"{merged.extra_stratum}", err=True)
+
+
+def _qrels_inputs(spec: str) -> List[Tuple[str, Path]]:
+    """The files a --qrels SPEC reads, for the output checks: a name (tv21) is resolved, and
+    the sidecar that says where the file came from is an input too (overwritten, a merged
+    file would read as plain qrels)."""
+    path = resolve_qrels(spec)
+    return [("qrels", path), ("qrels sidecar", sidecar_path(path))]
