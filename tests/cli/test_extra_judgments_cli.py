@@ -43,7 +43,9 @@ def test_extra_qrels_scores_as_the_merged_file(year, kind, tmp_path, data_dir):
     extra = _extra(tmp_path, data_dir, year, KINDS[kind])
     merged = tmp_path / "merged.qrels"
     result = invoke("qrels", "merge", year, extra, "--out", merged)
-    assert merged.is_file() and "as stratum" in result.stderr
+    assert merged.is_file() and result.stderr == (
+        f"{merged}: {year} with 1 extra-judgment file(s) as stratum 4; {merged}.json records them: "
+        f"keep it beside {merged}, or its scores no longer say they use extra judgments\n")
     run = data_dir / RUNS[year]
     for args in (["--format", "sample-eval"], ["--format", "sample-eval", "-q"], ["--format", "csv"],
                  ["--format", "csv", "-q", "--coverage"], ["--format", "table"],
@@ -299,3 +301,19 @@ def test_todo_and_merge_refuse_to_write_over_named_qrels_or_their_sidecar(tmp_pa
         for result in (todo, merge):
             assert result.exit_code == 2 and "is the same file as the qrels" in result.stderr
     assert {p: p.read_bytes() for p in (installed, record)} == before
+
+
+def test_the_todo_list_given_as_judgments_says_what_to_write(tmp_path, data_dir):
+    todo = tmp_path / "todo.tsv"
+    invoke("qrels", "todo", data_dir / "tv21.runB.txt.gz", "--qrels", "tv21", "--depth", "5",
+           "--out", todo)
+    result = invoke("score", "--qrels", "tv21", "--extra-qrels", todo,
+                    data_dir / "tv21.runB.txt.gz", ok=False)
+    assert result.exit_code == 2 and result.stderr == (
+        f"fpig-trecvid: error: {todo}:1: this is the list 'qrels todo' writes, not judgments: "
+        "write 'topic shot 1' (relevant) or 'topic shot 0' a line for the shots you judged "
+        "(cut -f1,2 of the list, then the judgment)\n")
+    judged = tmp_path / "mine.txt"
+    judged.write_text("".join(f"{line.split(chr(9))[0]} {line.split(chr(9))[1]} 0\n"
+                              for line in todo.read_text().splitlines()[1:]))
+    invoke("score", "--qrels", "tv21", "--extra-qrels", judged, data_dir / "tv21.runB.txt.gz")

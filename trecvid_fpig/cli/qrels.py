@@ -9,7 +9,8 @@ import click
 
 from ..base.outputs import refuse_input_as_output
 from ..evaluate.coverage import unpooled_to_judge
-from ..formats.qrels import MAX_RESULT_SIZE, load_qrels, sidecar_path, write_merged_qrels
+from ..formats.qrels import (MAX_RESULT_SIZE, TODO_COLUMNS, load_qrels, sidecar_path,
+                             write_merged_qrels)
 from ..formats.qrels_registry import REGISTRY, fetch
 from ..formats.runs import read_any_run
 from ..formats.topics import resolve_qrels
@@ -68,7 +69,7 @@ def todo_command(runs: Tuple[str, ...], qrels_spec: str, depth: int, out: Option
     check_out(out, [("run", r) for r in runs] + _qrels_inputs(qrels_spec))
     qrels = load_qrels(qrels_spec)
     rows = unpooled_to_judge([read_any_run(r) for r in runs], qrels, depth)
-    lines = ["topic\tshot\tbest_rank\truns"]
+    lines = ["\t".join(TODO_COLUMNS)]
     lines += [f"{u.topic}\t{u.shot}\t{u.best_rank}\t{','.join(u.runs)}" for u in rows]
     emit("\n".join(lines) + "\n", out)
     if out:
@@ -93,7 +94,8 @@ def merge_command(base: str, extra: Tuple[str, ...], out: str) -> None:
     merged = load_qrels(base, extra=extra)
     write_merged_qrels(merged, out)
     click.echo(f"{out}: {base} with {len(extra)} extra-judgment file(s) as stratum "
-               f"{merged.extra_stratum}", err=True)
+               f"{merged.extra_stratum}; {sidecar_path(out)} records them: keep it beside "
+               f"{out}, or its scores no longer say they use extra judgments", err=True)
 
 
 def _qrels_inputs(spec: str) -> List[Tuple[str, Path]]:

@@ -33,6 +33,8 @@ MAX_RESULT_SIZE = 1000
 DISCOUNT = np.array([math.log(r + 1) / math.log(2) for r in range(MAX_RESULT_SIZE + 1)])
 #: A V3C shot id as NIST's runs and qrels write it (video number, shot number from 1).
 SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z", re.ASCII)
+#: The columns of ``qrels todo``'s list of shots to judge (its header line).
+TODO_COLUMNS = ("topic", "shot", "best_rank", "runs")
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,10 @@ def read_extra_judgments(path: Union[str, Path], qrels: Qrels) -> ExtraJudgments
         fields = line.split("#", 1)[0].split()
         if not fields:
             continue
+        if tuple(fields) == TODO_COLUMNS:
+            raise InputError("this is the list 'qrels todo' writes, not judgments: write "
+                             "'topic shot 1' (relevant) or 'topic shot 0' a line for the shots "
+                             "you judged (cut -f1,2 of the list, then the judgment)", path, number)
         if len(fields) != 3:
             raise InputError(f"expected 3 whitespace-separated fields (topic shot judgment), "
                              f"found {len(fields)}: {line.strip()[:80]!r}", path, number)
