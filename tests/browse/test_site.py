@@ -181,3 +181,13 @@ def test_a_second_writer_of_the_same_site_is_refused(keyframes, tmp_path):
         line = refused(RUNS[0], "--qrels", "tv21", "--keyframes", keyframes[0], "--out",
                        tmp_path / "site")
     assert "is writing this output now" in line and not (tmp_path / "site").exists()
+
+
+def test_topics_of_another_year_are_said_once_and_the_site_still_built(keyframes, tmp_path):
+    result = invoke("browse", RUNS[0], "--qrels", "tv21", "--topics", "tv23", "--keyframes",
+                    keyframes[0], "--depth", 2, "--workers", 0, "--out", tmp_path / "site")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "fpig-trecvid: warning: tv23: none of its topics is one the site shows (1661 …): "
+        "the pages show no topic text"]
+    assert "(no topic text: --topics gives it)" in (tmp_path / "site" / "topic-1661.html").read_text()

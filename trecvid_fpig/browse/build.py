@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,7 +18,7 @@ from .._version import __version__
 from ..base.files import file_sha256
 from ..base.locks import output_lock
 from ..base.outputs import atomic_directory
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..evaluate.score import ScoredRun, score_runs
 from ..extract import shots as shot_lists
 from ..extract.job import input_kind
@@ -77,6 +78,10 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     texts = topic_texts(request.topics, request.qrels)
     listed = {s.shot_id: s for s in list_source_shots(request, kind)}
     pages = topic_pages(qrels, scored, texts, request.depth)
+    if request.topics is not None and not any(p["text"] for p in pages):
+        warnings.warn(InputWarning(f"{request.topics}: none of its topics is one the site shows "
+                                   f"({pages[0]['topic'] if pages else 'none'} …): the pages "
+                                   f"show no topic text"), stacklevel=2)
     shown = sorted({e["shot"] for p in pages for r in p["runs"] for e in r["shots"] + r["missed"]},
                    key=natural_key)
     workers = (os.cpu_count() or 1) if request.workers is None else request.workers
