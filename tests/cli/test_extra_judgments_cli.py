@@ -166,6 +166,9 @@ def test_api_load_qrels_extra_and_merge(tmp_path, data_dir):
 GOOD = "1661 shot99999_1 1\n"
 BAD = {
     "columns.txt": (b"1661 shot99999_1\n", 1, "expected 3 whitespace-separated fields"),
+    "qrels-line.txt": (b"1661 0 shot99999_1 4 1\n", 1, "found 5: '1661 0 shot99999_1 4 1'; that is "
+                       "a qrels line (topic iteration shot stratum judgment): write 'topic shot "
+                       "judgment', the merge numbers the stratum"),
     "grade.txt": (b"# c\n1661 shot99999_1 2\n", 2, "judgment must be 1 (relevant) or 0"),
     "unjudged.txt": (b"1661 shot99999_1 -1\n", 1, "judgment must be 1 (relevant) or 0"),
     "topic.txt": (b"1731 shot99999_1 1\n", 1, "topic 1731 is not in the qrels"),

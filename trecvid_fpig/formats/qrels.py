@@ -334,8 +334,11 @@ def read_extra_judgments(path: Union[str, Path], qrels: Qrels) -> ExtraJudgments
                              "'topic shot 1' (relevant) or 'topic shot 0' a line for the shots "
                              "you judged (cut -f1,2 of the list, then the judgment)", path, number)
         if len(fields) != 3:
+            qrels_line = ("; that is a qrels line (topic iteration shot stratum judgment): "
+                          "write 'topic shot judgment', the merge numbers the stratum"
+                          if len(fields) == 5 else "")
             raise InputError(f"expected 3 whitespace-separated fields (topic shot judgment), "
-                             f"found {len(fields)}: {line.strip()[:80]!r}", path, number)
+                             f"found {len(fields)}: {line.strip()[:80]!r}{qrels_line}", path, number)
         topic, shot, value = fields
         topic_number(topic, path, number)
         if topic not in qrels.topics:
