@@ -190,3 +190,16 @@ def test_earlier_judgments_from_extra_qrels_show_as_yours_and_a_new_mark_overrid
         opened.check_clean()
     finally:
         opened.context.close()
+
+
+def test_a_stored_entry_that_is_not_ours_reads_as_no_marks(page, topic):
+    shown = page.open(f"topic-{topic}.html")
+    shown.evaluate("""sha => { localStorage.setItem(
+        "fpig-trecvid-browse/judgments/v1/" + sha + "/" + %r, "{not json"); }""" % topic,
+                   shown.evaluate("window.FPIG_SITE.qrels_sha256"))
+    shown.reload()
+    assert judged(shown) == {} and shown.is_disabled("#download")
+    shown.focus("#runs figure[data-judgeable='true']")
+    shown.keyboard.press("1")
+    assert len(judged(shown)) == 1
+    page.check_clean()

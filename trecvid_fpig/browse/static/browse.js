@@ -52,9 +52,15 @@
       store = null;
     }
 
+    /* an entry that is not ours (edited by hand, another version) reads as no marks rather
+       than stopping the page */
     function load(topic) {
       const text = store ? store.getItem(prefix + topic) : memory[topic];
-      return text ? JSON.parse(text) : {marks: {}, undo: []};
+      try {
+        const state = text ? JSON.parse(text) : null;
+        if (state && typeof state.marks === "object" && Array.isArray(state.undo)) return state;
+      } catch (error) { /* falls through */ }
+      return {marks: {}, undo: []};
     }
 
     function save(topic, state) {
