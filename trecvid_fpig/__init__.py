@@ -8,17 +8,18 @@ import importlib
 from ._version import __version__
 
 __all__ = ["Qrels", "Run", "load_qrels", "read_run", "score", "compare", "fuse", "recall", "search",
-           "fused_search", "topics", "InputError"]
+           "fused_search", "topics", "browse", "InputError"]
 
 #: Public name -> module that defines it.
 _HOMES = {"Qrels": ".formats.qrels", "Run": ".formats.runs", "InputError": ".errors", "load_qrels": ".api",
           "read_run": ".api", "score": ".api", "compare": ".api", "fuse": ".api", "recall": ".api",
           "fused_search": ".api"}
 
-# `search` is also a subpackage. It is imported first (it is light): importing it later would
-# replace the function below with the package, as the import system sets that attribute when a
-# submodule is first loaded.
+# `search` and `browse` are also subpackages. They are imported first (they are light): importing
+# one later would replace the function below with the package, as the import system sets that
+# attribute when a submodule is first loaded.
 importlib.import_module(".search", __name__)
+importlib.import_module(".browse", __name__)
 
 
 def topics(name):
@@ -31,6 +32,12 @@ def search(queries, store, k=1000, tag="run"):
     """Rank a feature store's shots for ``{topic: vector}`` (see :func:`trecvid_fpig.api.search`)."""
     from .api import search as search_store
     return search_store(queries, store, k, tag)
+
+
+def browse(runs, qrels, out, **options):
+    """Write the static run browser (see :func:`trecvid_fpig.api.browse`)."""
+    from .api import browse as build_site
+    return build_site(runs, qrels, out, **options)
 
 
 def __getattr__(name):

@@ -21,13 +21,16 @@ def test_import_is_light():
     assert done.stdout.strip() == "[]"
 
 
-def test_public_names():
+def test_public_names(data_dir, tmp_path):
     for name in ("Qrels", "Run", "load_qrels", "read_run", "score", "compare", "fuse", "recall", "search",
-                 "topics"):
+                 "topics", "browse"):
         assert name in tf.__all__ and callable(getattr(tf, name))
-    # the subpackage of the same name, loaded after the package, must not shadow the function
+    # the subpackages of the same name, loaded after the package, must not shadow the functions
+    import trecvid_fpig.browse.build  # noqa: F401
     import trecvid_fpig.search.topk  # noqa: F401
-    assert callable(tf.topics) and callable(tf.search)
+    assert callable(tf.topics) and callable(tf.search) and callable(tf.browse)
+    with pytest.raises(tf.InputError, match="1 to 4 runs"):      # forwarded to api.browse
+        tf.browse([data_dir / "tv21.runA.txt.gz"] * 5, "tv21", tmp_path / "site", keyframes=tmp_path)
 
 
 @pytest.mark.parametrize("name", ["tv21.runA", "tv21.runB"])
