@@ -311,15 +311,18 @@ def browse(runs: RunsLike, qrels: PathLike, out: PathLike, topics: Optional[Path
            keyframes: Optional[PathLike] = None, videos: Optional[PathLike] = None,
            boundaries: Optional[PathLike] = None, shot_table: Optional[PathLike] = None,
            labels: Optional[Sequence[str]] = None, depth: int = 100, thumb_size: int = 160,
-           workers: Optional[int] = None):
+           workers: Optional[int] = None, extra_qrels: Sequence[PathLike] = ()):
     """``fpig-trecvid browse``: write the static site `out` showing one to four runs side by
     side (docs/browse.md); the pictures come from `keyframes`, `videos` with `boundaries`, or a
-    `shot_table`. Returns a ``BrowseResult`` (``.index`` is the page to open)."""
+    `shot_table`; `extra_qrels`, extra-judgment files, are shown as judged by you. Returns a
+    ``BrowseResult`` (``.index`` is the page to open)."""
     from .browse.build import BrowseRequest, build_site
 
     def optional_path(value, name):
         return None if value is None else str(arguments.path(value, name))
 
+    extra = arguments.items(extra_qrels, "extra_qrels", "a list of extra-judgment files",
+                            lambda v: isinstance(v, (str, Path)))
     return build_site(BrowseRequest(
         runs=tuple(_as_runs(runs)), qrels=str(arguments.path(qrels, "qrels")),
         out=str(arguments.path(out, "out")), topics=optional_path(topics, "topics"),
@@ -329,4 +332,5 @@ def browse(runs: RunsLike, qrels: PathLike, out: PathLike, topics: Optional[Path
         labels=None if labels is None else tuple(_names(labels, "labels")),
         depth=arguments.integer(depth, "depth", minimum=1),
         thumb_size=arguments.integer(thumb_size, "thumb_size", minimum=1),
-        workers=None if workers is None else arguments.integer(workers, "workers", minimum=0)))
+        workers=None if workers is None else arguments.integer(workers, "workers", minimum=0),
+        extra_qrels=tuple(optional_path(e, f"extra_qrels[{i}]") for i, e in enumerate(extra))))

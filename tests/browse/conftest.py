@@ -1,7 +1,12 @@
-"""A browse site built once from the tv21 test runs and generated keyframes, and what it must
-show (tests/support/browse.py)."""
+"""A browse site built once from the tv21 test runs and generated keyframes, what it must
+show (tests/support/browse.py), and Debian's chromium to open it in."""
+import os
+import shutil
+from pathlib import Path
+
 import pytest
-from support.browse import DEPTH, RUNS, expected_site, top_shots, write_keyframes
+from support.browse import (CHROMIUM, CHROMIUM_ARGS, DEPTH, RUNS, Page, expected_site, top_shots,
+                            write_keyframes)
 from support.cli import invoke
 
 
@@ -45,3 +50,33 @@ def video_site(tmp_path_factory):
     result = invoke("browse", run, "--qrels", "tv21", "--videos", videos, "--boundaries",
                     boundaries, "--depth", 10, "--workers", 0, "--out", out)
     return out, result, videos
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    out, result = site
+    assert result.exit_code == 0, result.output + result.stderr
+    opened = Page(browser, out)
+    yield opened
+    opened.context.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory):
+    """$FPIG_BROWSE_SCREENSHOTS when set, else a temporary folder: look at them when the
+    pages change."""
+    folder = os.environ.get("FPIG_BROWSE_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

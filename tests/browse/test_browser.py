@@ -4,83 +4,10 @@ file://. Skipped when chromium or Playwright is missing (`.ci/run` installs both
 Screenshots of the index and of a topic page go to $FPIG_BROWSE_SCREENSHOTS when set (else the
 test's tmp_path): look at them when the pages change.
 """
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from support.browse import DEPTH
+from support.browse import DEPTH, Page, cards
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = os.environ.get("FPIG_CHROMIUM", "/usr/bin/chromium")
-#: No sandbox (CI runs as root), and nothing a fresh profile would fetch in the background.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--metrics-recording-only",
-                 "--disable-default-apps", "--disable-extensions", "--no-default-browser-check"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Page:
-    """A page that records console errors, uncaught exceptions and every request made."""
-
-    def __init__(self, browser, site, viewport=(1366, 800)):
-        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.site, self.errors, self.requests, self.blocked = site, [], [], []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-
-    def _route(self, route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def open(self, name):
-        self.page.goto((self.site / name).as_uri())
-        return self.page
-
-    def check_clean(self):
-        assert self.errors == []
-        assert self.blocked == [] and all(u.startswith("file://") for u in self.requests)
-
-
-@pytest.fixture
-def page(browser, site):
-    out, result = site
-    assert result.exit_code == 0, result.output + result.stderr
-    opened = Page(browser, out)
-    yield opened
-    opened.context.close()
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory):
-    folder = os.environ.get("FPIG_BROWSE_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def cards(page, where):
-    """(run, shot, class, disagree, visible) of each thumbnail under `where`, in page order."""
-    return page.eval_on_selector_all(f"{where} figure.shot", """figures => figures.map(f => [
-        Number(f.dataset.run), f.dataset.shot, f.dataset.class, f.dataset.disagree === "true",
-        !f.parentNode.hidden])""")
 
 
 def test_the_index_opens_from_disk_with_no_error_and_no_network(page, expected, screenshots):
@@ -124,7 +51,7 @@ def test_the_index_sorts_by_disagreement_first_then_by_any_column(page):
     assert [float(v) for v in column(3)] == sorted(values)
     assert index.get_attribute("#topics th[data-key=infAP-1]", "aria-sort") == "ascending"
     index.click("#topics th[data-key=text] button")
-    texts = [v.lower() for v in column(7)]
+    texts = [v.lower() for v in column(8)]     # after the judged-by-you column
     assert texts == sorted(texts)
     index.focus("#topics th[data-key=topic] button")      # the keyboard sorts too
     index.keyboard.press("Enter")

@@ -1,6 +1,8 @@
 """What a browse site built from the tv21 test runs must show, computed from the qrels and run
-files without the toolkit, and generated 640x360 JPEG keyframes for it (tests/browse)."""
+files without the toolkit, generated 640x360 JPEG keyframes for it, and a page in Debian's
+chromium that records what it logs and asks for (tests/browse)."""
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +87,50 @@ def pooled_at(run, k=100):
     judged = read_qrels()
     return {topic: sum(s in judged[topic] for s in shots[:k]) / len(shots[:k])
             for topic, shots in read_ranking(run).items() if topic in judged}
+
+
+CHROMIUM = os.environ.get("FPIG_CHROMIUM", "/usr/bin/chromium")
+#: No sandbox (CI runs as root), and nothing a fresh profile would fetch in the background.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--metrics-recording-only",
+                 "--disable-default-apps", "--disable-extensions", "--no-default-browser-check"]
+
+
+class Page:
+    """A page that records console errors, uncaught exceptions and every request made."""
+
+    def __init__(self, browser, site, viewport=(1366, 800)):
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                           accept_downloads=True)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.site, self.errors, self.requests, self.blocked = site, [], [], []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def _route(self, route):
+        if route.request.url.startswith(LOCAL):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def open(self, name):
+        self.page.goto((self.site / name).as_uri())
+        return self.page
+
+    def check_clean(self):
+        assert self.errors == []
+        assert self.blocked == [] and all(u.startswith(LOCAL) for u in self.requests)
+
+
+#: What a page may ask for: files beside it, and the blob: URL a download is saved from.
+LOCAL = ("file://", "blob:")
+
+
+def cards(page, where):
+    """(run, shot, class, disagree, visible) of each thumbnail under `where`, in page order."""
+    return page.eval_on_selector_all(f"{where} figure.shot", """figures => figures.map(f => [
+        Number(f.dataset.run), f.dataset.shot, f.dataset.class, f.dataset.disagree === "true",
+        !f.parentNode.hidden])""")

@@ -26,7 +26,7 @@ from ..extract.shots import Shot, natural_key
 from ..formats.qrels import MAX_RESULT_SIZE, Qrels, load_qrels
 from ..formats.topics import REGISTRY, load_topics
 from .pages import render_pages
-from .site import LEGEND, MAX_RUNS, POOLED_DEPTH, index_rows, topic_pages
+from .site import LEGEND, MAX_RUNS, POOLED_DEPTH, index_rows, judged_by_you, topic_pages
 from .thumbs import Thumb, make_thumbs
 
 #: The file that makes a directory a browse site: only such a directory (or an empty one) is
@@ -54,6 +54,7 @@ class BrowseRequest:
     depth: int = 100
     thumb_size: int = 160
     workers: Optional[int] = None
+    extra_qrels: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     _check_destination(out)
     kind = input_kind(request)
     qrels = load_qrels(request.qrels)
+    merged = qrels.merge(*request.extra_qrels)      # read and checked now: nothing written yet
     scored = score_runs(qrels, list(request.runs))
     labels = run_labels(request.labels, scored)
     texts = topic_texts(request.topics, request.qrels)
@@ -86,6 +88,8 @@ def build_site(request: BrowseRequest) -> BrowseResult:
                    key=natural_key)
     workers = (os.cpu_count() or 1) if request.workers is None else request.workers
     site = _site_data(request, qrels, scored, labels, kind)
+    site["extra_qrels"] = [{"path": e.path, "sha256": e.sha256} for e in merged.extras]
+    site["judged_by_you"] = judged_by_you(merged)
     with output_lock(out):
         with atomic_directory(out) as stage:
             _link_cache(out / "thumbs", stage / "thumbs")
@@ -216,7 +220,7 @@ def _write_site(stage: Path, out: Path, site: dict, pages: List[dict], thumbs: D
     shutil.copytree(STATIC, stage / "static")
     render_pages(stage, site)
     manifest = {k: site[k] for k in ("tool", "version", "qrels", "qrels_sha256", "depth",
-                                     "source", "runs")}
+                                     "source", "runs", "extra_qrels")}
     (stage / SITE_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                    encoding="utf-8")
 

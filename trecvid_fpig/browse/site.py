@@ -99,14 +99,34 @@ def _missed(relevant: Sequence[str], ranks: Sequence[Dict[str, int]], index: int
     return sorted(missed, key=order)       # stable: ties keep the id order
 
 
+def judged_by_you(merged: Qrels) -> Dict[str, Dict[str, int]]:
+    """The extra judgments `merged` holds (``--extra-qrels``), as the scorer reads them: the
+    rows of its extra stratum, by topic (numeric order) and shot (id order)."""
+    if merged.extra_stratum is None:
+        return {}
+    judged = {}
+    for topic in sorted(merged.topics, key=int):
+        tj = merged.topics[topic]
+        if merged.extra_stratum not in tj.strata:
+            continue
+        extra = tj.strata.index(merged.extra_stratum)
+        judged[topic] = {shot: int(tj.grade[row]) for shot, row in
+                         sorted(tj.rows.items(), key=lambda item: natural_key(item[0]))
+                         if tj.stratum[row] == extra}
+    return judged
+
+
 def index_rows(pages: Sequence[dict]) -> List[dict]:
     """The index table: per topic, each run's infAP and pooled@100, the difference between the
-    first two runs, and the topic's text."""
+    first two runs, and the topic's text; and the unpooled shots the runs' tops show, which
+    the pages let you judge (their progress counters count them)."""
     rows = []
     for page in pages:
         infap = [r["infAP"] for r in page["runs"]]
         delta = infap[0] - infap[1] if len(infap) > 1 and None not in infap[:2] else None
         rows.append({"topic": page["topic"], "text": page["text"], "infAP": infap,
                      "delta": delta, "pooled": [r["pooled"] for r in page["runs"]],
-                     "relevant": page["relevant"]})
+                     "relevant": page["relevant"],
+                     "unpooled": sorted({e["shot"] for r in page["runs"] for e in r["shots"]
+                                         if e["class"] == UNPOOLED}, key=natural_key)})
     return rows

@@ -1,6 +1,7 @@
 /* fpig-trecvid browse: sorting the index, drawing a topic's grids from data/topic-ID.js,
-   filters, keyboard moves and the enlarged preview. Plain DOM, no framework, no network:
-   the data comes from <script> files beside the pages (browsers refuse fetch() on file://). */
+   filters, keyboard moves, the enlarged preview, and judging the shots NIST never pooled.
+   Plain DOM, no framework, no network: the data comes from <script> files beside the pages
+   (browsers refuse fetch() on file://); judgments stay in localStorage until downloaded. */
 "use strict";
 (function () {
   const site = window.FPIG_SITE;
@@ -30,6 +31,167 @@
 
   function formatScore(v) {
     return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  }
+
+  /* ---------------- judgments: yours, of the shots NIST never pooled ----------------
+     Each topic's marks live in localStorage under the qrels' sha256 and the topic, so a mark
+     is only ever read back against the qrels it was made on: {marks: {shot: 0|1}, undo:
+     [[shot, the mark before, or null]]}. The files of `browse --extra-qrels` come with the
+     site (site.judged_by_you); a mark made in the page wins over the file's, and undo goes
+     back to what was there before, the file's judgment included. */
+
+  const judgments = (function () {
+    const prefix = "fpig-trecvid-browse/judgments/v1/" + site.qrels_sha256 + "/";
+    const files = site.judged_by_you;
+    const memory = {};                   /* where localStorage is refused: this page only */
+    let store = null;
+    try {
+      store = window.localStorage;
+      store.getItem(prefix);
+    } catch (error) {
+      store = null;
+    }
+
+    /* an entry that is not ours (edited by hand, another version) reads as no marks rather
+       than stopping the page */
+    function load(topic) {
+      const text = store ? store.getItem(prefix + topic) : memory[topic];
+      try {
+        const state = text ? JSON.parse(text) : null;
+        if (state && typeof state.marks === "object" && Array.isArray(state.undo)) return state;
+      } catch (error) { /* falls through */ }
+      return {marks: {}, undo: []};
+    }
+
+    function save(topic, state) {
+      const text = JSON.stringify(state);
+      if (store) store.setItem(prefix + topic, text);
+      else memory[topic] = text;
+    }
+
+    /* {value: 0|1, from: "page"|"file"}, or null when you have not judged the shot */
+    function of(topic, shot) {
+      const marks = load(topic).marks;
+      if (Object.prototype.hasOwnProperty.call(marks, shot)) return {value: marks[shot], from: "page"};
+      const file = files[topic];
+      if (file && Object.prototype.hasOwnProperty.call(file, shot)) return {value: file[shot], from: "file"};
+      return null;
+    }
+
+    function mark(topic, shot, value) {
+      const state = load(topic);
+      const before = Object.prototype.hasOwnProperty.call(state.marks, shot) ? state.marks[shot] : null;
+      state.undo.push([shot, before]);
+      state.marks[shot] = value;
+      save(topic, state);
+    }
+
+    /* the shot whose mark was undone, or null when there is nothing to undo */
+    function undo(topic) {
+      const state = load(topic);
+      const last = state.undo.pop();
+      if (!last) return null;
+      if (last[1] === null) delete state.marks[last[0]];
+      else state.marks[last[0]] = last[1];
+      save(topic, state);
+      return last[0];
+    }
+
+    function progress(row) {
+      const judged = row.unpooled.filter(function (shot) { return of(row.topic, shot) !== null; });
+      return {judged: judged.length, total: row.unpooled.length};
+    }
+
+    function storedTopics() {
+      if (!store) return Object.keys(memory);
+      const topics = [];
+      for (let i = 0; i < store.length; i += 1) {
+        const key = store.key(i);
+        if (key && key.indexOf(prefix) === 0) topics.push(key.slice(prefix.length));
+      }
+      return topics;
+    }
+
+    function shotKey(shot) {
+      const m = /^shot(\d+)_(\d+)$/.exec(shot);
+      return m ? [Number(m[1]), Number(m[2])] : [Infinity, Infinity];
+    }
+
+    function byShot(a, b) {
+      const x = shotKey(a), y = shotKey(b);
+      return x[0] - y[0] || x[1] - y[1] || (a < b ? -1 : a > b ? 1 : 0);
+    }
+
+    /* every judgment of yours for these qrels, by topic (numeric), then shot id (video, then
+       shot number): the file `score --extra-qrels` and `qrels merge` read */
+    function lines() {
+      const topics = new Set(Object.keys(files).concat(storedTopics()));
+      const out = [];
+      Array.from(topics).sort(function (a, b) { return Number(a) - Number(b); }).forEach(function (topic) {
+        const shots = new Set(Object.keys(files[topic] || {}).concat(Object.keys(load(topic).marks)));
+        Array.from(shots).sort(byShot).forEach(function (shot) {
+          const j = of(topic, shot);
+          if (j) out.push(topic + " " + shot + " " + j.value);
+        });
+      });
+      return out;
+    }
+
+    function fileText() {
+      const head = [
+        "# fpig-trecvid browse: your judgments of shots NIST never pooled",
+        "# qrels: " + site.qrels_name + " (sha256 " + site.qrels_sha256 + ")"];
+      site.extra_qrels.forEach(function (e) {
+        head.push("# with the judgments of " + e.path + " (sha256 " + e.sha256 + ")");
+      });
+      head.push("# topic shot judgment (1 relevant, 0 not relevant), by topic, then shot id");
+      return head.concat(lines()).join("\n") + "\n";
+    }
+
+    function download() {
+      const url = URL.createObjectURL(new Blob([fileText()], {type: "text/plain"}));
+      const link = el("a");
+      link.href = url;
+      link.download = "judgments.txt";
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+    }
+
+    return {of: of, mark: mark, undo: undo, progress: progress, lines: lines,
+            download: download, persistent: store !== null};
+  })();
+
+  function initJudging(onChange) {
+    const overall = document.getElementById("yours-progress");
+    const button = document.getElementById("download");
+
+    function refresh() {
+      let judged = 0, total = 0;
+      site.topics.forEach(function (row) {
+        const p = judgments.progress(row);
+        judged += p.judged;
+        total += p.total;
+        document.querySelectorAll('[data-progress="' + row.topic + '"]').forEach(function (cell) {
+          cell.textContent = p.total ? p.judged + " / " + p.total : "—";
+          cell.dataset.value = p.total ? String(p.judged / p.total) : "";
+          cell.classList.toggle("done", p.total > 0 && p.judged === p.total);
+        });
+      });
+      overall.textContent = "judged by you: " + judged + " of " + total +
+        " unpooled shots shown" + (judgments.persistent ? "" :
+        " (this browser keeps no marks for pages on disk: download before closing)");
+      const count = judgments.lines().length;
+      button.disabled = count === 0;
+      button.title = count ? "Save your " + count + " judgment" + (count > 1 ? "s" : "") +
+        " as a file for score --extra-qrels and qrels merge" : "Nothing judged yet";
+    }
+
+    button.addEventListener("click", judgments.download);
+    window.addEventListener("storage", function () { refresh(); if (onChange) onChange(); });
+    refresh();
+    return refresh;
   }
 
   /* ---------------- index: a sortable table ---------------- */
@@ -79,6 +241,7 @@
       });
     });
     const delta = headers.findIndex(function (h) { return h.dataset.key === "delta"; });
+    initJudging();
     if (delta >= 0) sortBy(delta, "descending", true);
     else sortBy(0, "ascending", false);
   }
@@ -90,10 +253,72 @@
     const depth = site.depth;
     const preview = document.getElementById("preview");
     let pinned = null, shownFor = null;
+    const status = document.getElementById("judge-status");
+    const POOLED_WHY = {
+      "relevant": "NIST judged this shot: only shots NIST never pooled are yours to judge " +
+        "(they form a stratum of their own)",
+      "not-relevant": "NIST judged this shot: only shots NIST never pooled are yours to judge " +
+        "(they form a stratum of their own)",
+      "unsampled": "In NIST's pool but not sampled for judging (−1): judging it would bias " +
+        "the random sample of NIST's stratum; only shots NIST never pooled are yours to judge"};
+    const YOURS = {1: "judged relevant by you", 0: "judged not relevant by you"};
 
     function inTop(ranks, j) { return ranks[j] !== null && ranks[j] <= depth; }
 
-    function card(entry, run) {
+    function judgeRow(entry) {
+      const row = el("div", "judge");
+      if (entry.class !== "unpooled") {
+        row.classList.add("locked");
+        row.textContent = "in NIST's pool";
+        row.title = POOLED_WHY[entry.class];
+        return row;
+      }
+      [[1, "✓ 1", "relevant"], [0, "✗ 0", "not relevant"]].forEach(function (b) {
+        const button = el("button", "yours-" + b[0], b[1]);
+        button.type = "button";
+        button.tabIndex = -1;              /* the keys 1 and 0 judge the focused shot */
+        button.dataset.value = String(b[0]);
+        button.title = "Judge it " + b[2] + " (key " + b[0] + ")";
+        button.setAttribute("aria-label", b[2]);
+        row.append(button);
+      });
+      return row;
+    }
+
+    /* a card's look after your judgment of its shot changes */
+    function showJudgment(figure) {
+      const j = judgments.of(topic.topic, figure.dataset.shot);
+      if (j) {
+        figure.dataset.yours = String(j.value);
+        figure.dataset.yoursFrom = j.from;
+      } else {
+        delete figure.dataset.yours;
+        delete figure.dataset.yoursFrom;
+      }
+      let badge = figure.querySelector(".yours");
+      if (j && !badge) {
+        badge = el("span", "yours");
+        badge.setAttribute("aria-hidden", "true");
+        figure.append(badge);
+      } else if (!j && badge) {
+        badge.remove();
+      }
+      if (j) {
+        badge.textContent = j.value ? "✓" : "✗";
+        badge.title = YOURS[j.value] + (j.from === "file" ? " (from --extra-qrels)" : "");
+      }
+      figure.querySelectorAll(".judge button").forEach(function (button) {
+        button.setAttribute("aria-pressed", String(j !== null && Number(button.dataset.value) === j.value));
+      });
+      figure.setAttribute("aria-label", figure.dataset.label + (j ? ", " + YOURS[j.value] : ""));
+    }
+
+    function showJudgments(shot) {
+      const selector = shot ? 'figure.shot[data-shot="' + shot + '"]' : "figure.shot";
+      document.querySelectorAll("#runs " + selector).forEach(showJudgment);
+    }
+
+    function card(entry, run, top) {
       const figure = el("figure", "shot c-" + entry.class);
       const disagree = entry.ranks.some(function (_, j) {
         return j !== run && inTop(entry.ranks, j) !== inTop(entry.ranks, run);
@@ -134,9 +359,15 @@
         spoken.push(site.runs[j].label + " ranks it " + rank);
       });
       if (marks.childNodes.length) figure.append(marks);
-      figure.setAttribute("aria-label", [entry.shot, rankText,
+      figure.dataset.label = [entry.shot, rankText,
         entry.score !== undefined ? "score " + formatScore(entry.score) : null,
-        NAME[entry.class]].concat(spoken).filter(Boolean).join(", "));
+        NAME[entry.class]].concat(spoken).filter(Boolean).join(", ");
+      figure.setAttribute("aria-label", figure.dataset.label);
+      if (top) {
+        figure.dataset.judgeable = String(entry.class === "unpooled");
+        figure.append(judgeRow(entry));
+        showJudgment(figure);
+      }
       const item = el("li");
       item.append(figure);
       return item;
@@ -166,7 +397,7 @@
       section.append(header);
       const grid = el("ol", "grid");
       grid.setAttribute("aria-label", site.runs[run].label + ": " + title);
-      entries.forEach(function (entry) { grid.append(card(entry, run)); });
+      entries.forEach(function (entry) { grid.append(card(entry, run, counted)); });
       section.append(grid);
       if (note) section.append(el("p", "note", note));
       return section;
@@ -271,12 +502,57 @@
         event.preventDefault();
       } else if (event.key === "Escape") {
         hidePreview(true);
+      } else if (event.key === "1" || event.key === "0") {
+        judge(figure, Number(event.key));
+        event.preventDefault();
       }
+    }
+
+    function say(text) { status.textContent = text; }
+
+    /* 1 or 0 on an unpooled shot: your judgment, then on to the next unpooled shot of the grid
+       you have not judged yet; on a pooled shot, nothing but the reason */
+    function judge(figure, value) {
+      const shot = figure.dataset.shot;
+      if (figure.dataset.judgeable !== "true") {
+        say(shot + ": not judgeable. " + (POOLED_WHY[figure.dataset.class] ||
+          "Judge the shots in the runs' tops above, not the missed ones") + ".");
+        return;
+      }
+      judgments.mark(topic.topic, shot, value);
+      showJudgments(shot);
+      refreshCounts();
+      say(shot + " " + YOURS[value] + ". u undoes it.");
+      const items = visibleFigures(figure.closest("ol.grid"));
+      const next = items.slice(items.indexOf(figure) + 1).find(function (f) {
+        return f.dataset.judgeable === "true" && f.dataset.yours === undefined;
+      });
+      if (next) moveTo(next);
+      else if (shownFor === figure) showPreview(figure, false);
+    }
+
+    function undo() {
+      const shot = judgments.undo(topic.topic);
+      if (shot === null) {
+        say("Nothing to undo on this topic.");
+        return;
+      }
+      showJudgments(shot);
+      refreshCounts();
+      const j = judgments.of(topic.topic, shot);
+      say("Undone: " + shot + (j ? " is " + YOURS[j.value] + (j.from === "file" ?
+        " (from --extra-qrels)" : "") : " is not judged") + ".");
+      const here = document.activeElement && document.activeElement.closest &&
+        document.activeElement.closest("ol.grid");
+      const cards = Array.from(document.querySelectorAll('#runs li:not([hidden]) > figure[data-shot="' + shot + '"]'));
+      const target = cards.find(function (f) { return f.closest("ol.grid") === here; }) || cards[0];
+      if (target) moveTo(target);
     }
 
     document.addEventListener("keydown", function (event) {
       if (typing(event) || event.altKey || event.ctrlKey || event.metaKey) return;
       if (event.key === "Escape") hidePreview(true);
+      if (event.key === "u") { undo(); event.preventDefault(); return; }
       const link = document.querySelector('a[data-key="' + event.key + '"]');
       if (link) window.location.href = link.href;
     });
@@ -314,6 +590,14 @@
         return site.runs[j].key + " " + (rank === null ? "—" : "#" + rank);
       }).join(" · "));
       text.append(ranks);
+      if (figure.dataset.judgeable === "true") {
+        const j = judgments.of(topic.topic, shot);
+        text.append(el("span", "judged", j ? YOURS[j.value] + (j.from === "file" ?
+          " (from --extra-qrels)" : "") + ": 1, 0 or u changes it" :
+          "not judged yet: 1 relevant, 0 not relevant"));
+      } else if (POOLED_WHY[data.class]) {
+        text.append(el("span", "aside", "Not yours to judge. " + POOLED_WHY[data.class] + "."));
+      }
       if (clip && !play) text.append(el("span", "aside", "Enter or click plays the shot"));
       preview.append(text);
       const thumb = figure.querySelector("img");
@@ -361,12 +645,15 @@
     });
     document.addEventListener("click", function (event) {
       const figure = event.target.closest && event.target.closest("figure.shot");
-      if (figure) { moveTo(figure); pin(figure); }
+      const button = event.target.closest && event.target.closest(".judge button");
+      if (button && figure) { moveTo(figure); judge(figure, Number(button.dataset.value)); }
+      else if (figure) { moveTo(figure); pin(figure); }
       else if (!preview.contains(event.target)) hidePreview(true);
     });
     window.addEventListener("scroll", function () {
       if (!preview.hidden && shownFor) place(shownFor);
     }, {passive: true});
+    const refreshCounts = initJudging(function () { showJudgments(null); });
     applyFilters();
   }
 
