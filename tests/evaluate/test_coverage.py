@@ -122,6 +122,9 @@ def test_strict_missing_topics_count_zero_without_pool_figures(data_dir, tmp_pat
     missing = got.topics[-1]
     assert missing.topic == "1680" and missing.pooled == (None,) * 3 and missing.infAP_condensed == 0.0
     assert len(got.topics) == len(result.topics) == 20 and got.pooled[0] == pytest.approx(0.7)
+    others = got.topics[:-1]         # the means docs/pool-bias.md states: blank left out, 0 counted
+    assert got.pooled[1] == pytest.approx(sum(t.pooled[1] for t in others) / 19)
+    assert got.unpooled_ret == pytest.approx(sum(t.unpooled_ret for t in others) / 20)
 
 
 def test_depths_are_whole_numbers_from_1(data_dir):
