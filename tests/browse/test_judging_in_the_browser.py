@@ -203,3 +203,21 @@ def test_a_stored_entry_that_is_not_ours_reads_as_no_marks(page, topic):
     shown.keyboard.press("1")
     assert len(judged(shown)) == 1
     page.check_clean()
+
+
+def test_an_index_open_in_another_tab_counts_the_judgments_as_they_are_made(page, expected, topic):
+    here = len(shown_unpooled(expected[topic]))
+    index = page.open("index.html")
+    shown = page.context.new_page()
+    shown.goto((page.site / f"topic-{topic}.html").as_uri())
+    shown.focus("#runs figure[data-judgeable='true']")
+    shown.keyboard.press("1")
+    shown.keyboard.press("0")
+    index.wait_for_function(f"""document.querySelector("#topics td[data-progress='{topic}']")
+                                .textContent === "2 / {here}" """)
+    assert index.inner_text("#yours-progress").startswith("judged by you: 2 of ")
+    shown.keyboard.press("u")
+    index.wait_for_function(f"""document.querySelector("#topics td[data-progress='{topic}']")
+                                .textContent === "1 / {here}" """)
+    assert not index.is_disabled("#download")
+    page.check_clean()

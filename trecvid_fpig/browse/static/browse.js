@@ -44,6 +44,7 @@
     const prefix = "fpig-trecvid-browse/judgments/v1/" + site.qrels_sha256 + "/";
     const files = site.judged_by_you;
     const memory = {};                   /* where localStorage is refused: this page only */
+    let read = {};                       /* each topic's entry parsed once, until it changes */
     let store = null;
     try {
       store = window.localStorage;
@@ -55,19 +56,28 @@
     /* an entry that is not ours (edited by hand, another version) reads as no marks rather
        than stopping the page */
     function load(topic) {
+      if (Object.prototype.hasOwnProperty.call(read, topic)) return read[topic];
       const text = store ? store.getItem(prefix + topic) : memory[topic];
+      let state = null;
       try {
-        const state = text ? JSON.parse(text) : null;
-        if (state && typeof state.marks === "object" && Array.isArray(state.undo)) return state;
-      } catch (error) { /* falls through */ }
-      return {marks: {}, undo: []};
+        state = text ? JSON.parse(text) : null;
+      } catch (error) { /* not ours: no marks */ }
+      if (!(state && state.marks && typeof state.marks === "object" && Array.isArray(state.undo))) {
+        state = {marks: {}, undo: []};
+      }
+      read[topic] = state;
+      return state;
     }
 
     function save(topic, state) {
       const text = JSON.stringify(state);
       if (store) store.setItem(prefix + topic, text);
       else memory[topic] = text;
+      read[topic] = state;
     }
+
+    /* another tab changed the marks */
+    function forget() { read = {}; }
 
     /* {value: 0|1, from: "page"|"file"}, or null when you have not judged the shot */
     function of(topic, shot) {
@@ -160,7 +170,7 @@
     }
 
     return {of: of, mark: mark, undo: undo, progress: progress, lines: lines,
-            download: download, persistent: store !== null};
+            download: download, forget: forget, persistent: store !== null};
   })();
 
   function initJudging(onChange) {
@@ -189,7 +199,11 @@
     }
 
     button.addEventListener("click", judgments.download);
-    window.addEventListener("storage", function () { refresh(); if (onChange) onChange(); });
+    window.addEventListener("storage", function () {
+      judgments.forget();
+      refresh();
+      if (onChange) onChange();
+    });
     refresh();
     return refresh;
   }
