@@ -161,7 +161,7 @@ def test_shots_in_nists_pool_refuse_a_judgment_and_say_why(page, expected):
 
 
 def test_earlier_judgments_from_extra_qrels_show_as_yours_and_a_new_mark_overrides_them(
-        browser, expected, topic, tmp_path):
+        browser, expected, topic, tmp_path, screenshots):
     shots = unpooled(expected[topic], RUN_B)
     earlier = tmp_path / "earlier.txt"
     earlier.write_text(f"{topic} {shots[0]} 1\n{topic} {shots[1]} 0\n")
@@ -178,6 +178,7 @@ def test_earlier_judgments_from_extra_qrels_show_as_yours_and_a_new_mark_overrid
         shown.focus(f"#runs figure[data-run='{RUN_B}'][data-shot='{shots[0]}']")
         shown.keyboard.press("0")          # the page's newer judgment wins
         assert judged(shown)[shots[0]] == [0, "page"]
+        shown.screenshot(path=str(screenshots / f"topic-{topic}-extra-qrels.png"))
         from_file = HEADER + [f"# with the judgments of {earlier} (sha256 "
                               f"{hashlib.sha256(earlier.read_bytes()).hexdigest()})", ORDER]
         lines = sorted([f"{topic} {shots[0]} 0", f"{topic} {shots[1]} 0"], key=shot_order)
