@@ -95,6 +95,8 @@ def test_keys_judge_unpooled_shots_undo_one_and_the_marks_survive_a_reload(
         shown.reload()
     index = page.open("index.html")
     assert index.inner_text(f"#topics td[data-progress='{topic}']") == f"2 / {here}"
+    index.click("#topics th[data-key=judged] button")     # the most judged topic first
+    assert index.eval_on_selector("#topics tbody tr", "r => r.dataset.topic") == topic
     page.check_clean()
 
 
