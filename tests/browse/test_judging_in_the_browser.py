@@ -224,3 +224,17 @@ def test_an_index_open_in_another_tab_counts_the_judgments_as_they_are_made(page
                                 .textContent === "1 / {here}" """)
     assert not index.is_disabled("#download")
     page.check_clean()
+
+
+def test_without_local_storage_judging_still_works_and_the_bar_says_to_download(
+        page, expected, topic):
+    page.context.add_init_script("""Object.defineProperty(window, "localStorage", {
+        get() { throw new DOMException("denied", "SecurityError"); }});""")
+    shown = page.open(f"topic-{topic}.html")
+    assert "download before leaving the page" in shown.inner_text("#yours-progress")
+    shot = unpooled(expected[topic], RUN_B)[0]
+    shown.focus(f"#runs figure[data-run='{RUN_B}'][data-shot='{shot}']")
+    shown.keyboard.press("1")
+    assert judged(shown) == {shot: [1, "page"]}
+    assert download(shown).splitlines()[-1] == f"{topic} {shot} 1"
+    page.check_clean()

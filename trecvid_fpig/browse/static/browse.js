@@ -191,7 +191,7 @@
       });
       overall.textContent = "judged by you: " + judged + " of " + total +
         " unpooled shots shown" + (judgments.persistent ? "" :
-        " (this browser keeps no marks for pages on disk: download before closing)");
+        " (this browser keeps no marks for pages on disk: download before leaving the page)");
       const count = judgments.lines().length;
       button.disabled = count === 0;
       button.title = count ? "Save your " + count + " judgment" + (count > 1 ? "s" : "") +
