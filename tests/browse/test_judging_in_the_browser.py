@@ -86,6 +86,8 @@ def test_keys_judge_unpooled_shots_undo_one_and_the_marks_survive_a_reload(
     assert "Undone" in shown.inner_text("#judge-status")
     want = {shots[0]: [1, "page"], shots[1]: [0, "page"]}
     assert judged(shown) == want
+    run_b = f"#runs .run[data-run='{RUN_B}'] .yours-count"
+    assert shown.inner_text(run_b) == "by you: ✓ 1 relevant, ✗ 1 not"
     for _ in range(2):                     # now, and after a reload
         assert judged(shown) == want
         assert counters(shown, topic) == (f"2 / {here}",

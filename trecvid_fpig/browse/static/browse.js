@@ -330,6 +330,21 @@
     function showJudgments(shot) {
       const selector = shot ? 'figure.shot[data-shot="' + shot + '"]' : "figure.shot";
       document.querySelectorAll("#runs " + selector).forEach(showJudgment);
+      countYours();
+    }
+
+    /* per run: how many of its unpooled shots you judged relevant and not relevant */
+    function countYours() {
+      document.querySelectorAll("#runs .run").forEach(function (section) {
+        const count = section.querySelector(".yours-count");
+        if (!count) return;
+        const mine = [1, 0].map(function (v) {
+          return section.querySelectorAll('figure[data-yours="' + v + '"]').length;
+        });
+        count.hidden = mine[0] + mine[1] === 0;
+        count.textContent = "by you: ✓ " + mine[0] + " relevant, ✗ " + mine[1] + " not";
+      });
+      alignHeaders();
     }
 
     function card(entry, run, top) {
@@ -404,6 +419,7 @@
         part.append(el("span", "badge", LETTER[cls]), " " + counts[cls] + " " + NAME[cls]);
         stats.append(part);
       });
+      if (counted && counts.unpooled) stats.append(el("span", "count yours-count"));
       if (counted) header.append(stats);
       const shown = el("p", "shown");
       shown.setAttribute("aria-live", "polite");
@@ -440,7 +456,7 @@
         headers.forEach(function (h) { h.style.minHeight = tallest + "px"; });
       });
     }
-    alignHeaders();
+    countYours();
     window.addEventListener("resize", alignHeaders);
 
     const grids = Array.from(document.querySelectorAll("ol.grid"));
