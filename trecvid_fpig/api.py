@@ -74,7 +74,9 @@ def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False
     `strict` scores a run as a submission (missing topics count 0); its violations are listed in
     the ``violations`` column. `measures` adds trec_eval measures on the judged shots (AP, P@10, …).
     `coverage` adds the pool coverage columns of ``score --coverage`` (pooled@10 …
-    infAP_condensed), after the counts.
+    infAP_condensed), after the counts. Qrels holding extra judgments (``load_qrels(extra=…)``,
+    or a file ``qrels merge`` wrote, beside its sidecar) put each file's path and sha256 in
+    ``frame.attrs["extra_qrels"]``, as ``score --format json`` does in ``meta``.
     """
     import pandas as pd
 
@@ -108,7 +110,10 @@ def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False
             rows.append(row)
     columns = ["run"] + (["topic"] if per_topic else []) + list(SCORE_COLUMNS) + pool + list(IPREC_COLUMNS) \
         + ([] if per_topic else ["topics"]) + extra + (["violations"] if strict and not per_topic else [])
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    if judged.extra_record:       # as score's JSON meta: numbers made with private judgments
+        frame.attrs["extra_qrels"] = [{"path": p, "sha256": h} for p, h in judged.extra_record.files]
+    return frame
 
 
 def recall(sims=None, text_features=None, video_features=None, captions_per_video: Optional[int] = None,

@@ -168,3 +168,20 @@ def test_a_changed_part_is_refused_by_name(tmp_path, keyframes, fake_tower, name
     result = invoke("features", "merge", out, *p, ok=False)
     assert result.exit_code == 2 and not out.exists()
     assert str(p[1] / name) in result.stderr and "sha256" in result.stderr
+
+
+def test_parts_resized_in_different_places_merge_into_the_same_bytes(tmp_path, keyframes,
+                                                                    fake_tower):
+    whole = tmp_path / "whole.fpig"
+    extract(keyframes, whole)
+    parts = []
+    for index, preprocess in ((1, "cpu"), (2, "device")):
+        part = tmp_path / f"p{index}.fpig"
+        extract(keyframes, part, "--preprocess", preprocess, "--shard", f"{index}/2")
+        parts.append(part)
+    merged = tmp_path / "merged.fpig"
+    invoke("features", "merge", merged, *parts)
+    for name in ("features.npy", "ids.npy"):
+        assert (merged / name).read_bytes() == (whole / name).read_bytes(), name
+    assert json.loads((merged / "manifest.json").read_text())["extract"]["preprocess"] == \
+        "cpu+device"

@@ -202,3 +202,17 @@ def test_a_batch_of_mixed_sizes_is_resized_in_chunks_to_open_clips_tensors(monke
     expected = torch.stack([transform(Image.fromarray(f[:, :, 0] if f.shape[2] == 1 else f))
                             for shot in shots for f in shot])
     assert torch.equal(got, expected)
+
+
+def test_a_size_exact_resize_cannot_match_falls_back_to_pil_beside_the_tower(monkeypatch):
+    import torch
+    from PIL import Image
+
+    from trecvid_fpig.extract import exact_resize, mapper
+
+    monkeypatch.setattr(exact_resize, "pass_order", lambda *size: None)     # neither order
+    transform = FakeVideoEncoder().preprocess()
+    frames = np.random.default_rng(9).integers(0, 256, (2, 30, 40, 3), dtype=np.uint8)
+    got = mapper.split_transform(transform).resize_to_tensor([frames], "cpu")
+    expected = torch.stack([transform(Image.fromarray(f)) for f in frames])
+    assert torch.equal(got, expected)

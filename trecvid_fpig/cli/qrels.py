@@ -2,13 +2,15 @@
 own judgments of the shots NIST never pooled (``todo``, ``merge``)."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from pathlib import Path
+from typing import List, Optional, Tuple
 
 import click
 
-from ..base.files import read_text
+from ..base.outputs import refuse_input_as_output
 from ..evaluate.coverage import unpooled_to_judge
-from ..formats.qrels import MAX_RESULT_SIZE, load_qrels
+from ..formats.qrels import (MAX_RESULT_SIZE, TODO_COLUMNS, load_qrels, sidecar_path,
+                             write_merged_qrels)
 from ..formats.qrels_registry import REGISTRY, fetch
 from ..formats.runs import read_any_run
 from ..formats.topics import resolve_qrels
@@ -64,10 +66,10 @@ def todo_command(runs: Tuple[str, ...], qrels_spec: str, depth: int, out: Option
     rank and the runs that rank it, tab-separated, in the order to judge them (each topic's
     best-ranked first). Judge them into an extra-judgments file (topic shot 0|1 a line) for
     'qrels merge' or 'score --extra-qrels'."""
-    check_out(out, [("run", r) for r in runs] + [("qrels", qrels_spec)])
+    check_out(out, [("run", r) for r in runs] + _qrels_inputs(qrels_spec))
     qrels = load_qrels(qrels_spec)
     rows = unpooled_to_judge([read_any_run(r) for r in runs], qrels, depth)
-    lines = ["topic\tshot\tbest_rank\truns"]
+    lines = ["\t".join(TODO_COLUMNS)]
     lines += [f"{u.topic}\t{u.shot}\t{u.best_rank}\t{','.join(u.runs)}" for u in rows]
     emit("\n".join(lines) + "\n", out)
     if out:
@@ -78,16 +80,27 @@ def todo_command(runs: Tuple[str, ...], qrels_spec: str, depth: int, out: Option
 @click.argument("base", metavar="BASE")
 @click.argument("extra", nargs=-1, required=True, type=click.Path(), metavar="EXTRA...")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="The merged qrels file, written atomically; it may not be an input.")
+              help="The merged qrels file, written atomically with its sidecar OUT.json; "
+                   "neither may be an input.")
 def merge_command(base: str, extra: Tuple[str, ...], out: str) -> None:
     """Write BASE (tv21, tv23 or a qrels file) with the EXTRA judgments (topic shot 0|1 a line)
     as one new stratum, fully judged: a sample_eval qrels that score, sample_eval.pl and
-    --qrels read. A judgment of a shot NIST pooled (-1 ones included), or of one shot two
-    ways, is refused naming its file and line, and nothing is written."""
-    base_path = resolve_qrels(base)
-    check_out(out, [("qrels", base_path)] + [("extra judgments", e) for e in extra])
-    merged = load_qrels(base_path, extra=extra)
-    text = read_text(base_path, "qrels file")
-    emit(text + ("" if text.endswith("\n") else "\n") + merged.extra_lines(), out)
+    --qrels read. Beside it, OUT.json records BASE, each EXTRA file's sha256 and the stratum,
+    so that 'score --qrels OUT' says it scores with extra judgments, as 'score --extra-qrels'
+    does. A judgment of a shot NIST pooled (-1 ones included), or of one shot two ways, is
+    refused naming its file and line, and nothing is written."""
+    refuse_input_as_output([out, sidecar_path(out)], _qrels_inputs(base)
+                           + [("extra judgments", e) for e in extra])
+    merged = load_qrels(base, extra=extra)
+    write_merged_qrels(merged, out)
     click.echo(f"{out}: {base} with {len(extra)} extra-judgment file(s) as stratum "
-               f"{merged.extra_stratum}", err=True)
+               f"{merged.extra_stratum}; {sidecar_path(out)} records them: keep it beside "
+               f"{out}, or its scores no longer say they use extra judgments", err=True)
+
+
+def _qrels_inputs(spec: str) -> List[Tuple[str, Path]]:
+    """The files a --qrels SPEC reads, for the output checks: a name (tv21) is resolved, and
+    the sidecar that says where the file came from is an input too (overwritten, a merged
+    file would read as plain qrels)."""
+    path = resolve_qrels(spec)
+    return [("qrels", path), ("qrels sidecar", sidecar_path(path))]

@@ -8,7 +8,7 @@ import click
 from ..errors import InputError
 from ..evaluate.sample_eval_format import format_sample_eval_runs
 from ..evaluate.score import score_rows, score_runs
-from ..formats.qrels import Qrels, load_qrels
+from ..formats.qrels import ExtraRecord, load_qrels
 from ..report.formats import FORMATS, render
 from .options import QRELS_HELP, QRELS_METAVAR
 
@@ -55,13 +55,14 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
     else:
         rows, columns = score_rows(scored, per_topic, curve=fmt in ("csv", "json"), coverage=coverage)
         meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
-        if qrels.extras:      # a number made with private judgments must never pass as NIST's
-            meta["extra_qrels"] = [{"path": e.path, "sha256": e.sha256} for e in qrels.extras]
-        if qrels.extras and fmt in ("table", "markdown"):
-            click.echo(extra_judgments_line(qrels_spec, qrels))
+        record = qrels.extra_record
+        if record:      # a number made with private judgments must never pass as NIST's
+            meta["extra_qrels"] = [{"path": p, "sha256": h} for p, h in record.files]
+        if record and fmt in ("table", "markdown"):
+            click.echo(extra_judgments_line(record))
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
-    if qrels.extras and fmt in ("csv", "sample-eval"):       # their output stays data
-        click.echo(f"fpig-trecvid: note: {extra_judgments_line(qrels_spec, qrels)}", err=True)
+    if qrels.extra_record and fmt in ("csv", "sample-eval"):       # their output stays data
+        click.echo(f"fpig-trecvid: note: {extra_judgments_line(qrels.extra_record)}", err=True)
     # sample_eval.pl skips misspelt topics without a word; --strict names each as a violation
     if fmt != "sample-eval" and not strict:
         for s in scored:
@@ -82,8 +83,9 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         raise SystemExit(1)
 
 
-def extra_judgments_line(qrels_spec: str, qrels: Qrels) -> str:
-    """What a score made with private judgments says first: which files, by content."""
-    files = ", ".join(f"{e.path} (sha256 {e.sha256})" for e in qrels.extras)
-    return (f"scored with extra judgments: {qrels_spec} plus stratum {qrels.extra_stratum} "
+def extra_judgments_line(record: ExtraRecord) -> str:
+    """What a score made with private judgments says first: which files, by content; the same
+    for --extra-qrels and for the file 'qrels merge' wrote."""
+    files = ", ".join(f"{path} (sha256 {sha256})" for path, sha256 in record.files)
+    return (f"scored with extra judgments: {record.base} plus stratum {record.stratum} "
             f"from {files}; not comparable with NIST's numbers unless these are shared")

@@ -8,8 +8,9 @@ normalises. Pillow's resampling (``src/libImaging/Resample.c``) is fixed-point a
   computed in float64 and normalised (``precompute_coeffs``), then turned into 22-bit integers
   rounded half away from zero (``normalize_coeffs_8bpc``, ``PRECISION_BITS = 32 - 8 - 2``);
 - a horizontal and a vertical pass (each only when that side's size changes; which one runs
-  first depends on the Pillow version and the size: :func:`pass_order`), each summing ``pixel * weight`` in an int32 that starts at ``1 << 21``, shifted right by 22 and
-  clipped to 0..255, with 8-bit pixels between the passes.
+  first depends on the Pillow version and the size: :func:`pass_order`), each summing
+  ``pixel * weight`` in an int32 that starts at ``1 << 21``, shifted right by 22 and clipped
+  to 0..255, with 8-bit pixels between the passes.
 
 Here the weights are computed once per (input size, output size) on the CPU with the same float64
 operations in the same order (Python floats are IEEE doubles, as Pillow's are on x86-64, whose
@@ -26,7 +27,7 @@ Pillow are not reproduced: callers keep Pillow for those.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -93,32 +94,48 @@ def pil_weights(in_size: int, out_size: int, first: int, count: int
 
 @lru_cache(maxsize=256)
 def _device_weights(in_size: int, out_size: int, first: int, count: int, offset: int,
-                    device: str) -> Tuple["torch.Tensor", "torch.Tensor"]:
+                    channels: int, device: str) -> Tuple["torch.Tensor", "torch.Tensor"]:
+    """:func:`pil_weights` on `device`, its indices counted from source pixel `offset`; with
+    `channels` > 1, for rows of interleaved channels: output column ``j*C + c`` reads input
+    columns ``i*C + c`` with output pixel j's weights."""
     import torch
 
     index, weight = pil_weights(in_size, out_size, first, count)
-    return (torch.from_numpy(index - offset).to(device), torch.from_numpy(weight).to(device))
+    index = index - offset
+    if channels > 1:
+        index = (index[:, None, :] * channels
+                 + np.arange(channels)[None, :, None]).reshape(count * channels, -1)
+        weight = np.repeat(weight, channels, axis=0)
+    return torch.from_numpy(index).to(device), torch.from_numpy(weight).to(device)
 
 
 def _resample(pixels: "torch.Tensor", dim: int, in_size: int, out_size: int,
               first: int, count: int, offset: int = 0) -> "torch.Tensor":
-    """One of Pillow's passes along `dim` of ``uint8 [N,H,W,C]`` whose index 0 is source
-    pixel `offset`, for outputs ``first .. first+count-1``:
-    ``clip8((1 << 21) + sum(pixel * weight)) >> 22`` per output."""
+    """One of Pillow's passes along `dim` (1: rows, 2: columns) of ``uint8 [N,H,W,C]`` whose
+    index 0 is source pixel `offset`, for outputs ``first .. first+count-1``:
+    ``clip8((1 << 21) + sum(pixel * weight)) >> 22`` per output, summed in int32 over the
+    taps, each tap one gather of whole rows (``index_select`` on a 2-D or 3-D view)."""
     import torch
 
-    index, weight = _device_weights(in_size, out_size, first, count, offset,
-                                    str(pixels.device))
-    shape = [1] * pixels.dim()
-    shape[dim] = count
-    out_shape = list(pixels.shape)
-    out_shape[dim] = count
+    n, height, width, channels = pixels.shape
+    if dim == 2:        # columns: a [N*H, W*C] matrix whose columns interleave the channels
+        source = pixels.reshape(n * height, width * channels)
+        index, weight = _device_weights(in_size, out_size, first, count, offset, channels,
+                                        str(pixels.device))
+        out_shape, weight_view = (n * height, count * channels), (1, -1)
+    else:               # rows: [N, H, W*C], one weight per output row
+        source = pixels.reshape(n, height, width * channels)
+        index, weight = _device_weights(in_size, out_size, first, count, offset, 1,
+                                        str(pixels.device))
+        out_shape, weight_view = (n, count, width * channels), (1, -1, 1)
     acc = torch.full(out_shape, 1 << (PRECISION_BITS - 1), dtype=torch.int32,
                      device=pixels.device)
     for tap in range(index.shape[1]):
-        taken = pixels.index_select(dim, index[:, tap]).to(torch.int32)
-        acc += taken.mul_(weight[:, tap].view(shape))
-    return acc.bitwise_right_shift_(PRECISION_BITS).clamp_(0, 255).to(torch.uint8)
+        taken = source.index_select(1, index[:, tap]).to(torch.int32)   # 8-bit until here
+        acc.add_(taken.mul_(weight[:, tap].view(weight_view)))
+    out = acc.bitwise_right_shift_(PRECISION_BITS).clamp_(0, 255).to(torch.uint8)
+    return out.reshape(n, height, count, channels) if dim == 2 else \
+        out.reshape(n, count, width, channels)
 
 
 class NotExact(ValueError):
@@ -141,7 +158,11 @@ def resize_crop(frames: "torch.Tensor", size: int) -> "torch.Tensor":
             out = out.narrow(dim, first, size)
             del passes[dim]
     if len(passes) == 2:
-        order = (1, 2) if pass_order(height, width, new_h, new_w) == "vertical" else (2, 1)
+        first_pass = pass_order(height, width, new_h, new_w)
+        if first_pass is None:
+            raise NotExact(f"Pillow's bicubic resize of {width}x{height} to {new_w}x{new_h} "
+                           f"is neither pass order of exact_resize")
+        order = (1, 2) if first_pass == "vertical" else (2, 1)
         lead, follow = (passes[d] for d in order)
         # The first pass only over the source lines the second reads, as Pillow does.
         index, _ = pil_weights(follow[1], follow[2], follow[3], size)
@@ -157,7 +178,7 @@ def resize_crop(frames: "torch.Tensor", size: int) -> "torch.Tensor":
 
 
 @lru_cache(maxsize=256)
-def pass_order(height: int, width: int, new_h: int, new_w: int) -> str:
+def pass_order(height: int, width: int, new_h: int, new_w: int) -> Optional[str]:
     """Which pass Pillow runs first for this resize: ``"horizontal"`` or ``"vertical"``.
 
     Pillow's source up to 13.0.0.dev0 always runs the horizontal pass first; the installed
@@ -166,8 +187,8 @@ def pass_order(height: int, width: int, new_h: int, new_w: int) -> str:
     give. The arithmetic of each pass is the same either way, so the order is asked of
     Pillow itself, once per size: it resizes a probe image of this size (noise) and the order
     that gives its bytes is taken; when both orders do, a second probe (black-and-white noise,
-    whose overshoots clip) decides, and horizontal is taken if both still do. Neither doing so
-    raises :class:`NotExact`.
+    whose overshoots clip) decides, and horizontal is taken if both still do. None (cached
+    too) when neither does: :func:`resize_crop` then raises :class:`NotExact`.
     """
     import torch
     from PIL import Image
@@ -193,8 +214,7 @@ def pass_order(height: int, width: int, new_h: int, new_w: int) -> str:
     for order, fit in fits.items():
         if fit:
             return order
-    raise NotExact(f"Pillow's bicubic resize of {width}x{height} to {new_w}x{new_h} is "
-                   f"neither pass order of exact_resize")
+    return None
 
 
 def normalize(pixels: "torch.Tensor", mean: Sequence[float], std: Sequence[float]

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 import numpy as np
 
 from ..errors import InputError
+from .exact_resize import NotExact, open_clip_transform
 from .exact_resize import normalize as normalize_pixels
-from .exact_resize import open_clip_transform
 
 #: The modes whose 8-bit pixels exact_resize resizes as Pillow does.
 FULL_SIZE_MODES = ("RGB", "L")
-#: Frames resized in one call: its int32 intermediates take ~6 MB a 1080p frame.
+#: Frames resized in one call: its int32 intermediates take ~9 MB a 1080p frame.
 RESIZE_CHUNK = 64
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,9 +82,20 @@ class Preprocess:
             for start in range(0, len(same_size), RESIZE_CHUNK):
                 rows = same_size[start:start + RESIZE_CHUNK]
                 pixels = _on_device([frames[row][None] for row in rows], device)
-                out[torch.tensor(rows, device=out.device)] = open_clip_transform(
-                    pixels, size, *self.normalize)
+                try:
+                    tensor = open_clip_transform(pixels, size, *self.normalize)
+                except NotExact:        # a Pillow whose order neither pass order matches
+                    tensor = self.to_tensor([self._pil_resized(frames[r]) for r in rows],
+                                            device)
+                out[torch.tensor(rows, device=out.device)] = tensor
         return out
+
+    def _pil_resized(self, frame: np.ndarray) -> np.ndarray:
+        """A full-size frame through the PIL steps, as the workers' --preprocess cpu does."""
+        from PIL import Image
+
+        image = Image.fromarray(frame[:, :, 0] if frame.shape[2] == 1 else frame)
+        return self.to_pixels(image)[None]
 
     def to_tensor(self, shots: Sequence[np.ndarray], device: str = "cpu") -> "torch.Tensor":
         """Shots' ``uint8 [T,H,W,3]`` -> the tower's input ``float32 [sum T,3,H,W]``."""
@@ -132,17 +143,18 @@ class _StageClock:
 
 
 def _on_device(shots: Sequence[np.ndarray], device: str) -> "torch.Tensor":
-    """The shots' pixels as one ``uint8 [N,H,W,3]`` tensor on `device`. For a GPU they are
-    copied once, into pinned memory, and sent asynchronously."""
+    """The shots' pixels as one ``uint8 [N,H,W,C]`` tensor on `device`. For a GPU they are
+    copied once, into pinned memory (by numpy: read-only frames, as PIL gives them with
+    ``--workers 0``, need no copy first), and sent asynchronously."""
     import torch
 
     if not str(device).startswith("cuda"):
         return torch.from_numpy(np.concatenate(shots))
     staged = torch.empty((sum(len(s) for s in shots), *shots[0].shape[1:]), dtype=torch.uint8,
                          pin_memory=True)
-    row = 0
+    into, row = staged.numpy(), 0
     for shot in shots:
-        staged[row:row + len(shot)] = torch.from_numpy(shot)
+        into[row:row + len(shot)] = shot
         row += len(shot)
     return staged.to(device, non_blocking=True)
 

@@ -143,10 +143,12 @@ def _merged_record(first: dict, stores: Sequence[Path], records: Sequence[dict],
     settings = {k: v for k, v in first["settings"].items() if k != "part"}
     failed: List[list] = [row for r in records for row in r.get("failed", [])]
     gpu_hours = sum(r.get("timings", {}).get("gpu_hours", 0.0) for r in records)
+    # Parts may resize in the workers or beside the tower (the same bytes): say so if they mix.
+    where = sorted({str(r.get("preprocess")) for r in records})
     return dict(
         {k: v for k, v in first.items() if k not in ("part", "timings", "failed")},
         settings=settings, settings_sha256=first["part"]["run_settings_sha256"],
-        failed=failed, engine="merge",
+        failed=failed, engine="merge", preprocess=where[0] if len(where) == 1 else "+".join(where),
         timings={"gpu_hours": round(gpu_hours, 6),
                  "parts_wall_s": [r.get("timings", {}).get("wall_s") for r in records]},
         merged_from=[{"part": r["part"]["index"], "path": str(s),

@@ -6,9 +6,11 @@ because the estimator sums over them in that order and we reproduce it to the la
 """
 from __future__ import annotations
 
+import json
 import math
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from itertools import repeat
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -20,7 +22,9 @@ from ..base.fields import (check_id_lengths, gather, group_rows, line_of_row, pa
                            split_columns, topic_numbers)
 from ..base.files import UTF8_BOM, decode_text, file_sha256, read_bytes, read_text
 from ..base.ids import topic_number
-from ..errors import InputError
+from ..base.locks import output_lock
+from ..base.outputs import atomic_write, commit_file_set, staging_directory
+from ..errors import InputError, InputWarning
 from .topics import resolve_qrels
 
 #: NIST's maximum result size: runs are cut there and it bounds the ideal DCG.
@@ -29,6 +33,8 @@ MAX_RESULT_SIZE = 1000
 DISCOUNT = np.array([math.log(r + 1) / math.log(2) for r in range(MAX_RESULT_SIZE + 1)])
 #: A V3C shot id as NIST's runs and qrels write it (video number, shot number from 1).
 SHOT_ID = re.compile(r"shot\d{5}_[1-9]\d*\Z", re.ASCII)
+#: The columns of ``qrels todo``'s list of shots to judge (its header line).
+TODO_COLUMNS = ("topic", "shot", "best_rank", "runs")
 
 
 @dataclass(frozen=True)
@@ -71,20 +77,37 @@ class ExtraJudgments:
 
 
 @dataclass(frozen=True)
+class ExtraRecord:
+    """Where the extra stratum of a qrels came from, so that a number made with it says so: the
+    base qrels as given (``tv21`` or a path), each extra file (path as given, sha256) and the
+    stratum. :meth:`Qrels.merge` makes it; ``qrels merge`` writes it in the sidecar beside its
+    output, and :func:`load_qrels` reads it back from there."""
+    base: str
+    files: Tuple[Tuple[str, str], ...]
+    stratum: str
+
+
+@dataclass(frozen=True)
 class Qrels:
     path: str
     topics: Dict[str, TopicJudgments]           # in NIST's order (sorted as strings)
     #: judgments merged in by :meth:`merge`, in order, and the stratum they form
     extras: Tuple[ExtraJudgments, ...] = ()
     extra_stratum: Optional[str] = None
+    #: set when the qrels hold extra judgments: merged in memory or read from a merged file
+    extra_record: Optional[ExtraRecord] = None
 
     def merge(self, *extra: Union[str, Path, ExtraJudgments]) -> "Qrels":
         """These qrels with extra judgments (files, or :class:`ExtraJudgments`) as one new,
         fully judged stratum: the next stratum number after the largest here. What ``qrels
         merge`` writes, read back, is this; infAP stays NIST's estimator, one stratum more."""
-        if self.extras:
-            raise InputError("these qrels already hold extra judgments: merge every file at once",
-                             self.path)
+        return self._merged(extra, self.path)
+
+    def _merged(self, extra: Sequence[Union[str, Path, ExtraJudgments]], base: str) -> "Qrels":
+        if self.extra_record is not None:
+            raise InputError(f"these qrels already hold extra judgments (stratum "
+                             f"{self.extra_stratum}, merged into {self.extra_record.base}): "
+                             f"merge every file into {self.extra_record.base} at once", self.path)
         read = tuple(e if isinstance(e, ExtraJudgments) else read_extra_judgments(e, self)
                      for e in extra)
         if not read:
@@ -94,7 +117,8 @@ class Qrels:
         topics = dict(self.topics)
         for topic, shots in judged.items():
             topics[topic] = _with_stratum(topics[topic], key, shots)
-        return Qrels(self.path, topics, read, key)
+        record = ExtraRecord(base, tuple((e.path, e.sha256) for e in read), key)
+        return Qrels(self.path, topics, read, key, record)
 
     def extra_lines(self) -> str:
         """The merged judgments as qrels lines (``topic 0 shot stratum judgment``), in the order
@@ -204,10 +228,77 @@ def load_qrels(qrels: Union[str, Path, Qrels],
     for i, e in enumerate(extra):
         if not isinstance(e, ExtraJudgments):
             arguments.path(e, f"extra[{i}]", "an extra-judgment file's path")
-    if not isinstance(qrels, Qrels):
-        qrels = parse_qrels(resolve_qrels(arguments.path(
-            qrels, "qrels", "a shipped qrels name (tv21), a qrels file's path or a Qrels")))
-    return qrels.merge(*extra) if extra else qrels
+    if isinstance(qrels, Qrels):
+        return qrels.merge(*extra) if extra else qrels
+    spec = str(arguments.path(qrels, "qrels", "a shipped qrels name (tv21), a qrels file's "
+                                             "path or a Qrels"))
+    path = resolve_qrels(spec)
+    parsed = parse_qrels(path)
+    record = merged_record(path)
+    if record is not None:
+        parsed = replace(parsed, extra_stratum=record.stratum, extra_record=record)
+    return parsed._merged(extra, spec) if extra else parsed
+
+
+def sidecar_path(path: Union[str, Path]) -> Path:
+    """``FILE`` -> ``FILE.json``: where a qrels file's record lives (fetched or merged)."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+#: What the sidecar of a ``qrels merge`` output says wrote it.
+MERGED_BY = "fpig-trecvid qrels merge"
+
+
+def write_merged_qrels(merged: Qrels, out: Union[str, Path]) -> Path:
+    """Write `merged` (:meth:`Qrels.merge` of a qrels file) as ``qrels merge`` does: the base
+    file's text verbatim, then the extra stratum's lines; and beside it ``OUT.json``, recording
+    the base (as given, with its sha256), each extra file's path and sha256, the stratum and
+    the output's sha256. The pair is committed as one unit, the sidecar last, so a sidecar is
+    never beside a file it does not describe."""
+    record = merged.extra_record
+    target = Path(out)
+    text = read_text(merged.path, "qrels file")
+    side = sidecar_path(target).name
+    with output_lock(target), staging_directory(target.parent) as stage:
+        with atomic_write(stage / target.name) as fh:
+            fh.write(text + ("" if text.endswith("\n") else "\n") + merged.extra_lines())
+        sidecar = {"written_by": MERGED_BY, "stratum": record.stratum,
+                   "base": {"qrels": record.base, "sha256": file_sha256(merged.path)},
+                   "extra_qrels": [{"path": p, "sha256": h} for p, h in record.files],
+                   "sha256": file_sha256(stage / target.name)}
+        with atomic_write(stage / side) as fh:
+            fh.write(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+        commit_file_set(stage, target.parent, side, [target.name])
+    return target
+
+
+def merged_record(path: Union[str, Path]) -> Optional[ExtraRecord]:
+    """The record of the ``qrels merge`` sidecar beside `path`, when there is one and `path` is
+    the file it describes (sha256). A sidecar that does not describe the file is one warning,
+    and the file reads as plain qrels; a file without a sidecar is plain qrels."""
+    side = sidecar_path(path)
+    if not side.is_file():
+        return None
+    try:
+        info = json.loads(read_text(side, "sidecar JSON"))
+    except (InputError, ValueError):
+        info = None
+    if not isinstance(info, dict) or info.get("written_by") != MERGED_BY:
+        return None
+    try:
+        record = ExtraRecord(str(info["base"]["qrels"]),
+                             tuple((str(e["path"]), str(e["sha256"])) for e in info["extra_qrels"]),
+                             str(info["stratum"]))
+    except (KeyError, TypeError):
+        record = None
+    if record is None or info.get("sha256") != file_sha256(path, "qrels file"):
+        warnings.warn(InputWarning(
+            f"{path}: does not match its sidecar {side.name}, which records a 'qrels merge' with "
+            f"extra judgments (the file was edited since, or the sidecar is damaged): read as "
+            f"plain qrels, so scores made with it are not marked 'with extra judgments'"))
+        return None
+    return record
 
 
 def next_stratum(qrels: Qrels) -> str:
@@ -238,9 +329,16 @@ def read_extra_judgments(path: Union[str, Path], qrels: Qrels) -> ExtraJudgments
         fields = line.split("#", 1)[0].split()
         if not fields:
             continue
+        if tuple(fields) == TODO_COLUMNS:
+            raise InputError("this is the list 'qrels todo' writes, not judgments: write "
+                             "'topic shot 1' (relevant) or 'topic shot 0' a line for the shots "
+                             "you judged (cut -f1,2 of the list, then the judgment)", path, number)
         if len(fields) != 3:
+            qrels_line = ("; that is a qrels line (topic iteration shot stratum judgment): "
+                          "write 'topic shot judgment', the merge numbers the stratum"
+                          if len(fields) == 5 else "")
             raise InputError(f"expected 3 whitespace-separated fields (topic shot judgment), "
-                             f"found {len(fields)}: {line.strip()[:80]!r}", path, number)
+                             f"found {len(fields)}: {line.strip()[:80]!r}{qrels_line}", path, number)
         topic, shot, value = fields
         topic_number(topic, path, number)
         if topic not in qrels.topics:

@@ -21,7 +21,7 @@ from ..base.files import PathLike, file_sha256, read_bytes, read_text
 from ..base.locks import output_lock
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
 from ..errors import InputError
-from .qrels import Qrels, parse_qrels
+from .qrels import Qrels, parse_qrels, sidecar_path
 from .shipped import fetched_file
 from .topics import REGISTRY as TOPIC_SETS
 from .topics import qrels_topic_id, shipped_path
@@ -111,10 +111,6 @@ def normalise(data: bytes) -> bytes:
     """The toolkit's form of a qrels file: LF line ends and one final newline."""
     text = data.replace(b"\r\n", b"\n")
     return text if text.endswith(b"\n") else text + b"\n"
-
-
-def sidecar_path(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
 
 
 def _entry(name: str, registry: Dict[str, QrelsEntry]) -> QrelsEntry:
