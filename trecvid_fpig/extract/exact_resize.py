@@ -181,14 +181,16 @@ def resize_crop(frames: "torch.Tensor", size: int) -> "torch.Tensor":
 def pass_order(height: int, width: int, new_h: int, new_w: int) -> Optional[str]:
     """Which pass Pillow runs first for this resize: ``"horizontal"`` or ``"vertical"``.
 
-    Pillow's source up to 13.0.0.dev0 always runs the horizontal pass first; the installed
-    13.0.0 runs the vertical one first for some sizes (every vertical downscale with a
-    horizontal upscale, some downscales of both sides), by a rule its release notes do not
-    give. The arithmetic of each pass is the same either way, so the order is asked of
-    Pillow itself, once per size: it resizes a probe image of this size (noise) and the order
-    that gives its bytes is taken; when both orders do, a second probe (black-and-white noise,
-    whose overshoots clip) decides, and horizontal is taken if both still do. None (cached
-    too) when neither does: :func:`resize_crop` then raises :class:`NotExact`.
+    Pillow's source up to 13.0.0.dev0 always runs the horizontal pass first; 13.0.0 runs the
+    vertical one first "if height is scaled down significantly more than width"
+    (python-pillow/Pillow PR #9549, merged after 13.0.0.dev0): every vertical downscale with a
+    horizontal upscale, some downscales of both sides, by a threshold in ``Resample.c`` that
+    later releases may tune. The arithmetic of each pass is the same either way, so rather
+    than copy that threshold the order is asked of the installed Pillow, once per size: it
+    resizes a probe image of this size (noise) and the order that gives its bytes is taken;
+    when both orders do, a second probe (black-and-white noise, whose overshoots clip) decides,
+    and horizontal is taken if both still do. None (cached too) when neither does:
+    :func:`resize_crop` then raises :class:`NotExact`.
     """
     import torch
     from PIL import Image

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass, replace
 from itertools import repeat
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
