@@ -246,6 +246,19 @@ def sidecar_path(path: Union[str, Path]) -> Path:
     return path.with_name(path.name + ".json")
 
 
+def read_sidecar(path: Union[str, Path]) -> Optional[dict]:
+    """The JSON object in `path`'s sidecar; None when there is none, or it is not a JSON object
+    (a damaged sidecar describes nothing: the caller reads the file as plain qrels)."""
+    side = sidecar_path(path)
+    if not side.is_file():
+        return None
+    try:
+        info = json.loads(read_text(side, "qrels sidecar"))
+    except (InputError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
 #: What the sidecar of a ``qrels merge`` output says wrote it.
 MERGED_BY = "fpig-trecvid qrels merge"
 
@@ -278,13 +291,8 @@ def merged_record(path: Union[str, Path]) -> Optional[ExtraRecord]:
     the file it describes (sha256). A sidecar that does not describe the file is one warning,
     and the file reads as plain qrels; a file without a sidecar is plain qrels."""
     side = sidecar_path(path)
-    if not side.is_file():
-        return None
-    try:
-        info = json.loads(read_text(side, "sidecar JSON"))
-    except (InputError, ValueError):
-        info = None
-    if not isinstance(info, dict) or info.get("written_by") != MERGED_BY:
+    info = read_sidecar(path)
+    if info is None or info.get("written_by") != MERGED_BY:
         return None
     try:
         record = ExtraRecord(str(info["base"]["qrels"]),

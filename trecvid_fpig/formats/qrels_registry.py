@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..base.download import DownloadFailed, download
-from ..base.files import PathLike, file_sha256, read_bytes, read_text
+from ..base.files import PathLike, file_sha256, read_bytes
 from ..base.locks import output_lock
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
 from ..errors import InputError
-from .qrels import Qrels, parse_qrels, sidecar_path
+from .qrels import Qrels, parse_qrels, read_sidecar, sidecar_path
 from .shipped import fetched_file
 from .topics import REGISTRY as TOPIC_SETS
 from .topics import qrels_topic_id, shipped_path
@@ -159,14 +159,8 @@ def _held(qrels: Qrels, name: str, origin: str) -> List[str]:
 def installed_record(name: str) -> Optional[dict]:
     """The sidecar of `name`'s installed qrels when the file beside it is the one it describes."""
     path = fetched_file("qrels/" + TOPIC_SETS[name].fetched_qrels)
-    side = sidecar_path(path)
-    if not (path.is_file() and side.is_file()):
-        return None
-    try:
-        record = json.loads(read_text(side, "qrels sidecar"))
-    except (InputError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("sha256") != file_sha256(path):
+    record = read_sidecar(path)
+    if record is None or not path.is_file() or record.get("sha256") != file_sha256(path):
         return None
     return record
 
