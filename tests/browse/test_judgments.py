@@ -114,3 +114,21 @@ def test_the_api_takes_extra_judgments_too(expected, no_pictures, tmp_path):
            extra_qrels=mine)
     assert script_data(tmp_path / "site" / "data" / "site.js")["judged_by_you"] == \
         {"1661": {shot: 1}}
+
+
+def test_a_merged_qrels_is_refused_naming_the_base_and_files_to_pass_instead(
+        expected, no_pictures, tmp_path):
+    """Its extra stratum would show as NIST's judgments; the old error told the user to merge
+    again, which they had done."""
+    shot = unpooled(expected, "1661")[0]
+    mine, merged = tmp_path / "mine.txt", tmp_path / "merged.qrels"
+    mine.write_text(f"1661 {shot} 1\n")
+    assert invoke("qrels", "merge", "tv21", mine, "--out", merged).exit_code == 0
+    result = invoke("browse", *RUNS, "--qrels", merged, "--shot-table", no_pictures, "--depth",
+                    DEPTH, "--out", tmp_path / "site", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"fpig-trecvid: error: {merged}: a 'qrels merge' output (tv21 with extra judgments as "
+        f"stratum 4): browse shows NIST's judgments and yours apart, so pass --qrels tv21 "
+        f"--extra-qrels {mine}"]
+    assert not (tmp_path / "site").exists()

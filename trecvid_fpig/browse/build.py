@@ -74,6 +74,7 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     _check_destination(out)
     kind = input_kind(request)
     qrels = load_qrels(request.qrels)
+    _refuse_merged(qrels)
     merged = qrels.merge(*request.extra_qrels)      # read and checked now: nothing written yet
     scored = score_runs(qrels, list(request.runs))
     labels = run_labels(request.labels, scored)
@@ -115,6 +116,19 @@ def _site_data(request: BrowseRequest, qrels: Qrels, scored: Sequence[ScoredRun]
                   "infAP": s.result.infAP, "topics": len(s.result.topics),
                   "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
                  for i, (label, s) in enumerate(zip(labels, scored))]}
+
+
+def _refuse_merged(qrels: Qrels) -> None:
+    """A ``qrels merge`` output holds the team's judgments as a stratum like NIST's: the pages
+    would frame them as NIST's (R, N) and no shot would be left to judge. Browse takes the
+    base and the files apart, which is what the sidecar records."""
+    record = qrels.extra_record
+    if record is None:
+        return
+    extras = " ".join(f"--extra-qrels {path}" for path, _ in record.files)
+    raise InputError(f"a 'qrels merge' output ({record.base} with extra judgments as stratum "
+                     f"{record.stratum}): browse shows NIST's judgments and yours apart, so pass "
+                     f"--qrels {record.base} {extras}", qrels.path)
 
 
 def _check_numbers(request: BrowseRequest) -> None:
