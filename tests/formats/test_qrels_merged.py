@@ -30,6 +30,18 @@ def test_the_merged_file_reads_back_with_its_record(merged):
     assert qrels.extra_stratum == "2" and qrels.topics["1661"].pooled == (2, 1)
 
 
+def test_merging_nothing_into_merged_qrels_returns_them_and_more_is_refused(merged):
+    """Merging nothing is no merge (it used to be refused like a second merge); a second
+    stratum of extra judgments still is."""
+    from trecvid_fpig.errors import InputError
+
+    _, extra, out = merged
+    qrels = load_qrels(out)
+    assert qrels.merge() is qrels
+    with pytest.raises(InputError, match="already hold extra judgments"):
+        qrels.merge(str(extra))
+
+
 def test_another_tools_sidecar_is_not_a_merge_record(merged):
     _, _, out = merged
     sidecar_path(out).write_text(json.dumps({"set": "tv19", "sha256": "0" * 64}))

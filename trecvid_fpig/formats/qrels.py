@@ -104,14 +104,14 @@ class Qrels:
         return self._merged(extra, self.path)
 
     def _merged(self, extra: Sequence[Union[str, Path, ExtraJudgments]], base: str) -> "Qrels":
+        if not extra:                      # merging nothing is no merge, even into merged qrels
+            return self
         if self.extra_record is not None:
             raise InputError(f"these qrels already hold extra judgments (stratum "
                              f"{self.extra_stratum}, merged into {self.extra_record.base}): "
                              f"merge every file into {self.extra_record.base} at once", self.path)
         read = tuple(e if isinstance(e, ExtraJudgments) else read_extra_judgments(e, self)
                      for e in extra)
-        if not read:
-            return self
         key = next_stratum(self)
         judged = _extra_rows(read)
         topics = dict(self.topics)
