@@ -22,7 +22,6 @@ from ..base.locks import output_lock
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
 from ..errors import InputError
 from .qrels import Qrels, parse_qrels, read_sidecar, sidecar_path
-from .shipped import fetched_file
 from .topics import REGISTRY as TOPIC_SETS
 from .topics import qrels_topic_id, shipped_path
 
@@ -158,7 +157,7 @@ def _held(qrels: Qrels, name: str, origin: str) -> List[str]:
 
 def installed_record(name: str) -> Optional[dict]:
     """The sidecar of `name`'s installed qrels when the file beside it is the one it describes."""
-    path = fetched_file("qrels/" + TOPIC_SETS[name].fetched_qrels)
+    path = TOPIC_SETS[name].fetched_qrels_path
     record = read_sidecar(path)
     if record is None or not path.is_file() or record.get("sha256") != file_sha256(path):
         return None
@@ -176,7 +175,7 @@ def install(name: str, data: bytes, origin: str,
         expected = " or ".join(dict.fromkeys(s.blob for s in entry.sources))
         raise InputError(f"{name}: {origin} has git blob {blob}, expected {expected}: not the "
                          f"{name} qrels, or a damaged copy; nothing installed")
-    target = fetched_file("qrels/" + TOPIC_SETS[name].fetched_qrels)
+    target = TOPIC_SETS[name].fetched_qrels_path
     record = sidecar_path(target).name
     with output_lock(target), staging_directory(target.parent) as stage:
         with atomic_write(stage / target.name, "wb") as fh:
@@ -212,7 +211,7 @@ def fetch(name: str, from_file: Optional[PathLike] = None, force: bool = False,
                        "ships with fpig-trecvid")
     record = installed_record(name)
     if record is not None and not force and entry.source_of(record.get("blob", "")) is not None:
-        return Fetched(name, fetched_file("qrels/" + info.fetched_qrels), record.get("source", ""),
+        return Fetched(name, info.fetched_qrels_path, record.get("source", ""),
                        record["blob"], tuple(record.get("topics", ())), "already installed")
     if from_file is not None:
         return install(name, read_bytes(from_file), str(from_file), registry)

@@ -33,11 +33,16 @@ class TopicSetInfo:
         return f"avs.qrels.{self.name}"
 
     @property
+    def fetched_qrels_path(self) -> Path:
+        """Where ``qrels fetch`` installs them, in the user's data folder."""
+        return fetched_file("qrels/" + self.fetched_qrels)
+
+    @property
     def qrels(self) -> Optional[str]:
         """The qrels' name under ``qrels/`` when they are at hand, shipped or fetched; else None."""
         if self.shipped_qrels is not None:
             return self.shipped_qrels
-        if self.fetchable and fetched_file("qrels/" + self.fetched_qrels).exists():
+        if self.fetchable and self.fetched_qrels_path.exists():
             return self.fetched_qrels
         return None
 
