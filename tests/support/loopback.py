@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 #: prefix of the paths whose download is cut off halfway
 DROPPED = "/dropped"
+#: prefix of the paths sent without a Content-Length (the end is where the connection closes)
+UNSIZED = "/unsized"
 
 
 @contextmanager
@@ -15,12 +17,17 @@ def serving(files):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             dropped = self.path.startswith(DROPPED)
-            data = files.get(self.path[len(DROPPED):] if dropped else self.path)
+            unsized = self.path.startswith(UNSIZED)
+            prefix = DROPPED if dropped else UNSIZED if unsized else ""
+            data = files.get(self.path[len(prefix):])
             if data is None:
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
+            if unsized:
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data[:len(data) // 2] if dropped else data)
             if dropped:

@@ -13,6 +13,10 @@ import urllib.request
 
 #: Seconds without a byte before a download is given up.
 TIMEOUT_S = 60
+#: The most bytes kept: the files fetched are a few MB (NIST's qrels: 3-5 MB), and a server
+#: that sends without end (no Content-Length) must not fill the memory, nor keep the read
+#: loop going for ever at a byte a minute.
+MAX_BYTES = 64 << 20
 _BLOCK = 1 << 16
 
 
@@ -20,20 +24,30 @@ class DownloadFailed(Exception):
     """The download did not complete; the message says why, in a few words."""
 
 
-def download(url: str, description: str, timeout: float = TIMEOUT_S) -> bytes:
-    """The bytes at `url`, the whole of them; a tqdm bar named `description` on a terminal."""
+def download(url: str, description: str, timeout: float = TIMEOUT_S,
+             limit: int = MAX_BYTES) -> bytes:
+    """The bytes at `url`, the whole of them; a tqdm bar named `description` on a terminal.
+    More than `limit` bytes (announced or received) is a :class:`DownloadFailed`."""
     from tqdm import tqdm
 
     request = urllib.request.Request(url, headers={"User-Agent": "fpig-trecvid"})
     blocks: list = []
     expected = None
+    received = 0
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             size = response.headers.get("Content-Length")
             expected = int(size) if size and size.isdigit() else None
+            if expected is not None and expected > limit:
+                raise DownloadFailed(f"the server announces {expected} bytes, more than the "
+                                     f"{limit} a qrels file could be")
             with tqdm(total=expected, unit="B", unit_scale=True, desc=description, leave=False,
                       disable=None) as bar:
                 for block in iter(lambda: response.read(_BLOCK), b""):
+                    received += len(block)
+                    if received > limit:
+                        raise DownloadFailed(f"the server sent more than {limit} bytes, more "
+                                             f"than a qrels file could be")
                     blocks.append(block)
                     bar.update(len(block))
     except urllib.error.HTTPError as exc:
