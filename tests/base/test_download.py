@@ -1,7 +1,8 @@
 """base.download against a loopback server: a file too big for what is fetched is refused,
-whether the server announces its size or just keeps sending (no Content-Length)."""
+whether the server announces its size or just keeps sending (no Content-Length), and so is one
+that trickles in for longer than the deadline."""
 import pytest
-from support.loopback import UNSIZED, serving
+from support.loopback import SLOW, UNSIZED, serving
 
 from trecvid_fpig.base.download import DownloadFailed, download
 
@@ -22,3 +23,10 @@ def test_more_than_the_limit_is_refused(prefix, message):
     with serving({"/f": DATA}) as url:
         with pytest.raises(DownloadFailed, match=message):
             download(url + prefix + "/f", "f", limit=1000)
+
+
+def test_a_server_that_trickles_is_given_up_at_the_deadline():
+    """100 bytes every 20 ms never trips the per-read timeout; the deadline ends it."""
+    with serving({"/f": DATA}) as url:
+        with pytest.raises(DownloadFailed, match=r"only \d+ bytes after 0.1 s"):
+            download(url + SLOW + "/f", "f", deadline=0.1)

@@ -2,6 +2,7 @@
 connection halfway (it promises the whole file, sends half, and closes)."""
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -9,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 DROPPED = "/dropped"
 #: prefix of the paths sent without a Content-Length (the end is where the connection closes)
 UNSIZED = "/unsized"
+#: prefix of the paths sent 100 bytes every 20 ms
+SLOW = "/slow"
 
 
 @contextmanager
@@ -18,7 +21,8 @@ def serving(files):
         def do_GET(self):
             dropped = self.path.startswith(DROPPED)
             unsized = self.path.startswith(UNSIZED)
-            prefix = DROPPED if dropped else UNSIZED if unsized else ""
+            slow = self.path.startswith(SLOW)
+            prefix = DROPPED if dropped else UNSIZED if unsized else SLOW if slow else ""
             data = files.get(self.path[len(prefix):])
             if data is None:
                 self.send_error(404)
@@ -29,6 +33,15 @@ def serving(files):
             else:
                 self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            if slow:
+                try:
+                    for start in range(0, len(data), 100):
+                        self.wfile.write(data[start:start + 100])
+                        self.wfile.flush()
+                        time.sleep(0.02)
+                except OSError:          # the client gave up: what the test wants
+                    self.close_connection = True
+                return
             self.wfile.write(data[:len(data) // 2] if dropped else data)
             if dropped:
                 self.wfile.flush()

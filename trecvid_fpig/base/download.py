@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import http.client
 import socket
+import time
 import urllib.error
 import urllib.request
 
 #: Seconds without a byte before a download is given up.
 TIMEOUT_S = 60
 #: The most bytes kept: the files fetched are a few MB (NIST's qrels: 3-5 MB), and a server
-#: that sends without end (no Content-Length) must not fill the memory, nor keep the read
-#: loop going for ever at a byte a minute.
+#: that sends without end (no Content-Length) must not fill the memory.
 MAX_BYTES = 64 << 20
+#: Seconds for the whole download (5 MB at 5 kB/s): a server that trickles a byte now and
+#: then never trips TIMEOUT_S, so the time in all is bounded too.
+DEADLINE_S = 20 * 60
 _BLOCK = 1 << 16
 
 
@@ -25,15 +28,17 @@ class DownloadFailed(Exception):
 
 
 def download(url: str, description: str, timeout: float = TIMEOUT_S,
-             limit: int = MAX_BYTES) -> bytes:
+             limit: int = MAX_BYTES, deadline: float = DEADLINE_S) -> bytes:
     """The bytes at `url`, the whole of them; a tqdm bar named `description` on a terminal.
-    More than `limit` bytes (announced or received) is a :class:`DownloadFailed`."""
+    More than `limit` bytes (announced or received), or more than `deadline` seconds in all
+    (checked at each read, which returns what has arrived), is a :class:`DownloadFailed`."""
     from tqdm import tqdm
 
     request = urllib.request.Request(url, headers={"User-Agent": "fpig-trecvid"})
     blocks: list = []
     expected = None
     received = 0
+    give_up = time.monotonic() + deadline
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             size = response.headers.get("Content-Length")
@@ -43,11 +48,13 @@ def download(url: str, description: str, timeout: float = TIMEOUT_S,
                                      f"{limit} a qrels file could be")
             with tqdm(total=expected, unit="B", unit_scale=True, desc=description, leave=False,
                       disable=None) as bar:
-                for block in iter(lambda: response.read(_BLOCK), b""):
+                for block in iter(lambda: response.read1(_BLOCK), b""):
                     received += len(block)
                     if received > limit:
                         raise DownloadFailed(f"the server sent more than {limit} bytes, more "
                                              f"than a qrels file could be")
+                    if time.monotonic() > give_up:
+                        raise DownloadFailed(f"only {received} bytes after {deadline:g} s")
                     blocks.append(block)
                     bar.update(len(block))
     except urllib.error.HTTPError as exc:
