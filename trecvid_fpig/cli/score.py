@@ -7,8 +7,8 @@ import click
 
 from ..errors import InputError
 from ..evaluate.sample_eval_format import format_sample_eval_runs
-from ..evaluate.score import score_rows, score_runs
-from ..formats.qrels import ExtraRecord, load_qrels
+from ..evaluate.score import extra_judgments_line, score_rows, score_runs
+from ..formats.qrels import load_qrels
 from ..report.formats import FORMATS, render
 from .options import QRELS_HELP, QRELS_METAVAR
 
@@ -82,10 +82,3 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
     if violations:
         raise SystemExit(1)
 
-
-def extra_judgments_line(record: ExtraRecord) -> str:
-    """What a score made with private judgments says first: which files, by content; the same
-    for --extra-qrels and for the file 'qrels merge' wrote."""
-    files = ", ".join(f"{path} (sha256 {sha256})" for path, sha256 in record.files)
-    return (f"scored with extra judgments: {record.base} plus stratum {record.stratum} "
-            f"from {files}; not comparable with NIST's numbers unless these are shared")
