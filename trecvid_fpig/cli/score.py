@@ -54,7 +54,8 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
                    nl=False)
     else:
         rows, columns = score_rows(scored, per_topic, curve=fmt in ("csv", "json"), coverage=coverage)
-        meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
+        # the qrels as given (tv21, or the path as spelt): the same inputs, the same bytes
+        meta = {"qrels": qrels_spec, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
         record = qrels.extra_record
         if record:      # a number made with private judgments must never pass as NIST's
             meta["extra_qrels"] = [{"path": p, "sha256": h} for p, h in record.files]
