@@ -58,6 +58,30 @@ def test_fetch_from_what_is_not_the_qrels(tv19_copy, fetched_data, tmp_path, mon
     assert "Traceback" not in line and snapshot(fetched_data) == {}
 
 
+@pytest.mark.parametrize("where", ["file", "file/below"])
+def test_a_data_folder_that_is_a_file(tv19_copy, tmp_path, monkeypatch, where):
+    (tmp_path / "file").write_text("not a folder\n")
+    monkeypatch.setenv("FPIG_TRECVID_DATA", str(tmp_path / where))
+    one_error_line(invoke("qrels", "fetch", "tv19", "--from", tv19_copy, ok=False),
+                   f"{tmp_path / 'file'}: is a file where a directory is needed",
+                   f"data folder {tmp_path / where}", "set FPIG_TRECVID_DATA", "nothing installed")
+    assert (tmp_path / "file").read_text() == "not a folder\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_a_data_folder_that_cannot_be_written(tv19_copy, tmp_path, monkeypatch):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    monkeypatch.setenv("FPIG_TRECVID_DATA", str(folder))
+    try:
+        one_error_line(invoke("qrels", "fetch", "tv19", "--from", tv19_copy, ok=False),
+                       str(folder), "set FPIG_TRECVID_DATA", "nothing installed")
+        assert snapshot(folder) == {}
+    finally:
+        folder.chmod(0o755)
+
+
 @pytest.mark.parametrize("text", ["", "\n  \n\t\n"])
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 def test_score_coverage_of_an_empty_run(tmp_path, text, fmt):
