@@ -67,14 +67,14 @@ def test_tables_mark_cells_scored_with_extra_judgments(tmp_path, data_dir, merge
     assert a[1] == f"{_infap(out, data_dir / RUN_B):.3f}¶" and a[2].endswith("¶")  # TV21, Mean
     # not comparable: never the column's best (bold), though higher than B's
     assert b[1] == f"**{_infap('tv21', data_dir / RUN_B):.3f}**" and "¶" not in "".join(b)
-    assert f"- ¶ A TV21: {line}" in first.splitlines()
+    assert f"- ¶ A TV21, A Mean: {line}" in first.splitlines()
     latex = invoke("tables", manifest, "--format", "latex").stdout
-    assert r"\P{}" in latex and f"% ¶ A TV21: " in latex
+    assert r"\P{}" in latex and f"% ¶ A TV21, A Mean: {line}" in latex
     [table] = json.loads(invoke("tables", manifest, "--format", "json").stdout)["tables"]
     assert table["extra_judgments"] == [[0, "Mean"], [0, "TV21"]]
-    assert f"¶ A TV21: {line}" in table["footnotes"]
+    assert f"¶ A TV21, A Mean: {line}" in table["footnotes"]
     as_csv = invoke("tables", manifest, "--format", "csv")
-    assert "¶" not in as_csv.stdout and f"fpig-trecvid: s1: ¶ A TV21: {line}" in as_csv.stderr
+    assert "¶" not in as_csv.stdout and f"fpig-trecvid: s1: ¶ A TV21, A Mean: {line}" in as_csv.stderr
 
 
 def test_tables_without_extra_judgments_have_no_mark(tmp_path, data_dir):

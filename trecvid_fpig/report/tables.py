@@ -119,11 +119,11 @@ def _naming_the_entry(manifest: Manifest, where: str) -> Iterator[None]:
 
 
 def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: CellEvaluator,
-                  notes: _Footnotes, years: Sequence[str], low: Set[str], extra: Set[str],
+                  notes: _Footnotes, years: Sequence[str], low: Set[str], extra: Dict[str, str],
                   check_shape: bool = False) -> Dict[str, Optional[float]]:
     """Published-key -> value for one reproduced row; gaps get a footnote, and so do years whose
     run the pool barely covers (their keys added to `low`) and years scored with extra
-    judgments (added to `extra`)."""
+    judgments (added to `extra`, with the line that says so)."""
     base = manifest.path.resolve().parent
     values: Dict[str, Optional[float]] = {}
     if table == "s1":
@@ -143,9 +143,8 @@ def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: 
                           f"{scored.pooled_mean:.2f}, infAP_condensed {scored.infAP_condensed:.4f})",
                           prefix=LOW_COVERAGE)
             if scored.extra is not None:
-                extra.add(year)
-                notes.add(extra_judgments_line(scored.extra), f"{model.name} {year.upper()}",
-                          prefix=EXTRA_JUDGMENTS)
+                extra[year] = extra_judgments_line(scored.extra)
+                notes.add(extra[year], f"{model.name} {year.upper()}", prefix=EXTRA_JUDGMENTS)
         return values
     direction = "t2v" if table == "s2-t2v" else "v2t"
     for setting in RECALL_SETTINGS:
@@ -258,7 +257,7 @@ def _baseline_row(name: str, layout: _Layout, published: Published) -> Dict[str,
 
 def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator: CellEvaluator,
                published: Optional[Published], notes: _Footnotes,
-               low: Set[str], extra: Set[str]) -> Tuple[Dict[str, Any], bool]:
+               low: Set[str], extra: Dict[str, str]) -> Tuple[Dict[str, Any], bool]:
     """A reproduced row, and whether its Mean is partial (fewer years than the table has); the
     years whose run the pool barely covers are added to `low`, those scored with extra
     judgments to `extra` (and the Mean, which they enter)."""
@@ -276,7 +275,9 @@ def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator
             have = [y.upper() for y in years if values.get(y) is not None]
             notes.add(f"over {', '.join(have)} only", model.name, prefix="Mean of")
         if extra and values["mean"] is not None:
-            extra.add("mean")
+            for line in dict.fromkeys(extra.values()):
+                notes.add(line, f"{model.name} Mean", prefix=EXTRA_JUDGMENTS)
+            extra["mean"] = ""
     row: Dict[str, Any] = {"Model": model.name}
     if layout.compare and not comparable_row:
         if paper_row is None:
@@ -331,7 +332,7 @@ def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
     partial_means, low_coverage, extra_judgments = set(), set(), set()
     for model in manifest.models:
         low: Set[str] = set()
-        extra: Set[str] = set()
+        extra: Dict[str, str] = {}
         row, partial = _model_row(model, layout, manifest, evaluator, published, notes, low, extra)
         if partial:
             partial_means.add((len(rows), "Mean"))      # not comparable with five-year means
