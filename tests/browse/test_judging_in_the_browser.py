@@ -86,6 +86,8 @@ def test_keys_judge_unpooled_shots_undo_one_and_the_marks_survive_a_reload(
     assert "Undone" in shown.inner_text("#judge-status")
     want = {shots[0]: [1, "page"], shots[1]: [0, "page"]}
     assert judged(shown) == want
+    run_b = f"#runs .run[data-run='{RUN_B}'] .yours-count"
+    assert shown.inner_text(run_b) == "by you: ✓ 1 relevant, ✗ 1 not"
     for _ in range(2):                     # now, and after a reload
         assert judged(shown) == want
         assert counters(shown, topic) == (f"2 / {here}",
@@ -95,6 +97,8 @@ def test_keys_judge_unpooled_shots_undo_one_and_the_marks_survive_a_reload(
         shown.reload()
     index = page.open("index.html")
     assert index.inner_text(f"#topics td[data-progress='{topic}']") == f"2 / {here}"
+    index.click("#topics th[data-key=judged] button")     # the most judged topic first
+    assert index.eval_on_selector("#topics tbody tr", "r => r.dataset.topic") == topic
     page.check_clean()
 
 
@@ -161,7 +165,7 @@ def test_shots_in_nists_pool_refuse_a_judgment_and_say_why(page, expected):
 
 
 def test_earlier_judgments_from_extra_qrels_show_as_yours_and_a_new_mark_overrides_them(
-        browser, expected, topic, tmp_path):
+        browser, expected, topic, tmp_path, screenshots):
     shots = unpooled(expected[topic], RUN_B)
     earlier = tmp_path / "earlier.txt"
     earlier.write_text(f"{topic} {shots[0]} 1\n{topic} {shots[1]} 0\n")
@@ -178,6 +182,7 @@ def test_earlier_judgments_from_extra_qrels_show_as_yours_and_a_new_mark_overrid
         shown.focus(f"#runs figure[data-run='{RUN_B}'][data-shot='{shots[0]}']")
         shown.keyboard.press("0")          # the page's newer judgment wins
         assert judged(shown)[shots[0]] == [0, "page"]
+        shown.screenshot(path=str(screenshots / f"topic-{topic}-extra-qrels.png"))
         from_file = HEADER + [f"# with the judgments of {earlier} (sha256 "
                               f"{hashlib.sha256(earlier.read_bytes()).hexdigest()})", ORDER]
         lines = sorted([f"{topic} {shots[0]} 0", f"{topic} {shots[1]} 0"], key=shot_order)
@@ -202,4 +207,36 @@ def test_a_stored_entry_that_is_not_ours_reads_as_no_marks(page, topic):
     shown.focus("#runs figure[data-judgeable='true']")
     shown.keyboard.press("1")
     assert len(judged(shown)) == 1
+    page.check_clean()
+
+
+def test_an_index_open_in_another_tab_counts_the_judgments_as_they_are_made(page, expected, topic):
+    here = len(shown_unpooled(expected[topic]))
+    index = page.open("index.html")
+    shown = page.context.new_page()
+    shown.goto((page.site / f"topic-{topic}.html").as_uri())
+    shown.focus("#runs figure[data-judgeable='true']")
+    shown.keyboard.press("1")
+    shown.keyboard.press("0")
+    index.wait_for_function(f"""document.querySelector("#topics td[data-progress='{topic}']")
+                                .textContent === "2 / {here}" """)
+    assert index.inner_text("#yours-progress").startswith("judged by you: 2 of ")
+    shown.keyboard.press("u")
+    index.wait_for_function(f"""document.querySelector("#topics td[data-progress='{topic}']")
+                                .textContent === "1 / {here}" """)
+    assert not index.is_disabled("#download")
+    page.check_clean()
+
+
+def test_without_local_storage_judging_still_works_and_the_bar_says_to_download(
+        page, expected, topic):
+    page.context.add_init_script("""Object.defineProperty(window, "localStorage", {
+        get() { throw new DOMException("denied", "SecurityError"); }});""")
+    shown = page.open(f"topic-{topic}.html")
+    assert "download before leaving the page" in shown.inner_text("#yours-progress")
+    shot = unpooled(expected[topic], RUN_B)[0]
+    shown.focus(f"#runs figure[data-run='{RUN_B}'][data-shot='{shot}']")
+    shown.keyboard.press("1")
+    assert judged(shown) == {shot: [1, "page"]}
+    assert download(shown).splitlines()[-1] == f"{topic} {shot} 1"
     page.check_clean()

@@ -44,6 +44,7 @@
     const prefix = "fpig-trecvid-browse/judgments/v1/" + site.qrels_sha256 + "/";
     const files = site.judged_by_you;
     const memory = {};                   /* where localStorage is refused: this page only */
+    let read = {};                       /* each topic's entry parsed once, until it changes */
     let store = null;
     try {
       store = window.localStorage;
@@ -55,19 +56,28 @@
     /* an entry that is not ours (edited by hand, another version) reads as no marks rather
        than stopping the page */
     function load(topic) {
+      if (Object.prototype.hasOwnProperty.call(read, topic)) return read[topic];
       const text = store ? store.getItem(prefix + topic) : memory[topic];
+      let state = null;
       try {
-        const state = text ? JSON.parse(text) : null;
-        if (state && typeof state.marks === "object" && Array.isArray(state.undo)) return state;
-      } catch (error) { /* falls through */ }
-      return {marks: {}, undo: []};
+        state = text ? JSON.parse(text) : null;
+      } catch (error) { /* not ours: no marks */ }
+      if (!(state && state.marks && typeof state.marks === "object" && Array.isArray(state.undo))) {
+        state = {marks: {}, undo: []};
+      }
+      read[topic] = state;
+      return state;
     }
 
     function save(topic, state) {
       const text = JSON.stringify(state);
       if (store) store.setItem(prefix + topic, text);
       else memory[topic] = text;
+      read[topic] = state;
     }
+
+    /* another tab changed the marks */
+    function forget() { read = {}; }
 
     /* {value: 0|1, from: "page"|"file"}, or null when you have not judged the shot */
     function of(topic, shot) {
@@ -160,7 +170,7 @@
     }
 
     return {of: of, mark: mark, undo: undo, progress: progress, lines: lines,
-            download: download, persistent: store !== null};
+            download: download, forget: forget, persistent: store !== null};
   })();
 
   function initJudging(onChange) {
@@ -181,7 +191,7 @@
       });
       overall.textContent = "judged by you: " + judged + " of " + total +
         " unpooled shots shown" + (judgments.persistent ? "" :
-        " (this browser keeps no marks for pages on disk: download before closing)");
+        " (this browser keeps no marks for pages on disk: download before leaving the page)");
       const count = judgments.lines().length;
       button.disabled = count === 0;
       button.title = count ? "Save your " + count + " judgment" + (count > 1 ? "s" : "") +
@@ -189,7 +199,11 @@
     }
 
     button.addEventListener("click", judgments.download);
-    window.addEventListener("storage", function () { refresh(); if (onChange) onChange(); });
+    window.addEventListener("storage", function () {
+      judgments.forget();
+      refresh();
+      if (onChange) onChange();
+    });
     refresh();
     return refresh;
   }
@@ -316,6 +330,21 @@
     function showJudgments(shot) {
       const selector = shot ? 'figure.shot[data-shot="' + shot + '"]' : "figure.shot";
       document.querySelectorAll("#runs " + selector).forEach(showJudgment);
+      countYours();
+    }
+
+    /* per run: how many of its unpooled shots you judged relevant and not relevant */
+    function countYours() {
+      document.querySelectorAll("#runs .run").forEach(function (section) {
+        const count = section.querySelector(".yours-count");
+        if (!count) return;
+        const mine = [1, 0].map(function (v) {
+          return section.querySelectorAll('figure[data-yours="' + v + '"]').length;
+        });
+        count.hidden = mine[0] + mine[1] === 0;
+        count.textContent = "by you: ✓ " + mine[0] + " relevant, ✗ " + mine[1] + " not";
+      });
+      alignHeaders();
     }
 
     function card(entry, run, top) {
@@ -390,6 +419,7 @@
         part.append(el("span", "badge", LETTER[cls]), " " + counts[cls] + " " + NAME[cls]);
         stats.append(part);
       });
+      if (counted && counts.unpooled) stats.append(el("span", "count yours-count"));
       if (counted) header.append(stats);
       const shown = el("p", "shown");
       shown.setAttribute("aria-live", "polite");
@@ -426,7 +456,7 @@
         headers.forEach(function (h) { h.style.minHeight = tallest + "px"; });
       });
     }
-    alignHeaders();
+    countYours();
     window.addEventListener("resize", alignHeaders);
 
     const grids = Array.from(document.querySelectorAll("ol.grid"));
