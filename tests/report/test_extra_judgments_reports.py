@@ -123,6 +123,18 @@ def test_compare_says_the_numbers_use_extra_judgments(data_dir, merged):
         assert "extra_qrels" not in plain.stdout
 
 
+def test_the_api_compare_lists_the_extra_judgments_as_score_does(data_dir, merged):
+    import trecvid_fpig as tf
+
+    out, _ = merged
+    runs = [str(data_dir / RUN_A), str(data_dir / RUN_B)]
+    pairs = tf.compare(runs, qrels=out, permutations=100, bootstrap=100)
+    assert pairs.attrs["extra_qrels"] == tf.score(runs[0], str(out)).attrs["extra_qrels"]
+    assert len(pairs.attrs["extra_qrels"]) == 1
+    assert "extra_qrels" not in tf.compare(runs, qrels="tv21", permutations=100,
+                                           bootstrap=100).attrs
+
+
 @pytest.mark.slow
 def test_plot_says_the_numbers_use_extra_judgments(tmp_path, data_dir, merged):
     out, line = merged

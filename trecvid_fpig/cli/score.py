@@ -58,7 +58,7 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
         meta = {"qrels": qrels_spec, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
         record = qrels.extra_record
         if record:      # a number made with private judgments must never pass as NIST's
-            meta["extra_qrels"] = [{"path": p, "sha256": h} for p, h in record.files]
+            meta["extra_qrels"] = record.listed()
         if record and fmt in ("table", "markdown"):
             click.echo(extra_judgments_line(record))
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)

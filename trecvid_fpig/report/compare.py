@@ -336,8 +336,7 @@ def render_comparison(scores: TopicScores, tests: Sequence[PairTest], fmt: str, 
         payload["meta"] = dict(meta or {}, alpha=alpha, permutations=permutations, seed=seed,
                                bootstrap=resamples, legend=legend, notes=list(all_notes))
         if scores.extra:        # as score's JSON meta
-            payload["meta"]["extra_qrels"] = [{"path": p, "sha256": h}
-                                              for record in scores.extra for p, h in record.files]
+            payload["meta"]["extra_qrels"] = [f for record in scores.extra for f in record.listed()]
         return json.dumps(payload, indent=2) + "\n", ()
     topic_part = render(t_rows, t_columns, fmt, decimals, missing="–", exact_csv=True) if per_topic else ""
     columns = pair_columns if any(t.scope for t in tests) else pair_columns[1:]
