@@ -112,7 +112,7 @@ def score(runs: RunsLike, qrels: Union[PathLike, Qrels], per_topic: bool = False
         + ([] if per_topic else ["topics"]) + extra + (["violations"] if strict and not per_topic else [])
     frame = pd.DataFrame(rows, columns=columns)
     if judged.extra_record:       # as score's JSON meta: numbers made with private judgments
-        frame.attrs["extra_qrels"] = [{"path": p, "sha256": h} for p, h in judged.extra_record.files]
+        frame.attrs["extra_qrels"] = judged.extra_record.listed()
     return frame
 
 
@@ -304,7 +304,10 @@ def compare(runs: Sequence[PathLike] = (), qrels: Optional[PathLike] = None,
                                                                      "or a qrels file's path")),
                                   run_paths, CellEvaluator(ResultCache(None)))
     tests = pair_tests(scores, permutations, seed, bootstrap)
-    return pd.DataFrame(pair_rows(tests, alpha))
+    frame = pd.DataFrame(pair_rows(tests, alpha))
+    if scores.extra:            # as score's: numbers made with private judgments say so
+        frame.attrs["extra_qrels"] = [f for record in scores.extra for f in record.listed()]
+    return frame
 
 
 def browse(runs: RunsLike, qrels: PathLike, out: PathLike, topics: Optional[PathLike] = None,

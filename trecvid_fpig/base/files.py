@@ -25,7 +25,10 @@ def require_file(path: PathLike, what: str = "file") -> Path:
     """`path` as a Path, or the clear error for a missing path or a directory."""
     p = Path(path)
     if not p.exists():
-        where = "" if p.is_absolute() else f" (looked for {p.resolve()})"
+        try:
+            where = "" if p.is_absolute() else f" (looked for {p.resolve()})"
+        except (OSError, RuntimeError):       # Python < 3.13 raises on a loop of symbolic links
+            where = " (a loop of symbolic links)"
         raise InputError(f"no such {what}{where}", p)
     if p.is_dir():
         raise InputError(f"is a directory, expected a {what}", p)

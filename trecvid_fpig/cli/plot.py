@@ -89,6 +89,9 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
         what = qrels_spec.upper() if qrels_spec in REGISTRY else f"qrels {qrels_spec}"
     for note in scores.notes:
         click.echo(f"fpig-trecvid: {note}", err=True)
+    for line in scores.extra_lines:     # figures are data: the files and sha256 go to stderr
+        click.echo(f"fpig-trecvid: note: {line}", err=True)
+    what += ", with extra judgments" if scores.extra else ""
     title = title if title is not None else f"infAP per topic, {what}"
     texts = topic_texts() if topic_text else None
     with output_lock(out):

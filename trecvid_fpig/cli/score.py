@@ -7,8 +7,8 @@ import click
 
 from ..errors import InputError
 from ..evaluate.sample_eval_format import format_sample_eval_runs
-from ..evaluate.score import score_rows, score_runs
-from ..formats.qrels import ExtraRecord, load_qrels
+from ..evaluate.score import extra_judgments_line, score_rows, score_runs
+from ..formats.qrels import load_qrels
 from ..report.formats import FORMATS, render
 from .options import QRELS_HELP, QRELS_METAVAR
 
@@ -54,10 +54,11 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
                    nl=False)
     else:
         rows, columns = score_rows(scored, per_topic, curve=fmt in ("csv", "json"), coverage=coverage)
-        meta = {"qrels": qrels.path, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
+        # the qrels as given (tv21, or the path as spelt): the same inputs, the same bytes
+        meta = {"qrels": qrels_spec, "measure": "xinfAP (NIST sample_eval.pl)", "strict": strict}
         record = qrels.extra_record
         if record:      # a number made with private judgments must never pass as NIST's
-            meta["extra_qrels"] = [{"path": p, "sha256": h} for p, h in record.files]
+            meta["extra_qrels"] = record.listed()
         if record and fmt in ("table", "markdown"):
             click.echo(extra_judgments_line(record))
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
@@ -82,10 +83,3 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
     if violations:
         raise SystemExit(1)
 
-
-def extra_judgments_line(record: ExtraRecord) -> str:
-    """What a score made with private judgments says first: which files, by content; the same
-    for --extra-qrels and for the file 'qrels merge' wrote."""
-    files = ", ".join(f"{path} (sha256 {sha256})" for path, sha256 in record.files)
-    return (f"scored with extra judgments: {record.base} plus stratum {record.stratum} "
-            f"from {files}; not comparable with NIST's numbers unless these are shared")

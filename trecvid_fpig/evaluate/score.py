@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..base.workers import WorkerDied, fork_map
 from ..errors import InputError
-from ..formats.qrels import Qrels
+from ..formats.qrels import ExtraRecord, Qrels
 from ..formats.runs import Run, read_any_run
 from .coverage import RunCoverage, coverage_columns, evaluate_with_coverage
 from .strict import score_warnings, submission_violations
@@ -156,3 +156,11 @@ def score_rows(scored: Sequence[ScoredRun], per_topic: bool = False,
                 rows.append(row)
         rows.append(summary)
     return rows, columns
+
+
+def extra_judgments_line(record: ExtraRecord) -> str:
+    """What a score made with private judgments says first: which files, by content; the same
+    for --extra-qrels and for the file 'qrels merge' wrote, in score, tables, compare and plot."""
+    files = ", ".join(f"{path} (sha256 {sha256})" for path, sha256 in record.files)
+    return (f"scored with extra judgments: {record.base} plus stratum {record.stratum} "
+            f"from {files}; not comparable with NIST's numbers unless these are shared")

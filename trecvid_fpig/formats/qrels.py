@@ -86,6 +86,10 @@ class ExtraRecord:
     files: Tuple[Tuple[str, str], ...]
     stratum: str
 
+    def listed(self) -> List[Dict[str, str]]:
+        """The extra files as JSON outputs and ``DataFrame.attrs`` list them."""
+        return [{"path": path, "sha256": sha256} for path, sha256 in self.files]
+
 
 @dataclass(frozen=True)
 class Qrels:
@@ -278,7 +282,7 @@ def write_merged_qrels(merged: Qrels, out: Union[str, Path]) -> Path:
             fh.write(text + ("" if text.endswith("\n") else "\n") + merged.extra_lines())
         sidecar = {"written_by": MERGED_BY, "stratum": record.stratum,
                    "base": {"qrels": record.base, "sha256": file_sha256(merged.path)},
-                   "extra_qrels": [{"path": p, "sha256": h} for p, h in record.files],
+                   "extra_qrels": record.listed(),
                    "sha256": file_sha256(stage / target.name)}
         with atomic_write(stage / side) as fh:
             fh.write(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")

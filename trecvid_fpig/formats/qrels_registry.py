@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..base.download import DownloadFailed, download
 from ..base.files import PathLike, file_sha256, read_bytes
@@ -22,6 +23,7 @@ from ..base.locks import output_lock
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
 from ..errors import InputError
 from .qrels import Qrels, parse_qrels, read_sidecar, sidecar_path
+from .shipped import DATA_ENV, data_folder
 from .topics import REGISTRY as TOPIC_SETS
 from .topics import qrels_topic_id, shipped_path
 
@@ -176,6 +178,26 @@ def install(name: str, data: bytes, origin: str,
         raise InputError(f"{name}: {origin} has git blob {blob}, expected {expected}: not the "
                          f"{name} qrels, or a damaged copy; nothing installed")
     target = TOPIC_SETS[name].fetched_qrels_path
+    with _naming_the_data_folder(name):
+        return _install_checked(name, data, origin, target, entry, source, blob)
+
+
+@contextmanager
+def _naming_the_data_folder(name: str) -> Iterator[None]:
+    """A data folder that cannot be written (a file, a read-only folder) is named as what it is,
+    with the way out, instead of a bare path the user never typed."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.path is None:            # the copy itself was refused: already says so
+            raise
+        raise InputError(f"{exc.reason}; {name}'s qrels go in the data folder {data_folder()} "
+                         f"(set {DATA_ENV} to a folder you can write); nothing installed",
+                         exc.path, exc.line) from None
+
+
+def _install_checked(name: str, data: bytes, origin: str, target: Path, entry: QrelsEntry,
+                     source: QrelsSource, blob: str) -> Fetched:
     record = sidecar_path(target).name
     with output_lock(target), staging_directory(target.parent) as stage:
         with atomic_write(stage / target.name, "wb") as fh:

@@ -16,7 +16,7 @@ from ..base.files import file_sha256, read_text
 from ..errors import InputError
 from ..evaluate.coverage import LOW_DEPTH, LOW_POOLED
 from ..evaluate.score import score_run
-from ..formats.qrels import Qrels, load_qrels
+from ..formats.qrels import ExtraRecord, Qrels, merged_record, parse_qrels
 from ..formats.topics import REGISTRY, resolve_qrels
 from .cache import ResultCache, cache_key, code_digest
 from .manifest import RecallEntry, RunEntry
@@ -35,6 +35,8 @@ class YearScore:
     condensed: Dict[str, float]
     pooled_mean: float
     infAP_condensed: float
+    #: where the qrels' extra judgments came from, when the run was scored with some
+    extra: Optional[ExtraRecord] = None
 
     @property
     def low_coverage(self) -> bool:
@@ -98,11 +100,11 @@ _YEAR_MEANS = ("infAP", "pooled_mean", "infAP_condensed")
 _YEAR_TOPICS = ("topics", "pooled", "condensed")
 
 
-def _year_score(values: Dict[str, Any]) -> YearScore:
+def _year_score(values: Dict[str, Any], extra: Optional[ExtraRecord]) -> YearScore:
     """A YearScore from its cached (or fresh) values, each topic's in numeric topic order."""
     topics = {k: dict(sorted(values[k].items(), key=lambda t: int(t[0]))) for k in _YEAR_TOPICS}
     return YearScore(values["infAP"], topics["topics"], topics["pooled"], topics["condensed"],
-                     values["pooled_mean"], values["infAP_condensed"])
+                     values["pooled_mean"], values["infAP_condensed"], extra)
 
 
 def _recall_numbers(data: Any, path: Path) -> Dict[str, Dict[str, float]]:
@@ -134,18 +136,29 @@ class CellEvaluator:
     def __init__(self, cache: ResultCache):
         self.cache = cache
         self._qrels: Dict[str, Qrels] = {}
+        self._extra: Dict[str, Optional[ExtraRecord]] = {}
+
+    def _extra_record(self, qrels_path: Path) -> Optional[ExtraRecord]:
+        """The extra judgments a qrels file holds ('qrels merge' sidecar), read once a file.
+        Not cached with the numbers: the cache keys on the qrels' content, and whether that
+        content is marked depends on the sidecar beside it now."""
+        if str(qrels_path) not in self._extra:
+            self._extra[str(qrels_path)] = merged_record(qrels_path)
+        return self._extra[str(qrels_path)]
 
     def year_score(self, entry: RunEntry) -> YearScore:
-        """The run (TREC or NIST XML) scored as ``score`` scores it; cached by content."""
+        """The run (TREC or NIST XML) scored as ``score`` scores it; cached by content (the
+        run's and the qrels' sha256, so a merged qrels never reads its base's numbers)."""
         qrels_path = resolve_qrels(entry.qrels)
         qrels_digest = file_sha256(qrels_path)
+        extra = self._extra_record(qrels_path)
         key = cache_key("xinfap", file_sha256(entry.run), qrels_digest, _xinfap_code())
         hit = self.cache.get("xinfap", key)
         if hit is not None and all(isinstance(hit.get(k), float) for k in _YEAR_MEANS) \
                 and all(isinstance(hit.get(k), dict) for k in _YEAR_TOPICS):
-            return _year_score(hit)
-        if qrels_digest not in self._qrels:
-            self._qrels[qrels_digest] = load_qrels(qrels_path)
+            return _year_score(hit, extra)
+        if qrels_digest not in self._qrels:     # the record is read above: parse it alone here
+            self._qrels[qrels_digest] = parse_qrels(qrels_path)
         # The one scorer `score` uses, so a NIST XML run scores here as it does there.
         scored = score_run(self._qrels[qrels_digest], entry.run, coverage=True)
         result, pool = scored.result, scored.coverage
@@ -155,7 +168,7 @@ class CellEvaluator:
                   "condensed": {t.topic: t.infAP_condensed for t in pool.topics},
                   "pooled_mean": pool.pooled[depth], "infAP_condensed": pool.infAP_condensed}
         self.cache.put("xinfap", key, dict(values, run=str(entry.run), qrels=str(qrels_path)))
-        return _year_score(values)
+        return _year_score(values, extra)
 
     def recall_shape(self, entry: RecallEntry) -> Tuple[Optional[List[int]], Optional[int]]:
         """([captions, videos], captions a video or None when it varies) of what the R@K were

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import InputError
+from ..evaluate.score import extra_judgments_line
+from ..formats.qrels import ExtraRecord
 from .cells import CellEvaluator, YearScore, run_needs
 from .formats import render
 from .manifest import Manifest, RunEntry
@@ -36,6 +38,12 @@ class TopicScores:
     notes: Tuple[str, ...]                         # topics or years left out, and why
     pooled: Tuple[Tuple[float, ...], ...] = ()     # pooled@100, as `values`
     condensed: Tuple[Tuple[float, ...], ...] = ()  # infAP_condensed, as `values`
+    extra: Tuple[ExtraRecord, ...] = ()            # extra judgments any run was scored with
+
+    @property
+    def extra_lines(self) -> Tuple[str, ...]:
+        """What ``score`` prints for qrels with extra judgments, once for each record."""
+        return tuple(extra_judgments_line(record) for record in self.extra)
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,9 @@ def _align(labels: Sequence[str], per_run: Sequence[Dict[Tuple[str, str], YearSc
     def aligned(field: str) -> Tuple[Tuple[float, ...], ...]:
         return tuple(tuple(getattr(s[t], field)[t[1]] if t in s else math.nan for t in topics)
                      for s in per_run)
+    records = [s.extra for scores in per_run for s in scores.values() if s.extra is not None]
     return TopicScores(tuple(labels), topics, aligned("topics"), tuple(notes), aligned("pooled"),
-                       aligned("condensed"))
+                       aligned("condensed"), tuple(dict.fromkeys(records)))
 
 
 def _unique_labels(paths: Sequence[str]) -> List[str]:
@@ -326,16 +335,24 @@ def render_comparison(scores: TopicScores, tests: Sequence[PairTest], fmt: str, 
             payload["topics"] = [{c: r.get(c) for c in t_columns} for r in t_rows]
         payload["meta"] = dict(meta or {}, alpha=alpha, permutations=permutations, seed=seed,
                                bootstrap=resamples, legend=legend, notes=list(all_notes))
+        if scores.extra:        # as score's JSON meta
+            payload["meta"]["extra_qrels"] = [f for record in scores.extra for f in record.listed()]
         return json.dumps(payload, indent=2) + "\n", ()
     topic_part = render(t_rows, t_columns, fmt, decimals, missing="–", exact_csv=True) if per_topic else ""
     columns = pair_columns if any(t.scope for t in tests) else pair_columns[1:]
     pair_part = render(p_rows, columns, fmt, decimals, missing="–", exact_csv=True)
     notes = (legend,) + all_notes
-    if fmt == "csv":
-        return topic_part + ("\n" if per_topic else "") + pair_part, notes
+    if fmt == "csv":        # the data stays data: the extra-judgments line goes to stderr first
+        return (topic_part + ("\n" if per_topic else "") + pair_part,
+                tuple(f"note: {line}" for line in scores.extra_lines) + notes)
+    # the header says first, as score's does, that the numbers use private judgments
     if fmt == "markdown":
-        head = f"**Per-topic infAP**\n\n{topic_part}\n" if per_topic else ""
+        head = "".join(f"{line}\n\n" for line in scores.extra_lines)
+        head += f"**Per-topic infAP**\n\n{topic_part}\n" if per_topic else ""
         return f"{head}**Paired tests**\n\n{pair_part}\n" + "".join(f"- {n}\n" for n in notes), ()
     if fmt == "latex":
-        return topic_part + pair_part + "".join(f"% {n}\n" for n in notes), ()
-    return (topic_part + "\n" if per_topic else "") + pair_part + "".join(f"{n}\n" for n in notes), ()
+        head = "".join(f"% {line}\n" for line in scores.extra_lines)
+        return head + topic_part + pair_part + "".join(f"% {n}\n" for n in notes), ()
+    head = "".join(f"{line}\n" for line in scores.extra_lines)
+    return (head + (topic_part + "\n" if per_topic else "") + pair_part
+            + "".join(f"{n}\n" for n in notes)), ()

@@ -17,7 +17,8 @@ PAPER_FORMATS = ("markdown", "latex", "csv", "json", "table")
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                   "^": r"\textasciicircum{}", "–": "--", "Δ": r"$\Delta$", "†": r"$^\dagger$",
-                  "‡": r"$^\ddagger$", "<": r"$<$", ">": r"$>$", "§": r"\S{}"}
+                  "‡": r"$^\ddagger$", "<": r"$<$", ">": r"$>$", "§": r"\S{}",
+                  "¶": r"\P{}"}
 
 
 def latex_escape(text: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..errors import InputError
+from ..evaluate.score import extra_judgments_line
 from .cache import ResultCache
 from .cells import CellEvaluator, recall_needs, run_needs
 from .formats import render
@@ -34,6 +35,9 @@ LOW_COVERAGE = "§"
 LOW_COVERAGE_NOTE = ("mean pooled@100 below 0.5: NIST's pool holds under half of the run's top 100 "
                      "shots, and infAP, which counts every unpooled shot not relevant, underestimates "
                      "it; infAP_condensed leaves those shots out (fpig-trecvid score --coverage)")
+#: The mark of a cell scored with extra judgments (a 'qrels merge' file), so that it cannot
+#: pass as NIST's; its footnote is the line ``score`` prints for such qrels.
+EXTRA_JUDGMENTS = "¶"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,16 @@ class PaperTable:
     decimals: int
     rule_before: FrozenSet[int]
     low_coverage: FrozenSet[Tuple[int, str]] = frozenset()     # cells marked LOW_COVERAGE
+    extra_judgments: FrozenSet[Tuple[int, str]] = frozenset()  # cells marked EXTRA_JUDGMENTS
+
+    def marks(self) -> Dict[Tuple[int, str], str]:
+        """Each marked cell's footnote marks, in a fixed order."""
+        marks: Dict[Tuple[int, str], str] = {}
+        for cells, mark in ((self.low_coverage, LOW_COVERAGE),
+                            (self.extra_judgments, EXTRA_JUDGMENTS)):
+            for cell in cells:
+                marks[cell] = marks.get(cell, "") + mark
+        return marks
 
 
 @dataclass(frozen=True)
@@ -105,10 +119,11 @@ def _naming_the_entry(manifest: Manifest, where: str) -> Iterator[None]:
 
 
 def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: CellEvaluator,
-                  notes: _Footnotes, years: Sequence[str], low: Set[str],
+                  notes: _Footnotes, years: Sequence[str], low: Set[str], extra: Dict[str, str],
                   check_shape: bool = False) -> Dict[str, Optional[float]]:
     """Published-key -> value for one reproduced row; gaps get a footnote, and so do years whose
-    run the pool barely covers (their keys added to `low`)."""
+    run the pool barely covers (their keys added to `low`) and years scored with extra
+    judgments (added to `extra`, with the line that says so)."""
     base = manifest.path.resolve().parent
     values: Dict[str, Optional[float]] = {}
     if table == "s1":
@@ -127,6 +142,9 @@ def _model_values(table: str, model: ModelEntry, manifest: Manifest, evaluator: 
                 notes.add(LOW_COVERAGE_NOTE, f"{model.name} {year.upper()} (pooled@100 "
                           f"{scored.pooled_mean:.2f}, infAP_condensed {scored.infAP_condensed:.4f})",
                           prefix=LOW_COVERAGE)
+            if scored.extra is not None:
+                extra[year] = extra_judgments_line(scored.extra)
+                notes.add(extra[year], f"{model.name} {year.upper()}", prefix=EXTRA_JUDGMENTS)
         return values
     direction = "t2v" if table == "s2-t2v" else "v2t"
     for setting in RECALL_SETTINGS:
@@ -239,14 +257,15 @@ def _baseline_row(name: str, layout: _Layout, published: Published) -> Dict[str,
 
 def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator: CellEvaluator,
                published: Optional[Published], notes: _Footnotes,
-               low: Set[str]) -> Tuple[Dict[str, Any], bool]:
+               low: Set[str], extra: Dict[str, str]) -> Tuple[Dict[str, Any], bool]:
     """A reproduced row, and whether its Mean is partial (fewer years than the table has); the
-    years whose run the pool barely covers are added to `low`."""
+    years whose run the pool barely covers are added to `low`, those scored with extra
+    judgments to `extra` (and the Mean, which they enter)."""
     years = [c.key for c in layout.value_columns]
     paper_row = model.paper_row(layout.paper_table)
     published_rows = published.tables.get(layout.paper_table) if published else None
     comparable_row = published_rows is not None and paper_row in published_rows.rows
-    values = _model_values(layout.table, model, manifest, evaluator, notes, years, low,
+    values = _model_values(layout.table, model, manifest, evaluator, notes, years, low, extra,
                            check_shape=layout.compare and comparable_row)
     partial = False
     if layout.table == "s1":
@@ -255,6 +274,10 @@ def _model_row(model: ModelEntry, layout: _Layout, manifest: Manifest, evaluator
         if partial:
             have = [y.upper() for y in years if values.get(y) is not None]
             notes.add(f"over {', '.join(have)} only", model.name, prefix="Mean of")
+        if extra and values["mean"] is not None:
+            for line in dict.fromkeys(extra.values()):
+                notes.add(line, f"{model.name} Mean", prefix=EXTRA_JUDGMENTS)
+            extra["mean"] = ""
     row: Dict[str, Any] = {"Model": model.name}
     if layout.compare and not comparable_row:
         if paper_row is None:
@@ -306,18 +329,22 @@ def build_table(table: str, manifest: Manifest, evaluator: CellEvaluator,
         notes.add(f"published numbers, not recomputed ({published.tables[layout.paper_table].source})",
                   name, prefix="")
         rows.append(_baseline_row(name, layout, published))
-    partial_means, low_coverage = set(), set()
+    partial_means, low_coverage, extra_judgments = set(), set(), set()
     for model in manifest.models:
         low: Set[str] = set()
-        row, partial = _model_row(model, layout, manifest, evaluator, published, notes, low)
+        extra: Dict[str, str] = {}
+        row, partial = _model_row(model, layout, manifest, evaluator, published, notes, low, extra)
         if partial:
             partial_means.add((len(rows), "Mean"))      # not comparable with five-year means
         low_coverage.update((len(rows), label) for label, key in layout.keyed if key in low)
+        extra_judgments.update((len(rows), label) for label, key in layout.keyed if key in extra)
         rows.append(row)
-    bold = _best_cells(rows, [label for label, _ in layout.keyed], digits, frozenset(partial_means))
+    # neither partial means nor numbers made with private judgments compare with the others
+    bold = _best_cells(rows, [label for label, _ in layout.keyed], digits,
+                       frozenset(partial_means | extra_judgments))
     rule = frozenset({len(baselines)}) if baselines and manifest.models else frozenset()
     return PaperTable(table, TITLES[table], tuple(layout.columns), tuple(rows), bold, notes.lines(),
-                      digits, rule, frozenset(low_coverage))
+                      digits, rule, frozenset(low_coverage), frozenset(extra_judgments))
 
 
 def tables_to_print(manifest: Manifest) -> Tuple[str, ...]:
@@ -357,6 +384,8 @@ def render_tables(tables: Sequence[PaperTable], fmt: str,
                                "best": sorted([i, c] for i, c in t.bold),
                                **({"low_coverage": sorted([i, c] for i, c in t.low_coverage)}
                                   if t.low_coverage else {}),
+                               **({"extra_judgments": sorted([i, c] for i, c in t.extra_judgments)}
+                                  if t.extra_judgments else {}),
                                "footnotes": list(t.footnotes)} for t in tables]}
         if meta is not None:
             payload["meta"] = meta
@@ -365,7 +394,7 @@ def render_tables(tables: Sequence[PaperTable], fmt: str,
     for t in tables:
         body = render(t.rows, t.columns, fmt, t.decimals, bold=t.bold, missing=MISSING,
                       rule_before=t.rule_before, signed={c for c in t.columns if c.endswith(DELTA)},
-                      marks={cell: LOW_COVERAGE for cell in t.low_coverage})
+                      marks=t.marks())
         if fmt == "csv":
             blocks.append(body)
             stderr_notes += [f"{t.key}: {n}" for n in t.footnotes]
