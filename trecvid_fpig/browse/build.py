@@ -89,7 +89,7 @@ def build_site(request: BrowseRequest) -> BrowseResult:
                    key=natural_key)
     workers = (os.cpu_count() or 1) if request.workers is None else request.workers
     site = _site_data(request, qrels, scored, labels, kind)
-    site["extra_qrels"] = [{"path": e.path, "sha256": e.sha256} for e in merged.extras]
+    site["extra_qrels"] = merged.extra_record.listed() if merged.extra_record else []
     site["judged_by_you"] = judged_by_you(merged)
     with output_lock(out):
         with atomic_directory(out) as stage:
