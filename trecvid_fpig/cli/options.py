@@ -10,8 +10,8 @@ from ..errors import InputError
 #: ``--qrels``: a year's judgments by name (tv21 and tv23 ship; tv19, tv20, tv22 and
 #: progress.v3c1 after ``qrels fetch``) or a file.
 QRELS_METAVAR = "YEAR|PATH"
-QRELS_HELP = ("A year's qrels (tv21, tv23 ship; tv19, tv20, tv22 after 'fpig-trecvid qrels "
-              "fetch'), or a sample_eval qrels file (plain or .gz).")
+QRELS_HELP = ("A year's qrels (tv21, tv23 ship; tv19, tv20, tv22, progress.v3c1 after "
+              "'fpig-trecvid qrels fetch'), or a sample_eval qrels file (plain or .gz).")
 
 
 def tower_config_option(when: str = ""):
