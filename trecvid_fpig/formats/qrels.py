@@ -224,9 +224,10 @@ def _topic_judgments(topic: str, strata: Tuple[str, ...], stratum: np.ndarray, g
 
 def load_qrels(qrels: Union[str, Path, Qrels],
                extra: Sequence[Union[str, Path, ExtraJudgments]] = ()) -> Qrels:
-    """``"tv21"``/``"tv23"`` (shipped), a qrels file, or a Qrels (returned as it is): the one
-    loader that ``score``, the reports, ``fuse`` and the Python API call. `extra` judgment files
-    are merged in as one new stratum (:meth:`Qrels.merge`)."""
+    """A year's name (``"tv21"``, ``"tv23"`` ship; ``"tv19"`` … after ``qrels fetch``), a qrels
+    file, or a Qrels (returned as it is): the one loader that ``score``, the reports, ``fuse``
+    and the Python API call. `extra` judgment files are merged in as one new stratum
+    (:meth:`Qrels.merge`)."""
     extra = arguments.items(extra, "extra", "a list of extra-judgment files",
                             lambda v: isinstance(v, (str, Path, ExtraJudgments)))
     for i, e in enumerate(extra):
