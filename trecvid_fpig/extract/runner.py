@@ -21,7 +21,8 @@ from .writer import ShardOutput
 #: Shots per decode task; 16 shots x 12 frames x 224^2 x 3 bytes = 29 MB of pixels.
 UNIT_SHOTS = 16
 #: Frames per decode task when workers send full-size frames (``--preprocess device``):
-#: 48 x 640x360 x 3 bytes = 33 MB, as the resized units; 300 MB at 1080p.
+#: 48 x 640x360 x 3 bytes = 33 MB, as the resized units; 300 MB at 1080p. A shot is never
+#: split, so with --frames above 48 a unit is one shot's frames.
 FULL_SIZE_UNIT_FRAMES = 48
 
 
