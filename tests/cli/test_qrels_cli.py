@@ -80,6 +80,9 @@ def test_from_a_file_and_its_refusals(monkeypatch, fetched_data, tmp_path):
     assert files_in(fetched_data) == []
     by_hand.write_bytes(COPY)
     assert invoke("qrels", "fetch", "tv19", "--from", by_hand).stdout.startswith("tv19: installed")
+    for name in ("tv19", "tv21"):       # already installed, or shipped: the file is not read
+        again = invoke("qrels", "fetch", name, "--from", by_hand)
+        assert f"warning: {name}: {by_hand} was not read" in again.stderr
 
 
 def tv19_run(path, shift=0):

@@ -234,14 +234,14 @@ def select(shots: Sequence[Shot], wanted: Optional[Sequence[str]],
     if wanted is None:
         return [s for s in shots if s.shot_id not in excluded], []
     kept, failures, seen = [], [], set()
-    for shot_id in wanted:
-        if shot_id in excluded or shot_id in seen:
+    for wanted_id in wanted:
+        if wanted_id in excluded or wanted_id in seen:
             continue
-        seen.add(shot_id)
-        if shot_id in by_id:
-            kept.append(by_id[shot_id])
+        seen.add(wanted_id)
+        if wanted_id in by_id:
+            kept.append(by_id[wanted_id])
         else:
-            failures.append(Failure(shot_id, "", "not in the input (no keyframe, boundary row "
+            failures.append(Failure(wanted_id, "", "not in the input (no keyframe, boundary row "
                                                  "or table row)"))
     return kept, failures
 

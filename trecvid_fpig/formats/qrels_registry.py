@@ -228,13 +228,16 @@ def fetch(name: str, from_file: Optional[PathLike] = None, force: bool = False,
     registry = REGISTRY if registry is None else registry
     entry = _entry(name, registry)
     info = TOPIC_SETS[name]
+    unread = () if from_file is None else (f"{name}: {from_file} was not read: the {name} qrels "
+                                           f"are already at hand",)
     if info.shipped_qrels is not None:
         return Fetched(name, shipped_path("qrels/" + info.shipped_qrels), "", entry.blob, (),
-                       "ships with fpig-trecvid")
+                       "ships with fpig-trecvid", unread)
     record = installed_record(name)
     if record is not None and not force and entry.source_of(record.get("blob", "")) is not None:
         return Fetched(name, info.fetched_qrels_path, record.get("source", ""),
-                       record["blob"], tuple(record.get("topics", ())), "already installed")
+                       record["blob"], tuple(record.get("topics", ())), "already installed",
+                       unread)
     if from_file is not None:
         return install(name, read_bytes(from_file), str(from_file), registry)
     failures = []

@@ -324,7 +324,7 @@ def render_comparison(scores: TopicScores, tests: Sequence[PairTest], fmt: str, 
     p_rows = pair_rows(tests, alpha, readable=fmt not in ("csv", "json"), coverage=coverage)
     legend = _legend(tests, permutations, seed, resamples, alpha)
     if coverage:
-        legend += (f"; pooled@100: the share of each run's top 100 in NIST's pool (under 0.5, "
+        legend += ("; pooled@100: the share of each run's top 100 in NIST's pool (under 0.5, "
                    "infAP reads low), infAP_condensed: infAP without the unpooled shots, both "
                    "means over the pair's topics")
     all_notes = scores.notes + year_notes(scores)
