@@ -87,10 +87,15 @@ class ShotPixels:
 ReadResult = Union[ShotPixels, Failure]
 
 
-def read_keyframes(shot: Shot, frames: int) -> ReadResult:
+def read_keyframes(shot: Shot, frames: int, draft_size: Optional[int] = None) -> ReadResult:
     """The shot's thinned images as opened (mode, palette, EXIF untouched): open_clip's
     transform resizes and crops first and converts to RGB last, so converting here first
-    would resample palette, alpha, CMYK and 16-bit images differently from it."""
+    would resample palette, alpha, CMYK and 16-bit images differently from it.
+
+    `draft_size` is for browse's thumbnails only, never extraction (its pixels must be
+    open_clip's): a JPEG is decoded at the smallest of libjpeg's DCT scales (1/8, 1/4, 1/2,
+    1) whose longer side is still at least `draft_size` (Pillow's draft mode); other images
+    as without it."""
     from PIL import Image, UnidentifiedImageError
 
     chosen = [shot.images[i] for i in thin(len(shot.images), frames)]
@@ -102,6 +107,9 @@ def read_keyframes(shot: Shot, frames: int) -> ReadResult:
                 img = Image.open(path)
             with img:
                 _warn_if_huge(img, path)
+                if draft_size:      # at least draft_size on the longer side, the other free
+                    img.draft(None, (draft_size, 1) if img.width >= img.height
+                              else (1, draft_size))
                 img.load()      # the pixels stay in memory once the file is closed
                 images.append(img)
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
