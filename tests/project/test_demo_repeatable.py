@@ -30,3 +30,4 @@ def test_two_demo_runs_print_the_same_tables():
     first, second = (invoke("demo", "--distractors", "100", "--format", "csv", "--quiet").stdout
                      for _ in range(2))
     assert "demo-video," in first and first == second
+    assert "browse site: rerun with --workdir DIR" in first    # the temporary workspace is gone

@@ -50,3 +50,6 @@ def command(workdir: Optional[str], distractors: int, seed: int, fmt: str, video
         click.echo(f"workspace kept in {result.workdir}; run file {result.run_file}")
     if result.site is not None:
         click.echo(f"browse site: {result.site} (open it in a browser)")
+    elif result.video is not None:      # the workspace, and so any site, is gone
+        click.echo("browse site: rerun with --workdir DIR to keep one (DIR/browse/index.html): "
+                   "both runs side by side, with their frames and judgments")
