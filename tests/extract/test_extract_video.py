@@ -11,7 +11,7 @@ import pytest
 from support import REPO
 from support.cli import invoke
 from support.extraction import (FPS, FakeVideoEncoder, cli_script, colour_number, v3c_collection,
-                                write_video)
+                                write_boundaries, write_video)
 
 from trecvid_fpig.extract import job
 from trecvid_fpig.extract.reader import read_shots
@@ -157,3 +157,20 @@ def test_a_dead_decode_worker_is_an_error_not_a_hang(tmp_path, collection, monke
                     "--boundaries", collection[1], "--workers", "1", "--quiet",
                     tmp_path / "o.fpig", ok=False)
     assert result.exit_code == 2 and "decode worker process died" in result.stderr
+
+
+def test_a_worker_forked_after_decoding_here_still_decodes(tmp_path):
+    """PyAV keeps one swscale context per thread, and a forked child inherits it without the
+    slice threads it owns: the child's first frame of another size waited forever to join them
+    (a Python session that extracted with --workers 0, then with --workers 2, hung)."""
+    from trecvid_fpig.base.workers import process_pool
+
+    for name, size in (("00001", (64, 48)), ("00002", (96, 72))):
+        write_video(tmp_path / f"{name}.mp4", 30, size=size)
+        write_boundaries(tmp_path / "msb" / f"{name}.tsv", [(0, 29)])
+    here, there = video_shots(tmp_path, tmp_path / "msb")
+    assert read_shots([here], "uniform", 2)[0].images[0].size == (64, 48)
+    with process_pool(1) as pool:
+        result = pool.submit(read_shots, [there], "uniform", 2).result(timeout=60)
+    assert [image.size for image in result[0].images] == [(96, 72)] * 2
+    assert numbers(result[0]) == [0, 29]

@@ -12,6 +12,8 @@ No torch here: this runs in the decode worker processes. The sampling rules (doc
 """
 from __future__ import annotations
 
+import os
+import threading
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,6 +28,36 @@ SAMPLINGS = ("clip4clip", "uniform", "keyframes")
 #: A GOP whose packets pass this size before one is known to be wanted is decoded anyway, so a
 #: file without keyframe flags is decoded as it streams instead of held in memory.
 GOP_BUFFER_BYTES = 64 << 20
+
+_converters = threading.local()     # this thread's own swscale context: see rgb_image
+_inherited: list = []               # contexts a fork copied: kept, never used nor freed
+
+
+def _forget_converter_in_child() -> None:
+    converter = getattr(_converters, "reformatter", None)
+    if converter is not None:
+        _inherited.append(converter)
+        _converters.reformatter = None
+
+
+os.register_at_fork(after_in_child=_forget_converter_in_child)
+
+
+def rgb_image(frame):
+    """`frame` as an RGB PIL image, converted by this process's own swscale context.
+
+    ``frame.to_image()`` converts through PyAV's per-thread context, which a forked decode
+    worker inherits without the slice threads it owns: reconfiguring it for a frame of another
+    size waits forever to join them (extracting with --workers 0, then --workers 2, in one
+    Python session hung). A context made in this process is never copied into a child, and the
+    RGB frame it returns needs no second conversion in ``to_image``.
+    """
+    from av.video.reformatter import VideoReformatter
+
+    converter = getattr(_converters, "reformatter", None)
+    if converter is None:
+        converter = _converters.reformatter = VideoReformatter()
+    return converter.reformat(frame, format="rgb24").to_image()
 
 
 def thin(count: int, frames: int) -> List[int]:
@@ -202,7 +234,7 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> D
             taken = number(frame.pts)
             if taken in missing:
                 missing.discard(taken)
-                found[taken] = frame.to_image()
+                found[taken] = rgb_image(frame)
 
     dropped: list = []                # the last GOP dropped, while the decoder is reset
     gop: list = []                    # packets of the current GOP not yet decoded
