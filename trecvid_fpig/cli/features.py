@@ -87,8 +87,9 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
 @click.option("--preprocess", type=click.Choice(("auto", "cpu", "device")), default="auto",
               show_default=True,
               help="Where open_clip's resize and crop run: cpu (PIL in the decode workers), "
-                   "device (exact integer ops beside the tower, the same bytes), auto "
-                   "(device on a GPU).")
+                   "device (exact integer ops beside the tower, the same bytes; open_clip's "
+                   "transform only), auto (device on a GPU with open_clip's transform, else "
+                   "cpu).")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Decode processes (default: all cores; 0 decodes in the main process).")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import List, Sequence, Tuple
 
 from ..base.locks import output_lock
+from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
 from ..formats.store import check_store_destination, read_store, verify_store
 from ..formats.store_manifest import IDS, MANIFEST
@@ -48,8 +49,7 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     out = Path(out)
     if not parts:
         raise InputError("give the partial stores to merge")
-    if any(Path(p).resolve() == out.resolve() for p in parts):
-        raise InputError("is one of the parts: merge into a new path", out)
+    refuse_input_as_output([out], [(f"part {n}", p) for n, p in enumerate(parts, 1)])
     check_store_destination(out, overwrite)
     stores = [read_store(p) for p in parts]
     manifests = [store.manifest for store in stores]
