@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from support import TESTS
-from support.extraction import v3c_collection
+from support.extraction import keyframe_collection, v3c_collection
 
 from trecvid_fpig.base.locks import output_lock
 from trecvid_fpig.formats.store import read_features
@@ -262,3 +262,35 @@ def test_fork_map_keeps_the_order_and_raises_a_child_error_here():
         fork_map(lambda x: 1 // x, [1, 0, 2, 3], 2)
     assert "1 // x" in str(raised.value.__cause__)          # the child's traceback
     assert multiprocessing.active_children() == []
+
+
+#: A researcher's session: their model ran on this thread (so OpenMP keeps a thread pool for it),
+#: then they extract with decode workers, whose open_clip transform runs torch ops big enough to
+#: be parallel (a 224-pixel frame).
+SESSION_SCRIPT = """\
+import sys
+import torch
+sys.path.insert(0, {tests!r})
+from support.extraction import FakeVideoEncoder
+from trecvid_fpig.extract import job
+torch.set_num_threads(2)
+(torch.randn(3, 1000, 1000) * 2).sum()
+result = job.extract_features(job.ExtractRequest(
+    checkpoint="x.pt", out=sys.argv[2], keyframes=sys.argv[1], frames=2, workers=2,
+    progress=False), encoder=FakeVideoEncoder(224))
+print(len(result.failures))
+"""
+
+
+def test_workers_forked_from_a_session_that_ran_torch_still_decode(tmp_path):
+    """libgomp's pool does not survive fork: a worker's first parallel torch op would wait
+    forever for threads it does not have. Workers run only PIL and PyAV (ToTensor and Normalize
+    run here), so this holds; it fails if torch ever moves into them."""
+    keyframe_collection(tmp_path / "kf", {"shot00001_1": 2, "shot00001_2": 1}, size=(320, 180))
+    env = {k: v for k, v in ENV.items() if k != "OMP_NUM_THREADS"}
+    result = subprocess.run(["timeout", "-s", "KILL", "60", sys.executable, "-c",
+                             SESSION_SCRIPT.format(tests=str(TESTS)), str(tmp_path / "kf"),
+                             str(tmp_path / "o.fpig")], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["0"]
+    assert list(read_features(tmp_path / "o.fpig").ids) == ["shot00001_1", "shot00001_2"]
