@@ -131,6 +131,33 @@ def test_a_phone_sized_screen_stacks_the_runs(browser, site, expected, screensho
         phone.context.close()
 
 
+def test_a_phone_sized_index_shows_each_topics_text_under_its_number(browser, site, expected,
+                                                                    screenshots):
+    phone = Page(browser, site[0], viewport=(390, 844))
+    try:
+        index = phone.open("index.html")
+        first = index.eval_on_selector_all("#topics tbody tr", """rows => rows.map(r => {
+            const cell = r.querySelector('td'), text = cell.querySelector('.topic-text');
+            const box = text.getBoundingClientRect();
+            return [r.dataset.topic, text.textContent, r.querySelector('td.text').dataset.value,
+                    box.width > 0 && box.left >= 0 && box.right <= window.innerWidth];
+        })""")
+        assert sorted(t for t, _, _, _ in first) == sorted(expected)
+        assert all(shown == text and text and inside for _, shown, text, inside in first)
+        assert not index.is_visible("#topics td.text") and not index.is_visible(
+            "#topics th[data-key=text]")
+        index.screenshot(path=str(screenshots / "index-phone.png"))
+        phone.check_clean()
+    finally:
+        phone.context.close()
+    wide = Page(browser, site[0])
+    try:
+        index = wide.open("index.html")
+        assert index.is_visible("#topics td.text") and not index.is_visible("#topics .topic-text")
+    finally:
+        wide.context.close()
+
+
 def test_enter_plays_a_video_shot_from_its_boundaries(browser, video_site):
     out, result, videos = video_site
     assert result.exit_code == 0, result.output + result.stderr
