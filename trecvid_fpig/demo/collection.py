@@ -53,8 +53,12 @@ VIDEO_NOTE = ("The video side is a CHAIN CHECK: noise frames, a random video tow
 DEMO_VIDEOS, DEMO_FPS = 3, 25
 #: x264 on one thread with fixed settings, fed frames already in yuv420p by one swscale
 #: thread: the encoder's own conversion from RGB varied from run to run, so two demos printed
-#: different infAP from the same seed.
-X264_OPTIONS = {"threads": "1", "preset": "medium", "crf": "23", "g": "250"}
+#: different infAP from the same seed. Its macroblock-tree rate control varied too on these
+#: 64x48 frames (x264 in PyAV 18's wheels: one generation in two to four gave other bytes from
+#: the same pixels, and other frames once decoded), so it is off; GOPs and B-frames are as x264's
+#: defaults make them.
+X264_OPTIONS = {"threads": "1", "preset": "medium", "crf": "23", "g": "250",
+                "x264-params": "mbtree=0"}
 
 
 @dataclass(frozen=True)
