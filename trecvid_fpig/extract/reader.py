@@ -49,8 +49,8 @@ def rgb_image(frame):
     ``frame.to_image()`` converts through PyAV's per-thread context, which a forked decode
     worker inherits without the slice threads it owns: reconfiguring it for a frame of another
     size waits forever to join them (extracting with --workers 0, then --workers 2, in one
-    Python session hung). A context made in this process is never copied into a child, and the
-    RGB frame it returns needs no second conversion in ``to_image``.
+    Python session hung). Each process makes its own: the one a fork copies is set aside, never
+    used nor freed, and the RGB frame needs no second conversion in ``to_image``.
     """
     from av.video.reformatter import VideoReformatter
 
