@@ -84,7 +84,8 @@ def test_missing_duplicated_and_foreign_parts_are_named(tmp_path, keyframes, fak
     assert str(other) in error and "other settings" in error and "frames: 2 vs 1" in error
     assert str(halves) in fails(p[1], halves)
     result = invoke("features", "merge", "--overwrite", p[1], p[1], p[2], p[3], ok=False)
-    assert "is the same file as the part 1" in result.stderr and (p[1] / "manifest.json").exists()
+    assert "is the same file as the part 1" in result.stderr
+    assert (p[1] / "manifest.json").exists()
     (tmp_path / "link").symlink_to(p[2])
     result = invoke("features", "merge", "--overwrite", tmp_path / "link", p[1], p[2], p[3],
                     ok=False)

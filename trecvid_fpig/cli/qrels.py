@@ -85,9 +85,9 @@ def todo_command(runs: Tuple[str, ...], qrels_spec: str, depth: int, out: Option
 def merge_command(base: str, extra: Tuple[str, ...], out: str) -> None:
     """Write BASE (a year's qrels: tv21, tv23, or one 'qrels fetch' installed; or a qrels file)
     with the EXTRA judgments (topic shot 0|1 a line) as one new stratum, fully judged: a
-    sample_eval qrels that score, sample_eval.pl and --qrels read. Beside it, OUT.json records BASE, each EXTRA file's sha256 and the stratum,
-    so that 'score --qrels OUT' says it scores with extra judgments, as 'score --extra-qrels'
-    does. A judgment of a shot NIST pooled (-1 ones included), or of one shot two ways, is
+    sample_eval qrels that score, sample_eval.pl and --qrels read. Beside it, OUT.json records
+    BASE, each EXTRA file's sha256 and the stratum, so that 'score --qrels OUT' says it scores
+    with extra judgments, as 'score --extra-qrels' does. A judgment of a shot NIST pooled (-1 ones included), or of one shot two ways, is
     refused naming its file and line, and nothing is written."""
     refuse_input_as_output([out, sidecar_path(out)], _qrels_inputs(base)
                            + [("extra judgments", e) for e in extra])
