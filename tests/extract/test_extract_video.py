@@ -177,3 +177,62 @@ def test_a_worker_forked_after_decoding_here_still_decodes(tmp_path):
     in_process = read_shots([there], "uniform", 2)[0]
     assert [np.asarray(i).tobytes() for i in result[0].images] == \
         [np.asarray(i).tobytes() for i in in_process.images]
+
+
+def _threads_while_converting(monkeypatch, shot, threads):
+    """This process's threads counted while the reader converts each frame, and the pixels."""
+    from trecvid_fpig.extract import reader
+
+    convert, counts = reader.rgb_image, []
+
+    def counting(frame, threads=0):
+        counts.append(len(os.listdir("/proc/self/task")))
+        return convert(frame, threads)
+
+    monkeypatch.setattr(reader, "rgb_image", counting)
+    before = len(os.listdir("/proc/self/task"))
+    result = read_shots([shot], "uniform", 4, threads)[0]
+    return before, counts, [np.asarray(i).tobytes() for i in result.images]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+def test_decoder_threads_reach_ffmpeg_and_never_change_a_pixel(tmp_path, monkeypatch):
+    """Each decode worker gets its share of the cores: with one thread FFmpeg starts none of its
+    own (left to itself it starts one per core, which 16 workers on 16 cores multiply by 16)."""
+    write_video(tmp_path / "00001.mp4", 75, size=(160, 120), codec="libx264", gop=250)
+    write_boundaries(tmp_path / "msb" / "00001.tsv", [(0, 74)])
+    [shot] = video_shots(tmp_path, tmp_path / "msb")
+    before, one, pixels_one = _threads_while_converting(monkeypatch, shot, 1)
+    assert one and max(one) == before
+    if len(os.sched_getaffinity(0)) > 1:        # FFmpeg's own choice: threads to spare
+        before, auto, pixels_auto = _threads_while_converting(monkeypatch, shot, 0)
+        assert max(auto) > before
+        assert pixels_auto == pixels_one
+
+
+def test_decode_workers_share_the_cores_out(monkeypatch):
+    from trecvid_fpig.extract import reader
+
+    monkeypatch.setattr(reader, "usable_cores", lambda: 16)
+    assert [reader.decoder_threads(n) for n in (0, 1, 2, 3, 16, 40)] == [0, 16, 8, 5, 1, 1]
+
+
+def test_each_decode_worker_is_told_its_share_of_the_cores(tmp_path, collection, monkeypatch):
+    from trecvid_fpig.extract import reader, runner
+
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
+    told = tmp_path / "threads"
+    read = runner.read_shots
+
+    def telling(shots, sampling, frames, threads=0):
+        with open(told, "a") as fh:                 # workers are other processes
+            fh.write(f"{threads}\n")
+        return read(shots, sampling, frames, threads)
+
+    monkeypatch.setattr(runner, "read_shots", telling)
+    for workers in (0, 2):
+        told.write_text("")
+        invoke("features", "extract", "--checkpoint", "x.pt", "--videos", collection[0],
+               "--boundaries", collection[1], "--workers", workers, "--quiet",
+               tmp_path / f"w{workers}.fpig")
+        assert set(told.read_text().split()) == {str(reader.decoder_threads(workers))}

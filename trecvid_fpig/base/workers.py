@@ -29,6 +29,15 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _PR_SET_PDEATHSIG = 1
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (taskset, a batch scheduler's
+    cgroup), not the machine's count, so a job given 8 of 64 cores starts 8 workers."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 class WorkerDied(Exception):
     """The worker given ``items[index]`` ended without a result (killed, or ``os._exit``)."""
 

@@ -18,6 +18,7 @@ from .._version import __version__
 from ..base.files import file_sha256
 from ..base.locks import output_lock
 from ..base.outputs import atomic_directory
+from ..base.workers import usable_cores
 from ..errors import InputError, InputWarning
 from ..evaluate.score import ScoredRun, score_runs
 from ..extract import shots as shot_lists
@@ -87,7 +88,7 @@ def build_site(request: BrowseRequest) -> BrowseResult:
                                    f"show no topic text"), stacklevel=2)
     shown = sorted({e["shot"] for p in pages for r in p["runs"] for e in r["shots"] + r["missed"]},
                    key=natural_key)
-    workers = (os.cpu_count() or 1) if request.workers is None else request.workers
+    workers = usable_cores() if request.workers is None else request.workers
     site = _site_data(request, qrels, scored, labels, kind)
     site["extra_qrels"] = merged.extra_record.listed() if merged.extra_record else []
     site["judged_by_you"] = judged_by_you(merged)

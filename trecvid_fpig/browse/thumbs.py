@@ -21,7 +21,8 @@ import xxhash
 from ..base.outputs import atomic_write
 from ..base.workers import fork_map
 from ..errors import InputError
-from ..extract.reader import frame_range, read_keyframes, read_video_shots, uniform_frames
+from ..extract.reader import (decoder_threads, frame_range, read_keyframes, read_video_shots,
+                              uniform_frames)
 from ..extract.shots import Failure, Shot
 
 #: Part of every thumbnail's digest: changing how thumbnails are made changes every name.
@@ -51,8 +52,9 @@ def make_thumbs(shots: Sequence[Shot], site: Path, size: int, workers: int) -> D
     for shot in shots:      # a video's shots go together: its file is opened once
         groups.setdefault(shot.source if shot.is_video else shot.shot_id, []).append(shot)
     units = _chunks(list(groups.values()), max(1, workers) * CHUNKS_PER_WORKER)
-    work = partial(_make_unit, site, size)
-    done = fork_map(work, units, workers) if workers > 1 and len(units) > 1 else map(work, units)
+    forked = workers > 1 and len(units) > 1
+    work = partial(_make_unit, site, size, decoder_threads(workers if forked else 0))
+    done = fork_map(work, units, workers) if forked else map(work, units)
     return {thumb.shot_id: thumb for unit in done for thumb in unit}
 
 
@@ -61,10 +63,10 @@ def _chunks(groups: List[List[Shot]], count: int) -> List[List[List[Shot]]]:
     return [groups[i:i + step] for i in range(0, len(groups), step)]
 
 
-def _make_unit(site: Path, size: int, unit: List[List[Shot]]) -> List[Thumb]:
+def _make_unit(site: Path, size: int, threads: int, unit: List[List[Shot]]) -> List[Thumb]:
     thumbs: List[Thumb] = []
     for group in unit:
-        thumbs += _video_thumbs(site, size, group) if group[0].is_video else \
+        thumbs += _video_thumbs(site, size, group, threads) if group[0].is_video else \
             [_keyframe_thumb(site, size, group[0])]
     return thumbs
 
@@ -88,7 +90,7 @@ def _keyframe_thumb(site: Path, size: int, shot: Shot) -> Thumb:
     return Thumb(shot.shot_id, name, made=True)
 
 
-def _video_thumbs(site: Path, size: int, shots: List[Shot]) -> List[Thumb]:
+def _video_thumbs(site: Path, size: int, shots: List[Shot], threads: int) -> List[Thumb]:
     """The middle frame of each shot of one video file; a missing file gives placeholders."""
     path = Path(shots[0].source)
     if not path.is_file():
@@ -122,7 +124,7 @@ def _video_thumbs(site: Path, size: int, shots: List[Shot]) -> List[Thumb]:
         thirds = uniform_frames(*frame_range(shot, float(rate)), 3)
         middle = thirds[len(thirds) // 2]
         middles.append(replace(shot, frames=(middle, middle), seconds=None))
-    for shot, pixels in zip(wanted, read_video_shots(middles, "uniform", 1) if wanted else []):
+    for shot, pixels in zip(wanted, read_video_shots(middles, "uniform", 1, threads) if wanted else []):
         thumb = thumbs[shot.shot_id]
         _save(_decoded(pixels), size, site / thumb.file)
         thumbs[shot.shot_id] = replace(thumb, made=True)

@@ -22,7 +22,8 @@ from .options import QRELS_HELP, QRELS_METAVAR, shot_source_options
 @click.option("--thumb-size", default=160, show_default=True, type=click.IntRange(32, 1024),
               help="Longest side of a thumbnail, in pixels.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
-              help="Thumbnail processes (default: all cores; 0 makes them in this process).")
+              help="Thumbnail processes (default: the cores this process may use; 0 makes "
+                   "them in this process).")
 @click.option("--extra-qrels", "extra", multiple=True, type=click.Path(), metavar="FILE",
               help="Your earlier judgments of unpooled shots (topic shot 0|1 a line, as "
                    "'Download judgments' saves them; repeatable): shown as judged by you, "

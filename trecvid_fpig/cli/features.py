@@ -91,7 +91,8 @@ def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None
                    "transform only), auto (device on a GPU with open_clip's transform, else "
                    "cpu).")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
-              help="Decode processes (default: all cores; 0 decodes in the main process).")
+              help="Decode processes (default: the cores this process may use; 0 decodes in "
+                   "the main process).")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
               help="Shots per tower call.")
 @click.option("--shard-size", default=1000, show_default=True, type=click.IntRange(min=1),

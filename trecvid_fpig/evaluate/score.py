@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..base.workers import WorkerDied, fork_map
+from ..base.workers import WorkerDied, fork_map, usable_cores
 from ..errors import InputError
 from ..formats.qrels import ExtraRecord, Qrels
 from ..formats.runs import Run, read_any_run
@@ -68,7 +67,7 @@ def score_runs(qrels: Qrels, run_paths: Sequence[Union[str, Path, Run]], strict:
         parse_measures(measures)       # fail on a bad measure name before any work
     # standard input is read here: forked workers see an empty one
     run_paths = [_read_stdin(keep_going) if str(p) == "-" else p for p in run_paths]
-    workers = min(workers or os.cpu_count() or 1, len(run_paths))
+    workers = min(workers or usable_cores(), len(run_paths))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [_score_or_error(qrels, path, strict, measures, keep_going, coverage)
                 for path in run_paths]

@@ -12,10 +12,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Sequence
 
-from ..base.workers import process_pool
+from ..base.workers import process_pool, usable_cores
 from ..errors import InputError
 from . import shared_frames
 from .mapper import ShotMapper
+from .reader import decoder_threads
 from .runner import Decoded, DecodeSpec, ShardTask, decode_unit, run_shard, work_units
 from .writer import ShardOutput
 
@@ -31,13 +32,6 @@ class Engine(Protocol):
         """Run every shard; call `on_shard` with each one's output, in any order."""
 
 
-def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 class LocalEngine:
     """This machine: `workers` decode processes (0: decode in this process) feed the tower.
 
@@ -47,7 +41,7 @@ class LocalEngine:
     name = "local"
 
     def __init__(self, workers: Optional[int] = None):
-        self.workers = default_workers() if workers is None else workers
+        self.workers = usable_cores() if workers is None else workers
 
     def run(self, shards: Sequence[ShardTask], spec: DecodeSpec, mapper: ShotMapper,
             keep_frames: bool, on_shard: Callable[[ShardOutput], None],
@@ -57,6 +51,7 @@ class LocalEngine:
                 units = (decode_unit(u, spec) for u in work_units(task.shots, spec))
                 on_shard(run_shard(task, units, mapper, keep_frames, on_shots))
             return
+        spec = replace(spec, threads=decoder_threads(self.workers))
         if spec.full_size and shared_frames.available():
             spec = replace(spec, shared_owner=os.getpid())
         # fork keeps start-up at milliseconds; the workers only run PIL and PyAV. A worker

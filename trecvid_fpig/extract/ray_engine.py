@@ -20,10 +20,11 @@ import socket
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from ..base.workers import usable_cores
 from ..errors import InputError
 from .mapper import ShotMapper
 from .runner import Decoded, DecodeSpec, ShardTask, decode_unit, run_shard, work_units
@@ -83,6 +84,7 @@ class RayEngine:
         actor_class = ray.remote(ShardActor).options(
             num_cpus=0, num_gpus=s.num_gpus_per_actor, max_restarts=RETRIES,
             max_task_retries=RETRIES)
+        spec = replace(spec, threads=1)     # each decode task holds one CPU of Ray's
         actors = [actor_class.remote(self.opener, batch_size, spec, keep_frames, on_shard, depth)
                   for _ in range(s.actors)]
         try:
@@ -190,7 +192,7 @@ def connect(settings: RaySettings) -> bool:
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
     try:
-        ray.init(num_cpus=max(1, settings.workers or os.cpu_count() or 1),
+        ray.init(num_cpus=settings.workers or usable_cores(),
                  include_dashboard=False, log_to_driver=False)
     finally:
         if before is None:

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..base.workers import usable_cores
 from ..errors import InputWarning
 from .shots import Failure, Shot
 
@@ -43,8 +44,19 @@ def _forget_converter_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_converter_in_child)
 
 
-def rgb_image(frame):
-    """`frame` as an RGB PIL image, converted by this process's own swscale context.
+def decoder_threads(processes: int) -> int:
+    """FFmpeg threads for each of `processes` decoding side by side (0: decoding here alone).
+
+    Left to itself, each decoder and each RGB conversion starts a thread per core: 16 decode
+    workers on 16 cores would run 16 x 17 of them, each waiting on the others. Shared out,
+    the cores are not oversubscribed; the threads never change a pixel.
+    """
+    return max(1, usable_cores() // processes) if processes > 0 else 0
+
+
+def rgb_image(frame, threads: int = 0):
+    """`frame` as an RGB PIL image, converted by this process's own swscale context, with
+    `threads` slice threads (0: one per core).
 
     ``frame.to_image()`` converts through PyAV's per-thread context, which a forked decode
     worker inherits without the slice threads it owns: reconfiguring it for a frame of another
@@ -57,7 +69,7 @@ def rgb_image(frame):
     converter = getattr(_converters, "reformatter", None)
     if converter is None:
         converter = _converters.reformatter = VideoReformatter()
-    return converter.reformat(frame, format="rgb24").to_image()
+    return converter.reformat(frame, format="rgb24", threads=threads).to_image()
 
 
 def thin(count: int, frames: int) -> List[int]:
@@ -167,8 +179,11 @@ def _warn_if_huge(img, path: str) -> None:
             f"keyframes are not reported again"), stacklevel=2)
 
 
-def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[ReadResult]:
-    """The shots of one video file, in one forward pass over it (skipping GOPs none needs).
+def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int,
+                     threads: int = 0) -> List[ReadResult]:
+    """The shots of one video file, in one forward pass over it (skipping GOPs none needs),
+    decoded and converted with `threads` FFmpeg threads (0: FFmpeg's choice; see
+    :func:`decoder_threads`).
 
     Every shot fails with the reason when the file is missing or cannot be decoded; a shot
     whose sampled frames all lie beyond the end of the video fails alone.
@@ -188,6 +203,8 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[
                 return [Failure(s.shot_id, path, "the file has no video stream") for s in shots]
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            if threads:
+                stream.codec_context.thread_count = threads
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             if not rate:
                 return [Failure(s.shot_id, path, "the video stream has no frame rate")
@@ -195,7 +212,7 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[
             fps = Fraction(rate)
             plans = [sample_frames(s, sampling, frames, float(fps)) for s in shots]
             wanted = sorted({i for plan in plans for i in plan})
-            decoded = _decode_frames(container, stream, fps, wanted)
+            decoded = _decode_frames(container, stream, fps, wanted, threads)
     except av.error.FFmpegError as exc:
         return [Failure(s.shot_id, path, f"cannot decode video: {exc}") for s in shots]
     out: List[ReadResult] = []
@@ -209,7 +226,8 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[
     return out
 
 
-def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> Dict[int, object]:
+def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
+                   threads: int) -> Dict[int, object]:
     """Frames numbered `wanted` as PIL images; a frame's number comes from its pts.
 
     One forward pass over the packets, without seeking, so decoding always advances and ends
@@ -234,7 +252,7 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> D
             taken = number(frame.pts)
             if taken in missing:
                 missing.discard(taken)
-                found[taken] = rgb_image(frame)
+                found[taken] = rgb_image(frame, threads)
 
     dropped: list = []                # the last GOP dropped, while the decoder is reset
     gop: list = []                    # packets of the current GOP not yet decoded
@@ -265,12 +283,14 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int]) -> D
     return found
 
 
-def read_shots(shots: Sequence[Shot], sampling: str, frames: int) -> List[ReadResult]:
-    """One work unit: keyframe shots, or the shots of one video file."""
+def read_shots(shots: Sequence[Shot], sampling: str, frames: int,
+               threads: int = 0) -> List[ReadResult]:
+    """One work unit: keyframe shots, or the shots of one video file (`threads`: as
+    :func:`read_video_shots`; PIL decodes a keyframe in one thread)."""
     if not shots:
         return []
     if shots[0].is_video:
-        return read_video_shots(shots, sampling, frames)
+        return read_video_shots(shots, sampling, frames, threads)
     return [read_keyframes(s, frames) for s in shots]
 
 

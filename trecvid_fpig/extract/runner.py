@@ -48,6 +48,8 @@ class DecodeSpec:
     #: with full-size frames from worker processes: the tower's process id, under which
     #: each unit's frames go through shared memory (:mod:`.shared_frames`)
     shared_owner: Optional[int] = None
+    #: FFmpeg threads for each decoder (:func:`.reader.decoder_threads`; 0: FFmpeg's choice)
+    threads: int = 0
 
     def unit_frames(self) -> Optional[int]:
         """The most frames a work unit plans (None: only :data:`UNIT_SHOTS` bounds it)."""
@@ -97,7 +99,7 @@ def decode_unit(unit: Tuple[Shot, ...], spec: DecodeSpec) -> List[Decoded]:
     """Read and resize one unit's frames (runs in a worker process). An unexpected error in a
     decoder fails the unit's shots with its message instead of stopping a million-shot run."""
     try:
-        results = read_shots(unit, spec.sampling, spec.frames)
+        results = read_shots(unit, spec.sampling, spec.frames, spec.threads)
     except Exception as exc:  # noqa: BLE001 - third-party decoders raise anything
         return [Failure(s.shot_id, s.source, f"decoder error: {type(exc).__name__}: {exc}")
                 for s in unit]

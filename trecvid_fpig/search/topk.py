@@ -12,7 +12,6 @@ rounded as the run file writes it, descending, ties by shot id descending as a s
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -20,6 +19,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..base.vectors import ZERO_NORM, unit_float32
+from ..base.workers import usable_cores
 from ..errors import InputError
 from ..formats.matrix import FeatureMatrix, row_norms
 from ..formats.runs import format_score
@@ -180,7 +180,7 @@ def torch_scores(features: FeatureMatrix, queries: np.ndarray, block_rows: int,
     dtype = getattr(torch, features.dtype.name)
     hosts = [torch.empty((block_rows, features.dim), dtype=dtype, pin_memory=True)
              for _ in range(2)]
-    threads = max(1, min(8, (os.cpu_count() or 1) // 2))
+    threads = max(1, min(8, usable_cores() // 2))
     with ThreadPoolExecutor(max_workers=threads) as copiers:
 
         def fill(slot: int, block: np.ndarray) -> List:
