@@ -8,6 +8,9 @@ import pytest
 from support.browse import DEPTH, RUNS, read_qrels
 from support.cli import invoke
 
+from trecvid_fpig.base.files import file_sha256
+from trecvid_fpig.formats.topics import resolve_qrels
+
 
 def script_data(path):
     text = path.read_text(encoding="utf-8")
@@ -116,19 +119,39 @@ def test_the_api_takes_extra_judgments_too(expected, no_pictures, tmp_path):
         {"1661": {shot: 1}}
 
 
-def test_a_merged_qrels_is_refused_naming_the_base_and_files_to_pass_instead(
-        expected, no_pictures, tmp_path):
-    """Its extra stratum would show as NIST's judgments; the old error told the user to merge
-    again, which they had done."""
-    shot = unpooled(expected, "1661")[0]
+def test_a_merged_qrels_gives_the_site_of_its_base_with_the_files(expected, no_pictures,
+                                                                   tmp_path):
+    """Its sidecar says which stratum is yours: the pages show it as yours, not as NIST's, and
+    keep in-page judgments under the base's sha256, with or without the files at hand."""
+    shots = unpooled(expected, "1661")[:2]
     mine, merged = tmp_path / "mine.txt", tmp_path / "merged.qrels"
-    mine.write_text(f"1661 {shot} 1\n")
+    mine.write_text(f"1661 {shots[0]} 1\n1661 {shots[1]} 0\n")
     assert invoke("qrels", "merge", "tv21", mine, "--out", merged).exit_code == 0
+    assert build(tmp_path / "apart", no_pictures, mine).exit_code == 0
+    listed = [{"path": str(mine), "sha256": hashlib.sha256(mine.read_bytes()).hexdigest()}]
+    mine.unlink()
     result = invoke("browse", *RUNS, "--qrels", merged, "--shot-table", no_pictures, "--depth",
-                    DEPTH, "--out", tmp_path / "site", ok=False)
-    assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [
-        f"fpig-trecvid: error: {merged}: a 'qrels merge' output (tv21 with extra judgments as "
-        f"stratum 4): browse shows NIST's judgments and yours apart, so pass --qrels tv21 "
-        f"--extra-qrels {mine}"]
-    assert not (tmp_path / "site").exists()
+                    DEPTH, "--out", tmp_path / "merged", ok=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    sites = [tmp_path / "apart", tmp_path / "merged"]
+    files = [sorted(p.relative_to(site) for p in site.rglob("*") if p.is_file()) for site in sites]
+    assert files[0] == files[1]
+    for name in files[0]:
+        if name.name in ("site.js", "site.json"):       # the qrels as given differ
+            apart, together = (script_data(site / name) if name.suffix == ".js" else
+                               json.loads((site / name).read_text()) for site in sites)
+            assert together.pop("qrels") == str(merged)
+            assert apart.pop("qrels") == str(resolve_qrels("tv21"))
+            assert together["qrels_sha256"] == file_sha256(resolve_qrels("tv21"))
+            assert together["extra_qrels"] == listed
+        else:
+            apart, together = ((site / name).read_bytes() for site in sites)
+        assert apart == together, name
+    site = script_data(sites[1] / "data" / "site.js")
+    assert site["qrels_name"] == "tv21"
+    assert site["judged_by_you"] == {"1661": {shots[0]: 1, shots[1]: 0}}
+    more = invoke("browse", *RUNS, "--qrels", merged, "--extra-qrels", merged, "--shot-table",
+                  no_pictures, "--out", tmp_path / "more", ok=False)
+    assert more.exit_code == 2 and len(more.stderr.strip().splitlines()) == 1
+    assert "merge every file into tv21 at once" in more.stderr
+    assert not (tmp_path / "more").exists()

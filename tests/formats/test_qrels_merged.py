@@ -1,5 +1,6 @@
 """The sidecar of a merged qrels file (``qrels merge``): read back only when it is a merge record
 that describes the file beside it."""
+import hashlib
 import json
 import warnings
 
@@ -26,8 +27,26 @@ def test_the_merged_file_reads_back_with_its_record(merged):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         qrels = load_qrels(out)
-    assert qrels.extra_record == ExtraRecord(str(base), ((str(extra), qrels.extra_record.files[0][1]),), "2")
+    sha256 = [hashlib.sha256(f.read_bytes()).hexdigest() for f in (base, extra)]
+    assert qrels.extra_record == ExtraRecord(str(base), ((str(extra), sha256[1]),), "2", sha256[0])
     assert qrels.extra_stratum == "2" and qrels.topics["1661"].pooled == (2, 1)
+
+
+def test_the_qrels_less_the_extra_stratum_are_the_base_as_parsed(merged):
+    """What browse shows as NIST's judgments of a merged file (its extra stratum as yours)."""
+    base, extra, out = merged
+    plain = load_qrels(base)
+    for qrels in (load_qrels(out), load_qrels(base, extra=[extra])):
+        nist = qrels.without_extra()
+        assert nist.extra_stratum is None and nist.topics.keys() == plain.topics.keys()
+        for topic, want in plain.topics.items():
+            got = nist.topics[topic]
+            assert (got.strata, got.rows, got.pooled, got.judged, got.relevant,
+                    got.est_relevant, got.ideal_dcg, got.relevant_tokens) == \
+                (want.strata, want.rows, want.pooled, want.judged, want.relevant,
+                 want.est_relevant, want.ideal_dcg, want.relevant_tokens)
+            assert got.stratum.tolist() == want.stratum.tolist()
+            assert got.grade.tolist() == want.grade.tolist() and got.grade.dtype == want.grade.dtype
 
 
 def test_merging_nothing_into_merged_qrels_returns_them_and_more_is_refused(merged):
@@ -66,3 +85,18 @@ def test_a_record_that_does_not_describe_the_file_warns_and_reads_plain(merged, 
     with pytest.warns(InputWarning, match="does not match its sidecar m.qrels.json"):
         qrels = load_qrels(out)
     assert qrels.extra_record is None and qrels.extra_stratum is None
+
+
+def test_an_extra_stratum_sorted_between_nist_s_leaves_them_as_parsed(tmp_path):
+    """Strata keep NIST's string order: after nine strata the extra one, "10", sorts second."""
+    base, extra = tmp_path / "base.qrels", tmp_path / "mine.txt"
+    base.write_text("".join(f"1661 0 shot0000{s}_{k} {s} {(s + k) % 3 - 1}\n"
+                            for s in range(1, 10) for k in (1, 2, 3)))
+    extra.write_text("1661 shot00099_1 1\n1661 shot00099_2 0\n")
+    merged = load_qrels(base, extra=[extra])
+    assert merged.extra_stratum == "10" and merged.topics["1661"].strata[:3] == ("1", "10", "2")
+    got, want = merged.without_extra().topics["1661"], load_qrels(base).topics["1661"]
+    assert (got.strata, got.rows, got.pooled, got.judged, got.relevant, got.est_relevant,
+            got.relevant_tokens) == (want.strata, want.rows, want.pooled, want.judged,
+                                     want.relevant, want.est_relevant, want.relevant_tokens)
+    assert got.stratum.tolist() == want.stratum.tolist()

@@ -74,12 +74,14 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     out = Path(request.out)
     _check_destination(out)
     kind = input_kind(request)
-    qrels = load_qrels(request.qrels)
-    _refuse_merged(qrels)
-    merged = qrels.merge(*request.extra_qrels)      # read and checked now: nothing written yet
+    # A 'qrels merge' output is taken apart as its sidecar records it: the pages show NIST's
+    # judgments as NIST's and the merged ones as yours, as with --qrels BASE --extra-qrels FILE.
+    merged = load_qrels(request.qrels, request.extra_qrels)  # checked: nothing written yet
+    qrels = merged.without_extra()
+    base = merged.extra_record.base if merged.extra_record else request.qrels
     scored = score_runs(qrels, list(request.runs))
     labels = run_labels(request.labels, scored)
-    texts = topic_texts(request.topics, request.qrels)
+    texts = topic_texts(request.topics, base)
     listed = {s.shot_id: s for s in list_source_shots(request, kind)}
     pages = topic_pages(qrels, scored, texts, request.depth)
     if request.topics is not None and not any(p["text"] for p in pages):
@@ -89,7 +91,7 @@ def build_site(request: BrowseRequest) -> BrowseResult:
     shown = sorted({e["shot"] for p in pages for r in p["runs"] for e in r["shots"] + r["missed"]},
                    key=natural_key)
     workers = usable_cores() if request.workers is None else request.workers
-    site = _site_data(request, qrels, scored, labels, kind)
+    site = _site_data(request, base, merged, scored, labels, kind)
     site["extra_qrels"] = merged.extra_record.listed() if merged.extra_record else []
     site["judged_by_you"] = judged_by_you(merged)
     with output_lock(out):
@@ -103,13 +105,18 @@ def build_site(request: BrowseRequest) -> BrowseResult:
                         sum(t.made for t in thumbs.values()), len(missing))
 
 
-def _site_data(request: BrowseRequest, qrels: Qrels, scored: Sequence[ScoredRun],
+def _site_data(request: BrowseRequest, base: str, merged: Qrels, scored: Sequence[ScoredRun],
                labels: Sequence[str], kind: str) -> dict:
-    """What every page reads (``data/site.js``): the settings, the classes, the runs' means."""
+    """What every page reads (``data/site.js``): the settings, the classes, the runs' means.
+    NIST's judgments come from `base` (as given, or as 'qrels merge' recorded it): the pages
+    keep judgments made in them under its sha256, so a merged file and its base with
+    --extra-qrels open the same ones."""
+    record = merged.extra_record
+    sha256 = record.base_sha256 if record else file_sha256(merged.path, "qrels file")
     return {
-        "tool": "fpig-trecvid browse", "version": __version__, "qrels": qrels.path,
-        "qrels_name": request.qrels if request.qrels in REGISTRY else Path(qrels.path).name,
-        "qrels_sha256": file_sha256(qrels.path, "qrels file"), "depth": request.depth,
+        "tool": "fpig-trecvid browse", "version": __version__, "qrels": merged.path,
+        "qrels_name": base if base in REGISTRY else Path(base).name, "qrels_sha256": sha256,
+        "depth": request.depth,
         "pooled_depth": POOLED_DEPTH, "source": kind, "videos": kind != "keyframes",
         "classes": [{"class": cls, "letter": letter, "name": name}
                     for cls, (letter, name, _) in LEGEND.items()],
@@ -117,19 +124,6 @@ def _site_data(request: BrowseRequest, qrels: Qrels, scored: Sequence[ScoredRun]
                   "infAP": s.result.infAP, "topics": len(s.result.topics),
                   "pooled": s.coverage.pooled[s.coverage.depths.index(POOLED_DEPTH)]}
                  for i, (label, s) in enumerate(zip(labels, scored))]}
-
-
-def _refuse_merged(qrels: Qrels) -> None:
-    """A ``qrels merge`` output holds the team's judgments as a stratum like NIST's: the pages
-    would frame them as NIST's (R, N) and no shot would be left to judge. Browse takes the
-    base and the files apart, which is what the sidecar records."""
-    record = qrels.extra_record
-    if record is None:
-        return
-    extras = " ".join(f"--extra-qrels {path}" for path, _ in record.files)
-    raise InputError(f"a 'qrels merge' output ({record.base} with extra judgments as stratum "
-                     f"{record.stratum}): browse shows NIST's judgments and yours apart, so pass "
-                     f"--qrels {record.base} {extras}", qrels.path)
 
 
 def _check_numbers(request: BrowseRequest) -> None:

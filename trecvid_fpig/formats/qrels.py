@@ -79,12 +79,13 @@ class ExtraJudgments:
 @dataclass(frozen=True)
 class ExtraRecord:
     """Where the extra stratum of a qrels came from, so that a number made with it says so: the
-    base qrels as given (``tv21`` or a path), each extra file (path as given, sha256) and the
-    stratum. :meth:`Qrels.merge` makes it; ``qrels merge`` writes it in the sidecar beside its
-    output, and :func:`load_qrels` reads it back from there."""
+    base qrels as given (``tv21`` or a path) and its sha256, each extra file (path as given,
+    sha256) and the stratum. :meth:`Qrels.merge` makes it; ``qrels merge`` writes it in the
+    sidecar beside its output, and :func:`load_qrels` reads it back from there."""
     base: str
     files: Tuple[Tuple[str, str], ...]
     stratum: str
+    base_sha256: str
 
     def listed(self) -> List[Dict[str, str]]:
         """The extra files as JSON outputs and ``DataFrame.attrs`` list them."""
@@ -121,8 +122,18 @@ class Qrels:
         topics = dict(self.topics)
         for topic, shots in judged.items():
             topics[topic] = _with_stratum(topics[topic], key, shots)
-        record = ExtraRecord(base, tuple((e.path, e.sha256) for e in read), key)
+        record = ExtraRecord(base, tuple((e.path, e.sha256) for e in read), key,
+                             file_sha256(self.path, "qrels file"))
         return Qrels(self.path, topics, read, key, record)
+
+    def without_extra(self) -> "Qrels":
+        """These qrels as NIST judged them: less the extra stratum (of :meth:`merge`, or of a
+        ``qrels merge`` file read back), each topic as parsing the base file gives it."""
+        if self.extra_stratum is None:
+            return self
+        topics = {topic: _without_stratum(tj, self.extra_stratum) for topic, tj in
+                  self.topics.items()}
+        return Qrels(self.path, topics)
 
     def extra_lines(self) -> str:
         """The merged judgments as qrels lines (``topic 0 shot stratum judgment``), in the order
@@ -282,7 +293,7 @@ def write_merged_qrels(merged: Qrels, out: Union[str, Path]) -> Path:
         with atomic_write(stage / target.name) as fh:
             fh.write(text + ("" if text.endswith("\n") else "\n") + merged.extra_lines())
         sidecar = {"written_by": MERGED_BY, "stratum": record.stratum,
-                   "base": {"qrels": record.base, "sha256": file_sha256(merged.path)},
+                   "base": {"qrels": record.base, "sha256": record.base_sha256},
                    "extra_qrels": record.listed(),
                    "sha256": file_sha256(stage / target.name)}
         with atomic_write(stage / side) as fh:
@@ -302,7 +313,7 @@ def merged_record(path: Union[str, Path]) -> Optional[ExtraRecord]:
     try:
         record = ExtraRecord(str(info["base"]["qrels"]),
                              tuple((str(e["path"]), str(e["sha256"])) for e in info["extra_qrels"]),
-                             str(info["stratum"]))
+                             str(info["stratum"]), str(info["base"]["sha256"]))
     except (KeyError, TypeError):
         record = None
     if record is None or info.get("sha256") != file_sha256(path, "qrels file"):
@@ -417,6 +428,22 @@ def _with_stratum(tj: TopicJudgments, key: str, judged: Dict[str, int]) -> Topic
     rows.update({shot: len(tj.rows) + i for i, shot in enumerate(shots)})
     tokens = list(tj.relevant_tokens) + [str(judged[s]) for s in shots if judged[s] > 0]
     return _topic_judgments(tj.topic, strata, stratum, grade, rows, tokens)
+
+
+def _without_stratum(tj: TopicJudgments, key: str) -> TopicJudgments:
+    """`tj` less stratum `key`, whose rows follow its own (the undoing of :func:`_with_stratum`)."""
+    if key not in tj.strata:
+        return tj
+    gone = tj.strata.index(key)
+    keep = tj.stratum != gone
+    strata = tuple(k for k in tj.strata if k != key)
+    stratum = tj.stratum[keep] - (tj.stratum[keep] > gone)
+    shots = [shot for shot, row in sorted(tj.rows.items(), key=lambda item: item[1])
+             if keep[row]]
+    relevant_kept = keep[tj.grade > 0]
+    tokens = [t for t, kept in zip(tj.relevant_tokens, relevant_kept) if kept]
+    return _topic_judgments(tj.topic, strata, stratum, tj.grade[keep],
+                            {shot: i for i, shot in enumerate(shots)}, tokens)
 
 
 def parse_qrels(path: Union[str, Path]) -> Qrels:
