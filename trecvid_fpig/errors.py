@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Optional, Union
 
 
+def one_line(text: str) -> str:
+    """`text` with its control characters escaped (a newline as ``\\n``): a file name or a value
+    holding one still gives one line, which shows where it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class InputError(Exception):
     """A user-supplied file, id or value that the toolkit cannot accept."""
 
@@ -21,7 +29,7 @@ class InputError(Exception):
         if self.path is not None:
             where = self.path if line is None else f"{self.path}:{line}"
             where += ": "
-        super().__init__(where + message)
+        super().__init__(one_line(where + message))
 
     def __reduce__(self):
         """Keep path and line when the error crosses a process boundary (parallel scoring)."""

@@ -369,3 +369,28 @@ def test_numbers_of_thousands_of_digits_are_one_line(tmp_path):
     assert err.value.line == 2
     names = [f"shot{huge}_1", "shot2_10", "shot2_9", "shot02_9"]
     assert sorted(names, key=natural_key) == ["shot2_9", "shot02_9", "shot2_10", f"shot{huge}_1"]
+
+
+# --- 7. a name with a control character in it --------------------------------------------------
+
+@pytest.mark.parametrize("name", ["a\nb", "tab\there", "esc\x1b[31m"])
+def test_a_file_name_with_a_control_character_is_one_line_that_shows_it(tmp_path, name):
+    """Found by the API fuzz: a path "\\n" made the error two lines; the name is shown escaped."""
+    line = refused(fpig("score", "--qrels", "tv21", tmp_path / name), "no such file")
+    assert repr(name)[1:-1] in line
+
+
+def test_a_run_file_with_a_newline_in_its_name_is_one_line_when_malformed(tmp_path):
+    bad = tmp_path / "my\nrun.txt"
+    bad.write_text("1661 Q0 shot00001_1 1 0.5\n")           # five columns: TREC runs have six
+    refused(fpig("score", "--qrels", "tv21", bad), "my\\nrun.txt:1")
+
+
+def test_score_s_warnings_naming_such_a_run_are_one_line(tmp_path):
+    bad = tmp_path / "my\nrun.txt"            # a shot twice, and nothing in NIST's pool
+    bad.write_text("1661 Q0 shot00001_1 1 0.5 r\n1661 Q0 shot00001_1 2 0.4 r\n")
+    result = fpig("score", "--qrels", "tv21", bad)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("fpig-trecvid: warning: ") for line in lines)
+    assert all(f"{tmp_path}/my\\nrun.txt: " in line for line in lines), lines

@@ -6,9 +6,11 @@ from typing import Optional
 
 import click
 
+from ..errors import one_line
 from ..formats.store import (POOLS, STORE_DTYPES, convert_features, manifest_lines, read_features,
                              verify_store)
 from .options import shot_source_options, tower_config_option
+from .output import tell
 
 
 @click.group("features")
@@ -149,13 +151,14 @@ def extract(out: str, checkpoint: str, keyframes: Optional[str], videos: Optiona
     if result.failures:
         shown = result.failures[:20]
         for failure in shown:
-            click.echo(f"failed: {failure.shot_id}  {failure.source}  {failure.reason}", err=True)
+            click.echo(one_line(f"failed: {failure.shot_id}  {failure.source}  {failure.reason}"),
+                       err=True)
         if len(result.failures) > len(shown):
             click.echo(f"... and {len(result.failures) - len(shown)} more", err=True)
     if result.manifest is None:
-        click.echo(f"fpig-trecvid: {len(result.failures)} shot(s) failed, listed in "
-                   f"{result.failed_file}; the store was not written. Fix them and rerun the "
-                   f"same command (done shards are kept), or pass --allow-missing.", err=True)
+        tell(f"{len(result.failures)} shot(s) failed, listed in "
+             f"{result.failed_file}; the store was not written. Fix them and rerun the "
+             f"same command (done shards are kept), or pass --allow-missing.")
         raise SystemExit(1)
     if not quiet:
         m, record = result.manifest, result.manifest["extract"]

@@ -16,7 +16,7 @@ from functools import partial
 import click
 
 from ..base.signals import STOP_SIGNALS, Interrupted, raise_interrupted
-from ..errors import InputError, InputWarning
+from ..errors import InputError, InputWarning, one_line
 
 #: Exit codes: 0 done, 1 done but a check failed (``score --strict``), 2 refused input or an
 #: error writing, 128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM).
@@ -49,9 +49,9 @@ def _show_warning(held: list, message, category, filename, lineno, file=None, li
     """The toolkit's own warnings as one line on stderr at once; a library's (numpy's
     RuntimeWarning, a UserWarning) held in `held` until the command ends (:func:`_show_held`)."""
     if issubclass(category, InputWarning):
-        click.echo(f"fpig-trecvid: warning: {message}", err=True)
+        click.echo(f"fpig-trecvid: warning: {one_line(str(message))}", err=True)
     else:
-        held.append(f"fpig-trecvid: warning: {message} ({category.__name__})")
+        held.append(f"fpig-trecvid: warning: {one_line(str(message))} ({category.__name__})")
 
 
 def _show_held(held: list) -> None:
@@ -92,13 +92,15 @@ class _Group(click.Group):
             ctx.exit(EXIT_INPUT)
         except EOFError as exc:         # a reader that did not say which input: still one line,
             # and not click's Abort, which would exit 130 as if Ctrl-C had been pressed
-            click.echo(f"fpig-trecvid: error: input ended early ({exc or 'end of file'})", err=True)
+            cause = one_line(str(exc)) or "end of file"
+            click.echo(f"fpig-trecvid: error: input ended early ({cause})", err=True)
             ctx.exit(EXIT_INPUT)
         except OSError as exc:          # a writer that did not say which output: still one line
             if exc.errno == errno.EPIPE:
                 raise                   # `| head`: click leaves quietly
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"fpig-trecvid: error: {where}{exc.strerror or exc}", err=True)
+            click.echo(f"fpig-trecvid: error: {one_line(where + str(exc.strerror or exc))}",
+                       err=True)
             ctx.exit(EXIT_INPUT)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):

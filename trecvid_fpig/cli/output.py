@@ -8,6 +8,7 @@ import click
 
 from ..base.locks import output_lock
 from ..base.outputs import refuse_input_as_output, write_text_atomic
+from ..errors import one_line
 
 
 def check_out(out: Optional[str], inputs: Iterable[Tuple[str, Optional[object]]]) -> None:
@@ -30,6 +31,12 @@ def manifest_inputs(spec) -> List[Tuple[str, Path]]:
     return inputs
 
 
+def tell(text: str) -> None:
+    """One line on stderr after the program's name (``warning: FILE: …``, ``note: …``); a
+    control character in a file name or value is shown escaped, so it stays one line."""
+    click.echo(f"fpig-trecvid: {one_line(text)}", err=True)
+
+
 def emit(text: str, out: Optional[str] = None, notes: Iterable[str] = ()) -> None:
     if out:
         with output_lock(out):
@@ -37,4 +44,4 @@ def emit(text: str, out: Optional[str] = None, notes: Iterable[str] = ()) -> Non
     else:
         click.echo(text, nl=False)
     for note in notes:
-        click.echo(f"fpig-trecvid: {note}", err=True)
+        tell(note)

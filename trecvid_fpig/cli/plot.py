@@ -13,7 +13,7 @@ from ..report.cells import CellEvaluator
 from ..report.compare import scores_from_manifest, scores_from_runs
 from ..report.manifest import load_manifest
 from .options import QRELS_METAVAR
-from .output import manifest_inputs
+from .output import manifest_inputs, tell
 
 
 def _figure_paths(prefix: str):
@@ -88,9 +88,9 @@ def topics_command(qrels_spec: Optional[str], manifest: Optional[str], year: Opt
                                   labels=labels)
         what = qrels_spec.upper() if qrels_spec in REGISTRY else f"qrels {qrels_spec}"
     for note in scores.notes:
-        click.echo(f"fpig-trecvid: {note}", err=True)
+        tell(note)
     for line in scores.extra_lines:     # figures are data: the files and sha256 go to stderr
-        click.echo(f"fpig-trecvid: note: {line}", err=True)
+        tell(f"note: {line}")
     what += ", with extra judgments" if scores.extra else ""
     title = title if title is not None else f"infAP per topic, {what}"
     texts = topic_texts() if topic_text else None

@@ -15,7 +15,7 @@ from ..formats.qrels_registry import REGISTRY, fetch
 from ..formats.runs import read_any_run
 from ..formats.topics import resolve_qrels
 from .options import QRELS_METAVAR
-from .output import check_out, emit
+from .output import check_out, emit, tell
 
 
 @click.group("qrels")
@@ -42,7 +42,7 @@ def fetch_command(sets: Tuple[str, ...], from_file: Optional[str], force: bool) 
     for name in sets:
         done = fetch(name, from_file=from_file, force=force)
         for note in done.notes:
-            click.echo(f"fpig-trecvid: warning: {note}", err=True)
+            tell(f"warning: {note}")
         if done.action == "installed":
             held = f"{len(done.topics)} topics, {done.topics[0]}-{done.topics[-1]}"
             click.echo(f"{name}: installed {done.path} ({held}) from {done.source}, git blob "

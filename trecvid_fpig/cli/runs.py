@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 import click
 
 from ..base.locks import output_lock
-from .output import check_out
+from .output import check_out, tell
 
 
 @click.group("runs")
@@ -79,14 +79,13 @@ def _convert(src: str, dst: str, target: str, run_id: Optional[str], xml_fields:
         shots, cut = submission_shots(ranking.shots)
         topics.append((topic_of_run_id(topic, src), elapsed, shots))
         if ranking.repeated:
-            click.echo(f"fpig-trecvid: warning: {src}: topic {topic}: {len(ranking.repeated)} "
-                       f"shot(s) on more than one line, written once at the last line's score "
-                       f"(as NIST's scorer reads them): {_listed(ranking.repeated)}", err=True)
+            tell(f"warning: {src}: topic {topic}: {len(ranking.repeated)} "
+                 f"shot(s) on more than one line, written once at the last line's score "
+                 f"(as NIST's scorer reads them): {_listed(ranking.repeated)}")
         if cut:
-            click.echo(f"fpig-trecvid: warning: {src}: topic {topic}: {len(ranking.shots)} "
-                       f"shots; the XML keeps the first {len(shots)} as NIST's scorer ranks "
-                       f"them (a submission holds at most {len(shots)}), {cut} left out",
-                       err=True)
+            tell(f"warning: {src}: topic {topic}: {len(ranking.shots)} "
+                 f"shots; the XML keeps the first {len(shots)} as NIST's scorer ranks "
+                 f"them (a submission holds at most {len(shots)}), {cut} left out")
     write_avs_xml(dst, attributes, topics)
 
 
@@ -114,7 +113,6 @@ def check(topic_spec: str, collection: Optional[str], runs: Tuple[str, ...]) -> 
         click.echo(str(p))
     failing = [found for found in problems.values() if found]
     if failing:
-        click.echo(f"fpig-trecvid: {sum(map(len, failing))} problem(s) in {len(failing)} run(s)",
-                   err=True)
+        tell(f"{sum(map(len, failing))} problem(s) in {len(failing)} run(s)")
         raise SystemExit(1)
     click.echo(f"{len(runs)} run(s) valid for {topics.name}")

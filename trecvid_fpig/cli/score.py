@@ -11,6 +11,7 @@ from ..evaluate.score import extra_judgments_line, score_rows, score_runs
 from ..formats.qrels import load_qrels
 from ..report.formats import FORMATS, render
 from .options import QRELS_HELP, QRELS_METAVAR
+from .output import tell
 
 
 @click.command("score")
@@ -63,21 +64,20 @@ def command(qrels_spec: str, per_topic: bool, fmt: str, strict: bool, measures: 
             click.echo(extra_judgments_line(record))
         click.echo(render(rows, columns, fmt, meta=meta, exact_csv=True), nl=False)
     if qrels.extra_record and fmt in ("csv", "sample-eval"):       # their output stays data
-        click.echo(f"fpig-trecvid: note: {extra_judgments_line(qrels.extra_record)}", err=True)
+        tell(f"note: {extra_judgments_line(qrels.extra_record)}")
     # sample_eval.pl skips misspelt topics without a word; --strict names each as a violation
     if fmt != "sample-eval" and not strict:
         for s in scored:
             for warning in s.warnings:
-                click.echo(f"fpig-trecvid: warning: {s.run.path}: {warning}", err=True)
+                tell(f"warning: {s.run.path}: {warning}")
     for s in scored:          # every format: a number NIST's pool cannot support says so
         if s.coverage.low:
-            click.echo(f"fpig-trecvid: warning: {s.run.path}: {s.coverage.warning(s.result.infAP)}",
-                       err=True)
+            tell(f"warning: {s.run.path}: {s.coverage.warning(s.result.infAP)}")
     violations = [(s.run.path, v) for s in scored for v in s.violations]
     for path, v in violations:
-        click.echo(f"fpig-trecvid: {path}: {v}", err=True)
+        tell(f"{path}: {v}")
     for error in failed:
-        click.echo(f"fpig-trecvid: error: {error} (this run is not scored above)", err=True)
+        tell(f"error: {error} (this run is not scored above)")
     if failed:
         raise SystemExit(2)
     if violations:
