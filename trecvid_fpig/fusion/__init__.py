@@ -90,7 +90,12 @@ def fuse(runs: Sequence[Run], method: str = "rrf", norm: Optional[str] = None,
         for run in runs:
             r = run.topics.get(topic)
             rankings.append(empty if r is None else (r.shots[:depth], r.scores[:depth]))
-        ranked = ranking_of(topic, fuse_topic(rankings, method, norm, weights, rrf_k))
+        scores = fuse_topic(rankings, method, norm, weights, rrf_k)
+        if not np.isfinite(list(scores.values())).all():       # only raw scores sum that far
+            raise InputError(f"topic {topic}: the runs' scores add up beyond the largest float "
+                             f"({method} of unnormalised scores): normalise them (minmax, zscore "
+                             f"or sum)")
+        ranked = ranking_of(topic, scores)
         fused[topic] = TopicRanking(topic, ranked.shots[:keep], ranked.scores[:keep],
                                     min(keep, ranked.num_lines), ())
     return Run(f"<fused {method}>", tag, fused)
