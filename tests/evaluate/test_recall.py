@@ -1,6 +1,7 @@
 """recall_metrics against an independent sort-based reference (CLIP4Clip's formulation), and
 hand-worked cases that pin the conventions: ties, group max, median, DSL, NaN."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -208,6 +209,18 @@ def test_infinity_is_always_an_error(value):
     x[1, 2] = value
     with pytest.raises(InputError, match=r"sims\.npy: infinite similarity .* row 1, column 2"):
         recall_metrics(x, nan_as_lowest=True, source="sims.npy")
+
+
+@pytest.mark.parametrize("dtype,big", [(np.float16, 6e4), (np.float32, 3e38)])
+def test_similarities_near_the_dtypes_largest_value_rank_without_a_warning(dtype, big):
+    # the fast finiteness check sums a block: that sum overflowed and numpy's RuntimeWarning
+    # reached the CLI's stderr ("overflow encountered in reduce") for a valid matrix
+    x = np.full((3, 3), big / 2, dtype=dtype)
+    np.fill_diagonal(x, big)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = recall_metrics(x, ks=(1,))
+    assert result["t2v"]["R@1"] == result["v2t"]["R@1"] == 100.0
 
 
 def test_recall_cut_offs_are_sorted_and_can_exceed_the_videos():

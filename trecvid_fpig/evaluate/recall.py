@@ -308,8 +308,9 @@ class _Scan:
                 hasher.shutdown()
 
     def _finite(self, block: np.ndarray, start: int) -> np.ndarray:
-        if np.isfinite(block.sum()):     # one fast pass; a huge finite sum just looks closer
-            return block
+        with np.errstate(over="ignore"):    # a sum past float32's 3.4e38 is no overflow to tell
+            if np.isfinite(block.sum()):     # one fast pass; a huge finite sum just looks closer
+                return block
         infinite = np.isinf(block)
         if infinite.any():
             row, col = np.argwhere(infinite)[0]
