@@ -88,12 +88,24 @@ def test_sensitivity_figure(tmp_path):
     ("param,value,metric\nα,1,0.1\nα,1,0.2\n", ":3: α = 1 repeats line 2"),
     ("param,value,metric\nα,1\n", ":2: expected 3 fields"),
     ("param,value,metric\n", "no data lines"),
+    ("param,value,metric\nα,1,1.7e308\nα,2,0\n", ":2: metric must be between -1e+200 and 1e+200"),
+    ("param,value,metric\nα,1e300,1\nα,2,0\n", ":2: value must be between -1e+200 and 1e+200"),
 ])
 def test_bad_sensitivity_csv(tmp_path, text, message):
     (tmp_path / "s.csv").write_text(text, encoding="utf-8")
     result = plot("sensitivity", tmp_path / "s.csv", "--out", tmp_path / "s", ok=False)
     assert result.exit_code == 2 and message in result.stderr
     assert not (tmp_path / "s.png").exists()
+
+
+def test_sensitivity_values_up_to_the_bound_plot_without_a_warning(tmp_path):
+    # beyond it matplotlib's axis arithmetic overflowed: a traceback, or a RuntimeWarning
+    (tmp_path / "s.csv").write_text("param,value,metric\nα,1e200,1e200\nα,5e-324,-1e200\n"
+                                    "β,-1e200,0\nβ,1e200,1\n", encoding="utf-8")
+    result = plot("sensitivity", tmp_path / "s.csv", "--out", tmp_path / "s", "--logx", "α",
+                  "--dpi", "20")
+    assert result.stderr == ""
+    check_images(tmp_path / "s", 8, 3, dpi=20)
 
 
 def test_plot_needs_runs_or_manifest(tmp_path):

@@ -225,12 +225,22 @@ class SensitivityPoint:
     series: str = ""
 
 
+#: Largest magnitude plotted: matplotlib's margins and ticks overflow near the largest float
+#: (a traceback: "arange: cannot compute length"), and a log axis's 5% margins of its decades
+#: (1e300 down to 1e-300 overflows) from well below it.
+MAX_PLOTTED = 1e200
+
+
 def _finite(token: str, what: str, path: Union[str, Path], line: int) -> float:
     try:
-        return ascii_float(token)
+        value = ascii_float(token)
     except ValueError:
         raise InputError(f"{what} must be a finite number, got {token!r} (ASCII digits only)",
                          path, line) from None
+    if abs(value) > MAX_PLOTTED:
+        raise InputError(f"{what} must be between -{MAX_PLOTTED:g} and {MAX_PLOTTED:g} to be "
+                         f"plotted, got {token!r}", path, line)
+    return value
 
 
 @dataclass(frozen=True)
