@@ -145,6 +145,18 @@ def test_a_topic_missing_from_one_run_is_fused_from_the_others():
     assert fused.to_dict() == {"1661": {"shot00001_1": 1.0, "shot00002_1": 0.0}, "1662": {"shot00003_1": 0.0}}
 
 
+def test_a_topic_spelt_two_ways_is_refused_not_fused_apart(tmp_path):
+    # '01661' and '1661' were fused as two topics, each from one run: the scorer then skipped
+    # 01661, so the 'fused' run scored as one of its inputs alone
+    (tmp_path / "a.txt").write_text("01661 Q0 shot00001_1 1 1 a\n")
+    (tmp_path / "b.txt").write_text("1661 Q0 shot00002_1 1 1 b\n")
+    result = invoke("fuse", "--run-id", "f", "--out", tmp_path / "f.txt", tmp_path / "a.txt",
+                    tmp_path / "b.txt", ok=False)
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert f"b.txt: topic 1661 is written 01661 in {tmp_path / 'a.txt'}" in result.stderr
+    assert not (tmp_path / "f.txt").exists()
+
+
 def test_cli_writes_the_api_result(tmp_path, data_dir):
     runs = [data_dir / "tv21.runA.txt.gz", data_dir / "tv21.runB.txt.gz"]
     invoke("fuse", "--method", "weighted", "--weights", "1,2", "--norm", "zscore", "--run-id", "w",

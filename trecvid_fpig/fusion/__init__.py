@@ -70,6 +70,19 @@ def fuse_topic(rankings: Sequence[Tuple[Sequence[str], np.ndarray]], method: str
     return weighted_sum(normalised, kept)
 
 
+def _one_spelling(runs: Sequence[Run]) -> Dict[str, Run]:
+    """Every topic of `runs` (and the first run that has it), refusing a number spelt two ways
+    ('01661' and '1661'): fused apart, as two topics, the scorer would skip one of them."""
+    first: Dict[int, Tuple[str, Run]] = {}
+    for run in runs:
+        for topic in run.topics:
+            spelt, where = first.setdefault(int(topic), (topic, run))
+            if spelt != topic:
+                raise InputError(f"topic {topic} is written {spelt} in {where.path}: write each "
+                                 f"topic as NIST does (1661) in every run", run.path)
+    return {topic: run for topic, run in first.values()}
+
+
 def fuse(runs: Sequence[Run], method: str = "rrf", norm: Optional[str] = None,
          weights: Optional[Sequence[float]] = None, rrf_k: float = 60,
          depth: int = MAX_RESULT_SIZE, keep: int = MAX_RESULT_SIZE, tag: str = "fused") -> Run:
@@ -82,7 +95,7 @@ def fuse(runs: Sequence[Run], method: str = "rrf", norm: Optional[str] = None,
         raise InputError(f"depth and the shots kept must be at least 1, got {depth} and {keep}")
     if weights is not None:
         runs, weights = zip(*[(run, w) for run, w in zip(runs, weights) if w > 0])
-    topics = sorted({t for run in runs for t in run.topics}, key=int)
+    topics = sorted(_one_spelling(runs), key=int)
     empty: Tuple[Tuple[str, ...], np.ndarray] = ((), np.zeros(0))
     fused = {}
     for topic in topics:
