@@ -263,3 +263,34 @@ def test_second_extraction_into_the_same_store_is_refused_and_files_respect_the_
     assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()} == {
         "manifest.json": 0o644, "features.npy": 0o644, "ids.npy": 0o644}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kf", "kf.fpig"]
+
+
+def test_a_rerun_on_other_keyframes_redoes_the_shards_made_from_the_first(tmp_path, fake_tower):
+    """Resuming keeps a shard only if its shots come from the same files: rerun on a second
+    copy of the collection (other pixels, the same names), the store was half the first's."""
+    shots = {f"shot00001_{n}": 1 for n in range(1, 5)}
+    first = keyframe_collection(tmp_path / "first", shots, seed=1)
+    second = keyframe_collection(tmp_path / "second", shots, seed=2)
+    (first / "00001" / "shot00001_4_1_RKF.png").write_bytes(b"broken")
+
+    def extract(root, out, ok=True):
+        return invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", root,
+                      "--workers", "0", "--shard-size", "2", "--quiet", out, ok=ok)
+
+    assert extract(first, tmp_path / "kf.fpig", ok=False).exit_code == 1   # shard 0 is done
+    extract(second, tmp_path / "kf.fpig")
+    extract(second, tmp_path / "fresh.fpig")
+    for name in ("features.npy", "ids.npy"):
+        assert (tmp_path / "kf.fpig" / name).read_bytes() == \
+            (tmp_path / "fresh.fpig" / name).read_bytes()
+
+
+def test_a_shots_plan_names_its_files_absolutely_and_its_frames(tmp_path, monkeypatch):
+    """Corrected boundaries (the same shot ids) or the same files named from elsewhere."""
+    from trecvid_fpig.extract.shots import Shot
+
+    monkeypatch.chdir(tmp_path)
+    shot = Shot("shot00001_1", "v/00001.mp4", frames=(0, 24))
+    assert shot.plan() != Shot("shot00001_1", "v/00001.mp4", frames=(0, 25)).plan()
+    assert shot.plan() == Shot("shot00001_1", str(tmp_path / "v/00001.mp4"),
+                               frames=(0, 24)).plan()

@@ -236,3 +236,15 @@ def test_each_decode_worker_is_told_its_share_of_the_cores(tmp_path, collection,
                "--boundaries", collection[1], "--workers", workers, "--quiet",
                tmp_path / f"w{workers}.fpig")
         assert set(told.read_text().split()) == {str(reader.decoder_threads(workers))}
+
+
+def test_an_avi_of_x264_numbers_its_frames_from_its_first(tmp_path):
+    """AVI's stream starts one tick before an x264 AVI's first frame: numbered from the start,
+    frame n was frame n - 1, and a shot's first frame taken was the shot before's last."""
+    path = write_video(tmp_path / "00001.avi", 60, gop=12)
+    write_boundaries(tmp_path / "msb" / "00001.tsv", [(0, 29), (30, 59)])
+    shots = video_shots(tmp_path, tmp_path / "msb")
+    assert shots[0].source == str(path)
+    for shot, result in zip(shots, read_shots(shots, "uniform", 4)):
+        assert numbers(result) == list(result.taken)
+        assert result.taken[0] == shot.frames[0] and result.taken[-1] == shot.frames[1]

@@ -52,8 +52,8 @@ def test_convert_and_extract_write_one_manifest(tmp_path):
     work.mkdir()
     for number, (start, stop) in enumerate([(0, 3), (3, 7)]):
         writer.write_shard(work, writer.ShardOutput(
-            number, tuple(ids[start:stop]), tuple(ids[start:stop]), rows[start:stop], None, (),
-            0, {}), "settings")
+            number, tuple(ids[start:stop]), "plan", tuple(ids[start:stop]), rows[start:stop],
+            None, (), 0, {}), "settings")
     record = {"input": {"kind": "keyframes", "path": "kf"}}
     extracted = writer.write_store(tmp_path / "e.fpig", [writer.shard_directory(work, 0),
                                                         writer.shard_directory(work, 1)],

@@ -171,8 +171,9 @@ def _extract(request: ExtractRequest, encoder, out: Path, started: float) -> Ext
     settings_hash = writer.settings_sha256(settings)
     work = writer.work_directory(out)
     writer.start_work(work, settings, request.overwrite)
-    shards = [ShardTask(n, tuple(planned[a:b])) for n, (a, b) in enumerate(ranges)]
-    pending = [t for t in shards if not writer.shard_done(work, t.number, t.ids, settings_hash)]
+    shards = [ShardTask.of(n, planned[a:b]) for n, (a, b) in enumerate(ranges)]
+    pending = [t for t in shards
+               if not writer.shard_done(work, t.number, t.plan_sha256, settings_hash)]
     where = preprocess_where(request, actor_device, encoder)
     mapper = ShotMapper(encoder, request.batch_size, full_size=where == "device")
     spec = DecodeSpec(sampling, request.frames, mapper.preprocess, where == "device")

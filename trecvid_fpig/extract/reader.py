@@ -237,6 +237,11 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
     dropped undecoded. After a drop the decoder is drained and reset, and restarts at the dropped
     GOP before the needed one, so frames that an open GOP's first pictures take from the GOP
     before are decoded too: every frame taken is the one a sequential decode gives.
+
+    Frame 0 is at the stream's start time, or at its first packet's pts when that is a keyframe
+    shown later: AVI's demuxer starts the stream at the first dts, one tick before an x264
+    AVI's first frame, whose frames were then numbered from 1, so a shot's first frame taken
+    was the last of the shot before.
     """
     frames_per_tick = stream.time_base * fps
     start_pts = stream.start_time or 0
@@ -256,12 +261,16 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
 
     dropped: list = []                # the last GOP dropped, while the decoder is reset
     gop: list = []                    # packets of the current GOP not yet decoded
-    gop_bytes, live, streaming = 0, False, False
+    gop_bytes, live, streaming, first = 0, False, False, True
     for packet in container.demux(stream):
         if not missing:
             break
         if packet.size == 0:          # the demuxer's end-of-stream marker
             continue
+        if first:
+            first = False
+            if packet.is_keyframe and packet.pts is not None and packet.pts > start_pts:
+                start_pts = packet.pts
         if packet.is_keyframe:
             if gop:                   # the GOP before held no wanted frame: drop it
                 if live:

@@ -16,7 +16,7 @@ from . import shared_frames
 from .mapper import Preprocess, ShotMapper
 from .reader import read_shots
 from .shots import Failure, Shot
-from .writer import ShardOutput
+from .writer import ShardOutput, ids_sha256
 
 #: Shots per decode task; 16 shots x 12 frames x 224^2 x 3 bytes = 29 MB of pixels.
 UNIT_SHOTS = 16
@@ -28,9 +28,16 @@ FULL_SIZE_UNIT_FRAMES = 48
 
 @dataclass(frozen=True)
 class ShardTask:
-    """Shard `number`: the shots of rows ``[start, start+len(shots))`` of the shot list."""
+    """Shard `number`: the shots of rows ``[start, start+len(shots))`` of the shot list, and
+    the sha256 of their :meth:`~.shots.Shot.plan` lines (made where the command runs: a Ray
+    actor's working directory would make other absolute paths of relative ones)."""
     number: int
     shots: Tuple[Shot, ...]
+    plan_sha256: str
+
+    @classmethod
+    def of(cls, number: int, shots: Sequence[Shot]) -> "ShardTask":
+        return cls(number, tuple(shots), ids_sha256([s.plan() for s in shots]))
 
     @property
     def ids(self) -> Tuple[str, ...]:
@@ -188,7 +195,8 @@ def run_shard(task: ShardTask, decoded: Iterable[List[Decoded]], mapper: ShotMap
     ok = [s for s in task.ids if s in vectors]
     dim = int(mapper.encoder.output_dim)
     return ShardOutput(
-        number=task.number, planned_ids=task.ids, ids=tuple(ok),
+        number=task.number, planned_ids=task.ids, plan_sha256=task.plan_sha256,
+        ids=tuple(ok),
         features=np.stack([vectors[s] for s in ok]) if ok else np.zeros((0, dim), np.float32),
         frames=[frame_vectors[s] for s in ok] if keep_frames else None,
         failures=tuple(failures[s] for s in task.ids if s in failures),

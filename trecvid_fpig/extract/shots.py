@@ -17,6 +17,8 @@ first.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,13 @@ class Shot:
     @property
     def is_video(self) -> bool:
         return not self.images
+
+    def plan(self) -> str:
+        """Where the shot's pixels come from, as one line: its id, its files as absolute paths,
+        its frame range or seconds. A resumed extraction compares it, so that a shard made from
+        another directory or other boundaries is redone, not kept beside the new ones."""
+        files = [os.path.abspath(f) for f in (self.images or (self.source,))]
+        return json.dumps([self.shot_id, files, self.frames, self.seconds])
 
 
 @dataclass(frozen=True)

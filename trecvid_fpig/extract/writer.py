@@ -4,7 +4,8 @@ Work directory ``OUT.shards/`` beside the store::
 
     settings.json         the run's settings and their sha256 (a resume must match them)
     shard-00000/          one directory per shard, renamed into place when complete:
-        manifest.json     shard number, planned ids' sha256, settings sha256, arrays' sha256,
+        manifest.json     shard number, planned ids' sha256, plan sha256 (the planned shots'
+                          files and frames), settings sha256, arrays' sha256,
                           failures, timings
         features.npy      float32 unit shot vectors of the shots that did not fail
         ids.npy           their ids (``|S<w>``)
@@ -12,8 +13,9 @@ Work directory ``OUT.shards/`` beside the store::
         frame_counts.npy  with --keep-frames: int64 frame rows per shot
 
 A shard counts as done only if its manifest names the same settings and the same planned
-shots, its arrays hash to what the manifest says, and none of its shots failed (so fixing a
-missing video and rerunning redoes just those shards).
+shots from the same files and frames (so a rerun on another directory or corrected boundaries
+redoes it), its arrays hash to what the manifest says, and none of its shots failed (so fixing
+a missing video and rerunning redoes just those shards).
 """
 from __future__ import annotations
 
@@ -90,6 +92,7 @@ class ShardOutput:
     """What one shard produced: vectors for the shots that worked, failures for the rest."""
     number: int
     planned_ids: Tuple[str, ...]
+    plan_sha256: str        # where the planned shots' pixels come from (runner.ShardTask)
     ids: Tuple[str, ...]
     features: np.ndarray
     frames: Optional[List[np.ndarray]]
@@ -125,6 +128,7 @@ def write_shard(work: Path, shard: ShardOutput, settings_hash: str) -> None:
         manifest = {
             "format": SHARD_FORMAT, "shard": shard.number, "settings_sha256": settings_hash,
             "planned": len(shard.planned_ids), "planned_ids_sha256": ids_sha256(shard.planned_ids),
+            "plan_sha256": shard.plan_sha256,
             "count": len(shard.ids), "frames": shard.frame_count,
             "sha256": {name: file_sha256(tmp / name) for name in names},
             "failures": [[f.shot_id, f.source, f.reason] for f in shard.failures],
@@ -143,13 +147,14 @@ def read_shard_manifest(work: Path, number: int) -> Optional[dict]:
         return None
 
 
-def shard_done(work: Path, number: int, planned_ids: Sequence[str], settings_hash: str) -> bool:
-    """True when the shard on disk is complete, for these settings and shots, and clean."""
+def shard_done(work: Path, number: int, plan_sha256: str, settings_hash: str) -> bool:
+    """True when the shard on disk is complete, for these settings and the same shots from the
+    same files (`plan_sha256`), and clean."""
     manifest = read_shard_manifest(work, number)
     if manifest is None or manifest.get("failures"):
         return False
     if manifest.get("settings_sha256") != settings_hash or \
-            manifest.get("planned_ids_sha256") != ids_sha256(planned_ids):
+            manifest.get("plan_sha256") != plan_sha256:
         return False
     directory = shard_directory(work, number)
     return all((directory / name).is_file() and file_sha256(directory / name) == digest
