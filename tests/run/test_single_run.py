@@ -250,3 +250,33 @@ def test_checkpoint_run_equals_encode_then_query_features(tmp_path):
     # The topic features the run used are kept beside it, as `encode` writes them.
     np.testing.assert_array_equal(np.load(tmp_path / "a/ck/tv21.topics.npy"),
                                   np.load(tmp_path / "q_ck.npy"))
+
+
+def test_topics_from_another_checkpoint_than_the_shots_are_warned_about(tmp_path, monkeypatch):
+    """Shots extracted by one checkpoint, topics encoded by another of the same width: the
+    run's cosines are noise, and nothing said so (a `--model` pair swapped, an old epoch)."""
+    from support.cli import invoke as cli_invoke
+    from support.extraction import FakeVideoEncoder, keyframe_collection
+
+    from trecvid_fpig.extract import job
+    from trecvid_fpig.formats.query_features import save_query_features
+
+    encoder = FakeVideoEncoder()        # records checkpoint sha256 '0' * 64
+    monkeypatch.setattr(job, "open_encoder", lambda *args, **kwargs: encoder)
+    root = keyframe_collection(tmp_path / "kf", {"shot00001_1": 1, "shot00001_2": 1})
+    cli_invoke("features", "extract", "--checkpoint", "x.pt", "--keyframes", root,
+               "--workers", "0", "--quiet", tmp_path / "kf.fpig")
+    topics = load_topics("tv21")
+    rows = np.random.default_rng(0).standard_normal((len(topics), encoder.output_dim))
+    warned = {}
+    for sha in ("0", "1"):
+        save_query_features(tmp_path / f"q{sha}.npy", rows, topics,
+                            {"topic_set": "tv21", "checkpoint_sha256": sha * 64})
+        result = cli_invoke(*run_args(tmp_path / "kf.fpig", tmp_path / f"q{sha}.npy",
+                                      tmp_path / "runs", run_id=f"r{sha}"))
+        warned[sha] = result.stderr
+    assert warned["0"] == ""
+    line, = warned["1"].splitlines()
+    assert line.startswith(f"fpig-trecvid: warning: {tmp_path / 'kf.fpig'}: its shots were "
+                           f"encoded by a checkpoint of sha256 000000000000, the topics by ")
+    assert "sha256 111111111111" in line

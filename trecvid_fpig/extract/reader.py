@@ -212,13 +212,17 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int,
             fps = Fraction(rate)
             plans = [sample_frames(s, sampling, frames, float(fps)) for s in shots]
             wanted = sorted({i for plan in plans for i in plan})
-            decoded = _decode_frames(container, stream, fps, wanted, threads)
+            decoded, untimed = _decode_frames(container, stream, fps, wanted, threads)
     except av.error.FFmpegError as exc:
         return [Failure(s.shot_id, path, f"cannot decode video: {exc}") for s in shots]
     out: List[ReadResult] = []
     for shot, plan in zip(shots, plans):
         taken = [i for i in plan if i in decoded]
-        if not taken:
+        if not taken and untimed and not decoded:     # e.g. a raw .h264 stream
+            out.append(Failure(shot.shot_id, path, "the video's frames carry no timestamps, "
+                                                   "so their numbers are unknown: remux it "
+                                                   "into a container (mp4, mkv)"))
+        elif not taken:
             out.append(Failure(shot.shot_id, path, f"the video has no frame {plan[0]} "
                                                    f"(it ends before the shot)"))
         else:
@@ -227,8 +231,9 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int,
 
 
 def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
-                   threads: int) -> Dict[int, object]:
-    """Frames numbered `wanted` as PIL images; a frame's number comes from its pts.
+                   threads: int) -> Tuple[Dict[int, object], int]:
+    """Frames numbered `wanted` as PIL images (a frame's number comes from its pts), and how
+    many frames decoded had no pts, and so no number.
 
     One forward pass over the packets, without seeking, so decoding always advances and ends
     at the end of the file (frames past it are simply not found). Packets are grouped into
@@ -248,6 +253,7 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
     codec = stream.codec_context
     missing = set(wanted)
     found: Dict[int, object] = {}
+    untimed = [0]
 
     def number(pts: Optional[int]) -> Optional[int]:
         return None if pts is None else int(round((pts - start_pts) * frames_per_tick))
@@ -255,6 +261,7 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
     def take(frames) -> None:
         for frame in frames:
             taken = number(frame.pts)
+            untimed[0] += taken is None
             if taken in missing:
                 missing.discard(taken)
                 found[taken] = rgb_image(frame, threads)
@@ -289,7 +296,7 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
             dropped, gop, live, streaming = [], [], True, True
     if live:
         take(codec.decode(None))
-    return found
+    return found, untimed[0]
 
 
 def read_shots(shots: Sequence[Shot], sampling: str, frames: int,

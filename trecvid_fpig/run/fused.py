@@ -47,7 +47,8 @@ def make_fused_run(request: RunRequest, clock: Clock) -> List[RunOutput]:
             # folder of the stage that is not committed: several models would clash on the name.
             own_stage = stage / f"model{i}"
             own_stage.mkdir()
-            matrices, record = query_features(single, topic_sets, ready, own_stage)
+            matrices, record = query_features(single, topic_sets, ready, own_stage,
+                                              stores[i])
             record.pop("saved_as", None)
             queries.append(np.vstack(matrices))
             records.append(record)

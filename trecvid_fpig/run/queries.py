@@ -5,13 +5,14 @@ Shared by the single-model run and each model of a fused run.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
 import numpy as np
 
 from ..base.files import file_sha256
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..formats.matrix import FeatureMatrix
 from ..formats.topics import TopicSet
 from .request import RunRequest, set_name
@@ -37,12 +38,13 @@ def prepare_queries(request: RunRequest, topic_sets: Sequence[TopicSet],
 
 
 def query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepared,
-                   stage: Path) -> Tuple[List[np.ndarray], dict]:
+                   stage: Path, features: FeatureMatrix) -> Tuple[List[np.ndarray], dict]:
     """One L2-normalised matrix per topic set, encoded from the checkpoint or loaded.
 
     Encoded features are saved with the run (``SET.topics.npy`` and its ``.json``, staged in
     `stage`) and read back through the loader ``--query-features`` uses, so a checkpoint run
-    and ``encode`` then ``run --query-features`` give byte-identical run files.
+    and ``encode`` then ``run --query-features`` give byte-identical run files. Topics from
+    another checkpoint than `features`' shots are warned about (:func:`_warn_other_checkpoint`).
     """
     from ..encode.checkpoints import text_heads_record
     from ..formats.query_features import (checkpoint_sha256, load_query_features, read_sidecar,
@@ -56,6 +58,7 @@ def query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepared
             encoded = read_sidecar(side, path)
             record["max_words"] = encoded.get("max_words")
             record["checkpoint_sha256"] = encoded.get("checkpoint_sha256")
+        _warn_other_checkpoint(record, path, features)
         return prepared, record
     encoder = prepared
     record = {"checkpoint": request.checkpoint,
@@ -73,7 +76,22 @@ def query_features(request: RunRequest, topic_sets: Sequence[TopicSet], prepared
         matrices.append(load_query_features(path, topic_set)[1])
         saved.append(path.name)
     record["saved_as"] = saved
+    _warn_other_checkpoint(record, request.checkpoint, features)
     return matrices, record
+
+
+def _warn_other_checkpoint(record: dict, source, features: FeatureMatrix) -> None:
+    """Topics encoded by another checkpoint than the one `features extract` encoded the shots
+    with are in another vector space of the same size: their cosines rank shots as noise, with
+    no error (a pair swapped in `run --model`). Both sha256 are recorded, so a mismatch is a
+    warning (not an error: a text tower trained apart on purpose still runs)."""
+    tower = ((features.manifest or {}).get("extract") or {}).get("tower") or {}
+    shots, topics = tower.get("checkpoint_sha256"), record.get("checkpoint_sha256")
+    if shots and topics and shots != topics:
+        warnings.warn(InputWarning(
+            f"{features.path}: its shots were encoded by a checkpoint of sha256 {shots[:12]}, "
+            f"the topics by {source} (sha256 {topics[:12]}): their cosines mean something only "
+            f"if the two towers were trained together"), stacklevel=3)
 
 
 def _check_dim(query_dim: int, features: FeatureMatrix, what: str) -> None:

@@ -48,7 +48,8 @@ def make_run(request: RunRequest) -> List[RunOutput]:
     clock.lap("open_features")
     prepared = prepare_queries(request, topic_sets, features)
     with run_stage(request) as stage:
-        queries, query_record = query_features(request, topic_sets, prepared, stage)
+        queries, query_record = query_features(request, topic_sets, prepared, stage,
+                                               features)
         clock.lap("query_features")
         # Frame scoring runs in numpy: its blocks are reduced per shot on the CPU anyway.
         device = "cpu" if scoring is not None else pick_device(request.device)
