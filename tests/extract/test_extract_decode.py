@@ -252,3 +252,82 @@ def test_the_longest_accepted_shot_samples_without_listing_its_seconds():
     seconds = MAX_FRAME // 25 + 1
     assert taken == [0, (seconds - 1) // 2 * 25, (seconds - 1) * 25]
     assert peak < 1 << 20                    # not a list of its 40 million seconds
+
+
+def variable_rate_video(path: Path, frames: int) -> Path:
+    """x264 frames shown 80 ms, 40 ms, 40 ms, 80 ms, …: their pts times the average rate skip
+    numbers and repeat them, while a sequential decode counts every frame once."""
+    import av
+    from fractions import Fraction
+
+    texture = np.random.default_rng(0).integers(0, 256, size=(48, 128, 3), dtype=np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.options = {"g": "12"}
+        shown = 0
+        for n in range(frames):
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(np.roll(texture, n, axis=1)[:, :64]), format="rgb24")
+            frame.pts, frame.time_base = shown, Fraction(1, 1000)
+            shown += 40 if n % 3 else 80
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def cut_before_a_keyframe(source: Path, path: Path, packets: int) -> Path:
+    """`source` remuxed without its first `packets` packets: a recording that starts inside a
+    GOP, whose first pictures cannot be decoded."""
+    import av
+
+    with av.open(str(source)) as given, av.open(str(path), "w") as cut:
+        stream = given.streams.video[0]
+        out = cut.add_stream_from_template(stream)
+        for n, packet in enumerate(p for p in given.demux(stream) if p.size):
+            if n >= packets:
+                packet.stream = out
+                cut.mux(packet)
+    return path
+
+
+IRREGULAR = {
+    "avi-bframes": lambda root: x264_video(root / "00001.avi", 300, gop=12),
+    "variable-rate": lambda root: variable_rate_video(root / "00002.mp4", 300),
+    "ts-cut-in-a-gop": lambda root: cut_before_a_keyframe(
+        x264_video(root / "whole.ts", 300, gop=12), root / "00003.ts", 5),
+    "raw-h264": lambda root: x264_video(root / "00004.h264", 300, gop=12)}
+
+
+@pytest.mark.parametrize("kind", IRREGULAR)
+def test_files_whose_timestamps_do_not_number_their_frames_are_counted(tmp_path, kind):
+    """AVI stores no presentation times (its B-frames came out numbered out of order), a
+    variable rate skips and repeats numbers, a cut stream's first pictures never decode, a raw
+    stream has no pts: each is decoded again from the start, its frames counted."""
+    path = IRREGULAR[kind](tmp_path)
+    reference = sequential_frames(path)
+    units = [[(0, 40), (100, 140)], [(150, 151), (200, len(reference) - 1)]]
+    for unit, results in zip(units, read_in_subprocess(path, units, "uniform", 5)):
+        for (first, last), (taken, images) in zip(unit, results):
+            assert taken[0] == first and taken[-1] == last
+            assert np.array_equal(np.stack(images), reference[list(taken)])
+
+
+def test_regular_files_are_numbered_by_their_timestamps(video, tmp_path):
+    """Counting decodes every frame: x264 in mp4, and open GOPs in mkv, keep the fast path
+    that skips the GOPs no shot needs."""
+    import av
+    from fractions import Fraction
+
+    from trecvid_fpig.extract import reader
+
+    path, reference = video
+    for name in (path, x264_video(tmp_path / "open.mkv", 300, gop=12, open_gop=True)):
+        with av.open(str(name)) as container:
+            stream = reader._video_stream(container, 1)
+            wanted = [0, 11, 12, 13, 140, 299]
+            found = reader._frames_by_timestamp(container, stream, Fraction(FPS), wanted, 1)
+        assert sorted(found) == wanted

@@ -250,11 +250,12 @@ def test_an_avi_of_x264_numbers_its_frames_from_its_first(tmp_path):
         assert result.taken[0] == shot.frames[0] and result.taken[-1] == shot.frames[1]
 
 
-def test_a_raw_stream_without_timestamps_fails_saying_so(tmp_path):
+def test_a_raw_stream_without_timestamps_is_numbered_by_count(tmp_path):
     """A raw .h264 stream's frames have no pts: its shots failed as if the video ended before
-    them, which sent the user looking at the boundaries."""
-    path = write_video(tmp_path / "00001.h264", 30)
-    write_boundaries(tmp_path / "msb" / "00001.tsv", [(0, 29)])
-    failure, = read_shots(video_shots(tmp_path, tmp_path / "msb"), "uniform", 4)
-    assert failure.source == str(path)
-    assert failure.reason.startswith("the video's frames carry no timestamps")
+    them. Its frames are now numbered by their place in a sequential decode."""
+    write_video(tmp_path / "00001.h264", 60)
+    write_boundaries(tmp_path / "msb" / "00001.tsv", [(0, 29), (30, 59)])
+    for result in read_shots(video_shots(tmp_path, tmp_path / "msb"), "uniform", 4):
+        assert numbers(result) == list(result.taken)
+    assert [r.taken for r in read_shots(video_shots(tmp_path, tmp_path / "msb"), "uniform",
+                                        4)] == [(0, 10, 19, 29), (30, 40, 49, 59)]

@@ -185,26 +185,21 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int,
     decoded and converted with `threads` FFmpeg threads (0: FFmpeg's choice; see
     :func:`decoder_threads`).
 
+    Frame n is the n-th frame a sequential decode of the whole file gives. Its timestamps
+    number the frames of most files (then GOPs no shot needs are skipped undecoded); a file
+    whose timestamps do not (:class:`_Irregular`) is decoded again from the start, counting.
     Every shot fails with the reason when the file is missing or cannot be decoded; a shot
     whose sampled frames all lie beyond the end of the video fails alone.
     """
     import av
 
     path = shots[0].source
+    plans: List[List[int]] = []
     try:
-        container = av.open(path)
-    except (OSError, av.error.FFmpegError) as exc:
-        reason = "no such video file" if isinstance(exc, FileNotFoundError) else \
-            f"cannot open video: {exc}"
-        return [Failure(s.shot_id, path, reason) for s in shots]
-    try:
-        with container:
-            if not container.streams.video:
+        with av.open(path) as container:
+            stream = _video_stream(container, threads)
+            if stream is None:
                 return [Failure(s.shot_id, path, "the file has no video stream") for s in shots]
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            if threads:
-                stream.codec_context.thread_count = threads
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             if not rate:
                 return [Failure(s.shot_id, path, "the video stream has no frame rate")
@@ -212,17 +207,22 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int,
             fps = Fraction(rate)
             plans = [sample_frames(s, sampling, frames, float(fps)) for s in shots]
             wanted = sorted({i for plan in plans for i in plan})
-            decoded, untimed = _decode_frames(container, stream, fps, wanted, threads)
-    except av.error.FFmpegError as exc:
-        return [Failure(s.shot_id, path, f"cannot decode video: {exc}") for s in shots]
+            try:
+                decoded = _frames_by_timestamp(container, stream, fps, wanted, threads)
+            except _Irregular:
+                decoded = None
+        if decoded is None:
+            with av.open(path) as container:
+                decoded = _frames_by_count(container, _video_stream(container, threads),
+                                           wanted, threads)
+    except (OSError, av.error.FFmpegError) as exc:
+        reason = "no such video file" if isinstance(exc, FileNotFoundError) else \
+            f"cannot {'decode' if plans else 'open'} video: {exc}"
+        return [Failure(s.shot_id, path, reason) for s in shots]
     out: List[ReadResult] = []
     for shot, plan in zip(shots, plans):
         taken = [i for i in plan if i in decoded]
-        if not taken and untimed and not decoded:     # e.g. a raw .h264 stream
-            out.append(Failure(shot.shot_id, path, "the video's frames carry no timestamps, "
-                                                   "so their numbers are unknown: remux it "
-                                                   "into a container (mp4, mkv)"))
-        elif not taken:
+        if not taken:
             out.append(Failure(shot.shot_id, path, f"the video has no frame {plan[0]} "
                                                    f"(it ends before the shot)"))
         else:
@@ -230,44 +230,80 @@ def read_video_shots(shots: Sequence[Shot], sampling: str, frames: int,
     return out
 
 
-def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
-                   threads: int) -> Tuple[Dict[int, object], int]:
-    """Frames numbered `wanted` as PIL images (a frame's number comes from its pts), and how
-    many frames decoded had no pts, and so no number.
+def _video_stream(container, threads: int):
+    """The file's first video stream, set to decode with `threads` (None: it has none)."""
+    if not container.streams.video:
+        return None
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    if threads:
+        stream.codec_context.thread_count = threads
+    return stream
+
+
+class _Irregular(Exception):
+    """The file's timestamps do not number its frames one by one from 0: B-frames in an AVI
+    (which stores no presentation times), a variable frame rate, a stream cut before its first
+    keyframe, frames without timestamps (a raw .h264 stream)."""
+
+
+def _frames_by_count(container, stream, wanted: Sequence[int], threads: int) -> Dict[int, object]:
+    """Frames numbered `wanted` as PIL images, numbered by their place in a sequential decode
+    from the start: every frame is decoded, up to the last one wanted."""
+    missing = set(wanted)
+    found: Dict[int, object] = {}
+    for number, frame in enumerate(container.decode(stream)):
+        if number in missing:
+            missing.discard(number)
+            found[number] = rgb_image(frame, threads)
+            if not missing:
+                break
+    return found
+
+
+def _frames_by_timestamp(container, stream, fps: Fraction, wanted: Sequence[int],
+                         threads: int) -> Dict[int, object]:
+    """Frames numbered `wanted` as PIL images; a frame's number comes from its pts.
 
     One forward pass over the packets, without seeking, so decoding always advances and ends
     at the end of the file (frames past it are simply not found). Packets are grouped into
     GOPs (keyframe to keyframe); a GOP is decoded once one of its packets carries a wanted
-    frame (or a packet has no pts, or it grows past :data:`GOP_BUFFER_BYTES`), otherwise it is
-    dropped undecoded. After a drop the decoder is drained and reset, and restarts at the dropped
-    GOP before the needed one, so frames that an open GOP's first pictures take from the GOP
-    before are decoded too: every frame taken is the one a sequential decode gives.
+    frame (or it grows past :data:`GOP_BUFFER_BYTES`), otherwise it is dropped undecoded. After
+    a drop the decoder is drained and reset, and restarts at the dropped GOP before the needed
+    one, so frames that an open GOP's first pictures take from the GOP before are decoded too.
 
-    Frame 0 is at the stream's start time, or at its first packet's pts when that is a keyframe
-    shown later: AVI's demuxer starts the stream at the first dts, one tick before an x264
-    AVI's first frame, whose frames were then numbered from 1, so a shot's first frame taken
-    was the last of the shot before.
+    The pts must number the frames as a sequential decode does, or :class:`_Irregular` is
+    raised: each GOP's packets carry the numbers that follow the GOP before's, and the frames
+    decoded in a row come out numbered one after another. Frame 0 is at the stream's start
+    time, or at its first packet's pts when that is a keyframe shown later (AVI's demuxer
+    starts the stream at the first dts, one tick before an x264 AVI's first frame).
     """
     frames_per_tick = stream.time_base * fps
     start_pts = stream.start_time or 0
     codec = stream.codec_context
     missing = set(wanted)
     found: Dict[int, object] = {}
-    untimed = [0]
+    following: List[Optional[int]] = [None]      # the number the next frame decoded must have
 
-    def number(pts: Optional[int]) -> Optional[int]:
-        return None if pts is None else int(round((pts - start_pts) * frames_per_tick))
+    def number(pts: Optional[int]) -> int:
+        if pts is None:
+            raise _Irregular
+        return int(round((pts - start_pts) * frames_per_tick))
 
     def take(frames) -> None:
         for frame in frames:
             taken = number(frame.pts)
-            untimed[0] += taken is None
+            if following[0] is not None and taken != following[0]:
+                raise _Irregular
+            following[0] = taken + 1
             if taken in missing:
                 missing.discard(taken)
                 found[taken] = rgb_image(frame, threads)
 
     dropped: list = []                # the last GOP dropped, while the decoder is reset
     gop: list = []                    # packets of the current GOP not yet decoded
+    numbers: List[int] = []           # the numbers of the current GOP's packets
+    next_gop = 0                      # the first number the current GOP must hold
     gop_bytes, live, streaming, first = 0, False, False, True
     for packet in container.demux(stream):
         if not missing:
@@ -276,27 +312,42 @@ def _decode_frames(container, stream, fps: Fraction, wanted: Sequence[int],
             continue
         if first:
             first = False
-            if packet.is_keyframe and packet.pts is not None and packet.pts > start_pts:
+            if not packet.is_keyframe:
+                raise _Irregular      # the pictures before the first keyframe never decode
+            if packet.pts is not None and packet.pts > start_pts:
                 start_pts = packet.pts
         if packet.is_keyframe:
+            next_gop = _gop_follows(numbers, next_gop)
+            numbers = []
             if gop:                   # the GOP before held no wanted frame: drop it
                 if live:
                     take(codec.decode(None))
                     codec.flush_buffers()
+                    following[0] = None
                 dropped, live = gop, False
             gop, gop_bytes, streaming = [], 0, False
+        numbers.append(number(packet.pts))
         if streaming:
             take(codec.decode(packet))
             continue
         gop.append(packet)
         gop_bytes += packet.size
-        if packet.pts is None or number(packet.pts) in missing or gop_bytes > GOP_BUFFER_BYTES:
+        if numbers[-1] in missing or gop_bytes > GOP_BUFFER_BYTES:
             for queued in (gop if live else dropped + gop):
                 take(codec.decode(queued))
             dropped, gop, live, streaming = [], [], True, True
     if live:
         take(codec.decode(None))
-    return found, untimed[0]
+    return found
+
+
+def _gop_follows(numbers: List[int], first: int) -> int:
+    """The first number of the GOP after one whose packets carry `numbers`, which must be
+    ``first, first + 1, …`` in some order (B-frames come after the pictures they lie between)."""
+    if numbers and (min(numbers) != first or max(numbers) != first + len(numbers) - 1
+                    or len(set(numbers)) != len(numbers)):
+        raise _Irregular
+    return first + len(numbers)
 
 
 def read_shots(shots: Sequence[Shot], sampling: str, frames: int,
