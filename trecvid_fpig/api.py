@@ -146,9 +146,27 @@ def recall(sims=None, text_features=None, video_features=None, captions_per_vide
     if gt is not None:
         raise InputError("with arrays, give captions_per_video (a gt file goes with paths)")
     if sims is None:
-        sims = cosine_matrix(np.asarray(text_features, np.float32), np.asarray(video_features, np.float32))
+        text = _feature_array(text_features, "text_features")
+        video = _feature_array(video_features, "video_features")
+        if text.shape[1] != video.shape[1]:
+            raise InputError(f"{text.shape[1]}-dimensional text_features but "
+                             f"{video.shape[1]}-dimensional video_features")
+        sims = cosine_matrix(text, video)
     return recall_metrics(np.asarray(sims), captions_per_video=captions_per_video, dsl=dsl,
                           dsl_temperature=dsl_temperature, ks=ks, nan_as_lowest=nan_as_lowest)
+
+
+def _feature_array(value, name: str) -> np.ndarray:
+    """Features given as an array, checked as recall checks them in a file: a 2-D float matrix
+    whose rows can be normalised (a zero, NaN or 0-dimensional row would rank by NaN or 0s)."""
+    from .base.vectors import unit_row_norms
+    from .formats.feature_files import check_matrix
+
+    if not isinstance(value, np.ndarray):
+        raise arguments.refusal(name, "a numpy array, as the other features are", value)
+    matrix = check_matrix(np.asarray(value), None, f"{name}")
+    unit_row_norms(matrix, lambda row: f"{row} (0-based)", f"{name} row", None)
+    return matrix
 
 
 def search(queries: Mapping[str, Sequence[float]], store: PathLike, k: int = 1000,
