@@ -146,9 +146,27 @@ def recall(sims=None, text_features=None, video_features=None, captions_per_vide
     if gt is not None:
         raise InputError("with arrays, give captions_per_video (a gt file goes with paths)")
     if sims is None:
-        sims = cosine_matrix(np.asarray(text_features, np.float32), np.asarray(video_features, np.float32))
+        text = _feature_array(text_features, "text_features")
+        video = _feature_array(video_features, "video_features")
+        if text.shape[1] != video.shape[1]:
+            raise InputError(f"{text.shape[1]}-dimensional text_features but "
+                             f"{video.shape[1]}-dimensional video_features")
+        sims = cosine_matrix(text, video)
     return recall_metrics(np.asarray(sims), captions_per_video=captions_per_video, dsl=dsl,
                           dsl_temperature=dsl_temperature, ks=ks, nan_as_lowest=nan_as_lowest)
+
+
+def _feature_array(value, name: str) -> np.ndarray:
+    """Features given as an array, checked as recall checks them in a file: a 2-D float matrix
+    whose rows can be normalised (a zero, NaN or 0-dimensional row would rank by NaN or 0s)."""
+    from .base.vectors import unit_row_norms
+    from .formats.feature_files import check_matrix
+
+    if not isinstance(value, np.ndarray):
+        raise arguments.refusal(name, "a numpy array, as the other features are", value)
+    matrix = check_matrix(np.asarray(value), None, f"{name}")
+    unit_row_norms(matrix, lambda row: f"{row} (0-based)", f"{name} row", None)
+    return matrix
 
 
 def search(queries: Mapping[str, Sequence[float]], store: PathLike, k: int = 1000,
@@ -196,7 +214,7 @@ def fused_search(models: Sequence[Sequence], k: int = 1000, tag: str = "fused") 
         features = read_features(arguments.path(store, f"{name} store"))
         scored.append(ScoredModel(features, _query_matrix(queries, topic_ids, features.dim,
                                                           f"{name} queries"), weight))
-    hits = top_k_fused(scored, k=k)
+    hits = top_k_fused(scored, k=k) if topic_ids else []     # no queries: an empty run, as search
     return _hits_run(topic_ids, hits, tag, " + ".join(str(m[1]) for m in models))
 
 
@@ -220,16 +238,32 @@ def _query_matrix(queries: Mapping, topic_ids: Sequence[str], dim: int, name: st
     by_id = {str(t): v for t, v in queries.items()}
     rows = []
     for topic in topic_ids:
-        try:
-            row = np.asarray(by_id[topic], dtype=np.float32)
-        except (TypeError, ValueError, OverflowError):
-            raise arguments.refusal(f"{name}[{topic!r}]", "a vector of numbers",
-                                    by_id[topic]) from None
+        row = _query_vector(by_id[topic], f"{name}[{topic!r}]")
         if row.shape != (dim,):
             raise InputError(f"topic {topic}: a query of shape {row.shape}, but the store's "
                              f"shot features have {dim} dimensions")
         rows.append(row)
     return unit_topic_rows(np.stack(rows), topic_ids) if rows else np.zeros((0, dim), np.float32)
+
+
+def _query_vector(value, name: str) -> np.ndarray:
+    """A query as float32, refused where the cast would change it silently: a complex vector
+    (its imaginary part dropped), strings ('0.5' parsed), or a value past float32's range (inf,
+    then blamed as 'NaN or infinite')."""
+    try:
+        row = np.asarray(value)
+        if row.dtype.kind == "O":           # ints past int64, Decimals: numbers still
+            row = row.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
+        row = None
+    if row is None or row.dtype.kind not in "iuf":
+        raise arguments.refusal(name, "a vector of numbers", value)
+    with np.errstate(over="ignore"):
+        cast = row.astype(np.float32)
+    if np.isfinite(row).all() and not np.isfinite(cast).all():
+        raise InputError(f"{name} has a value beyond float32's range, the queries' type: scale "
+                         f"the vector down")
+    return cast
 
 
 def _hits_run(topic_ids: Sequence[str], hits, tag: str, source: str) -> Run:

@@ -125,6 +125,19 @@ def test_recall_on_feature_arrays_is_recall_on_their_cosines():
         tf.recall(sims=sims, captions_per_video=1)["t2v"]
 
 
+def test_feature_arrays_give_what_the_same_features_in_files_give(tmp_path):
+    """float64 features were cast to float32 before normalising: other cosines than the files'."""
+    rng = np.random.default_rng(3)
+    text, video = rng.normal(size=(30, 7)), rng.normal(size=(10, 7))
+    np.save(tmp_path / "t.npy", text)
+    np.save(tmp_path / "v.npy", video)
+    arrays = tf.recall(text_features=text, video_features=video, captions_per_video=3)
+    files = tf.recall(text_features=str(tmp_path / "t.npy"), video_features=str(tmp_path / "v.npy"),
+                      captions_per_video=3)
+    del files["meta"]["inputs"]
+    assert arrays == files
+
+
 def test_search_ranks_by_cosine(tmp_path):
     rng = np.random.default_rng(2)
     matrix = rng.integers(-8, 8, size=(50, 4)).astype(np.float32) / 8

@@ -30,6 +30,14 @@ CASES = {
     "fuse depth='5'": (lambda s: tf.fuse([RUN, RUN], depth="5"), r"depth must be an integer"),
     "frame without score": (lambda s: tf.read_run(SHOT_FRAME[["topic", "shot"]]), r"no 'score' column; it has 'shot', 'topic'"),
     "frame without topic": (lambda s: tf.Run.from_dataframe(SHOT_FRAME[["shot", "score"]]), r"no 'topic' \(or 'query_id'\) column"),
+    "recall features array + path": (lambda s: tf.recall(text_features=np.eye(3), video_features=s, captions_per_video=1), r"video_features must be a numpy array, as the other features are"),
+    "recall features 1-D": (lambda s: tf.recall(text_features=np.ones(3), video_features=np.eye(3), captions_per_video=1), r"expected a 2-D text_features matrix, got shape \(3,\)"),
+    "recall features 0-D rows": (lambda s: tf.recall(text_features=np.ones((3, 0)), video_features=np.ones((3, 0)), captions_per_video=1), r"empty text_features matrix"),
+    "recall features zero row": (lambda s: tf.recall(text_features=np.zeros((3, 3)), video_features=np.eye(3), captions_per_video=1), r"text_features row 0 \(0-based\) has"),
+    "recall features dims": (lambda s: tf.recall(text_features=np.eye(3), video_features=np.eye(3, 4), captions_per_video=1), r"3-dimensional text_features but 4-dimensional video_features"),
+    "search complex query": (lambda s: tf.search({"1661": VECTOR + 1j}, s), r"queries\['1661'\] must be a vector of numbers"),
+    "search string query": (lambda s: tf.search({"1661": ["1", "0", "0", "0"]}, s), r"queries\['1661'\] must be a vector of numbers"),
+    "search query past float32": (lambda s: tf.search({"1661": np.full(4, 1e300)}, s), r"queries\['1661'\] has a value beyond float32's range"),
     "dict of Series": (lambda s: tf.read_run({"1661": pd.Series({"shot00001_1": 1.0})}), r"scores\['1661'\] must be a \{shot: score\} mapping"),
     "recall cpv=1.5": (lambda s: tf.recall(sims=np.eye(3, dtype=np.float32), captions_per_video=1.5), r"captions_per_video must be an integer"),
     "recall ks=[nan]": (lambda s: tf.recall(sims=np.eye(3, dtype=np.float32), captions_per_video=1, ks=[float("nan")]), r"ks\[0\] must be an integer"),
@@ -97,6 +105,12 @@ def test_right_arguments_of_other_numeric_types_are_taken(store, tmp_path):
     assert tf.fuse([RUN, RUN], rrf_k=np.float32(10), depth=np.int64(1)).topics["1661"].shots == ("shot00001_1",)
     assert tf.recall(sims=np.eye(3, dtype=np.float32), captions_per_video=np.int64(1), ks=5)["meta"]["ks"] == [5]
     assert tf.score(RUN, "tv21", measures="P@10").columns[-1] == "P@10"
+
+
+def test_no_queries_are_an_empty_run_in_search_and_fused_search(store):
+    """fused_search of {} failed inside numpy ('need at least one array to concatenate')."""
+    assert tf.search({}, store).topics == {}
+    assert tf.fused_search([({}, store), ({}, store, 2)]).topics == {}
 
 
 def test_to_trec_depth_keeps_that_many_shots_and_none_keeps_all(tmp_path):

@@ -240,3 +240,28 @@ def test_without_local_storage_judging_still_works_and_the_bar_says_to_download(
     assert judged(shown) == {shot: [1, "page"]}
     assert download(shown).splitlines()[-1] == f"{topic} {shot} 1"
     page.check_clean()
+
+
+def test_a_shot_id_with_a_quote_or_backslash_is_judged_undone_and_refocused(browser, tmp_path):
+    """Shot ids may hold " and \\ (the id rule refuses only white space and controls): undo
+    found its card with a selector built from the id, which threw (a judgment was kept but
+    not shown); so did the key "."""
+    odd = ['shot"9_1', "shot\\9_2"]
+    run = tmp_path / "run.txt"
+    run.write_text("".join(f"1661 Q0 {s} {i} {9 - i} odd\n" for i, s in enumerate(odd, 1)))
+    (tmp_path / "none.csv").write_text("shot_id,video,start,end\n")
+    built = invoke("browse", run, "--qrels", "tv21", "--shot-table", tmp_path / "none.csv",
+                   "--depth", 5, "--out", tmp_path / "site")
+    assert built.exit_code == 0, built.output + built.stderr
+    opened = Page(browser, tmp_path / "site")
+    page = opened.open("topic-1661.html")
+    for shot in odd:
+        page.evaluate("""s => Array.from(document.querySelectorAll("#runs figure"))
+            .find(f => f.dataset.shot === s).focus()""", shot)
+        page.keyboard.press("1")
+        assert judged(page) == {shot: [1, "page"]}
+        page.keyboard.press("u")
+        assert focused(page) == [0, shot] and judged(page) == {}
+    page.keyboard.press('"')
+    opened.check_clean()
+    opened.context.close()

@@ -160,6 +160,28 @@ def test_a_folder_that_is_not_a_site_is_never_replaced(keyframes, tmp_path):
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.parametrize("name", ["judgments.txt", "data/run.txt", "thumbs/ab/notes.txt"])
+def test_a_site_holding_a_file_of_the_users_is_never_replaced(site, keyframes, tmp_path, name):
+    """A rebuild replaces DIR whole: judgments saved beside the pages would be deleted."""
+    out, _ = site
+    copy = tmp_path / "site"
+    shutil.copytree(out, copy)
+    mine = copy / name
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text("1661 shot99999_1 1\n")
+    (copy / ".DS_Store").write_bytes(b"Finder's")
+    index = (copy / "index.html").read_bytes()
+    line = refused(RUNS[0], "--qrels", "tv21", "--keyframes", keyframes[0], "--extra-qrels",
+                   mine, "--out", copy)
+    assert f"{copy}: holds {name}, which browse did not write" in line
+    assert mine.read_text() == "1661 shot99999_1 1\n"
+    assert (copy / "index.html").read_bytes() == index
+    mine.unlink()
+    again = invoke("browse", RUNS[0], "--qrels", "tv21", "--keyframes", keyframes[0],
+                   "--depth", DEPTH, "--thumb-size", 96, "--workers", 0, "--out", copy)
+    assert again.exit_code == 0, again.output + again.stderr
+
+
 def test_labels_are_text_never_markup_and_the_api_builds_from_runs_in_memory(keyframes, tmp_path):
     from trecvid_fpig.api import browse
     from trecvid_fpig.formats.runs import Run

@@ -148,6 +148,30 @@ def _check_destination(out: Path) -> None:
     if any(out.iterdir()) and not (out / SITE_FILE).is_file():
         raise InputError(f"exists and is not a browse site (no {SITE_FILE}); choose another "
                          f"--out, or empty it", out)
+    foreign = next((p for p in sorted(out.rglob("*")) if not _written_by_browse(out, p)), None)
+    if foreign is not None:
+        raise InputError(f"holds {foreign.relative_to(out)}, which browse did not write and a "
+                         f"rebuild would delete; move it out of --out", out)
+
+
+#: Files an operating system's file browser leaves in any folder it shows.
+FOLDER_METADATA = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+def _written_by_browse(out: Path, path: Path) -> bool:
+    """Whether a site build writes `path`: a rebuild replaces DIR whole, so anything else in
+    it (judgments.txt saved beside the pages, a run file) would be lost."""
+    parts = path.relative_to(out).parts
+    if parts[-1] in FOLDER_METADATA:
+        return True
+    if len(parts) == 1:
+        return parts[0] in ("index.html", SITE_FILE, "data", "static", "thumbs") or (
+            parts[0].startswith("topic-") and parts[0].endswith(".html"))
+    if parts[0] == "data":
+        return len(parts) == 2 and parts[1].endswith(".js")
+    if parts[0] == "thumbs":
+        return len(parts) == 2 and path.is_dir() or len(parts) == 3 and parts[2].endswith(".jpg")
+    return parts[0] == "static"
 
 
 def run_labels(given: Optional[Sequence[str]], scored: Sequence[ScoredRun]) -> List[str]:

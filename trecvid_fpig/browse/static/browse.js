@@ -328,7 +328,7 @@
     }
 
     function showJudgments(shot) {
-      const selector = shot ? 'figure.shot[data-shot="' + shot + '"]' : "figure.shot";
+      const selector = shot ? 'figure.shot[data-shot="' + CSS.escape(shot) + '"]' : "figure.shot";
       document.querySelectorAll("#runs " + selector).forEach(showJudgment);
       countYours();
     }
@@ -574,7 +574,8 @@
         " (from --extra-qrels)" : "") : " is not judged") + ".");
       const here = document.activeElement && document.activeElement.closest &&
         document.activeElement.closest("ol.grid");
-      const cards = Array.from(document.querySelectorAll('#runs li:not([hidden]) > figure[data-shot="' + shot + '"]'));
+      const cards = Array.from(document.querySelectorAll('#runs li:not([hidden]) > figure[data-shot="' +
+        CSS.escape(shot) + '"]'));
       const target = cards.find(function (f) { return f.closest("ol.grid") === here; }) || cards[0];
       if (target) moveTo(target);
     }
@@ -583,7 +584,7 @@
       if (typing(event) || event.altKey || event.ctrlKey || event.metaKey) return;
       if (event.key === "Escape") hidePreview(true);
       if (event.key === "u") { undo(); event.preventDefault(); return; }
-      const link = document.querySelector('a[data-key="' + event.key + '"]');
+      const link = document.querySelector('a[data-key="' + CSS.escape(event.key) + '"]');
       if (link) window.location.href = link.href;
     });
 
