@@ -27,7 +27,7 @@ from .output import check_out, emit, manifest_inputs
               help="With --manifest: only these years (repeatable; default every year all models have).")
 @click.option("--permutations", type=click.IntRange(1, MAX_PERMUTATIONS), default=10_000,
               show_default=True, help=f"Random sign flips of the randomization test, 1 to "
-              f"{MAX_PERMUTATIONS:,} (exact when 2^topics is fewer).")
+              f"{MAX_PERMUTATIONS:,} (exact, every flip, when 2^topics is at most this).")
 @click.option("--bootstrap", "resamples", type=click.IntRange(1, MAX_RESAMPLES), default=10_000,
               show_default=True, help=f"Resamples of the paired bootstrap 95% CI of the mean "
               f"difference, 1 to {MAX_RESAMPLES:,}.")
