@@ -64,7 +64,7 @@ class Run:
         if not hasattr(frame, "columns"):
             raise arguments.refusal("frame", "a pandas DataFrame", frame)
         tag = arguments.text(tag, "tag")
-        columns = set(frame.columns)
+        columns = list(frame.columns)
         topic = _frame_column(columns, arguments.text(topic, "topic"), "query_id")
         shot = _frame_column(columns, arguments.text(shot, "shot"), "doc_id")
         score = _frame_column(columns, arguments.text(score, "score"))
@@ -124,13 +124,16 @@ def _checked_scores(scores) -> Mapping[str, Mapping[str, float]]:
 
 def _frame_column(columns, name: str, alternative: Optional[str] = None) -> str:
     """The column called `name`, or `alternative` (ir_measures' and ranx's name) when the frame
-    has that instead."""
+    has that instead; one held twice is refused (pandas would hand both out as one frame)."""
     for candidate in (name, alternative):
         if candidate is not None and candidate in columns:
+            if columns.count(candidate) > 1:
+                raise InputError(f"the DataFrame has {columns.count(candidate)} columns named "
+                                 f"{candidate!r}: keep one")
             return candidate
     wanted = repr(name) + (f" (or {alternative!r})" if alternative else "")
     raise InputError(f"the DataFrame has no {wanted} column; it has "
-                     f"{', '.join(map(repr, sorted(map(str, columns)))) or 'none'}")
+                     f"{', '.join(map(repr, sorted(set(map(str, columns))))) or 'none'}")
 
 
 def _frame_scores(column, name: str) -> List[float]:
