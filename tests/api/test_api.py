@@ -220,3 +220,12 @@ def test_bad_input_is_an_input_error():
         tf.Run.from_dict({"abc": {"shot00001_1": 1.0}})
     with pytest.raises(tf.InputError):
         tf.Run.from_dict({"1661": {"shot00001_1": float("nan")}})
+
+
+def test_a_nan_similarity_names_the_python_spelling_of_its_fix():
+    """The refusal named only the CLI's --nan-as-lowest, which tf.recall does not take."""
+    sims = np.array([[1.0, np.nan], [0.0, 1.0]])
+    with pytest.raises(tf.InputError, match=r"^NaN similarity at row 0, column 1 \(0-based\); "
+                                            r"--nan-as-lowest \(nan_as_lowest=True in Python\)"):
+        tf.recall(sims=sims, captions_per_video=1)
+    assert tf.recall(sims=sims, captions_per_video=1, nan_as_lowest=True)["meta"]["nan_as_lowest"]
