@@ -11,6 +11,7 @@ import numpy as np
 
 from .base import arguments
 from .errors import InputError
+from .formats.feature_files import float32_cast
 from .formats.qrels import Qrels, load_qrels
 from .formats.runs import Run, check_tag, run_from_dict
 
@@ -258,9 +259,8 @@ def _query_vector(value, name: str) -> np.ndarray:
         row = None
     if row is None or row.dtype.kind not in "iuf":
         raise arguments.refusal(name, "a vector of numbers", value)
-    with np.errstate(over="ignore"):
-        cast = row.astype(np.float32)
-    if np.isfinite(row).all() and not np.isfinite(cast).all():
+    cast, beyond = float32_cast(row)
+    if beyond.any():
         raise InputError(f"{name} has a value beyond float32's range, the queries' type: scale "
                          f"the vector down")
     return cast

@@ -9,6 +9,7 @@ import pytest
 from support.sample_eval import nist_all, nist_per_topic
 
 import trecvid_fpig as tf
+from trecvid_fpig.evaluate.score import score_run
 from trecvid_fpig.formats.runs import parse_run
 
 HEAVY = ("pandas", "torch", "open_clip", "scipy", "matplotlib", "pyarrow", "av", "transformers")
@@ -65,6 +66,24 @@ def test_a_run_in_memory_scores_as_its_file(data_dir, tmp_path):
         assert from_dict.topics[topic].shots == from_frame.topics[topic].shots == ranking.shots
         assert reread.topics[topic].shots == ranking.shots[:1000]      # NIST reads no further
         assert reread.topics[topic].scores.tolist() == ranking.scores[:1000].tolist()
+
+
+def test_a_dataframe_repeating_a_shot_reads_as_its_file(tmp_path):
+    """A shot given twice keeps its last score and is listed as repeated, in a frame as in a
+    file: the frame dropped the repeat silently, so score warned about the file only."""
+    lines = [("1661", "shot00001_1", 0.2), ("1661", "shot00002_1", 0.5),
+             ("1661", "shot00001_1", 0.9), ("1662", "shot00003_1", 0.1)]
+    (tmp_path / "r.txt").write_text("".join(f"{t} Q0 {s} 1 {v} r\n" for t, s, v in lines))
+    from_file = tf.read_run(str(tmp_path / "r.txt"))
+    from_frame = tf.read_run(pd.DataFrame(lines, columns=["topic", "shot", "score"]))
+    assert list(from_frame.topics) == list(from_file.topics)
+    for topic, ranking in from_file.topics.items():
+        got = from_frame.topics[topic]
+        assert (got.shots, got.scores.tolist(), got.num_lines, got.repeated) == \
+               (ranking.shots, ranking.scores.tolist(), ranking.num_lines, ranking.repeated)
+    assert from_frame.topics["1661"].repeated == ("shot00001_1",)
+    qrels = tf.load_qrels("tv21")
+    assert score_run(qrels, from_frame).warnings == score_run(qrels, from_file).warnings != ()
 
 
 def test_dataframe_with_ir_measures_columns_and_nist_tie_order():
@@ -201,3 +220,12 @@ def test_bad_input_is_an_input_error():
         tf.Run.from_dict({"abc": {"shot00001_1": 1.0}})
     with pytest.raises(tf.InputError):
         tf.Run.from_dict({"1661": {"shot00001_1": float("nan")}})
+
+
+def test_a_nan_similarity_names_the_python_spelling_of_its_fix():
+    """The refusal named only the CLI's --nan-as-lowest, which tf.recall does not take."""
+    sims = np.array([[1.0, np.nan], [0.0, 1.0]])
+    with pytest.raises(tf.InputError, match=r"^NaN similarity at row 0, column 1 \(0-based\); "
+                                            r"--nan-as-lowest \(nan_as_lowest=True in Python\)"):
+        tf.recall(sims=sims, captions_per_video=1)
+    assert tf.recall(sims=sims, captions_per_video=1, nan_as_lowest=True)["meta"]["nan_as_lowest"]

@@ -118,3 +118,14 @@ def test_to_trec_depth_keeps_that_many_shots_and_none_keeps_all(tmp_path):
     RUN.to_trec(tmp_path / "all.txt", depth=None)
     assert tf.read_run(str(tmp_path / "one.txt")).topics["1661"].shots == ("shot00001_1",)
     assert tf.read_run(str(tmp_path / "all.txt")).topics["1661"].shots == RUN.topics["1661"].shots
+
+
+@pytest.mark.parametrize("column", ["score", "shot"])
+@pytest.mark.parametrize("read", [tf.read_run, tf.Run.from_dataframe])
+def test_a_dataframe_holding_a_column_twice_is_refused_naming_it(read, column):
+    """pandas hands both columns out as one frame: two scores were a TypeError, two shots
+    read the column names as shot ids."""
+    frame = pd.concat([SHOT_FRAME, SHOT_FRAME[[column]]], axis=1)
+    with pytest.raises(tf.InputError, match=f"^the DataFrame has 2 columns named '{column}': "
+                                            f"keep one$"):
+        read(frame)

@@ -103,6 +103,17 @@ def test_refused_matrices_name_the_file(tmp_path, matrix, message):
     assert err.value.path == str(path)
 
 
+@pytest.mark.filterwarnings("error")
+def test_a_value_beyond_float32_is_refused_as_such(tmp_path):
+    """float64 1e300 is finite but inf in float32: it was cast with an overflow warning, then
+    blamed as 'NaN or infinite'."""
+    path = tmp_path / "big.npy"
+    np.save(path, np.array([[1, 0], [1, 1], [1e300, 1]], dtype=np.float64))
+    with pytest.raises(InputError, match=r"^\S*big.npy: row 2 holds a value beyond float32's "
+                                         r"range, the topic features' type \(1 such rows\)"):
+        load_query_features(path, TOPICS)
+
+
 def test_garbage_missing_and_pickled_files(tmp_path):
     (tmp_path / "garbage.npy").write_bytes(b"not numpy at all")
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)

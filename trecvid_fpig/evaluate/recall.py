@@ -322,7 +322,8 @@ class _Scan:
         if not self.nan_as_lowest:
             row, col = np.argwhere(nan)[0]
             raise InputError(f"NaN similarity at row {start + row}, column {col} (0-based); "
-                             "--nan-as-lowest ranks NaN below every number", self.source)
+                             "--nan-as-lowest (nan_as_lowest=True in Python) ranks NaN below every "
+                             "number", self.source)
         self.nan_values += int(np.count_nonzero(nan))
         return np.where(nan, block.dtype.type(-np.inf), block)
 

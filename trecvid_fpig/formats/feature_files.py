@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -63,6 +63,14 @@ def check_matrix(array: np.ndarray, path: Optional[PathLike], what: str) -> np.n
     if not np.issubdtype(array.dtype, np.floating):
         raise InputError(f"expected a floating-point {what} matrix, got {array.dtype}", path)
     return array
+
+
+def float32_cast(array: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """`array` as float32, and where a finite value of it became infinite there (beyond
+    float32's range): callers refuse those in their words, not as 'NaN or infinite'."""
+    with np.errstate(over="ignore"):
+        cast = array.astype(np.float32)
+    return cast, np.isfinite(array) & ~np.isfinite(cast)
 
 
 def list_column_rows(column, dim: Optional[int], first_row: int, path: PathLike) -> np.ndarray:

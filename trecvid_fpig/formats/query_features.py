@@ -24,7 +24,7 @@ from ..base.ids import topic_number
 from ..base.outputs import atomic_write, commit_file_set, staging_directory
 from ..base.vectors import unit_float32, unit_row_norms
 from ..errors import InputError, InputWarning
-from .feature_files import check_matrix, load_npy
+from .feature_files import check_matrix, float32_cast, load_npy
 from .topics import TopicSet
 
 PathLike = Union[str, Path]
@@ -102,7 +102,12 @@ def _read_matrix(path: Path) -> Tuple[np.ndarray, bytes]:
     bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
     if bad.size:
         raise InputError(f"row {int(bad[0])} holds NaN or inf ({bad.size} such rows)", path)
-    return matrix.astype(np.float32), raw
+    cast, beyond = float32_cast(matrix)
+    bad = np.flatnonzero(beyond.any(axis=1))
+    if bad.size:
+        raise InputError(f"row {int(bad[0])} holds a value beyond float32's range, the topic "
+                         f"features' type ({bad.size} such rows): scale the rows down", path)
+    return cast, raw
 
 
 def read_sidecar(side: Path, path: Path) -> dict:

@@ -64,7 +64,7 @@ class Run:
         if not hasattr(frame, "columns"):
             raise arguments.refusal("frame", "a pandas DataFrame", frame)
         tag = arguments.text(tag, "tag")
-        columns = set(frame.columns)
+        columns = list(frame.columns)
         topic = _frame_column(columns, arguments.text(topic, "topic"), "query_id")
         shot = _frame_column(columns, arguments.text(shot, "shot"), "doc_id")
         score = _frame_column(columns, arguments.text(score, "score"))
@@ -73,11 +73,8 @@ class Run:
             if missing.size:            # astype(str) would make the id 'nan' or 'None'
                 raise InputError(f"row {int(missing[0])}: no {column} (an empty cell)",
                                  "<DataFrame>")
-        scores: Dict[str, Dict[str, float]] = {}
-        for t, s, v in zip(frame[topic].astype(str), frame[shot].astype(str),
-                           _frame_scores(frame[score], score)):
-            scores.setdefault(t, {})[s] = v
-        return run_from_dict(scores, tag, "<DataFrame>")
+        return run_from_rows(frame[topic].astype(str).tolist(), frame[shot].astype(str).tolist(),
+                             _frame_scores(frame[score], score), tag, "<DataFrame>")
 
     def to_dict(self) -> Dict[str, Dict[str, float]]:
         return run_to_dict(self)
@@ -124,13 +121,16 @@ def _checked_scores(scores) -> Mapping[str, Mapping[str, float]]:
 
 def _frame_column(columns, name: str, alternative: Optional[str] = None) -> str:
     """The column called `name`, or `alternative` (ir_measures' and ranx's name) when the frame
-    has that instead."""
+    has that instead; one held twice is refused (pandas would hand both out as one frame)."""
     for candidate in (name, alternative):
         if candidate is not None and candidate in columns:
+            if columns.count(candidate) > 1:
+                raise InputError(f"the DataFrame has {columns.count(candidate)} columns named "
+                                 f"{candidate!r}: keep one")
             return candidate
     wanted = repr(name) + (f" (or {alternative!r})" if alternative else "")
     raise InputError(f"the DataFrame has no {wanted} column; it has "
-                     f"{', '.join(map(repr, sorted(map(str, columns)))) or 'none'}")
+                     f"{', '.join(map(repr, sorted(set(map(str, columns))))) or 'none'}")
 
 
 def _frame_scores(column, name: str) -> List[float]:
@@ -222,11 +222,20 @@ def _ranked_run(text: str, path: Union[str, Path]) -> Run:
     # Topics are told apart by their text, as sample_eval.pl's hash keys are: '01667' is not
     # '1667' (a topic the qrels lack, so skipped). They are processed in numeric order.
     forms = sorted(numbers, key=lambda t: (numbers[t], t))
+    scores = parse_numbers(score_tokens, text, path, SCORE_FIELD)
+    return Run(str(path), tags[0], ranked_lines(topics, forms, shots, scores))
+
+
+def ranked_lines(topics: Sequence[str], forms: Sequence[str], shots: Sequence[str],
+                 scores: np.ndarray) -> Dict[str, TopicRanking]:
+    """Each topic of a run's lines (one topic, shot and score a line) ranked as sample_eval.pl
+    ranks it, topics in the order of `forms`: the one reading of repeats, for files and frames."""
+    if not topics:
+        return {}
     position = {t: i for i, t in enumerate(forms)}
     n = len(topics)
     topic_num = np.fromiter(map(position.__getitem__, topics), dtype=np.int64, count=n)
     shot_arr = np.array(shots)
-    scores = parse_numbers(score_tokens, text, path, SCORE_FIELD)
     # a shot repeated within a topic keeps its last line: sort by (topic, shot, line), keep each group's last
     order = np.lexsort((np.arange(n), shot_arr, topic_num))
     same_next = (topic_num[order][1:] == topic_num[order][:-1]) & (shot_arr[order][1:] == shot_arr[order][:-1])
@@ -245,7 +254,7 @@ def _ranked_run(text: str, path: Union[str, Path]) -> Run:
         topic = forms[number]
         result[topic] = TopicRanking(topic, tuple(shot_arr[rows].tolist()), scores[rows],
                                      int(lines_per_topic[number]), repeated)
-    return Run(str(path), tags[0], result)
+    return result
 
 
 def format_score(score: float, decimals: int = 6) -> str:
@@ -311,15 +320,37 @@ def run_from_dict(scores: Mapping[str, Mapping[str, float]], tag: str = "run",
     the same number (``1661`` and ``01661``, or ``1661`` and the integer 1661) are refused,
     since they would be one topic to a reader of numbers and two to the evaluator.
     """
-    given: Dict[int, Tuple[str, object]] = {}      # topic number -> (key as written, dict key)
-    for topic in scores:
+    return Run(path, tag, {key: ranking_of(key, scores[topic], path)
+                           for key, topic in _topic_keys(scores, path)})
+
+
+def run_from_rows(topics: Sequence[str], shots: Sequence[str], scores: Sequence[float],
+                  tag: str, path: str) -> Run:
+    """A run from rows of topic, shot and score (a DataFrame's), read as a run file's lines are
+    (:func:`ranked_lines`: a repeated shot keeps its last score and is listed in `repeated`),
+    so that scoring it and its file give the same numbers and warnings; topics are keyed as
+    :func:`run_from_dict` keys them."""
+    check_shot_ids(shots, path)
+    scores = np.asarray(scores, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(scores))
+    if bad.size:
+        raise InputError(f"row {int(bad[0])}: score {scores[bad[0]]} is not a finite number",
+                         path)
+    forms = [key for key, _ in _topic_keys(dict.fromkeys(topics), path)]
+    return Run(path, tag, ranked_lines(topics, forms, shots, scores))
+
+
+def _topic_keys(topics: Iterable, path: str) -> List[Tuple[str, object]]:
+    """``(key as written, topic as given)`` of each topic, in numeric order; two of the same
+    number are refused."""
+    given: Dict[int, Tuple[str, object]] = {}
+    for topic in topics:
         key = run_topic_key(topic, path)
         if int(key) in given:
             raise InputError(f"topics {given[int(key)][1]!r} and {topic!r} are the same topic "
                              f"number: give each topic once, as NIST writes it (1661)", path)
         given[int(key)] = (key, topic)
-    return Run(path, tag, {key: ranking_of(key, scores[topic], path)
-                           for _, (key, topic) in sorted(given.items())})
+    return [given[number] for number in sorted(given)]
 
 
 def run_to_dict(run: Run) -> Dict[str, Dict[str, float]]:
