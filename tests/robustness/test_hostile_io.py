@@ -210,6 +210,37 @@ def test_a_dangling_keyframe_link_is_named(tmp_path):
         keyframe_shots(tmp_path)
 
 
+def test_one_keyframe_name_in_two_folders_is_refused_naming_both(tmp_path):
+    """A backup copy beside the original merged both into one shot, in listing order."""
+    first = tmp_path / "k" / "00001" / "shot00001_1_RKF.png"
+    copy = tmp_path / "k" / "00001_old" / "shot00001_1_RKF.png"
+    for path in (copy, first):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"png")
+    line = refused(fpig("features", "extract", "--checkpoint", "none.pt", "--keyframes",
+                        tmp_path / "k", tmp_path / "out.fpig"),
+                   f"{first}: the same keyframe is also at {copy}: keep one")
+    assert "00001_old" in line and not (tmp_path / "out.fpig").exists()
+
+
+def test_keyframes_and_shots_whose_numbers_tie_keep_one_order_whatever_the_listing(
+        tmp_path, monkeypatch):
+    """``_1`` and ``_01`` (or shot ``00001_1`` and ``0001_1``) compare equal as numbers; their
+    order was the file system's listing, so the same tree could give two stores."""
+    from pathlib import Path
+
+    from trecvid_fpig.extract.shots import keyframe_shots
+
+    for name in ("shot00001_1_1.png", "shot00001_1_01.png", "shot0001_1_1.png"):
+        (tmp_path / name).write_bytes(b"png")
+    listing = sorted(tmp_path.iterdir())
+    orders = []
+    for order in (listing, listing[::-1]):
+        monkeypatch.setattr(Path, "rglob", lambda self, pattern, order=order: iter(order))
+        orders.append(keyframe_shots(tmp_path))
+    assert orders[0] == orders[1]
+
+
 def test_two_files_for_one_video_are_named(tmp_path):
     from trecvid_fpig.errors import InputError
     from trecvid_fpig.extract.shots import video_shots

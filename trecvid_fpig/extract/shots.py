@@ -5,7 +5,7 @@ file. Three inputs give shots:
 
 - keyframes as V3C ships them, ``DIR/VVVVV/shotVVVVV_N_RKF.png`` (or a flat ``DIR``): every
   image whose name starts with ``shotVVVVV_N_`` belongs to shot ``shotVVVVV_N``, so shot 1 never
-  takes shot 12's images;
+  takes shot 12's images, and one image name in two folders is refused;
 - videos ``DIR/VVVVV/VVVVV.*`` or ``DIR/VVVVV.*`` with master shot boundaries
   ``BOUNDARIES/VVVVV.tsv`` (``startframe starttime endframe endtime``; shot N is row N; the end
   frame is inclusive);
@@ -106,9 +106,19 @@ def keyframe_shots(directory: PathLike) -> List[Shot]:
         images.setdefault(m.group(1), []).append(path)
     if not images:
         raise InputError("holds no keyframes named shotVVVVV_N_*.png/jpg/jpeg/webp", root)
-    return [Shot(shot, str(root), images=tuple(str(p) for p in sorted(
-                images[shot], key=lambda p: natural_key(p.name))))
-            for shot in sorted(images, key=natural_key)]
+    return [Shot(shot, str(root), images=keyframe_order(images[shot]))
+            for shot in sorted(images, key=lambda s: (natural_key(s), s))]
+
+
+def keyframe_order(paths: List[Path]) -> Tuple[str, ...]:
+    """A shot's images in name order, ties broken by the name itself (``_01`` and ``_1``), so the
+    order never follows the file system's listing. One name in two folders (a backup copy
+    beside the original) is refused naming both: taking both, or one, would be a guess."""
+    ordered = sorted(paths, key=lambda p: (natural_key(p.name), p.name, str(p)))
+    for kept, copy in zip(ordered, ordered[1:]):
+        if kept.name == copy.name:
+            raise InputError(f"the same keyframe is also at {copy}: keep one", kept)
+    return tuple(str(p) for p in ordered)
 
 
 def find_video(directory: Path, video: str) -> Optional[Path]:
