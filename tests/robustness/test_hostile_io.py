@@ -265,6 +265,45 @@ def test_a_duplicate_shot_table_id_names_the_table_and_rows(tmp_path):
         table_shots(tmp_path / "t.csv")
 
 
+@pytest.mark.parametrize("text, line", [
+    ("shot_id,video,start,end\n\nshot00001_1,a.mp4,0,1\n\n\nshot00001_2,a.mp4,2,1\n", 6),
+    ('shot_id,video,start,end\nshot00001_1,"a\nb.mp4",0,1\nshot00001_2,a.mp4,2,1\n', 4),
+    ("shot_id,video,start,end\r\n\r\nshot00001_2,a.mp4,2,1\r\n", 3),
+])
+def test_a_bad_shot_table_row_is_named_by_its_line_in_the_file(tmp_path, text, line):
+    """Lines were counted as one a row: blank lines and quoted line breaks put them off."""
+    table = tmp_path / "t.csv"
+    table.write_bytes(text.encode())
+    refused(fpig("features", "extract", "--checkpoint", "none.pt", "--shot-table", table,
+                 tmp_path / "out.fpig"), f"t.csv:{line}: needs 0 <= start < end")
+    assert not (tmp_path / "out.fpig").exists()
+
+
+def test_a_shot_table_row_without_the_header_s_fields_is_named(tmp_path):
+    """A short row was padded with NaN (read as 'got 0.0 .. nan'), a long one refused with the
+    CSV parser's own count of lines."""
+    from trecvid_fpig.extract.shots import table_shots
+
+    (tmp_path / "t.csv").write_text("shot_id,video,start,end\n\nshot00001_1,a.mp4,0\n")
+    with pytest.raises(InputError, match=r"t.csv:3: expected 4 fields, as the header has, "
+                                         r"found 3$"):
+        table_shots(tmp_path / "t.csv")
+
+
+def test_a_bad_parquet_shot_table_row_is_named_as_a_row(tmp_path):
+    """A Parquet file has no lines: its rows are counted from 0, as pandas shows them."""
+    pd = pytest.importorskip("pandas")
+    from trecvid_fpig.extract.shots import table_shots
+
+    table = tmp_path / "t.parquet"
+    pd.DataFrame({"shot_id": ["shot00001_1", "shot00001_2", "shot00001_1"], "video": ["a"] * 3,
+                  "start": [0, 1, 2], "end": [1, 2, 3]}).to_parquet(table)
+    with pytest.raises(InputError, match=r"t.parquet: row 2: shot shot00001_1 is listed twice "
+                                         r"\(first at row 0\)$") as err:
+        table_shots(table)
+    assert err.value.line is None
+
+
 # --- 8. a --video-encoder that is not a plugin factory ------------------------------------------
 
 @pytest.mark.parametrize("spec", ["json:loads", "os.path:join.__doc__.upper"])
