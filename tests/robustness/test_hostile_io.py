@@ -210,6 +210,37 @@ def test_a_dangling_keyframe_link_is_named(tmp_path):
         keyframe_shots(tmp_path)
 
 
+def test_one_keyframe_name_in_two_folders_is_refused_naming_both(tmp_path):
+    """A backup copy beside the original merged both into one shot, in listing order."""
+    first = tmp_path / "k" / "00001" / "shot00001_1_RKF.png"
+    copy = tmp_path / "k" / "00001_old" / "shot00001_1_RKF.png"
+    for path in (copy, first):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"png")
+    line = refused(fpig("features", "extract", "--checkpoint", "none.pt", "--keyframes",
+                        tmp_path / "k", tmp_path / "out.fpig"),
+                   f"{first}: the same keyframe is also at {copy}: keep one")
+    assert "00001_old" in line and not (tmp_path / "out.fpig").exists()
+
+
+def test_keyframes_and_shots_whose_numbers_tie_keep_one_order_whatever_the_listing(
+        tmp_path, monkeypatch):
+    """``_1`` and ``_01`` (or shot ``00001_1`` and ``0001_1``) compare equal as numbers; their
+    order was the file system's listing, so the same tree could give two stores."""
+    from pathlib import Path
+
+    from trecvid_fpig.extract.shots import keyframe_shots
+
+    for name in ("shot00001_1_1.png", "shot00001_1_01.png", "shot0001_1_1.png"):
+        (tmp_path / name).write_bytes(b"png")
+    listing = sorted(tmp_path.iterdir())
+    orders = []
+    for order in (listing, listing[::-1]):
+        monkeypatch.setattr(Path, "rglob", lambda self, pattern, order=order: iter(order))
+        orders.append(keyframe_shots(tmp_path))
+    assert orders[0] == orders[1]
+
+
 def test_two_files_for_one_video_are_named(tmp_path):
     from trecvid_fpig.errors import InputError
     from trecvid_fpig.extract.shots import video_shots
@@ -232,6 +263,45 @@ def test_a_duplicate_shot_table_id_names_the_table_and_rows(tmp_path):
                                     "shot00001_2,a.mp4,1,2\nshot00001_1,a.mp4,2,3\n")
     with pytest.raises(InputError, match=r"t.csv:4: shot shot00001_1 is listed twice .first at line 2"):
         table_shots(tmp_path / "t.csv")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("shot_id,video,start,end\n\nshot00001_1,a.mp4,0,1\n\n\nshot00001_2,a.mp4,2,1\n", 6),
+    ('shot_id,video,start,end\nshot00001_1,"a\nb.mp4",0,1\nshot00001_2,a.mp4,2,1\n', 4),
+    ("shot_id,video,start,end\r\n\r\nshot00001_2,a.mp4,2,1\r\n", 3),
+])
+def test_a_bad_shot_table_row_is_named_by_its_line_in_the_file(tmp_path, text, line):
+    """Lines were counted as one a row: blank lines and quoted line breaks put them off."""
+    table = tmp_path / "t.csv"
+    table.write_bytes(text.encode())
+    refused(fpig("features", "extract", "--checkpoint", "none.pt", "--shot-table", table,
+                 tmp_path / "out.fpig"), f"t.csv:{line}: needs 0 <= start < end")
+    assert not (tmp_path / "out.fpig").exists()
+
+
+def test_a_shot_table_row_without_the_header_s_fields_is_named(tmp_path):
+    """A short row was padded with NaN (read as 'got 0.0 .. nan'), a long one refused with the
+    CSV parser's own count of lines."""
+    from trecvid_fpig.extract.shots import table_shots
+
+    (tmp_path / "t.csv").write_text("shot_id,video,start,end\n\nshot00001_1,a.mp4,0\n")
+    with pytest.raises(InputError, match=r"t.csv:3: expected 4 fields, as the header has, "
+                                         r"found 3$"):
+        table_shots(tmp_path / "t.csv")
+
+
+def test_a_bad_parquet_shot_table_row_is_named_as_a_row(tmp_path):
+    """A Parquet file has no lines: its rows are counted from 0, as pandas shows them."""
+    pd = pytest.importorskip("pandas")
+    from trecvid_fpig.extract.shots import table_shots
+
+    table = tmp_path / "t.parquet"
+    pd.DataFrame({"shot_id": ["shot00001_1", "shot00001_2", "shot00001_1"], "video": ["a"] * 3,
+                  "start": [0, 1, 2], "end": [1, 2, 3]}).to_parquet(table)
+    with pytest.raises(InputError, match=r"t.parquet: row 2: shot shot00001_1 is listed twice "
+                                         r"\(first at row 0\)$") as err:
+        table_shots(table)
+    assert err.value.line is None
 
 
 # --- 8. a --video-encoder that is not a plugin factory ------------------------------------------

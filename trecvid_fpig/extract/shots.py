@@ -5,7 +5,7 @@ file. Three inputs give shots:
 
 - keyframes as V3C ships them, ``DIR/VVVVV/shotVVVVV_N_RKF.png`` (or a flat ``DIR``): every
   image whose name starts with ``shotVVVVV_N_`` belongs to shot ``shotVVVVV_N``, so shot 1 never
-  takes shot 12's images;
+  takes shot 12's images, and one image name in two folders is refused;
 - videos ``DIR/VVVVV/VVVVV.*`` or ``DIR/VVVVV.*`` with master shot boundaries
   ``BOUNDARIES/VVVVV.tsv`` (``startframe starttime endframe endtime``; shot N is row N; the end
   frame is inclusive);
@@ -17,6 +17,8 @@ first.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from ..base.fields import ascii_float, is_whole_number, split_fields, text_lines
+from ..base.fields import WHITESPACE, ascii_float, is_whole_number, split_fields, text_lines
 from ..base.files import read_text
 from ..base.ids import shot_id
 from ..errors import InputError
@@ -106,9 +108,19 @@ def keyframe_shots(directory: PathLike) -> List[Shot]:
         images.setdefault(m.group(1), []).append(path)
     if not images:
         raise InputError("holds no keyframes named shotVVVVV_N_*.png/jpg/jpeg/webp", root)
-    return [Shot(shot, str(root), images=tuple(str(p) for p in sorted(
-                images[shot], key=lambda p: natural_key(p.name))))
-            for shot in sorted(images, key=natural_key)]
+    return [Shot(shot, str(root), images=keyframe_order(images[shot]))
+            for shot in sorted(images, key=lambda s: (natural_key(s), s))]
+
+
+def keyframe_order(paths: List[Path]) -> Tuple[str, ...]:
+    """A shot's images in name order, ties broken by the name itself (``_01`` and ``_1``), so the
+    order never follows the file system's listing. One name in two folders (a backup copy
+    beside the original) is refused naming both: taking both, or one, would be a guess."""
+    ordered = sorted(paths, key=lambda p: (natural_key(p.name), p.name, str(p)))
+    for kept, copy in zip(ordered, ordered[1:]):
+        if kept.name == copy.name:
+            raise InputError(f"the same keyframe is also at {copy}: keep one", kept)
+    return tuple(str(p) for p in ordered)
 
 
 def find_video(directory: Path, video: str) -> Optional[Path]:
@@ -188,47 +200,86 @@ def video_shots(videos: PathLike, boundaries: PathLike) -> List[Shot]:
 
 def table_shots(path: PathLike, videos: Optional[PathLike] = None) -> List[Shot]:
     """Shots of a CSV/Parquet table; `video` is a file path (relative to the table) or, with
-    `videos`, an id looked up there as ``VIDEO/VIDEO.*`` or ``VIDEO.*``."""
+    `videos`, an id looked up there as ``VIDEO/VIDEO.*`` or ``VIDEO.*``. A bad row is named by
+    its line in a CSV, by ``row N`` (counted from 0) in a Parquet file."""
     import pandas as pd
 
     table_path = Path(path)
     if not table_path.is_file():
         raise InputError("no such shot table", table_path)
-    try:
-        if table_path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(table_path)
-        else:
-            frame = pd.read_csv(table_path, dtype={"shot_id": str, "video": str})
-    except Exception as exc:  # pandas raises many types for a malformed file
-        raise InputError(f"unreadable shot table: {exc}", table_path) from None
-    missing = [c for c in TABLE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"shot table lacks column(s) {', '.join(missing)} (expected "
-                         f"{', '.join(TABLE_COLUMNS)})", table_path, 1)
     shots = []
-    first_row: Dict[str, int] = {}
-    for row, (shot, video, start, end) in enumerate(
-            zip(*(frame[c].tolist() for c in TABLE_COLUMNS)), start=2):
+    first_at: Dict[str, str] = {}
+    for where, (shot, video, start, end) in table_rows(table_path):
         try:
-            start, end = (ascii_float(v) if isinstance(v, str) else float(v) for v in (start, end))
+            start, end = (ascii_float(v.strip(WHITESPACE)) if isinstance(v, str) else float(v)
+                          for v in (start, end))
         except (TypeError, ValueError):
-            raise InputError("start and end must be seconds", table_path, row) from None
+            raise row_error("start and end must be seconds", table_path, where) from None
         if not (0 <= start < end <= MAX_SECONDS):
-            raise InputError(f"needs 0 <= start < end <= {MAX_SECONDS:,} seconds, got {start} "
-                             f".. {end}", table_path, row)
+            raise row_error(f"needs 0 <= start < end <= {MAX_SECONDS:,} seconds, got {start} "
+                            f".. {end}", table_path, where)
         found = None
         if videos is not None:
             found = find_video(Path(videos), str(video))
         if found is None:
             candidate = Path(str(video))
             found = candidate if candidate.is_absolute() else table_path.parent / candidate
-        shot = shot_id("" if pd.isna(shot) else str(shot), table_path, row)
-        if shot in first_row:
-            raise InputError(f"shot {shot} is listed twice (first at line {first_row[shot]})",
-                             table_path, row)
-        first_row[shot] = row
+        try:
+            shot = shot_id("" if pd.isna(shot) else str(shot))
+        except InputError as exc:
+            raise row_error(exc.reason, table_path, where) from None
+        if shot in first_at:
+            raise row_error(f"shot {shot} is listed twice (first at {first_at[shot]})",
+                            table_path, where)
+        first_at[shot] = f"line {where}" if isinstance(where, int) else where
         shots.append(Shot(shot, str(found), seconds=(start, end)))
     return shots
+
+
+def table_rows(path: Path) -> List[Tuple[Union[int, str], Sequence]]:
+    """The shot table's rows as ``(where, (shot_id, video, start, end))``: `where` is the line a
+    CSV row starts on (blank lines and quoted line breaks counted as an editor shows them),
+    ``"row N"`` for Parquet."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pandas as pd
+
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for a malformed file
+            raise InputError(f"unreadable shot table: {exc}", path) from None
+        missing = [c for c in TABLE_COLUMNS if c not in frame.columns]
+        if missing:
+            raise InputError(f"shot table lacks column(s) {', '.join(missing)} (expected "
+                             f"{', '.join(TABLE_COLUMNS)})", path)
+        return [(f"row {row}", values) for row, values in
+                enumerate(zip(*(frame[c].tolist() for c in TABLE_COLUMNS)))]
+    reader = csv.reader(io.StringIO(read_text(path, "shot table"), newline=""))
+    records, line = [], 1
+    try:          # newline="": a lone CR ends a line, as the csv module expects
+        for record in reader:
+            if len(record) > 1 or any(cell.strip(WHITESPACE) for cell in record):
+                records.append((line, record))
+            line = reader.line_num + 1
+    except csv.Error as exc:    # a field over csv's size limit, a stray quote at the end
+        raise InputError(f"unreadable shot table: {exc}", path, reader.line_num) from None
+    header_line, header = records[0] if records else (1, [])
+    missing = [c for c in TABLE_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"shot table lacks column(s) {', '.join(missing)} (expected "
+                         f"{', '.join(TABLE_COLUMNS)})", path, header_line)
+    columns = [header.index(c) for c in TABLE_COLUMNS]
+    for line, record in records[1:]:
+        if len(record) != len(header):
+            raise InputError(f"expected {len(header)} fields, as the header has, found "
+                             f"{len(record)}", path, line)
+    return [(line, [record[i] for i in columns]) for line, record in records[1:]]
+
+
+def row_error(message: str, path: Path, where: Union[int, str]) -> InputError:
+    """`message` at a CSV line (``FILE:LINE``) or a Parquet row (``FILE: row N: …``)."""
+    if isinstance(where, int):
+        return InputError(message, path, where)
+    return InputError(f"{where}: {message}", path)
 
 
 def select(shots: Sequence[Shot], wanted: Optional[Sequence[str]],
