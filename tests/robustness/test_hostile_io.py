@@ -254,6 +254,22 @@ def test_two_files_for_one_video_are_named(tmp_path):
         video_shots(tmp_path / "v", tmp_path / "b")
 
 
+@pytest.mark.parametrize("rows", ["", "\n\n"])
+def test_a_boundaries_file_without_a_shot_is_named(tmp_path, rows):
+    """Every video has a shot: a header alone (a cut-off file) dropped the video from the store
+    without a word."""
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "00002.mp4").write_bytes(b"")
+    write = "startframe\tstarttime\tendframe\tendtime\n"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "00001.tsv").write_text(write + "0\t0\t9\t0.4\n")
+    (tmp_path / "b" / "00002.tsv").write_text(write + rows)
+    line = refused(fpig("features", "extract", "--checkpoint", "x.pt", "--videos", tmp_path / "v",
+                        "--boundaries", tmp_path / "b", tmp_path / "out.fpig"), "no shot")
+    assert "00002.tsv: holds a header and no shot" in line
+    assert not (tmp_path / "out.fpig").exists()
+
+
 def test_a_duplicate_shot_table_id_names_the_table_and_rows(tmp_path):
     pytest.importorskip("pandas")
     from trecvid_fpig.errors import InputError

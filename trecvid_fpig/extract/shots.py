@@ -143,7 +143,8 @@ def glob_escape(text: str) -> str:
 
 
 def read_boundaries(path: Path) -> List[Tuple[int, int]]:
-    """Inclusive (startframe, endframe) of each shot, in row order; a bad row is file:line."""
+    """Inclusive (startframe, endframe) of each shot, in row order; a bad row is file:line, a
+    file without a shot an error too."""
     lines = text_lines(read_text(path, "shot boundaries file"))
     header = split_fields(lines[0])
     if tuple(header) != BOUNDARY_COLUMNS:
@@ -176,6 +177,8 @@ def read_boundaries(path: Path) -> List[Tuple[int, int]]:
         if last < first:
             raise InputError(f"endframe {last} is before startframe {first}", path, number)
         rows.append((first, last))
+    if not rows:        # every video has a shot: its video would drop out of the store unsaid
+        raise InputError("holds a header and no shot (every video has at least one)", path)
     return rows
 
 
