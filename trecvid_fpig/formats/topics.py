@@ -87,10 +87,25 @@ class TopicSet:
         return len(self.ids)
 
 
+def _topic_text(tid: int, text: str, path: Union[str, Path], lineno: int) -> str:
+    """`text` as topic `tid`'s; `topics list`'s output (``661<TAB>1661<TAB>text``) is refused,
+    its run id would be encoded as the text's first word."""
+    first = split_fields(text, maxsplit=1)
+    if first[0] == qrels_topic_id(tid) and len(first) == 2:
+        raise InputError(f"topic {tid}'s text starts with its run id {first[0]}, as "
+                         f"'topics list' prints it (NUMBER, RUN_ID, text): keep the number and "
+                         f"the text only (cut -f1,3)", path, lineno)
+    return text
+
+
 def parse_topics(path: Union[str, Path], name: Optional[str] = None,
                  collection: Optional[str] = None) -> TopicSet:
     """Read ``NNN text`` lines; blank lines are skipped, anything else is an error with its line."""
     text = read_text(path, "topic file")
+    if "\n" not in text and "\r" in text.strip(WHITESPACE):
+        # lines end at LF only: every topic would run on in the first one's text
+        raise InputError("CR line ends (no LF in the file): save it with LF or CRLF line ends",
+                         path)
     ids, texts, seen = [], [], {}
     for lineno, line in enumerate(text_lines(text), 1):
         parts = split_fields(line, maxsplit=1)
@@ -104,7 +119,7 @@ def parse_topics(path: Union[str, Path], name: Optional[str] = None,
             raise InputError(f"topic {tid} repeats line {seen[tid]}", path, lineno)
         seen[tid] = lineno
         ids.append(tid)
-        texts.append(parts[1].strip(WHITESPACE))
+        texts.append(_topic_text(tid, parts[1].strip(WHITESPACE), path, lineno))
     return TopicSet(name or Path(path).name, tuple(ids), tuple(texts), str(path), collection)
 
 
