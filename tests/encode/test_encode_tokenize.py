@@ -1,13 +1,15 @@
 """The CLIP4Clip truncation rule, checked against open_clip's own ``tokenize`` of the full text."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 open_clip = pytest.importorskip("open_clip")
 
 from trecvid_fpig.encode.text_encoder import tokenize_truncated  # noqa: E402
-from trecvid_fpig.errors import InputError  # noqa: E402
+from trecvid_fpig.errors import InputError, InputWarning  # noqa: E402
 
 SOT, EOT = 49406, 49407
 LONG = "a red car drives past " * 20
@@ -100,3 +102,18 @@ def test_encode_batch_size_no_longer_changes_the_file(tmp_path, encoder):
         assert "fpig-trecvid: warning: --batch-size is ignored" in result.stderr
         files.append((out.read_bytes(), out.with_suffix(".json").read_bytes()))
     assert files[0] == files[1]
+
+
+def test_texts_cut_to_max_words_are_named_in_a_warning(tokenizer):
+    # they were cut without a word: a long query lost its tail unseen
+    texts = ["two dogs", LONG, LONG + "x"]
+    with pytest.warns(InputWarning, match=r"2 of 3 text\(s\) cut to the 30 tokens --max-words "
+                                          r"32 keeps.*'a red car drives past.*\(100 tokens\) "
+                                          r"and 1 more"):
+        tokenize_truncated(tokenizer, texts, max_words=32, context_length=77)
+
+
+def test_texts_that_fit_raise_no_warning(tokenizer):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tokenize_truncated(tokenizer, ["two dogs", "a red car"], max_words=5, context_length=77)

@@ -7,13 +7,14 @@ recording 1000 while 77 were used would misdescribe the run).
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Optional, Sequence, Union
 
 import numpy as np
 
 from ..base.devices import pick_device
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from .checkpoints import TextCheckpoint, load_text_checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,7 +77,8 @@ def text_chunk_rows(device: "torch.device") -> int:
 
 def tokenize_truncated(tokenizer: "SimpleTokenizer", texts: Sequence[str], max_words: int,
                        context_length: int) -> np.ndarray:
-    """Token ids, ``(len(texts), context_length)`` int64, zero-padded, CLIP4Clip truncation."""
+    """Token ids, ``(len(texts), context_length)`` int64, zero-padded, CLIP4Clip truncation;
+    texts cut to fit are named in a warning (their tail is not encoded: a query that lost words)."""
     if max_words < 2:
         raise InputError(f"max words must be at least 2 (start and end tokens), got {max_words}")
     if max_words > context_length:
@@ -85,9 +87,19 @@ def tokenize_truncated(tokenizer: "SimpleTokenizer", texts: Sequence[str], max_w
                          f"{context_length}")
     keep = max_words - 2
     ids = np.zeros((len(texts), context_length), dtype=np.int64)
+    cut = []
     for row, text in enumerate(texts):
-        tokens = [tokenizer.sot_token_id] + tokenizer.encode(text)[:keep] + [tokenizer.eot_token_id]
+        words = tokenizer.encode(text)
+        if len(words) > keep:
+            cut.append((text, len(words)))
+        tokens = [tokenizer.sot_token_id] + words[:keep] + [tokenizer.eot_token_id]
         ids[row, :len(tokens)] = tokens
+    if cut:
+        more = f" and {len(cut) - 1} more" if len(cut) > 1 else ""
+        warnings.warn(f"{len(cut)} of {len(texts)} text(s) cut to the {keep} tokens --max-words "
+                      f"{max_words} keeps (start and end tokens aside), the rest not encoded: "
+                      f"{cut[0][0][:50]!r} ({cut[0][1]} tokens){more}", InputWarning,
+                      stacklevel=2)
     return ids
 
 
