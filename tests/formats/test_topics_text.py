@@ -49,3 +49,9 @@ def test_every_shipped_set_reads():
         assert len(load_topics(info.name)) == info.last_id - info.first_id + 1
         if info.narrative:
             assert len(load_topics(info.name, narrative=True))
+
+
+def test_an_empty_name_is_an_unknown_set_not_the_current_folder():
+    # Path('') is '.': the error named '.' as a directory the user never gave
+    with pytest.raises(InputError, match="unknown topic set ''"):
+        load_topics("")

@@ -127,7 +127,7 @@ def load_topics(name_or_path: Union[str, Path], narrative: bool = False) -> Topi
     """A shipped set by name (``tv19`` …), or any topic file by path."""
     info = REGISTRY.get(str(name_or_path))
     if info is None:
-        if not Path(name_or_path).exists():
+        if not str(name_or_path) or not Path(name_or_path).exists():    # '' is no path ('.')
             raise InputError(f"unknown topic set {str(name_or_path)!r}: expected one of "
                              f"{', '.join(REGISTRY)} or a path to a topic file (TV24, TV25: save NIST's "
                              f"topics as 'NUMBER text' lines, see docs/formats.md#topics)")
