@@ -190,3 +190,19 @@ def test_parts_resized_in_different_places_merge_into_the_same_bytes(tmp_path, k
         assert (merged / name).read_bytes() == (whole / name).read_bytes(), name
     assert json.loads((merged / "manifest.json").read_text())["extract"]["preprocess"] == \
         "cpu+device"
+
+
+def test_the_merged_manifest_does_not_depend_on_the_order_of_the_parts(tmp_path, keyframes,
+                                                                      fake_tower):
+    """Parts may name the same collection by other paths (a node's mount): the merged record
+    is part 1's, whichever part comes first on the command line."""
+    (tmp_path / "mount").symlink_to(keyframes)
+    p1, p2 = tmp_path / "p1.fpig", tmp_path / "p2.fpig"
+    extract(keyframes, p1, "--shard", "1/2")
+    extract(tmp_path / "mount", p2, "--shard", "2/2")
+    merged = []
+    for name, order in (("a.fpig", (p1, p2)), ("b.fpig", (p2, p1))):
+        invoke("features", "merge", tmp_path / name, *order)
+        merged.append(json.loads((tmp_path / name / "manifest.json").read_text()))
+    assert merged[0] == merged[1]
+    assert merged[0]["extract"]["input"]["path"] == str(keyframes)

@@ -83,13 +83,14 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     ordered = [by_index[i] for i in range(1, count + 1)]
     for path in ordered:    # the merged store gets fresh hashes: a changed part must stop here
         verify_store(stores[position[path]])
-    _check_tiling(ordered, [records[position[p]] for p in ordered])
+    in_order = [records[position[p]] for p in ordered]
+    _check_tiling(ordered, in_order)
     with output_lock(out):
         check_store_destination(out, overwrite)     # again: another process may have been first
         return writer.write_store(
             out, ordered, manifests[0]["dtype"], bool(first["settings"].get("keep_frames")),
-            _merged_record(first, ordered, [records[position[p]] for p in ordered],
-                           [manifests[position[p]] for p in ordered]), stored_rows=True)
+            _merged_record(ordered, in_order, [manifests[position[p]] for p in ordered]),
+            stored_rows=True)
 
 
 def _part_record(store: Path, manifest: dict) -> dict:
@@ -136,10 +137,12 @@ def _check_tiling(stores: Sequence[Path], records: Sequence[dict]) -> None:
             seen.add(shot)
 
 
-def _merged_record(first: dict, stores: Sequence[Path], records: Sequence[dict],
+def _merged_record(stores: Sequence[Path], records: Sequence[dict],
                    manifests: Sequence[dict]) -> dict:
     """The extraction record of the whole run: the parts' settings without the part, their
-    failures together, and where each part came from."""
+    failures together, and where each part came from. The rest is part 1's, whatever the
+    order of the arguments (parts may name their input by other paths)."""
+    first = records[0]
     settings = {k: v for k, v in first["settings"].items() if k != "part"}
     failed: List[list] = [row for r in records for row in r.get("failed", [])]
     gpu_hours = sum(r.get("timings", {}).get("gpu_hours", 0.0) for r in records)
