@@ -206,3 +206,21 @@ def test_the_merged_manifest_does_not_depend_on_the_order_of_the_parts(tmp_path,
         merged.append(json.loads((tmp_path / name / "manifest.json").read_text()))
     assert merged[0] == merged[1]
     assert merged[0]["extract"]["input"]["path"] == str(keyframes)
+
+
+@pytest.mark.parametrize("key, value", [("index", "2"), ("of", 0), ("index", 3),
+                                        ("rows", None), ("rows", [9, 4]), ("rows", [0, True]),
+                                        ("run_settings_sha256", 7)])
+def test_a_part_whose_manifest_was_edited_is_one_error(tmp_path, keyframes, fake_tower, key,
+                                                       value):
+    p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, path in enumerate(p, 1):
+        extract(keyframes, path, "--shard", f"{i}/2")
+    manifest = json.loads((p[1] / "manifest.json").read_text())
+    manifest["extract"]["part"][key] = value
+    (p[1] / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "m.fpig"
+    result = invoke("features", "merge", out, *p, ok=False)
+    assert result.exit_code == 2 and not out.exists()
+    assert str(p[1] / "manifest.json") in result.stderr and "malformed" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -107,7 +107,21 @@ def _part_record(store: Path, manifest: dict) -> dict:
         lacking.append("extract.tower")
     if lacking:
         raise InputError(f"manifest lacks {', '.join(lacking)}", store / MANIFEST)
+    index, count, rows = part["index"], part["of"], part["rows"]
+    malformed = [key for key, good in (
+        ("extract.part.index/of", _whole(index, count) and 1 <= index <= count),
+        ("extract.part.rows", isinstance(rows, list) and len(rows) == 2 and _whole(*rows)
+         and 0 <= rows[0] < rows[1]),
+        ("extract.part.run_settings_sha256", isinstance(part["run_settings_sha256"], str)),
+        ("extract.settings.shots", _whole(settings["shots"]))) if not good]
+    if malformed:       # edited by hand or damaged: merge would stop on it with a traceback
+        raise InputError(f"manifest has a malformed {', '.join(malformed)}; extract the part "
+                         f"again", store / MANIFEST)
     return record
+
+
+def _whole(*values) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
 def _differences(a: dict, b: dict) -> str:
