@@ -224,3 +224,25 @@ def test_a_part_whose_manifest_was_edited_is_one_error(tmp_path, keyframes, fake
     assert result.exit_code == 2 and not out.exists()
     assert str(p[1] / "manifest.json") in result.stderr and "malformed" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_merge_lists_the_failed_shots_beside_the_store_as_one_run_does(tmp_path, keyframes,
+                                                                       fake_tower):
+    """A stale OUT.failed.tsv (an earlier one-machine try) must not outlive the merge, and the
+    parts' failures are listed there as a one-machine run lists them."""
+    wanted = tmp_path / "shots.txt"
+    wanted.write_text("\n".join(list(KEYFRAME_SHOTS) + ["shot00009_1"]))
+    whole = tmp_path / "whole.fpig"
+    extract(keyframes, whole, "--shots", wanted, "--allow-missing")
+    parts = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, part in enumerate(parts, 1):
+        extract(keyframes, part, "--shots", wanted, "--allow-missing", "--shard", f"{i}/2")
+    merged = tmp_path / "merged.fpig"
+    (tmp_path / "merged.fpig.failed.tsv").write_text("shot\tfile\treason\nshot00001_1\tx\ty\n")
+    invoke("features", "merge", merged, *parts)
+    assert (tmp_path / "merged.fpig.failed.tsv").read_text() == \
+        (tmp_path / "whole.fpig.failed.tsv").read_text()
+    extract(keyframes, parts[0], "--overwrite", "--shard", "1/2")     # nothing fails now
+    extract(keyframes, parts[1], "--overwrite", "--shard", "2/2")
+    invoke("features", "merge", "--overwrite", merged, *parts)
+    assert not (tmp_path / "merged.fpig.failed.tsv").exists()

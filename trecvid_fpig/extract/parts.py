@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..formats.store import check_store_destination, read_store, verify_store
 from ..formats.store_manifest import IDS, MANIFEST
 from . import writer
+from .shots import Failure
 
 _PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*", re.ASCII)
 
@@ -87,10 +88,13 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     _check_tiling(ordered, in_order)
     with output_lock(out):
         check_store_destination(out, overwrite)     # again: another process may have been first
-        return writer.write_store(
+        manifest = writer.write_store(
             out, ordered, manifests[0]["dtype"], bool(first["settings"].get("keep_frames")),
             _merged_record(ordered, in_order, [manifests[position[p]] for p in ordered]),
             stored_rows=True)
+        # as a one-machine run: the failed shots listed beside the store, or a stale list gone
+        writer.write_failures(out, [Failure(*row) for row in manifest["extract"]["failed"]])
+        return manifest
 
 
 def _part_record(store: Path, manifest: dict) -> dict:
