@@ -59,6 +59,8 @@ def test_parts_merged_equal_one_run_byte_for_byte(tmp_path, keyframes, fake_towe
     merged_record = json.loads((merged / "manifest.json").read_text())["extract"]
     assert merged_record["settings_sha256"] == whole_record["settings_sha256"]
     assert merged_record["settings"] == whole_record["settings"]
+    norms = [json.loads((s / "manifest.json").read_text())["norms"] for s in (merged, whole)]
+    assert norms[0] == norms[1]                     # the tower's, not the float16 rows' norms
     invoke("run", "--help")                         # the merged store is an ordinary store
 
 
@@ -210,7 +212,7 @@ def test_the_merged_manifest_does_not_depend_on_the_order_of_the_parts(tmp_path,
 
 @pytest.mark.parametrize("key, value", [("index", "2"), ("of", 0), ("index", 3),
                                         ("rows", None), ("rows", [9, 4]), ("rows", [0, True]),
-                                        ("run_settings_sha256", 7)])
+                                        ("run_settings_sha256", 7), ("norms_sum", "1")])
 def test_a_part_whose_manifest_was_edited_is_one_error(tmp_path, keyframes, fake_tower, key,
                                                        value):
     p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]

@@ -17,10 +17,11 @@ from ..base.locks import output_lock
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
 from ..formats.store import check_store_destination, read_store, verify_store
-from ..formats.store_manifest import IDS, MANIFEST
+from ..formats.store_manifest import IDS, MANIFEST, NormStats
 from . import writer
 from .shots import Failure
 
+NORMS = ("min", "mean", "max")
 _PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*", re.ASCII)
 
 
@@ -86,12 +87,16 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
         verify_store(stores[position[path]])
     in_order = [records[position[p]] for p in ordered]
     _check_tiling(ordered, in_order)
+    norms = NormStats()             # the tower's norms, which the parts' rows no longer have
+    for record, path in zip(in_order, ordered):
+        part = stores[position[path]]
+        norms.add_store(part.manifest["norms"], part.count, record["part"].get("norms_sum"))
     with output_lock(out):
         check_store_destination(out, overwrite)     # again: another process may have been first
         manifest = writer.write_store(
             out, ordered, manifests[0]["dtype"], bool(first["settings"].get("keep_frames")),
             _merged_record(ordered, in_order, [manifests[position[p]] for p in ordered]),
-            stored_rows=True)
+            stored_rows=True, norms=norms)
         # as a one-machine run: the failed shots listed beside the store, or a stale list gone
         writer.write_failures(out, [Failure(*row) for row in manifest["extract"]["failed"]])
         return manifest
@@ -112,7 +117,10 @@ def _part_record(store: Path, manifest: dict) -> dict:
     if lacking:
         raise InputError(f"manifest lacks {', '.join(lacking)}", store / MANIFEST)
     index, count, rows = part["index"], part["of"], part["rows"]
+    norms = manifest.get("norms")
     malformed = [key for key, good in (
+        ("norms", isinstance(norms, dict) and _numbers(*(norms.get(k) for k in NORMS))),
+        ("extract.part.norms_sum", _numbers(part.get("norms_sum", 0.0))),
         ("extract.part.index/of", _whole(index, count) and 1 <= index <= count),
         ("extract.part.rows", isinstance(rows, list) and len(rows) == 2 and _whole(*rows)
          and 0 <= rows[0] < rows[1]),
@@ -126,6 +134,10 @@ def _part_record(store: Path, manifest: dict) -> dict:
 
 def _whole(*values) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+def _numbers(*values) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _differences(a: dict, b: dict) -> str:
