@@ -248,3 +248,23 @@ def test_merge_lists_the_failed_shots_beside_the_store_as_one_run_does(tmp_path,
     extract(keyframes, parts[1], "--overwrite", "--shard", "2/2")
     invoke("features", "merge", "--overwrite", merged, *parts)
     assert not (tmp_path / "merged.fpig.failed.tsv").exists()
+
+
+def test_a_part_is_not_searched_or_converted_as_if_it_were_the_store(tmp_path, keyframes,
+                                                                     fake_tower):
+    """A part holds a slice of the shots: `run` on it would rank 1/N of the collection without
+    a word, and `convert` would make it a store that looks whole."""
+    part = tmp_path / "p1.fpig"
+    extract(keyframes, part, "--shard", "1/2")
+    queries = tmp_path / "q.npy"
+    np.save(queries, np.ones((30, 8), np.float32))
+    for args in (("features", "convert", part, tmp_path / "c.fpig"),
+                 ("run", "--query-features", queries, "--features", part, "--topics",
+                  "tv19", "--run-id", "r", "--out-dir", tmp_path / "runs")):
+        result = invoke(*args, ok=False)
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+        assert f"{part}: is part 1/2 of a split extraction" in result.stderr
+        assert "features merge" in result.stderr
+    assert not (tmp_path / "c.fpig").exists() and not (tmp_path / "runs").exists()
+    shown = invoke("features", "inspect", "--verify", part).stdout
+    assert "1/2 of a split extraction" in shown
