@@ -59,6 +59,8 @@ def test_parts_merged_equal_one_run_byte_for_byte(tmp_path, keyframes, fake_towe
     merged_record = json.loads((merged / "manifest.json").read_text())["extract"]
     assert merged_record["settings_sha256"] == whole_record["settings_sha256"]
     assert merged_record["settings"] == whole_record["settings"]
+    norms = [json.loads((s / "manifest.json").read_text())["norms"] for s in (merged, whole)]
+    assert norms[0] == norms[1]                     # the tower's, not the float16 rows' norms
     invoke("run", "--help")                         # the merged store is an ordinary store
 
 
@@ -190,3 +192,79 @@ def test_parts_resized_in_different_places_merge_into_the_same_bytes(tmp_path, k
         assert (merged / name).read_bytes() == (whole / name).read_bytes(), name
     assert json.loads((merged / "manifest.json").read_text())["extract"]["preprocess"] == \
         "cpu+device"
+
+
+def test_the_merged_manifest_does_not_depend_on_the_order_of_the_parts(tmp_path, keyframes,
+                                                                      fake_tower):
+    """Parts may name the same collection by other paths (a node's mount): the merged record
+    is part 1's, whichever part comes first on the command line."""
+    (tmp_path / "mount").symlink_to(keyframes)
+    p1, p2 = tmp_path / "p1.fpig", tmp_path / "p2.fpig"
+    extract(keyframes, p1, "--shard", "1/2")
+    extract(tmp_path / "mount", p2, "--shard", "2/2")
+    merged = []
+    for name, order in (("a.fpig", (p1, p2)), ("b.fpig", (p2, p1))):
+        invoke("features", "merge", tmp_path / name, *order)
+        merged.append(json.loads((tmp_path / name / "manifest.json").read_text()))
+    assert merged[0] == merged[1]
+    assert merged[0]["extract"]["input"]["path"] == str(keyframes)
+
+
+@pytest.mark.parametrize("key, value", [("index", "2"), ("of", 0), ("index", 3),
+                                        ("rows", None), ("rows", [9, 4]), ("rows", [0, True]),
+                                        ("run_settings_sha256", 7), ("norms_sum", "1")])
+def test_a_part_whose_manifest_was_edited_is_one_error(tmp_path, keyframes, fake_tower, key,
+                                                       value):
+    p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, path in enumerate(p, 1):
+        extract(keyframes, path, "--shard", f"{i}/2")
+    manifest = json.loads((p[1] / "manifest.json").read_text())
+    manifest["extract"]["part"][key] = value
+    (p[1] / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "m.fpig"
+    result = invoke("features", "merge", out, *p, ok=False)
+    assert result.exit_code == 2 and not out.exists()
+    assert str(p[1] / "manifest.json") in result.stderr and "malformed" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_merge_lists_the_failed_shots_beside_the_store_as_one_run_does(tmp_path, keyframes,
+                                                                       fake_tower):
+    """A stale OUT.failed.tsv (an earlier one-machine try) must not outlive the merge, and the
+    parts' failures are listed there as a one-machine run lists them."""
+    wanted = tmp_path / "shots.txt"
+    wanted.write_text("\n".join(list(KEYFRAME_SHOTS) + ["shot00009_1"]))
+    whole = tmp_path / "whole.fpig"
+    extract(keyframes, whole, "--shots", wanted, "--allow-missing")
+    parts = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, part in enumerate(parts, 1):
+        extract(keyframes, part, "--shots", wanted, "--allow-missing", "--shard", f"{i}/2")
+    merged = tmp_path / "merged.fpig"
+    (tmp_path / "merged.fpig.failed.tsv").write_text("shot\tfile\treason\nshot00001_1\tx\ty\n")
+    invoke("features", "merge", merged, *parts)
+    assert (tmp_path / "merged.fpig.failed.tsv").read_text() == \
+        (tmp_path / "whole.fpig.failed.tsv").read_text()
+    extract(keyframes, parts[0], "--overwrite", "--shard", "1/2")     # nothing fails now
+    extract(keyframes, parts[1], "--overwrite", "--shard", "2/2")
+    invoke("features", "merge", "--overwrite", merged, *parts)
+    assert not (tmp_path / "merged.fpig.failed.tsv").exists()
+
+
+def test_a_part_is_not_searched_or_converted_as_if_it_were_the_store(tmp_path, keyframes,
+                                                                     fake_tower):
+    """A part holds a slice of the shots: `run` on it would rank 1/N of the collection without
+    a word, and `convert` would make it a store that looks whole."""
+    part = tmp_path / "p1.fpig"
+    extract(keyframes, part, "--shard", "1/2")
+    queries = tmp_path / "q.npy"
+    np.save(queries, np.ones((30, 8), np.float32))
+    for args in (("features", "convert", part, tmp_path / "c.fpig"),
+                 ("run", "--query-features", queries, "--features", part, "--topics",
+                  "tv19", "--run-id", "r", "--out-dir", tmp_path / "runs")):
+        result = invoke(*args, ok=False)
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+        assert f"{part}: is part 1/2 of a split extraction" in result.stderr
+        assert "features merge" in result.stderr
+    assert not (tmp_path / "c.fpig").exists() and not (tmp_path / "runs").exists()
+    shown = invoke("features", "inspect", "--verify", part).stdout
+    assert "1/2 of a split extraction" in shown

@@ -85,6 +85,20 @@ def test_a_killed_actor_is_restarted_and_its_shard_redone(tmp_path, keyframes, l
     assert same_bytes(out, local_store)
 
 
+def test_relative_paths_name_the_drivers_files_on_a_joined_cluster(tmp_path, keyframes,
+                                                                  local_store, cluster,
+                                                                  monkeypatch):
+    """The cluster's workers started in another directory (as `ray start` does on each node):
+    the relative collection, checkpoint and output must still be the driver's."""
+    import shutil
+
+    monkeypatch.setattr(job, "open_encoder", lambda c, d, p, t=None: FakeVideoEncoder())
+    shutil.copytree(keyframes, tmp_path / "kf")
+    monkeypatch.chdir(tmp_path)
+    extract("kf", "ray.fpig", "--engine", "ray")
+    assert same_bytes(tmp_path / "ray.fpig", local_store)
+
+
 def shards_on_disk(out):
     return {int(p.name.split("-")[1]) for p in out.parent.glob(f"{out.name}.shards/shard-*")}
 

@@ -103,7 +103,7 @@ def test_a_bom_before_the_manifest_is_read_alike_by_search_and_merge(tmp_path, p
     """A UTF-8 BOM (an editor's save) is dropped by every reader of text, merge included."""
     manifest = parts[0] / "manifest.json"
     manifest.write_bytes(b"\xef\xbb\xbf" + manifest.read_bytes())
-    assert read_features(parts[0]).count > 0
+    assert read_features(parts[0], part_ok=True).count > 0      # as `features inspect` reads it
     invoke("features", "merge", tmp_path / "m.fpig", *parts)
     assert read_features(tmp_path / "m.fpig").count == len(SHOTS)
 

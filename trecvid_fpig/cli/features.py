@@ -50,7 +50,7 @@ def convert(src: str, dst: str, ids: Optional[str], pool: Optional[str], dtype: 
                    "mismatch is an error, exit 2.")
 def inspect(store: str, ids: Optional[str], as_json: bool, verify: bool) -> None:
     """Print what STORE (or any readable feature source) holds, without reading its values."""
-    features = read_features(store, ids)
+    features = read_features(store, ids, part_ok=True)
     if verify:
         verify_store(features)
     if as_json:

@@ -17,9 +17,11 @@ from ..base.locks import output_lock
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
 from ..formats.store import check_store_destination, read_store, verify_store
-from ..formats.store_manifest import IDS, MANIFEST
+from ..formats.store_manifest import IDS, MANIFEST, NormStats
 from . import writer
+from .shots import Failure
 
+NORMS = ("min", "mean", "max")
 _PART = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*", re.ASCII)
 
 
@@ -83,13 +85,21 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     ordered = [by_index[i] for i in range(1, count + 1)]
     for path in ordered:    # the merged store gets fresh hashes: a changed part must stop here
         verify_store(stores[position[path]])
-    _check_tiling(ordered, [records[position[p]] for p in ordered])
+    in_order = [records[position[p]] for p in ordered]
+    _check_tiling(ordered, in_order)
+    norms = NormStats()             # the tower's norms, which the parts' rows no longer have
+    for record, path in zip(in_order, ordered):
+        part = stores[position[path]]
+        norms.add_store(part.manifest["norms"], part.count, record["part"].get("norms_sum"))
     with output_lock(out):
         check_store_destination(out, overwrite)     # again: another process may have been first
-        return writer.write_store(
+        manifest = writer.write_store(
             out, ordered, manifests[0]["dtype"], bool(first["settings"].get("keep_frames")),
-            _merged_record(first, ordered, [records[position[p]] for p in ordered],
-                           [manifests[position[p]] for p in ordered]), stored_rows=True)
+            _merged_record(ordered, in_order, [manifests[position[p]] for p in ordered]),
+            stored_rows=True, norms=norms)
+        # as a one-machine run: the failed shots listed beside the store, or a stale list gone
+        writer.write_failures(out, [Failure(*row) for row in manifest["extract"]["failed"]])
+        return manifest
 
 
 def _part_record(store: Path, manifest: dict) -> dict:
@@ -106,7 +116,28 @@ def _part_record(store: Path, manifest: dict) -> dict:
         lacking.append("extract.tower")
     if lacking:
         raise InputError(f"manifest lacks {', '.join(lacking)}", store / MANIFEST)
+    index, count, rows = part["index"], part["of"], part["rows"]
+    norms = manifest.get("norms")
+    malformed = [key for key, good in (
+        ("norms", isinstance(norms, dict) and _numbers(*(norms.get(k) for k in NORMS))),
+        ("extract.part.norms_sum", _numbers(part.get("norms_sum", 0.0))),
+        ("extract.part.index/of", _whole(index, count) and 1 <= index <= count),
+        ("extract.part.rows", isinstance(rows, list) and len(rows) == 2 and _whole(*rows)
+         and 0 <= rows[0] < rows[1]),
+        ("extract.part.run_settings_sha256", isinstance(part["run_settings_sha256"], str)),
+        ("extract.settings.shots", _whole(settings["shots"]))) if not good]
+    if malformed:       # edited by hand or damaged: merge would stop on it with a traceback
+        raise InputError(f"manifest has a malformed {', '.join(malformed)}; extract the part "
+                         f"again", store / MANIFEST)
     return record
+
+
+def _whole(*values) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+def _numbers(*values) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _differences(a: dict, b: dict) -> str:
@@ -136,10 +167,12 @@ def _check_tiling(stores: Sequence[Path], records: Sequence[dict]) -> None:
             seen.add(shot)
 
 
-def _merged_record(first: dict, stores: Sequence[Path], records: Sequence[dict],
+def _merged_record(stores: Sequence[Path], records: Sequence[dict],
                    manifests: Sequence[dict]) -> dict:
     """The extraction record of the whole run: the parts' settings without the part, their
-    failures together, and where each part came from."""
+    failures together, and where each part came from. The rest is part 1's, whatever the
+    order of the arguments (parts may name their input by other paths)."""
+    first = records[0]
     settings = {k: v for k, v in first["settings"].items() if k != "part"}
     failed: List[list] = [row for r in records for row in r.get("failed", [])]
     gpu_hours = sum(r.get("timings", {}).get("gpu_hours", 0.0) for r in records)

@@ -85,8 +85,8 @@ class RayEngine:
             num_cpus=0, num_gpus=s.num_gpus_per_actor, max_restarts=RETRIES,
             max_task_retries=RETRIES)
         spec = replace(spec, threads=1)     # each decode task holds one CPU of Ray's
-        actors = [actor_class.remote(self.opener, batch_size, spec, keep_frames, on_shard, depth)
-                  for _ in range(s.actors)]
+        actors = [actor_class.remote(self.opener, batch_size, spec, keep_frames, on_shard, depth,
+                                     os.getcwd()) for _ in range(s.actors)]
         try:
             self._feed(ray, actors, shards, on_shots)
             self.actor_stats = [dict(ray.get(a.stats.remote()), actor=i)
@@ -128,9 +128,11 @@ class ShardActor:
     """One encode actor: the tower loaded once; :meth:`run` does a whole shard."""
 
     def __init__(self, opener, batch_size: int, spec: DecodeSpec, keep_frames: bool,
-                 on_shard: Callable[[ShardOutput], None], depth: int):
+                 on_shard: Callable[[ShardOutput], None], depth: int, cwd: str):
         import ray
 
+        enter(cwd)
+        self.cwd = cwd
         self.mapper = ShotMapper(opener(), batch_size, spec.full_size)
         self.spec, self.keep_frames, self.on_shard, self.depth = spec, keep_frames, on_shard, depth
         self.decode = ray.remote(num_cpus=1, max_retries=RETRIES)(decode_units)
@@ -162,16 +164,24 @@ class ShardActor:
         window: deque = deque()
         while groups or window:
             while groups and len(window) < self.depth:
-                window.append(self.decode.remote(groups.popleft(), self.spec))
+                window.append(self.decode.remote(groups.popleft(), self.spec, self.cwd))
             yield from ray.get(window.popleft())
 
     def stats(self) -> dict:
         return dict(self.totals, busy_s=round(self.totals["busy_s"], 3))
 
 
-def decode_units(units: Sequence[Tuple], spec: DecodeSpec) -> List[List[Decoded]]:
+def decode_units(units: Sequence[Tuple], spec: DecodeSpec, cwd: str) -> List[List[Decoded]]:
     """Several work units in one Ray task, each decoded as the local engine decodes it."""
+    enter(cwd)
     return [decode_unit(unit, spec) for unit in units]
+
+
+def enter(cwd: str) -> None:
+    """Work in the driver's directory, so that relative paths (the output, the collection)
+    name the same files: a joined cluster's workers start where `ray start` ran."""
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
 
 
 def connect(settings: RaySettings) -> bool:
@@ -216,7 +226,7 @@ def check_nodes_see(work: Path, token: Optional[str] = None) -> None:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    marker = work / MARKER
+    marker = Path(os.path.abspath(work / MARKER))     # the nodes' workers start elsewhere
     written = secrets.token_hex(8)
     marker.write_text(written, encoding="utf-8")
     expected = written if token is None else token

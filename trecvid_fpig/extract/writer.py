@@ -193,10 +193,12 @@ def assemble_store(out: Path, work: Path, shards: int, dtype: str, keep_frames: 
 
 
 def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
-                record: dict, stored_rows: bool = False) -> dict:
+                record: dict, stored_rows: bool = False,
+                norms: Optional[NormStats] = None) -> dict:
     """The store at `out` from `parts`, rows in part order: shard directories (the tower's
     rows, made unit here), or with `stored_rows` partial stores, whose rows are already the
-    store's and are copied unchanged, so a merged store has the same bytes as one run."""
+    store's and are copied unchanged, so a merged store has the same bytes as one run.
+    `norms`: the tower's norms, when the rows no longer have them (the parts' manifests')."""
     counts, dim = [], None
     for part in parts:
         header = load_npy(part / FEATURES, mmap=True)
@@ -208,12 +210,12 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
     with atomic_directory(out) as tmp:
         features = reserved_memmap(tmp / FEATURES, np.dtype(dtype), (total, dim))
         ids: List[str] = []
-        norms = []
+        found = []
         row = 0
         for part, count in zip(parts, counts):
             block = load_npy(part / FEATURES)
             ids.extend(i.decode("utf-8") for i in load_npy(part / IDS).tolist())
-            norms.append(unit_row_norms(block, ids.__getitem__, "shot", part, row))
+            found.append(unit_row_norms(block, ids.__getitem__, "shot", part, row))
             # as `features convert` does; normalising stored rows again could move a last bit
             features[row:row + count] = block if stored_rows else unit_float32(block)
             row += count
@@ -222,8 +224,12 @@ def write_store(out: Path, parts: Sequence[Path], dtype: str, keep_frames: bool,
         np.save(tmp / IDS, id_array(ids), allow_pickle=False)
         if keep_frames:
             _assemble_frames(tmp, parts, dim, dtype, ids)
-        stats = NormStats()
-        stats.add(np.concatenate(norms))    # one sum, not one per part: its order moves the mean
+        stats = norms       # given: the stored rows' norms are 1 (or float16's rounding of 1)
+        if stats is None:
+            stats = NormStats()
+            stats.add(np.concatenate(found))    # one sum, not one per part: order moves the mean
+        if record.get("part"):                  # what a merge needs for the whole run's mean
+            record = dict(record, part=dict(record["part"], norms_sum=stats.total))
         return write_manifest(
             tmp, count=total, dim=dim, dtype=dtype, norms=stats.record(), pool=None,
             source=source_record(f"extract ({record['input']['kind']})",

@@ -42,15 +42,23 @@ POOLS = ("mean",)
 PathLike = Union[str, Path]
 
 
-def read_features(path: PathLike, ids: Optional[PathLike] = None) -> FeatureMatrix:
-    """Shot features from a store, a BigFile directory, ``.npy`` (+ ids), Parquet or Arrow IPC."""
+def read_features(path: PathLike, ids: Optional[PathLike] = None,
+                  part_ok: bool = False) -> FeatureMatrix:
+    """Shot features from a store, a BigFile directory, ``.npy`` (+ ids), Parquet or Arrow IPC;
+    a partial store of ``extract --shard`` only with `part_ok` (it holds a slice of the shots)."""
     p = Path(path)
     if not p.exists():
         raise InputError("no such file or directory", p)
     if p.is_dir():
         if (p / MANIFEST).exists():
             _refuse_ids(ids, p, "a feature store", IDS)
-            return read_store(p)
+            store = read_store(p)
+            part = store_part(store.manifest)
+            if part and not part_ok:
+                raise InputError(f"is part {part} of a split extraction (`features extract "
+                                 f"--shard`), only a slice of the shots; join the parts first "
+                                 f"with `fpig-trecvid features merge OUT PART...`", p)
+            return store
         if is_bigfile(p):
             _refuse_ids(ids, p, "a BigFile directory", "id.txt")
             return read_bigfile(p)
@@ -261,6 +269,13 @@ def _pool_mean(source: FeatureMatrix, groups: np.ndarray, shots: Tuple[str, ...]
     return stats.record()
 
 
+def store_part(manifest: dict) -> Optional[str]:
+    """``"I/N"`` for a partial store of ``features extract --shard I/N``, else None."""
+    record = manifest.get("extract")
+    part = record.get("part") if isinstance(record, dict) else None
+    return f"{part.get('index')}/{part.get('of')}" if isinstance(part, dict) else None
+
+
 def manifest_lines(features: FeatureMatrix, first_ids: int = 3) -> List[Tuple[str, str]]:
     """(label, value) pairs that ``features inspect`` prints."""
     m = features.manifest
@@ -274,6 +289,9 @@ def manifest_lines(features: FeatureMatrix, first_ids: int = 3) -> List[Tuple[st
                                f"(before normalising)"))
     if m.get("pool"):
         lines.append(("pool", f"{m['pool']['method']} of {m['pool']['frames']} frame rows"))
+    part = store_part(m)
+    if part:
+        lines.append(("part", f"{part} of a split extraction: `features merge` the parts"))
     source = m.get("source")
     if source:
         lines.append(("source", f"{source['format']} {source['path']} "

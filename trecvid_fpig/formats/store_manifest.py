@@ -67,6 +67,12 @@ class NormStats:
         self.total += float(norms.astype(np.float64).sum())
         self.count += len(norms)
 
+    def add_store(self, norms: Dict[str, float], count: int, total: Optional[float]) -> None:
+        """Another store's recorded norms; `total`, their exact sum, when it was recorded."""
+        self.low, self.high = min(self.low, norms["min"]), max(self.high, norms["max"])
+        self.total += norms["mean"] * count if total is None else total
+        self.count += count
+
     def record(self) -> Dict[str, float]:
         return {"min": round(self.low, 6), "mean": round(self.total / self.count, 6),
                 "max": round(self.high, 6)}
