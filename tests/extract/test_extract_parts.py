@@ -283,3 +283,16 @@ def test_a_part_an_extraction_is_writing_is_not_merged(tmp_path, keyframes, fake
     assert result.exit_code == 2 and not out.exists()
     assert f"{p[1]}: an extraction is writing this part now" in result.stderr
     invoke("features", "merge", out, *p)
+
+
+def test_parts_before_the_output_are_told_the_order(tmp_path, keyframes, fake_tower):
+    """`features merge PART... OUT` takes part 1 for the output: --overwrite is not the fix."""
+    p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, path in enumerate(p, 1):
+        extract(keyframes, path, "--shard", f"{i}/2")
+    before = (p[0] / "features.npy").read_bytes()
+    for extra in ((), ("--overwrite",)):
+        result = invoke("features", "merge", *extra, p[0], p[1], tmp_path / "m.fpig", ok=False)
+        assert result.exit_code == 2 and "the merged store comes first" in result.stderr
+        assert f"{p[0]}: is part 1/2" in result.stderr
+    assert (p[0] / "features.npy").read_bytes() == before
