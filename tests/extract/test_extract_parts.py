@@ -268,3 +268,31 @@ def test_a_part_is_not_searched_or_converted_as_if_it_were_the_store(tmp_path, k
     assert not (tmp_path / "c.fpig").exists() and not (tmp_path / "runs").exists()
     shown = invoke("features", "inspect", "--verify", part).stdout
     assert "1/2 of a split extraction" in shown
+
+
+def test_a_part_an_extraction_is_writing_is_not_merged(tmp_path, keyframes, fake_tower):
+    """Part 2 is being extracted again (--overwrite): its old store must not be merged."""
+    from trecvid_fpig.base.locks import output_lock
+
+    p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, path in enumerate(p, 1):
+        extract(keyframes, path, "--shard", f"{i}/2")
+    out = tmp_path / "m.fpig"
+    with output_lock(p[1]):
+        result = invoke("features", "merge", out, *p, ok=False)
+    assert result.exit_code == 2 and not out.exists()
+    assert f"{p[1]}: an extraction is writing this part now" in result.stderr
+    invoke("features", "merge", out, *p)
+
+
+def test_parts_before_the_output_are_told_the_order(tmp_path, keyframes, fake_tower):
+    """`features merge PART... OUT` takes part 1 for the output: --overwrite is not the fix."""
+    p = [tmp_path / f"p{i}.fpig" for i in (1, 2)]
+    for i, path in enumerate(p, 1):
+        extract(keyframes, path, "--shard", f"{i}/2")
+    before = (p[0] / "features.npy").read_bytes()
+    for extra in ((), ("--overwrite",)):
+        result = invoke("features", "merge", *extra, p[0], p[1], tmp_path / "m.fpig", ok=False)
+        assert result.exit_code == 2 and "the merged store comes first" in result.stderr
+        assert f"{p[0]}: is part 1/2" in result.stderr
+    assert (p[0] / "features.npy").read_bytes() == before

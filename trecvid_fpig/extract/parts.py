@@ -9,15 +9,16 @@ hash and one tower.
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from ..base.locks import output_lock
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
-from ..formats.store import check_store_destination, read_store, verify_store
-from ..formats.store_manifest import IDS, MANIFEST, NormStats
+from ..formats.store import check_store_destination, read_store, store_part, verify_store
+from ..formats.store_manifest import IDS, MANIFEST, NormStats, read_manifest
 from . import writer
 from .shots import Failure
 
@@ -52,7 +53,12 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
     if not parts:
         raise InputError("give the partial stores to merge")
     refuse_input_as_output([out], [(f"part {n}", p) for n, p in enumerate(parts, 1)])
+    if _part_of(out):
+        raise InputError(f"is part {_part_of(out)} of a split extraction, not an output: the "
+                         f"merged store comes first (`features merge OUT PART...`)", out)
     check_store_destination(out, overwrite)
+    for part in map(Path, parts):
+        _refuse_if_being_written(part)
     stores = [read_store(p) for p in parts]
     manifests = [store.manifest for store in stores]
     records = [_part_record(Path(p), m) for p, m in zip(parts, manifests)]
@@ -100,6 +106,33 @@ def merge_stores(out: Path, parts: Sequence[str], overwrite: bool = False) -> di
         # as a one-machine run: the failed shots listed beside the store, or a stale list gone
         writer.write_failures(out, [Failure(*row) for row in manifest["extract"]["failed"]])
         return manifest
+
+
+def _part_of(store: Path) -> Optional[str]:
+    """"I/N" when `store` is a partial store; None for anything else (a damaged store too:
+    --overwrite replaces it)."""
+    try:
+        return store_part(read_manifest(store)) if (store / MANIFEST).is_file() else None
+    except InputError:
+        return None
+
+
+def _refuse_if_being_written(part: Path) -> None:
+    """An extraction writing into `part` now (``--overwrite``, a resubmitted task) holds its
+    lock: merging would take the store it replaces, or one swapped half-way through."""
+    import fcntl
+
+    try:
+        fd = os.open(part.parent / f".{part.name}.lock", os.O_RDONLY)     # as output_lock names it
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise InputError("an extraction is writing this part now; merge when it has finished",
+                         part) from None
+    finally:
+        os.close(fd)
 
 
 def _part_record(store: Path, manifest: dict) -> dict:
