@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from trecvid_fpig.demo.checkpoints import save_random_checkpoint  # noqa: E402
-from trecvid_fpig.encode.video_encoder import (ENTRY_POINT_GROUP, VideoTowerPlugin,  # noqa: E402
-                                               load_video_encoder)
+from trecvid_fpig.encode.video_encoder import ENTRY_POINT_GROUP, load_video_encoder  # noqa: E402
 from trecvid_fpig.errors import InputError  # noqa: E402
 
 F = torch.nn.functional

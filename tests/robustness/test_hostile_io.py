@@ -1,7 +1,6 @@
 """Hostile inputs to the toolkit's own readers, writers and extraction (issue 32): each fails with
 one line naming the input, a non-zero exit that is not 130, and no traceback."""
 import gzip
-import shutil
 
 import numpy as np
 import pytest
