@@ -25,6 +25,30 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
+def lock_file(path: PathLike) -> Path:
+    """The hidden lock file beside `path`: ``.NAME.lock``."""
+    target = Path(path)
+    return target.parent / f".{target.name}.lock"
+
+
+def being_written(path: PathLike) -> bool:
+    """Whether another process holds `path`'s output lock now (a shared probe: it takes nothing,
+    so an output on a read-only mount can still be read)."""
+    import fcntl
+
+    try:
+        fd = os.open(lock_file(path), os.O_RDONLY)
+    except OSError:                     # no lock file: nobody has written it since
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def output_lock(path: PathLike) -> Iterator[None]:
     """Hold an exclusive ``fcntl`` lock on `path` for the block, so that two processes never
@@ -37,7 +61,7 @@ def output_lock(path: PathLike) -> Iterator[None]:
     import fcntl
 
     target = Path(path)
-    lock = target.parent / f".{target.name}.lock"
+    lock = lock_file(target)
     make_directory(target.parent)
     fd, held = None, False
     try:

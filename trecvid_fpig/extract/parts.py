@@ -9,12 +9,11 @@ hash and one tower.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from ..base.locks import output_lock
+from ..base.locks import being_written, output_lock
 from ..base.outputs import refuse_input_as_output
 from ..errors import InputError
 from ..formats.store import check_store_destination, read_store, store_part, verify_store
@@ -120,19 +119,9 @@ def _part_of(store: Path) -> Optional[str]:
 def _refuse_if_being_written(part: Path) -> None:
     """An extraction writing into `part` now (``--overwrite``, a resubmitted task) holds its
     lock: merging would take the store it replaces, or one swapped half-way through."""
-    import fcntl
-
-    try:
-        fd = os.open(part.parent / f".{part.name}.lock", os.O_RDONLY)     # as output_lock names it
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if being_written(part):
         raise InputError("an extraction is writing this part now; merge when it has finished",
-                         part) from None
-    finally:
-        os.close(fd)
+                         part)
 
 
 def _part_record(store: Path, manifest: dict) -> dict:
